@@ -1,0 +1,88 @@
+// Elementwise kernels over flat f32 arrays. One invocation per element; the grid is folded into
+// two dimensions (see gpu::grid_1d), so the flat index is gid.x + gid.y * nwg.x * 256.
+
+struct Params {
+    n: u32,
+    alpha: f32,   // scale factor, LeakyReLU slope, or fill value
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * nwg.x * 256u;
+}
+
+@compute @workgroup_size(256)
+fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i < p.n) { out[i] = a[i] + b[i]; }
+}
+
+@compute @workgroup_size(256)
+fn sub(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i < p.n) { out[i] = a[i] - b[i]; }
+}
+
+@compute @workgroup_size(256)
+fn mul(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i < p.n) { out[i] = a[i] * b[i]; }
+}
+
+@compute @workgroup_size(256)
+fn scale(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i < p.n) { out[i] = p.alpha * a[i]; }
+}
+
+@compute @workgroup_size(256)
+fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i < p.n) { out[i] = p.alpha; }
+}
+
+// ReLU is LeakyReLU with slope 0.
+@compute @workgroup_size(256)
+fn leaky_relu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i < p.n) {
+        let x = a[i];
+        out[i] = select(p.alpha * x, x, x > 0.0);
+    }
+}
+
+// a = forward input x, b = output gradient. PyTorch's rule: slope at x == 0 is alpha.
+@compute @workgroup_size(256)
+fn leaky_relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i < p.n) {
+        out[i] = select(p.alpha * b[i], b[i], a[i] > 0.0);
+    }
+}
+
+@compute @workgroup_size(256)
+fn sigmoid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i < p.n) {
+        let x = a[i];
+        // Two branches keep exp() from overflowing for large |x|.
+        let e = exp(-abs(x));
+        out[i] = select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+    }
+}
+
+// a = forward output y, b = output gradient.
+@compute @workgroup_size(256)
+fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i < p.n) {
+        let y = a[i];
+        out[i] = b[i] * y * (1.0 - y);
+    }
+}

@@ -1,0 +1,134 @@
+//! Opening an adapter and describing the adapters a machine has.
+
+use std::fmt::Write as _;
+
+/// Only the primary native backends: the GL software adapter is several times slower.
+pub const BACKENDS: wgpu::Backends = wgpu::Backends::PRIMARY;
+
+/// The one-line hint printed when no adapter exists at all.
+pub const NO_ADAPTER_HINT: &str = "no GPU adapter found (Vulkan/Metal/DX12): a software driver is \
+needed; on Debian/Ubuntu install it with `apt-get install mesa-vulkan-drivers libvulkan1` \
+(Debian 12: from bookworm-backports for Mesa 25, 3-8x faster)";
+
+pub(crate) fn instance() -> wgpu::Instance {
+    // Mesa's WSI complains on every instance creation without XDG_RUNTIME_DIR; it is harmless,
+    // but a user should not see it.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY-free: set before any thread of ours reads the environment concurrently.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = BACKENDS;
+    wgpu::Instance::new(desc)
+}
+
+/// All adapters of the primary backends.
+pub fn enumerate() -> Vec<wgpu::Adapter> {
+    pollster::block_on(instance().enumerate_adapters(BACKENDS))
+}
+
+fn rank(info: &wgpu::AdapterInfo) -> u32 {
+    use wgpu::DeviceType::*;
+    match info.device_type {
+        DiscreteGpu => 0,
+        IntegratedGpu => 1,
+        VirtualGpu => 2,
+        Cpu => 3,
+        Other => 4,
+    }
+}
+
+/// Picks the adapter: `HINAS_ADAPTER=<substring>` if set, else the highest-performance one.
+pub fn choose_adapter() -> anyhow::Result<wgpu::Adapter> {
+    let mut adapters = enumerate();
+    if adapters.is_empty() {
+        anyhow::bail!("{NO_ADAPTER_HINT}");
+    }
+    if let Ok(want) = std::env::var("HINAS_ADAPTER") {
+        let want_l = want.to_lowercase();
+        let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        return adapters
+            .into_iter()
+            .find(|a| a.get_info().name.to_lowercase().contains(&want_l))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "HINAS_ADAPTER={want:?} matches no adapter (have: {})",
+                    names.join(", ")
+                )
+            });
+    }
+    adapters.sort_by_key(|a| rank(&a.get_info()));
+    Ok(adapters.remove(0))
+}
+
+/// Features we use when present; none is required.
+pub fn wanted_features(adapter: &wgpu::Adapter) -> wgpu::Features {
+    let want = wgpu::Features::TIMESTAMP_QUERY
+        | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
+        | wgpu::Features::SHADER_F16
+        | wgpu::Features::SUBGROUP;
+    adapter.features() & want
+}
+
+/// A human-readable block describing one adapter, for `hinas info`.
+pub fn describe(adapter: &wgpu::Adapter) -> String {
+    let i = adapter.get_info();
+    let l = adapter.limits();
+    let f = adapter.features();
+    let mut s = String::new();
+    let _ = writeln!(s, "{} ({:?}, {:?})", i.name, i.backend, i.device_type);
+    let _ = writeln!(
+        s,
+        "  driver:                 {} {}",
+        i.driver, i.driver_info
+    );
+    let _ = writeln!(
+        s,
+        "  vendor/device:          {:#06x}/{:#06x}",
+        i.vendor, i.device
+    );
+    let _ = writeln!(
+        s,
+        "  max buffer size:        {} MiB",
+        l.max_buffer_size >> 20
+    );
+    let _ = writeln!(
+        s,
+        "  max storage binding:    {} MiB",
+        l.max_storage_buffer_binding_size >> 20
+    );
+    let _ = writeln!(
+        s,
+        "  storage buffers/stage:  {}",
+        l.max_storage_buffers_per_shader_stage
+    );
+    let _ = writeln!(
+        s,
+        "  workgroup size max:     {}x{}x{}, {} invocations",
+        l.max_compute_workgroup_size_x,
+        l.max_compute_workgroup_size_y,
+        l.max_compute_workgroup_size_z,
+        l.max_compute_invocations_per_workgroup
+    );
+    let _ = writeln!(
+        s,
+        "  workgroup memory:       {} KiB",
+        l.max_compute_workgroup_storage_size >> 10
+    );
+    let _ = writeln!(
+        s,
+        "  workgroups/dimension:   {}",
+        l.max_compute_workgroups_per_dimension
+    );
+    let yn = |b: bool| if b { "yes" } else { "no" };
+    let _ = writeln!(
+        s,
+        "  features:               timestamps {}, f16 {}, subgroups {} (size {}-{})",
+        yn(f.contains(wgpu::Features::TIMESTAMP_QUERY)),
+        yn(f.contains(wgpu::Features::SHADER_F16)),
+        yn(f.contains(wgpu::Features::SUBGROUP)),
+        i.subgroup_min_size,
+        i.subgroup_max_size
+    );
+    s
+}

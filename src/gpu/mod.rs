@@ -1,0 +1,148 @@
+//! The GPU layer: device, buffer pool, pipeline cache, batched dispatch, tensors.
+//!
+//! Nothing here knows about autodiff or neural networks.
+
+mod device;
+mod kernel;
+mod pool;
+mod tensor;
+
+pub use device::{describe, enumerate, NO_ADAPTER_HINT};
+pub use kernel::{grid_1d, Kernel};
+pub use pool::MemoryStats;
+pub use tensor::{PendingRead, Tensor};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Dispatches recorded before the pending command buffer is submitted.
+const DISPATCHES_PER_SUBMIT: u32 = 64;
+
+/// A handle to one opened device. Cheap to clone; all clones share pipelines, pool and queue.
+#[derive(Clone)]
+pub struct Gpu(Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+    pub pool: Mutex<pool::Pool>,
+    pub pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<kernel::Pipeline>>>,
+    pub uniforms: Mutex<HashMap<Vec<u8>, wgpu::Buffer>>,
+    pub recorder: Mutex<Recorder>,
+}
+
+#[derive(Default)]
+pub(crate) struct Recorder {
+    pub encoder: Option<wgpu::CommandEncoder>,
+    pub pass: Option<wgpu::ComputePass<'static>>,
+    pub dispatches: u32,
+}
+
+impl Gpu {
+    /// Opens the chosen adapter (see [`device::choose_adapter`]) with the adapter's own limits.
+    pub fn open() -> anyhow::Result<Gpu> {
+        let adapter = device::choose_adapter()?;
+        Self::from_adapter(adapter)
+    }
+
+    pub fn from_adapter(adapter: wgpu::Adapter) -> anyhow::Result<Gpu> {
+        let limits = adapter.limits();
+        let features = device::wanted_features(&adapter);
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("hinas"),
+            required_features: features,
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| anyhow::anyhow!("could not open GPU device: {e}"))?;
+        Ok(Gpu(Arc::new(Inner {
+            device,
+            queue,
+            info: adapter.get_info(),
+            limits,
+            features,
+            pool: Mutex::new(pool::Pool::default()),
+            pipelines: Mutex::new(HashMap::new()),
+            uniforms: Mutex::new(HashMap::new()),
+            recorder: Mutex::new(Recorder::default()),
+        })))
+    }
+
+    pub fn device(&self) -> &wgpu::Device {
+        &self.0.device
+    }
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.0.queue
+    }
+    pub fn info(&self) -> &wgpu::AdapterInfo {
+        &self.0.info
+    }
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.0.limits
+    }
+    pub fn features(&self) -> wgpu::Features {
+        self.0.features
+    }
+    /// One line naming the adapter and driver, for logs and benchmark output.
+    pub fn adapter_line(&self) -> String {
+        let i = &self.0.info;
+        format!(
+            "{} ({:?}, {} {})",
+            i.name, i.backend, i.driver, i.driver_info
+        )
+    }
+    /// Largest number of f32 elements one storage binding may hold.
+    pub fn max_binding_elems(&self) -> usize {
+        (self.0.limits.max_storage_buffer_binding_size / 4) as usize
+    }
+
+    pub fn memory(&self) -> MemoryStats {
+        self.0.pool.lock().unwrap().stats()
+    }
+    pub fn reset_peak(&self) {
+        let mut p = self.0.pool.lock().unwrap();
+        p.peak_bytes = p.live_bytes;
+    }
+    /// Releases cached (not live) buffers back to the driver.
+    pub fn trim(&self) {
+        self.flush();
+        self.0.pool.lock().unwrap().trim();
+    }
+
+    /// Runs `f` with the pending encoder, outside any compute pass (for copies and clears).
+    pub(crate) fn with_encoder<R>(&self, f: impl FnOnce(&mut wgpu::CommandEncoder) -> R) -> R {
+        let mut rec = self.0.recorder.lock().unwrap();
+        rec.pass = None;
+        let enc = rec.encoder.get_or_insert_with(|| {
+            self.0
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+        });
+        f(enc)
+    }
+
+    /// Submits everything recorded so far.
+    pub fn flush(&self) -> Option<wgpu::SubmissionIndex> {
+        let mut rec = self.0.recorder.lock().unwrap();
+        Self::submit_locked(&self.0, &mut rec)
+    }
+
+    fn submit_locked(inner: &Inner, rec: &mut Recorder) -> Option<wgpu::SubmissionIndex> {
+        rec.pass = None;
+        rec.dispatches = 0;
+        rec.encoder
+            .take()
+            .map(|enc| inner.queue.submit([enc.finish()]))
+    }
+
+    /// Submits and waits until the GPU has finished all work (for timing and tests).
+    pub fn sync(&self) {
+        self.flush();
+        let _ = self.0.device.poll(wgpu::PollType::wait_indefinitely());
+    }
+}

@@ -1,0 +1,9 @@
+//! hinas: a wgpu/WGSL compute engine with tape autodiff, and HiNAS (hierarchical neural
+//! architecture search for image denoising) on top of it.
+//!
+//! Layers, bottom up: [`gpu`] (device, buffers, pipelines) -> [`tape`] and [`ops`] (autodiff and
+//! kernels) -> [`optim`] (optimisers, schedules). Lower layers never import higher ones.
+
+pub mod gpu;
+pub mod ops;
+pub mod tape;

@@ -1,0 +1,135 @@
+//! Elementwise ops: forward and backward against an f64 CPU reference with finite differences,
+//! and against PyTorch fixtures.
+
+mod common;
+use common::*;
+use hinas::ops::elementwise as ew;
+use hinas::tape::Tape;
+
+type Unary = (&'static str, fn(f64) -> f64);
+
+const UNARY: [Unary; 4] = [
+    ("relu", |x| x.max(0.0)),
+    ("leaky_relu", |x| if x > 0.0 { x } else { 0.2 * x }),
+    ("sigmoid", |x| 1.0 / (1.0 + (-x).exp())),
+    ("scale", |x| -1.7 * x),
+];
+
+fn apply_unary(t: &mut Tape, name: &str, x: &hinas::tape::Var) -> hinas::tape::Var {
+    match name {
+        "relu" => ew::relu(t, x),
+        "leaky_relu" => ew::leaky_relu(t, x, 0.2),
+        "sigmoid" => ew::sigmoid(t, x),
+        "scale" => ew::scale(t, x, -1.7),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn unary_ops_match_reference_and_finite_differences() {
+    let gpu = gpu();
+    let shape = [2, 3, 5, 7];
+    let n = 2 * 3 * 5 * 7;
+    let mut r = rng(1);
+    for (name, f) in UNARY {
+        // Keep x away from the kink at 0 so finite differences are well defined.
+        let x: Vec<f64> = uniform(&mut r, n, -3.0, 3.0)
+            .into_iter()
+            .map(|v| if v.abs() < 0.05 { v + 0.1 } else { v })
+            .collect();
+        let gy = uniform(&mut r, n, -1.0, 1.0);
+        let (xt, x) = upload(&gpu, &shape, &x);
+        let (gt, gy) = upload(&gpu, &shape, &gy);
+        let mut tape = Tape::new(&gpu);
+        let xv = tape.leaf(xt, true);
+        let y = apply_unary(&mut tape, name, &xv);
+        let want: Vec<f64> = x.iter().map(|&v| f(v)).collect();
+        assert_close(&format!("{name} forward"), &y.value().to_vec(), &want, 1e-5);
+        let grads = tape.backward_with(&y, gt);
+        let cpu = |xs: &[f64]| xs.iter().map(|&v| f(v)).collect::<Vec<_>>();
+        let num = numeric_grad(&cpu, &x, &gy, 1e-6);
+        assert_close(
+            &format!("{name} backward"),
+            &grads.get(&xv).unwrap().to_vec(),
+            &num,
+            1e-4,
+        );
+    }
+}
+
+#[test]
+fn binary_ops_and_gradient_accumulation() {
+    let gpu = gpu();
+    let shape = [3, 1, 9, 11];
+    let n = 3 * 9 * 11;
+    let mut r = rng(2);
+    let (at, a) = upload(&gpu, &shape, &uniform(&mut r, n, -2.0, 2.0));
+    let (bt, b) = upload(&gpu, &shape, &uniform(&mut r, n, -2.0, 2.0));
+    let (gt, gy) = upload(&gpu, &shape, &uniform(&mut r, n, -1.0, 1.0));
+    // y = (a*b - a) + a*a: a is used three times, so its gradient must accumulate.
+    let mut tape = Tape::new(&gpu);
+    let av = tape.leaf(at, true);
+    let bv = tape.leaf(bt, true);
+    let ab = ew::mul(&mut tape, &av, &bv);
+    let d = ew::sub(&mut tape, &ab, &av);
+    let aa = ew::mul(&mut tape, &av, &av);
+    let y = ew::add(&mut tape, &d, &aa);
+    let f = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| x * y - x + x * x)
+            .collect::<Vec<_>>()
+    };
+    assert_close("forward", &y.value().to_vec(), &f(&a, &b), 1e-5);
+    let grads = tape.backward_with(&y, gt);
+    let num_a = numeric_grad(&|x| f(x, &b), &a, &gy, 1e-6);
+    let num_b = numeric_grad(&|x| f(&a, x), &b, &gy, 1e-6);
+    assert_close("grad a", &grads.get(&av).unwrap().to_vec(), &num_a, 1e-4);
+    assert_close("grad b", &grads.get(&bv).unwrap().to_vec(), &num_b, 1e-4);
+}
+
+#[test]
+fn frozen_leaves_get_no_gradient_and_record_nothing() {
+    let gpu = gpu();
+    let mut r = rng(3);
+    let (at, _) = upload(&gpu, &[4], &uniform(&mut r, 4, -1.0, 1.0));
+    let (bt, _) = upload(&gpu, &[4], &uniform(&mut r, 4, -1.0, 1.0));
+    let mut tape = Tape::new(&gpu);
+    let a = tape.leaf(at, true);
+    let b = tape.leaf(bt, false);
+    let bb = ew::mul(&mut tape, &b, &b);
+    assert!(
+        !bb.needs_grad(),
+        "an op on frozen inputs must not need a gradient"
+    );
+    let y = ew::mul(&mut tape, &a, &bb);
+    let grads = tape.backward(&y);
+    assert!(grads.get(&a).is_some());
+    assert!(grads.get(&b).is_none());
+}
+
+#[test]
+fn matches_pytorch_fixture() {
+    let gpu = gpu();
+    let fx = Fixture::load("elementwise");
+    let x = fx.tensor(&gpu, "x");
+    let gy = fx.tensor(&gpu, "gy");
+    for (name, _) in UNARY {
+        let mut tape = Tape::new(&gpu);
+        let xv = tape.leaf(x.clone(), true);
+        let y = apply_unary(&mut tape, name, &xv);
+        assert_close(
+            &format!("{name} fwd vs torch"),
+            &y.value().to_vec(),
+            &fx.data(&format!("{name}.y")),
+            1e-5,
+        );
+        let grads = tape.backward_with(&y, gy.clone());
+        assert_close(
+            &format!("{name} grad vs torch"),
+            &grads.get(&xv).unwrap().to_vec(),
+            &fx.data(&format!("{name}.gx")),
+            1e-5,
+        );
+    }
+}
