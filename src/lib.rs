@@ -2,8 +2,11 @@
 //! architecture search for image denoising) on top of it.
 //!
 //! Layers, bottom up: [`gpu`] (device, buffers, pipelines) -> [`tape`] and [`ops`] (autodiff and
-//! kernels) -> [`optim`] (optimisers, schedules). Lower layers never import higher ones.
+//! kernels) -> [`optim`] (optimisers, schedules). [`data`] (images, patches, metrics) sits beside
+//! them and only uploads through [`gpu`].
 
+pub mod data;
 pub mod gpu;
 pub mod ops;
+pub mod optim;
 pub mod tape;

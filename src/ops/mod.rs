@@ -7,4 +7,12 @@
 //! [`Tensor`]: crate::gpu::Tensor
 //! [`Var`]: crate::tape::Var
 
+pub mod batchnorm;
+pub mod concat;
+pub mod conv2d;
+pub mod deform_conv;
 pub mod elementwise;
+pub mod mixed;
+pub mod mse;
+pub mod softmax;
+pub mod ssim;

@@ -1,0 +1,1 @@
+//! Optimisers as GPU kernels, and learning-rate schedules.
