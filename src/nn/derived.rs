@@ -1,0 +1,133 @@
+//! The derived (retrained) network, Dn_compnet of the official code (hinas.md §3): a chain of
+//! the chosen cells at the chosen widths, with scalers feeding each cell, a decoder head, and
+//! global residual learning (output = noisy - predicted noise).
+
+use super::cell::DerivedCell;
+use super::genotype::Genotype;
+use super::layers::{Act, Conv, ConvBn, Mode};
+use super::params::{Bound, ParamStore};
+use crate::ops::conv2d::Conv2dCfg;
+use crate::ops::{concat, elementwise as ew};
+use crate::tape::{Tape, Var};
+use rand::Rng;
+
+/// depthwise 3x3 -> BN -> act -> 1x1 -> BN -> act.
+struct SepBn {
+    dw: ConvBn,
+    pw: ConvBn,
+}
+
+impl SepBn {
+    fn new(s: &mut ParamStore, rng: &mut impl Rng, name: &str, cin: usize, cout: usize, act: Act) -> SepBn {
+        SepBn {
+            dw: ConvBn::new(s, rng, &format!("{name}.dw"), cin, cin, 3, Conv2dCfg::new(1, 1, 1, cin), true, Some(act)),
+            pw: ConvBn::new(s, rng, &format!("{name}.pw"), cin, cout, 1, Conv2dCfg::default(), true, Some(act)),
+        }
+    }
+    fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, mode: Mode) -> Var {
+        let y = self.dw.forward(t, p, x, mode);
+        self.pw.forward(t, p, &y, mode)
+    }
+}
+
+/// act -> 1x1 conv -> BN: brings a tensor to a cell's width.
+struct Scaler(ConvBn);
+
+impl Scaler {
+    fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, act: Act, mode: Mode) -> Var {
+        let y = act.apply(t, x);
+        self.0.forward(t, p, &y, mode)
+    }
+}
+
+pub struct DerivedNet {
+    pub genotype: Genotype,
+    act: Act,
+    stem1: ConvBn,
+    stem2: ConvBn,
+    scalers: Vec<(Scaler, Scaler)>,
+    cells: Vec<DerivedCell>,
+    /// Index of the cell whose output feeds the decoder's low-level branch, or the reduce conv.
+    low_source: Result<usize, ConvBn>,
+    low: ConvBn,
+    high: ConvBn,
+    sep1: SepBn,
+    sep2: SepBn,
+    out: Conv,
+}
+
+impl DerivedNet {
+    /// `filter_multiplier` is f of the retrained net (20 in the paper; the genotype's search f is
+    /// usually smaller).
+    pub fn new(s: &mut ParamStore, rng: &mut impl Rng, g: &Genotype, filter_multiplier: usize) -> anyhow::Result<Self> {
+        g.validate()?;
+        let mut space = g.space.clone();
+        space.filter_multiplier = filter_multiplier;
+        let widths = space.widths();
+        anyhow::ensure!(widths.iter().all(|&w| w >= 1), "filter multiplier {filter_multiplier} gives an empty level");
+        let act = space.act();
+        let st = space.stem_channels;
+        let c3 = Conv2dCfg::new(1, 1, 1, 1);
+        let c1 = Conv2dCfg::default();
+        let stem1 = ConvBn::new(s, rng, "stem1", space.channels, st, 3, c3, true, Some(act));
+        let stem2 = ConvBn::new(s, rng, "stem2", st, st, 3, c3, true, None);
+        let mut scalers = Vec::new();
+        let mut cells = Vec::new();
+        let (mut prev_c, mut prevprev_c) = (st, st);
+        for (l, (&level, edges)) in g.path.iter().zip(&g.cells).enumerate() {
+            let c = widths[level];
+            let sc = |s: &mut ParamStore, rng: &mut _, name: &str, cin| {
+                Scaler(ConvBn::new(s, rng, &format!("cell{l}.{name}"), cin, c, 1, c1, true, None))
+            };
+            let pp = sc(s, rng, "pre0", prevprev_c);
+            let pr = sc(s, rng, "pre1", prev_c);
+            scalers.push((pp, pr));
+            cells.push(DerivedCell::new(s, rng, &format!("cell{l}"), c, edges)?);
+            prevprev_c = prev_c;
+            prev_c = c * space.nodes;
+        }
+        let last = g.path.len() - 1;
+        let f4 = widths[0] * space.nodes;
+        let low_source = match (0..last).rev().find(|&l| g.path[l] == 0) {
+            Some(l) => Ok(l),
+            None => Err(ConvBn::new(s, rng, "reduce", st, f4, 3, c3, false, None)),
+        };
+        let low = ConvBn::new(s, rng, "dec.low", f4, 48, 1, c1, true, Some(act));
+        let high = ConvBn::new(s, rng, "dec.high", prev_c, 128, 1, c1, true, Some(act));
+        let sep1 = SepBn::new(s, rng, "dec.sep1", 176, 128, act);
+        let sep2 = SepBn::new(s, rng, "dec.sep2", 128, 128, act);
+        let out = Conv::new(s, rng, "dec.out", 128, space.channels, 3, c3, true);
+        let mut genotype = g.clone();
+        genotype.space.filter_multiplier = filter_multiplier;
+        Ok(DerivedNet { genotype, act, stem1, stem2, scalers, cells, low_source, low, high, sep1, sep2, out })
+    }
+
+    /// The denoised estimate for a noisy batch.
+    pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, mode: Mode) -> Var {
+        let s1 = self.stem1.forward(t, p, x, mode);
+        let s1a = self.act.apply(t, &s1);
+        let s2 = self.stem2.forward(t, p, &s1a, mode);
+        let (mut prevprev, mut prev) = (s1, s2.clone());
+        let mut outs = Vec::new();
+        for ((pp, pr), cell) in self.scalers.iter().zip(&self.cells) {
+            let a = pp.forward(t, p, &prevprev, self.act, mode);
+            let b = pr.forward(t, p, &prev, self.act, mode);
+            let y = cell.forward(t, p, &a, &b, self.act, mode);
+            prevprev = prev;
+            prev = y.clone();
+            outs.push(y);
+        }
+        let low_in = match &self.low_source {
+            Ok(l) => outs[*l].clone(),
+            Err(reduce) => reduce.forward(t, p, &s2, mode),
+        };
+        let low = self.low.forward(t, p, &low_in, mode);
+        let hi = self.act.apply(t, &prev);
+        let hi = self.high.forward(t, p, &hi, mode);
+        let cat = concat::concat(t, &[&low, &hi]);
+        let y = self.sep1.forward(t, p, &cat, mode);
+        let y = self.sep2.forward(t, p, &y, mode);
+        let noise = self.out.forward(t, p, &y);
+        ew::sub(t, x, &noise)
+    }
+}

@@ -1,0 +1,157 @@
+//! Layers: parameter-owning wrappers around ops, built on a [`ParamStore`].
+
+use super::params::{conv_init, Bound, Group, ParamId, ParamStore};
+use crate::ops::batchnorm::{batch_norm, BnRunning};
+use crate::ops::conv2d::{conv2d, Conv2dCfg};
+use crate::ops::deform_conv::{deform_conv2d, DeformCfg};
+use crate::ops::{concat, elementwise as ew};
+use crate::tape::{Tape, Var};
+use rand::Rng;
+
+/// The non-linearity of a preset: ReLU (CVPR 2020) or LeakyReLU(0.2) (IJCV 2022 / official code).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Act {
+    Relu,
+    Leaky(f32),
+}
+
+impl Act {
+    pub fn apply(self, t: &mut Tape, x: &Var) -> Var {
+        match self {
+            Act::Relu => ew::relu(t, x),
+            Act::Leaky(s) => ew::leaky_relu(t, x, s),
+        }
+    }
+}
+
+/// Whether layers run in training mode (batch statistics) or evaluation mode (running ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Train,
+    Eval,
+}
+
+pub struct Conv {
+    pub w: ParamId,
+    pub b: Option<ParamId>,
+    pub cfg: Conv2dCfg,
+}
+
+impl Conv {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        s: &mut ParamStore,
+        rng: &mut impl Rng,
+        name: &str,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        cfg: Conv2dCfg,
+        bias: bool,
+    ) -> Conv {
+        let fan_in = cin / cfg.groups * k * k;
+        let n = cout * fan_in;
+        let w = s.add(format!("{name}.weight"), &[cout, cin / cfg.groups, k, k], &conv_init(rng, n, fan_in), Group::Weight);
+        let b = bias.then(|| s.add(format!("{name}.bias"), &[cout], &conv_init(rng, cout, fan_in), Group::Weight));
+        Conv { w, b, cfg }
+    }
+
+    /// A conv whose weights start at zero (the offset predictor of a deformable conv).
+    pub fn zeros(s: &mut ParamStore, name: &str, cin: usize, cout: usize, k: usize, cfg: Conv2dCfg) -> Conv {
+        let n = cout * cin / cfg.groups * k * k;
+        let w = s.add(format!("{name}.weight"), &[cout, cin / cfg.groups, k, k], &vec![0.0; n], Group::Weight);
+        let b = Some(s.add(format!("{name}.bias"), &[cout], &vec![0.0; cout], Group::Weight));
+        Conv { w, b, cfg }
+    }
+
+    pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var) -> Var {
+        conv2d(t, x, p.var(self.w), self.b.map(|b| p.var(b)), self.cfg)
+    }
+}
+
+pub struct BatchNorm {
+    pub affine: Option<(ParamId, ParamId)>,
+    pub running: BnRunning,
+}
+
+impl BatchNorm {
+    pub fn new(s: &mut ParamStore, name: &str, c: usize, affine: bool) -> BatchNorm {
+        let affine = affine.then(|| {
+            (
+                s.add(format!("{name}.gamma"), &[c], &vec![1.0; c], Group::Weight),
+                s.add(format!("{name}.beta_bn"), &[c], &vec![0.0; c], Group::Weight),
+            )
+        });
+        let mean = s.add(format!("{name}.running_mean"), &[c], &vec![0.0; c], Group::Buffer);
+        let var = s.add(format!("{name}.running_var"), &[c], &vec![1.0; c], Group::Buffer);
+        let running = BnRunning { mean: s.get(mean).clone(), var: s.get(var).clone() };
+        BatchNorm { affine, running }
+    }
+
+    pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, mode: Mode) -> Var {
+        let affine = self.affine.map(|(g, b)| (p.var(g), p.var(b)));
+        batch_norm(t, x, affine, &self.running, mode == Mode::Train)
+    }
+}
+
+/// conv -> BN, optionally followed by the activation.
+pub struct ConvBn {
+    pub conv: Conv,
+    pub bn: BatchNorm,
+    pub act_after: Option<Act>,
+}
+
+impl ConvBn {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        s: &mut ParamStore,
+        rng: &mut impl Rng,
+        name: &str,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        cfg: Conv2dCfg,
+        affine: bool,
+        act_after: Option<Act>,
+    ) -> ConvBn {
+        let conv = Conv::new(s, rng, &format!("{name}.conv"), cin, cout, k, cfg, false);
+        let bn = BatchNorm::new(s, &format!("{name}.bn"), cout, affine);
+        ConvBn { conv, bn, act_after }
+    }
+
+    pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, mode: Mode) -> Var {
+        let y = self.conv.forward(t, p, x);
+        let y = self.bn.forward(t, p, &y, mode);
+        match self.act_after {
+            Some(a) => a.apply(t, &y),
+            None => y,
+        }
+    }
+}
+
+/// Modulated deformable conv (DCNv2): a zero-initialised conv predicts offsets and a sigmoid mask.
+pub struct DeformConv {
+    pub offset_conv: Conv,
+    pub w: ParamId,
+    pub cfg: DeformCfg,
+    pub taps: usize,
+}
+
+impl DeformConv {
+    pub fn new(s: &mut ParamStore, rng: &mut impl Rng, name: &str, c: usize, k: usize, offset_groups: usize) -> Self {
+        let pad = k / 2;
+        let taps = offset_groups * k * k;
+        let offset_conv = Conv::zeros(s, &format!("{name}.offset"), c, 3 * taps, k, Conv2dCfg::new(1, pad, 1, 1));
+        let fan_in = c * k * k;
+        let w = s.add(format!("{name}.weight"), &[c, c, k, k], &conv_init(rng, c * fan_in, fan_in), Group::Weight);
+        let cfg = DeformCfg { stride: 1, padding: pad, dilation: 1, groups: 1, offset_groups };
+        DeformConv { offset_conv, w, cfg, taps }
+    }
+
+    pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var) -> Var {
+        let om = self.offset_conv.forward(t, p, x);
+        let parts = concat::split(t, &om, &[2 * self.taps, self.taps]);
+        let mask = ew::sigmoid(t, &parts[1]);
+        deform_conv2d(t, x, &parts[0], Some(&mask), p.var(self.w), None, self.cfg)
+    }
+}

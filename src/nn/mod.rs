@@ -1,0 +1,11 @@
+//! Neural-network building blocks and the HiNAS networks: parameters, layers, candidate ops,
+//! cells, the supernet, the derived network, and genotypes.
+
+pub mod candidates;
+pub mod derived;
+pub mod cell;
+pub mod genotype;
+pub mod layers;
+pub mod params;
+pub mod space;
+pub mod supernet;

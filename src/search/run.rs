@@ -1,0 +1,266 @@
+//! The search procedure (hinas.md §4): warm-up, alternating first-order architecture and weight
+//! steps, validation-based genotype selection over the last epochs, checkpoints every epoch.
+
+use super::config::SearchConfig;
+use super::state;
+use super::step::{arch_step, weight_step};
+use crate::data::{self, LoadOptions, NamedImage, PatchSampler, Protocol, SampleMode, SamplerConfig, Source};
+use crate::gpu::{Gpu, Tensor};
+use crate::nn::genotype::{derive_cell, viterbi, Genotype};
+use crate::nn::layers::Mode;
+use crate::nn::params::ParamStore;
+use crate::nn::supernet::Supernet;
+use crate::optim::{Adam, LrSchedule, Sgd};
+use crate::tape::Tape;
+use rand::SeedableRng;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Per-epoch record, one row of log.csv.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub weight_loss: f64,
+    pub arch_loss: Option<f64>,
+    pub lr: f64,
+    pub val_psnr: Option<f64>,
+    pub val_ssim: Option<f64>,
+    pub seconds: f64,
+    pub peak_mib: f64,
+    /// softmax(alpha) then masked softmax(beta), flattened.
+    pub arch: Vec<f32>,
+    pub genotype_changed: bool,
+}
+
+pub struct Outcome {
+    pub genotype: Genotype,
+    pub out_dir: PathBuf,
+    pub epochs_run: usize,
+    pub stopped_early: bool,
+    pub seconds: f64,
+    pub peak_bytes: u64,
+}
+
+/// The training images, split into weight, architecture and validation sets (by sorted name).
+pub struct Split {
+    pub weights: Vec<NamedImage>,
+    pub arch: Vec<NamedImage>,
+    pub val: Vec<NamedImage>,
+}
+
+/// Loads and splits the data; fails before any GPU work if the data cannot support the split.
+pub fn load_split(cfg: &SearchConfig, source: &Source) -> anyhow::Result<Split> {
+    let channels = data::Channels::from_count(cfg.space.channels).expect("validated channel count");
+    let mut images = source.load(&LoadOptions::new(channels).min_size(cfg.search.patch_size))?;
+    images.sort_by(|a, b| a.name.cmp(&b.name));
+    let (w, a, v) = data::hinas_split(images.len(), cfg.search.val_portion, cfg.search.arch_portion);
+    anyhow::ensure!(
+        !w.is_empty() && !a.is_empty() && (cfg.search.val_portion == 0.0 || !v.is_empty()),
+        "{} training images from {source} are too few for the weight/architecture/validation split (need at least 3)",
+        images.len()
+    );
+    let val = images[v].to_vec();
+    let arch = images[a].to_vec();
+    images.truncate(w.end);
+    Ok(Split { weights: images, arch, val })
+}
+
+pub struct Search {
+    pub cfg: SearchConfig,
+    pub out_dir: PathBuf,
+    pub gpu: Gpu,
+    pub store: ParamStore,
+    pub net: Supernet,
+    pub sgd: Sgd,
+    pub adam: Adam,
+    pub weight_sampler: PatchSampler,
+    pub arch_sampler: PatchSampler,
+    pub val: Vec<NamedImage>,
+    /// Epochs completed.
+    pub epoch: usize,
+    pub history: Vec<EpochLog>,
+    /// (score, genotype) of the best validation epoch so far.
+    pub best: Option<(f64, Genotype)>,
+    pub unchanged: usize,
+}
+
+impl Search {
+    pub fn new(gpu: &Gpu, cfg: SearchConfig, split: Split, out_dir: &Path) -> anyhow::Result<Search> {
+        let sc = &cfg.search;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(sc.seed);
+        let mut store = ParamStore::new(gpu);
+        let net = Supernet::new(&mut store, &mut rng, &cfg.space)?;
+        let mode = if sc.iters_per_epoch == 0 { SampleMode::Epoch } else { SampleMode::Random };
+        let sampler_cfg = |mode| SamplerConfig { patch: sc.patch_size, batch: sc.batch_size, mode, ..SamplerConfig::new(sc.batch_size, &sc.sigmas) };
+        let images = |v: &[NamedImage]| v.iter().map(|n| n.image.clone()).collect::<Vec<_>>();
+        let weight_sampler = PatchSampler::new(images(&split.weights), sampler_cfg(mode), sc.seed.wrapping_mul(3).wrapping_add(1))?;
+        let arch_sampler = PatchSampler::new(images(&split.arch), sampler_cfg(SampleMode::Random), sc.seed.wrapping_mul(3).wrapping_add(2))?;
+        Ok(Search {
+            sgd: Sgd::new(sc.weight_momentum as f32, None),
+            adam: Adam::new(),
+            cfg,
+            out_dir: out_dir.to_path_buf(),
+            gpu: gpu.clone(),
+            store,
+            net,
+            weight_sampler,
+            arch_sampler,
+            val: split.val,
+            epoch: 0,
+            history: Vec::new(),
+            best: None,
+            unchanged: 0,
+        })
+    }
+
+    pub fn iters_per_epoch(&self) -> usize {
+        match self.cfg.search.iters_per_epoch {
+            0 => self.weight_sampler.batches_per_epoch() as usize,
+            n => n,
+        }
+    }
+
+    fn schedule(&self) -> LrSchedule {
+        let s = &self.cfg.search;
+        LrSchedule::PolyCosine { base: s.weight_lr, eta_min: s.weight_lr_min, t_max: s.lr_t_max, total: s.epochs, power: s.lr_power }
+    }
+
+    /// Runs one epoch (1-based number `self.epoch + 1`); `on_iter` sees (iteration, last loss).
+    pub fn run_epoch(&mut self, mut on_iter: impl FnMut(usize, Option<f64>)) -> anyhow::Result<EpochLog> {
+        let started = Instant::now();
+        let e = self.epoch; // 0-based epoch index, as the schedule counts
+        let sc = self.cfg.search.clone();
+        let lr = self.schedule().lr(e);
+        let arch_on = e >= sc.arch_start_epoch;
+        let ssim_w = sc.ssim_weight as f32;
+        let (mut wsum, mut asum, mut n) = (0.0, 0.0, 0usize);
+        let mut pending: Option<(crate::gpu::PendingRead, Option<crate::gpu::PendingRead>)> = None;
+        for it in 0..self.iters_per_epoch() {
+            let arch_loss = if arch_on {
+                let (x, y) = self.arch_sampler.next_gpu(&self.gpu);
+                Some(arch_step(&self.net, &self.store, &mut self.adam, sc.arch_lr as f32, sc.arch_weight_decay as f32, &x, &y, ssim_w))
+            } else {
+                None
+            };
+            let (x, y) = self.weight_sampler.next_gpu(&self.gpu);
+            let wl = weight_step(&self.net, &self.store, &mut self.sgd, lr as f32, sc.weight_decay as f32, &x, &y, ssim_w);
+            // Read the previous step's losses only now, so the GPU is never idle waiting for us.
+            let prev = pending.replace((wl.read_async(), arch_loss.map(|a: Tensor| a.read_async())));
+            let mut last = None;
+            if let Some((w, a)) = prev {
+                let w = w.wait()[0] as f64;
+                wsum += w;
+                asum += a.map(|a| a.wait()[0] as f64).unwrap_or(0.0);
+                n += 1;
+                last = Some(w);
+            }
+            on_iter(it, last);
+        }
+        if let Some((w, a)) = pending {
+            wsum += w.wait()[0] as f64;
+            asum += a.map(|a| a.wait()[0] as f64).unwrap_or(0.0);
+            n += 1;
+        }
+        self.epoch += 1;
+        let epoch = self.epoch;
+        let (genotype, arch) = self.genotype()?;
+        let changed = self.last_genotype().is_none_or(|g| g.cells != genotype.cells || g.path != genotype.path);
+        self.unchanged = if changed { 0 } else { self.unchanged + 1 };
+        let (mut val_psnr, mut val_ssim) = (None, None);
+        if epoch >= sc.first_select_epoch() && !self.val.is_empty() {
+            let (p, s) = self.validate()?;
+            val_psnr = Some(p);
+            val_ssim = Some(s);
+            let score = s + p / 100.0;
+            if self.best.as_ref().is_none_or(|(b, _)| score > *b) {
+                let mut g = genotype.clone();
+                g.val_psnr = p;
+                g.val_ssim = s;
+                self.best = Some((score, g));
+            }
+        }
+        let log = EpochLog {
+            epoch,
+            weight_loss: wsum / n.max(1) as f64,
+            arch_loss: arch_on.then(|| asum / n.max(1) as f64),
+            lr,
+            val_psnr,
+            val_ssim,
+            seconds: started.elapsed().as_secs_f64(),
+            peak_mib: self.gpu.memory().peak as f64 / (1 << 20) as f64,
+            arch,
+            genotype_changed: changed,
+        };
+        self.history.push(log.clone());
+        Ok(log)
+    }
+
+    fn last_genotype(&self) -> Option<Genotype> {
+        self.history.last().map(|h| self.genotype_from(&h.arch))
+    }
+
+    /// The genotype the current alpha/beta give, and the flattened softmaxes.
+    pub fn genotype(&self) -> anyhow::Result<(Genotype, Vec<f32>)> {
+        let mut t = Tape::inference(&self.gpu);
+        let p = self.store.bind(&mut t, None);
+        let (a, b) = self.net.arch_weights(&mut t, &p);
+        let mut arch = a.value().to_vec();
+        arch.extend(b.value().to_vec());
+        Ok((self.genotype_from(&arch), arch))
+    }
+
+    fn genotype_from(&self, arch: &[f32]) -> Genotype {
+        let sp = &self.cfg.space;
+        let k = sp.ops.len();
+        let e = crate::nn::cell::edge_count(sp.nodes);
+        let sets = if sp.tied_cells { 1 } else { sp.layers };
+        let (a, b) = arch.split_at(sets * e * k);
+        let alphas: Vec<Vec<Vec<f32>>> = a.chunks(e * k).map(|s| s.chunks(k).map(|r| r.to_vec()).collect()).collect();
+        let betas: Vec<[f32; 3]> = b.chunks(3).map(|r| [r[0], r[1], r[2]]).collect();
+        let cells = (0..sp.layers)
+            .map(|l| derive_cell(&a[(if sp.tied_cells { 0 } else { l }) * e * k..][..e * k], &sp.ops, sp.nodes))
+            .collect();
+        Genotype { space: sp.clone(), cells, path: viterbi(sp, &betas), alphas, betas, epoch: self.epoch, val_psnr: 0.0, val_ssim: 0.0 }
+    }
+
+    /// Mean PSNR and HiNAS SSIM of the supernet (eval mode) on the validation images: tiles of
+    /// the patch size, stride = tile, fresh noise per tile, averaged over the sigma list.
+    pub fn validate(&self) -> anyhow::Result<(f64, f64)> {
+        let sc = &self.cfg.search;
+        let protocol = Protocol::Tiled { tile: sc.patch_size, stride: sc.patch_size, batch: 16 };
+        let (mut p, mut s) = (0.0, 0.0);
+        for (k, &sigma) in sc.sigmas.iter().enumerate() {
+            let seed = sc.seed ^ (0x5EED_0000 + 7919 * self.epoch as u64 + k as u64);
+            let report = data::evaluate(&self.val, sigma, seed, protocol, |batch| {
+                let mut t = Tape::inference(&self.gpu);
+                let params = self.store.bind(&mut t, None);
+                let x = t.constant(batch.upload(&self.gpu));
+                let y = self.net.forward(&mut t, &params, &x, Mode::Eval);
+                Ok(data::HostBatch::new(batch.shape, y.value().to_vec()))
+            })?;
+            p += report.mean.psnr;
+            s += report.mean.ssim_hinas;
+        }
+        let n = sc.sigmas.len() as f64;
+        Ok((p / n, s / n))
+    }
+
+    /// The genotype to report: the best validation epoch's, or the current one if no epoch has
+    /// been validated (e.g. no validation images).
+    pub fn result(&self) -> anyhow::Result<Genotype> {
+        match &self.best {
+            Some((_, g)) => Ok(g.clone()),
+            None => Ok(self.genotype()?.0),
+        }
+    }
+
+    pub fn should_stop(&self) -> bool {
+        let p = self.cfg.search.genotype_patience;
+        self.epoch >= self.cfg.search.epochs
+            || (p > 0 && self.epoch > self.cfg.search.arch_start_epoch && self.unchanged >= p && self.best.is_some())
+    }
+
+    pub fn checkpoint(&self) -> anyhow::Result<()> {
+        state::save(self)
+    }
+}
