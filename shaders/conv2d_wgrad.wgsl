@@ -24,6 +24,7 @@ struct WGrad {
 @group(0) @binding(3) var<storage, read_write> part: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> part_in: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read> gy4: array<vec4<f32>>;  // gy again, when wo % 4 == 0
 
 var<workgroup> red: array<vec4<f32>, 1024>;
 var<workgroup> red1: array<f32, 64>;
@@ -48,9 +49,7 @@ fn xv(t: Tap, xb: u32, iy0: i32, ix0: i32) -> f32 {
   return select(0.0, x[xb + t.c + select(0u, u32(iy) * q.w + u32(ix), ok)], ok);
 }
 
-// Grid: x = pixel chunk, y = output-channel block (group-major), z = tap block.
-@compute @workgroup_size(64)
-fn wgrad8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
   let chunk = wid.x;
   let blk = wid.y;
   let tb = wid.z;
@@ -72,20 +71,39 @@ fn wgrad8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
   var c6l = vec4<f32>(0.0); var c6h = vec4<f32>(0.0); var c7l = vec4<f32>(0.0); var c7h = vec4<f32>(0.0);
   let end = min((chunk + 1u) * q.ipc, q.items);
   let s = i32(q.stride);
-  for (var it = chunk * q.ipc + lid.x; it < end; it += 64u) {
-    let qd = it % q.quads;
-    let rr = it / q.quads;
-    let oy = rr % q.ho;
-    let nn = rr / q.ho;
+  // Item it = (nn * ho + oy) * quads + qd, advanced by 64 per step without dividing in the loop
+  // (integer division runs lane by lane on a CPU driver).
+  let it0 = chunk * q.ipc + lid.x;
+  var qd = it0 % q.quads;
+  var oy = (it0 / q.quads) % q.ho;
+  var nn = it0 / (q.quads * q.ho);
+  let dq = 64u % q.quads;
+  let drow = 64u / q.quads;
+  for (var it = it0; it < end; it += 64u) {
     let gb = nn * q.cout * howo + oy * q.wo;
     let xb = nn * q.cin * q.h * q.w;
     let iy0 = i32(oy) * s;
+    // With wo % 4 == 0 a quad is 4 aligned pixels of one row: one vec4 load per channel.
+    var v0 = vec4<f32>(0.0); var v1 = vec4<f32>(0.0); var v2 = vec4<f32>(0.0); var v3 = vec4<f32>(0.0);
+    var v4 = vec4<f32>(0.0); var v5 = vec4<f32>(0.0); var v6 = vec4<f32>(0.0); var v7 = vec4<f32>(0.0);
+    if (vec) {
+      let g4 = (gb + qd * 4u) / 4u;
+      v0 = gy4[g4 + o0 / 4u]; v1 = gy4[g4 + o1 / 4u]; v2 = gy4[g4 + o2 / 4u]; v3 = gy4[g4 + o3 / 4u];
+      v4 = gy4[g4 + o4 / 4u]; v5 = gy4[g4 + o5 / 4u]; v6 = gy4[g4 + o6 / 4u]; v7 = gy4[g4 + o7 / 4u];
+    }
     for (var j = 0u; j < 4u; j++) {
       let ox = qd * 4u + j;
       let pok = ox < q.wo;
-      let gj = gb + select(0u, ox, pok);
-      let gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok);
-      let gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok);
+      var gl: vec4<f32>;
+      var gh: vec4<f32>;
+      if (vec) {
+        gl = vec4<f32>(v0[j], v1[j], v2[j], v3[j]);
+        gh = vec4<f32>(v4[j], v5[j], v6[j], v7[j]);
+      } else {
+        let gj = gb + select(0u, ox, pok);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok);
+      }
       let ix0 = i32(ox) * s;
       let x0 = xv(t0, xb, iy0, ix0); c0l += gl * x0; c0h += gh * x0;
       let x1 = xv(t1, xb, iy0, ix0); c1l += gl * x1; c1h += gh * x1;
@@ -96,6 +114,10 @@ fn wgrad8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
       let x6 = xv(t6, xb, iy0, ix0); c6l += gl * x6; c6h += gh * x6;
       let x7 = xv(t7, xb, iy0, ix0); c7l += gl * x7; c7h += gh * x7;
     }
+    qd += dq;
+    oy += drow;
+    if (qd >= q.quads) { qd -= q.quads; oy += 1u; }
+    while (oy >= q.ho) { oy -= q.ho; nn += 1u; }
   }
   let l = lid.x;
   red[l] = c0l; red[64u + l] = c0h; red[128u + l] = c1l; red[192u + l] = c1h;
@@ -109,6 +131,17 @@ fn wgrad8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
     // part[chunk][blk][tb][tap i][channel half] as vec4 (l = 2 * i + half)
     part[((chunk * q.nblk + blk) * q.tblocks + tb) * 16u + l] = sum;
   }
+}
+
+// Grid: x = pixel chunk, y = output-channel block (group-major), z = tap block.
+@compute @workgroup_size(64)
+fn wgrad8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  wgrad_body(wid, lid, false);
+}
+
+@compute @workgroup_size(64)
+fn wgrad8_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  wgrad_body(wid, lid, true);
 }
 
 // dw in PyTorch layout [cout, cin_g, kh, kw]: adds the chunks' partial sums.

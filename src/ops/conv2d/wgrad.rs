@@ -98,8 +98,10 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         part.buffer(),
         part.buffer(),
         dw.buffer(),
+        gy.buffer(),
     ];
-    gpu.dispatch(&K, "wgrad8", &p, &bufs, [u(chunks), u(nblk), u(tblocks)]);
+    let entry = if g.wo % 4 == 0 { "wgrad8_v4" } else { "wgrad8" };
+    gpu.dispatch(&K, entry, &p, &bufs, [u(chunks), u(nblk), u(tblocks)]);
     gpu.dispatch(
         &K,
         "wgrad_finish",
