@@ -1,8 +1,9 @@
 // BatchNorm over NCHW (ops/batchnorm.rs). Per-channel reductions run as a grid of
 // [C, S] workgroups: workgroup (c, s) reduces chunk s of channel c's N*HW elements (flat order
 // j = n*HW + i) to a partial, and a second pass combines the S partials of each channel.
-// The forward statistic is Welford per invocation, merged with Chan's formula across the
-// workgroup and across chunks: no E[x^2] - E[x]^2 cancellation in f32.
+// The forward statistic is a shifted sum per invocation (the shift is a sample of the channel),
+// merged as (count, mean, M2) with Chan's formula across the workgroup and across chunks: no
+// E[x^2] - E[x]^2 cancellation in f32 even when |mean| >> std.
 //
 // Per-channel stats layout ([4, C]): mean, invstd, scale (= gamma * invstd, or invstd without
 // affine), shift (= beta, or 0). The elementwise kernels compute (x - mean) * scale + shift.
@@ -35,11 +36,13 @@ struct Params {
 @group(0) @binding(10) var<storage, read_write> gbeta: array<f32>;
 @group(0) @binding(11) var<storage, read_write> ggamma: array<f32>;
 
-const WG: u32 = 256u;
+// Reduction workgroups are small: fewer barrier levels in the tree, and on lavapipe a 64-wide
+// workgroup measured faster than a 256-wide one.
+const WG: u32 = 64u;
 
-var<workgroup> sh_a: array<f32, 256>;
-var<workgroup> sh_b: array<f32, 256>;
-var<workgroup> sh_c: array<f32, 256>;
+var<workgroup> sh_a: array<f32, 64>;
+var<workgroup> sh_b: array<f32, 64>;
+var<workgroup> sh_c: array<f32, 64>;
 
 // Chan et al.: merges two (count, mean, M2) summaries.
 fn chan(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> {
@@ -51,16 +54,14 @@ fn chan(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> {
     return vec3<f32>(n, a.y + d * f, a.z + b.z + d * d * a.x * f);
 }
 
-fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * WG;
-}
-
-fn channel_of(j: u32) -> u32 {
-    return (j / p.hw) % p.c;
+// The elementwise kernels run on a [ceil(HW / 256), C, N] grid: the channel is the workgroup's
+// y, so no invocation divides (integer division is slow on GPUs and worse on lavapipe).
+fn plane_index(gid: vec3<u32>) -> u32 {
+    return (gid.z * p.c + gid.y) * p.hw + gid.x;
 }
 
 // Forward partial: (count, mean, M2) of chunk s of channel c -> part[(c * S + s) * 3 ..].
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn fwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
     let c = wg.x;
     let s = wg.y;
@@ -71,17 +72,25 @@ fn fwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     if (a < b) {
         let n0 = a / p.hw;
         let n1 = (b - 1u) / p.hw;
+        // Shifted sums: with a sample of the channel as the shift, s2 - s1^2 / n loses only
+        // about (mean - shift)^2 / var ulps, and no division runs per element.
+        let shift = x[(n0 * p.c + c) * p.hw + (a - n0 * p.hw)];
+        var s1 = 0.0;
+        var s2 = 0.0;
         for (var n = n0; n <= n1; n++) {
             let lo = select(0u, a - n * p.hw, n == n0);
             let hi = select(p.hw, b - n * p.hw, n == n1);
             let base = (n * p.c + c) * p.hw;
             for (var i = lo + t; i < hi; i += WG) {
-                let v = x[base + i];
+                let d = x[base + i] - shift;
                 acc.x += 1.0;
-                let d = v - acc.y;
-                acc.y += d / acc.x;
-                acc.z += d * (v - acc.y);
+                s1 += d;
+                s2 += d * d;
             }
+        }
+        if (acc.x > 0.0) {
+            acc.y = shift + s1 / acc.x;
+            acc.z = max(s2 - s1 * s1 / acc.x, 0.0);
         }
     }
     sh_a[t] = acc.x;
@@ -146,15 +155,15 @@ fn fwd_finalize_eval(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 @compute @workgroup_size(256)
-fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let j = flat(gid, nwg);
-    if (j >= p.total) { return; }
-    let c = channel_of(j);
+fn normalize(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c = gid.y;
+    let j = plane_index(gid);
+    if (gid.x >= p.hw) { return; }
     out[j] = (x[j] - stats[c]) * stats[2u * p.c + c] + stats[3u * p.c + c];
 }
 
 // Backward partial: (sum g, sum g * xhat) of chunk s of channel c -> part[(c * S + s) * 2 ..].
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn bwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
     let c = wg.x;
     let s = wg.y;
@@ -214,10 +223,10 @@ fn bwd_finalize(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Train mode: the gradient flows through the batch mean and variance too.
 // dx = scale * (g - mean(g) - xhat * mean(g * xhat)).
 @compute @workgroup_size(256)
-fn bwd_dx_train(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let j = flat(gid, nwg);
-    if (j >= p.total) { return; }
-    let c = channel_of(j);
+fn bwd_dx_train(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c = gid.y;
+    let j = plane_index(gid);
+    if (gid.x >= p.hw) { return; }
     let inv_m = 1.0 / f32(p.n * p.hw);
     let xhat = (x[j] - stats[c]) * stats[p.c + c];
     out[j] = stats[2u * p.c + c] * (gy[j] - gbeta[c] * inv_m - xhat * ggamma[c] * inv_m);
@@ -225,8 +234,8 @@ fn bwd_dx_train(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 
 // Eval mode: an affine map per channel.
 @compute @workgroup_size(256)
-fn bwd_dx_eval(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let j = flat(gid, nwg);
-    if (j >= p.total) { return; }
-    out[j] = gy[j] * stats[2u * p.c + channel_of(j)];
+fn bwd_dx_eval(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let j = plane_index(gid);
+    if (gid.x >= p.hw) { return; }
+    out[j] = gy[j] * stats[2u * p.c + gid.y];
 }

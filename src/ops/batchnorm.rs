@@ -4,7 +4,7 @@
 //!
 //! Works on any `[N, C, ...]` tensor: the trailing dims are flattened into one plane per (n, c).
 
-use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+use crate::gpu::{Gpu, Kernel, Tensor};
 use crate::tape::{Tape, Var};
 
 const K: Kernel = crate::kernel!("batchnorm");
@@ -12,9 +12,10 @@ const K: Kernel = crate::kernel!("batchnorm");
 pub const EPS: f32 = 1e-5;
 pub const MOMENTUM: f32 = 0.1;
 
-/// Channel elements one reduction workgroup handles at least; more chunks give a wide GPU
-/// enough workgroups when C is small.
-const CHUNK_MIN: usize = 1024;
+/// Channel elements one reduction workgroup handles at least (64 per invocation): the tree
+/// reduction at the end of a workgroup is the fixed cost this amortises; splitting a channel
+/// into chunks keeps a wide GPU busy when C is small.
+const CHUNK_MIN: usize = 4096;
 /// At most this many chunks per channel (the combining pass loops over them serially).
 const CHUNKS_MAX: usize = 64;
 
@@ -81,6 +82,18 @@ fn params(x: &Tensor, affine: bool) -> Params {
         eps: EPS,
         _pad1: [0; 2],
     }
+}
+
+/// [ceil(HW / 256), C, N]: one row of workgroups per (n, c) plane.
+fn elementwise_grid(p: &Params) -> [u32; 3] {
+    let gx = p.hw.div_ceil(256);
+    assert!(
+        gx.max(p.c).max(p.n) <= 65535,
+        "batch_norm: grid {gx}x{}x{} exceeds 65535 workgroups per dimension",
+        p.c,
+        p.n
+    );
+    [gx, p.c, p.n]
 }
 
 /// Dispatches with buffers given by binding number; bindings the entry point does not use get
@@ -165,7 +178,7 @@ pub fn batch_norm_raw(
             "normalize",
             &p,
             &[(X, x), (STATS, &stats), (OUT, &out)],
-            grid_1d(x.numel(), 256),
+            elementwise_grid(&p),
         );
     }
     (out, stats)
@@ -214,7 +227,7 @@ pub fn batch_norm_backward(
     if want_x {
         let gx = Tensor::empty(gpu, x.shape());
         if p.total > 0 {
-            let groups = grid_1d(x.numel(), 256);
+            let groups = elementwise_grid(&p);
             if training {
                 let (gb, gg) = sums.as_ref().unwrap();
                 let slots = [

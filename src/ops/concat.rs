@@ -5,7 +5,7 @@
 //! the output (one pass over the output in total), and a slice's gradient writes the slice and
 //! the zeros around it in one pass.
 
-use crate::gpu::{grid_1d, Kernel, Tensor};
+use crate::gpu::{Kernel, Tensor};
 use crate::tape::{Tape, Var};
 
 const K: Kernel = crate::kernel!("concat");
@@ -19,8 +19,17 @@ struct Params {
     src_off: u32,
     dst_stride: u32,
     dst_off: u32,
-    dst_total: u32,
-    _pad0: u32,
+    _pad: [u32; 2],
+}
+
+/// [ceil(block / 256), blocks]: one row of workgroups per batch index.
+fn grid(block: usize, blocks: usize) -> [u32; 3] {
+    let gx = block.div_ceil(256);
+    assert!(
+        gx <= 65535 && blocks <= 65535,
+        "concat: {blocks} blocks of {block} exceed the workgroup grid"
+    );
+    [gx as u32, blocks as u32, 1]
 }
 
 /// (N, C, elements per channel plane).
@@ -50,15 +59,14 @@ fn copy_channels(src: &Tensor, src_c: usize, dst: &Tensor, dst_c: usize, len: us
         src_off: (src_c * hw) as u32,
         dst_stride: (cd * hw) as u32,
         dst_off: (dst_c * hw) as u32,
-        dst_total: dst.numel() as u32,
-        _pad0: 0,
+        _pad: [0; 2],
     };
     src.gpu().dispatch(
         &K,
         "copy_blocks",
         &p,
         &[src.buffer(), dst.buffer()],
-        grid_1d(n * blk, 256),
+        grid(blk, n),
     );
 }
 
@@ -125,15 +133,14 @@ pub fn channel_slice_backward(gy: &Tensor, x_shape: &[usize], start: usize) -> T
             src_off: 0,
             dst_stride: (x_shape[1] * hw) as u32,
             dst_off: (start * hw) as u32,
-            dst_total: total as u32,
-            _pad0: 0,
+            _pad: [0; 2],
         };
         gy.gpu().dispatch(
             &K,
             "pad_blocks",
             &p,
             &[gy.buffer(), out.buffer()],
-            grid_1d(total, 256),
+            grid(x_shape[1] * hw, n),
         );
     }
     out
