@@ -1,1 +1,215 @@
-//! (in progress)
+//! Channel concat, slice and split along dim 1 of `[N, C, ...]` tensors (shaders/concat.wgsl).
+//!
+//! A channel range of an NCHW tensor is one contiguous block per batch index, so every op here is
+//! one strided block copy per input or output: concat writes each input into its channel range of
+//! the output (one pass over the output in total), and a slice's gradient writes the slice and
+//! the zeros around it in one pass.
+
+use crate::gpu::{Kernel, Tensor};
+use crate::tape::{Tape, Var};
+
+const K: Kernel = crate::kernel!("concat");
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    nb: u32,
+    blk: u32,
+    src_stride: u32,
+    src_off: u32,
+    dst_stride: u32,
+    dst_off: u32,
+    _pad: [u32; 2],
+}
+
+/// [ceil(block / 256), blocks]: one row of workgroups per batch index.
+fn grid(block: usize, blocks: usize) -> [u32; 3] {
+    let gx = block.div_ceil(256);
+    assert!(
+        gx <= 65535 && blocks <= 65535,
+        "concat: {blocks} blocks of {block} exceed the workgroup grid"
+    );
+    [gx as u32, blocks as u32, 1]
+}
+
+/// (N, C, elements per channel plane).
+fn dims(what: &str, x: &Tensor) -> (usize, usize, usize) {
+    let s = x.shape();
+    assert!(s.len() >= 2, "{what}: {s:?} must be [N, C, ...]");
+    let max = x.gpu().max_binding_elems().min(u32::MAX as usize);
+    assert!(
+        x.numel() <= max,
+        "{what}: {s:?} exceeds one storage binding"
+    );
+    (s[0], s[1], s[2..].iter().product())
+}
+
+/// Copies channels [src_c, src_c + len) of `src` to channels [dst_c, ..) of `dst`.
+fn copy_channels(src: &Tensor, src_c: usize, dst: &Tensor, dst_c: usize, len: usize) {
+    let (n, cs, hw) = dims("copy", src);
+    let cd = dst.shape()[1];
+    let blk = len * hw;
+    if n * blk == 0 {
+        return;
+    }
+    let p = Params {
+        nb: n as u32,
+        blk: blk as u32,
+        src_stride: (cs * hw) as u32,
+        src_off: (src_c * hw) as u32,
+        dst_stride: (cd * hw) as u32,
+        dst_off: (dst_c * hw) as u32,
+        _pad: [0; 2],
+    };
+    src.gpu().dispatch(
+        &K,
+        "copy_blocks",
+        &p,
+        &[src.buffer(), dst.buffer()],
+        grid(blk, n),
+    );
+}
+
+/// Inputs with equal N and trailing dims, joined along the channels in order.
+pub fn concat_raw(xs: &[&Tensor]) -> Tensor {
+    assert!(!xs.is_empty(), "concat of nothing");
+    let first = xs[0].shape();
+    let mut c_total = 0;
+    for x in xs {
+        let s = x.shape();
+        dims("concat", x);
+        assert!(
+            s.len() == first.len() && s[0] == first[0] && s[2..] == first[2..],
+            "concat: shapes {first:?} and {s:?} differ outside dim 1"
+        );
+        c_total += s[1];
+    }
+    let mut shape = first.to_vec();
+    shape[1] = c_total;
+    let out = Tensor::empty(xs[0].gpu(), &shape);
+    dims("concat", &out);
+    let mut off = 0;
+    for x in xs {
+        let c = x.shape()[1];
+        copy_channels(x, 0, &out, off, c);
+        off += c;
+    }
+    out
+}
+
+/// Channels [start, start + len) of x.
+pub fn channel_slice_raw(x: &Tensor, start: usize, len: usize) -> Tensor {
+    let (_, c, _) = dims("channel_slice", x);
+    assert!(
+        start + len <= c,
+        "channel_slice: [{start}, {}) out of {c} channels",
+        start + len
+    );
+    let mut shape = x.shape().to_vec();
+    shape[1] = len;
+    let out = Tensor::empty(x.gpu(), &shape);
+    copy_channels(x, start, &out, 0, len);
+    out
+}
+
+/// The gradient of a slice: `gy` placed at channel `start` of a zero tensor of `x_shape`.
+pub fn channel_slice_backward(gy: &Tensor, x_shape: &[usize], start: usize) -> Tensor {
+    let (n, len, hw) = dims("channel_slice_backward", gy);
+    assert!(
+        x_shape.len() == gy.shape().len()
+            && x_shape[0] == n
+            && x_shape[2..] == gy.shape()[2..]
+            && start + len <= x_shape[1],
+        "channel_slice_backward: {:?} at channel {start} does not fit {x_shape:?}",
+        gy.shape()
+    );
+    let out = Tensor::empty(gy.gpu(), x_shape);
+    let total = out.numel();
+    if total > 0 {
+        let p = Params {
+            nb: n as u32,
+            blk: (len * hw) as u32,
+            src_stride: (len * hw) as u32,
+            src_off: 0,
+            dst_stride: (x_shape[1] * hw) as u32,
+            dst_off: (start * hw) as u32,
+            _pad: [0; 2],
+        };
+        gy.gpu().dispatch(
+            &K,
+            "pad_blocks",
+            &p,
+            &[gy.buffer(), out.buffer()],
+            grid(x_shape[1] * hw, n),
+        );
+    }
+    out
+}
+
+/// Consecutive channel ranges of the given sizes (which must add up to C).
+pub fn split_raw(x: &Tensor, sizes: &[usize]) -> Vec<Tensor> {
+    let c = dims("split", x).1;
+    assert_eq!(
+        sizes.iter().sum::<usize>(),
+        c,
+        "split: sizes {sizes:?} of {c} channels"
+    );
+    let mut start = 0;
+    sizes
+        .iter()
+        .map(|&len| {
+            start += len;
+            channel_slice_raw(x, start - len, len)
+        })
+        .collect()
+}
+
+pub fn concat(t: &mut Tape, xs: &[&Var]) -> Var {
+    let vals: Vec<&Tensor> = xs.iter().map(|v| v.value()).collect();
+    let out = concat_raw(&vals);
+    let sizes: Vec<usize> = xs.iter().map(|v| v.shape()[1]).collect();
+    t.record(
+        out,
+        xs,
+        Box::new(move |g, needs| {
+            let mut start = 0;
+            sizes
+                .iter()
+                .zip(needs)
+                .map(|(&len, &need)| {
+                    start += len;
+                    need.then(|| channel_slice_raw(g, start - len, len))
+                })
+                .collect()
+        }),
+    )
+}
+
+pub fn channel_slice(t: &mut Tape, x: &Var, start: usize, len: usize) -> Var {
+    let out = channel_slice_raw(x.value(), start, len);
+    let shape = x.shape().to_vec();
+    t.record(
+        out,
+        &[x],
+        Box::new(move |g, _| vec![Some(channel_slice_backward(g, &shape, start))]),
+    )
+}
+
+/// One slice per size. Each piece is its own tape node, so a piece whose output is unused costs
+/// nothing in the backward; the pieces' gradients add up on x.
+pub fn split(t: &mut Tape, x: &Var, sizes: &[usize]) -> Vec<Var> {
+    let c = x.shape().get(1).copied().unwrap_or(0);
+    assert_eq!(
+        sizes.iter().sum::<usize>(),
+        c,
+        "split: sizes {sizes:?} of {c} channels"
+    );
+    let mut start = 0;
+    sizes
+        .iter()
+        .map(|&len| {
+            start += len;
+            channel_slice(t, x, start - len, len)
+        })
+        .collect()
+}

@@ -1,1 +1,479 @@
-//! (in progress)
+//! 2-D convolution (NCHW, weights `[Cout, Cin/groups, kh, kw]`): forward, input, weight and bias
+//! gradients, for any kernel size, stride, padding, dilation and groups (shaders/conv2d*.wgsl).
+//!
+//! The forward pass and the input gradient are one register-blocked gather kernel: the input
+//! gradient is the transposed convolution over the output gradient, run once per stride phase so
+//! it never visits taps that cannot reach a pixel (no scatter, no atomics). The weight gradient has
+//! its own reduction kernel ([`wgrad`]) instead of transposing batch and channels of both tensors.
+//! 1x1 convolutions go through a tiled GEMM ([`matmul_raw`]), depthwise ones through a
+//! one-channel-per-invocation variant of the gather.
+
+mod gemm;
+mod wgrad;
+
+pub use gemm::matmul_raw;
+
+use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+use crate::tape::{Tape, Var};
+
+const K: Kernel = crate::kernel!("conv2d");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dCfg {
+    pub stride: usize,
+    pub padding: usize,
+    pub dilation: usize,
+    pub groups: usize,
+}
+
+impl Conv2dCfg {
+    pub fn new(stride: usize, padding: usize, dilation: usize, groups: usize) -> Self {
+        Conv2dCfg {
+            stride,
+            padding,
+            dilation,
+            groups,
+        }
+    }
+}
+
+impl Default for Conv2dCfg {
+    fn default() -> Self {
+        Conv2dCfg::new(1, 0, 1, 1)
+    }
+}
+
+/// Output height and width (PyTorch's formula, floor division).
+pub fn conv2d_out_hw(h: usize, w: usize, kh: usize, kw: usize, cfg: Conv2dCfg) -> (usize, usize) {
+    assert!(
+        cfg.stride >= 1 && cfg.dilation >= 1 && cfg.groups >= 1,
+        "conv2d: stride, dilation and groups must be >= 1 (got {cfg:?})"
+    );
+    assert!(kh >= 1 && kw >= 1, "conv2d: empty kernel {kh}x{kw}");
+    let span = |k: usize| cfg.dilation * (k - 1) + 1;
+    let (ph, pw) = (h + 2 * cfg.padding, w + 2 * cfg.padding);
+    assert!(
+        ph >= span(kh) && pw >= span(kw),
+        "conv2d: padded input {ph}x{pw} is smaller than the dilated kernel {}x{} ({cfg:?})",
+        span(kh),
+        span(kw)
+    );
+    (
+        (ph - span(kh)) / cfg.stride + 1,
+        (pw - span(kw)) / cfg.stride + 1,
+    )
+}
+
+/// Shapes of one convolution, validated.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Geom {
+    n: usize,
+    cin: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    kh: usize,
+    kw: usize,
+    ho: usize,
+    wo: usize,
+    cfg: Conv2dCfg,
+}
+
+impl Geom {
+    fn new(x: &[usize], wshape: &[usize], cfg: Conv2dCfg, what: &str) -> Geom {
+        assert_eq!(x.len(), 4, "{what}: input must be [N, C, H, W], got {x:?}");
+        assert_eq!(
+            wshape.len(),
+            4,
+            "{what}: weight must be [Cout, Cin/groups, kh, kw], got {wshape:?}"
+        );
+        let g = cfg.groups;
+        assert!(g >= 1, "{what}: groups must be >= 1");
+        let (n, cin, h, w) = (x[0], x[1], x[2], x[3]);
+        let (cout, kh, kw) = (wshape[0], wshape[2], wshape[3]);
+        assert!(
+            cin % g == 0 && cout % g == 0,
+            "{what}: groups {g} must divide Cin {cin} and Cout {cout}"
+        );
+        assert_eq!(
+            wshape[1],
+            cin / g,
+            "{what}: weight {wshape:?} needs Cin/groups = {} in dim 1 (input {x:?}, groups {g})",
+            cin / g
+        );
+        assert!(
+            n > 0 && cin > 0 && cout > 0,
+            "{what}: empty tensor ({x:?}, {wshape:?})"
+        );
+        let (ho, wo) = conv2d_out_hw(h, w, kh, kw, cfg);
+        Geom {
+            n,
+            cin,
+            h,
+            w,
+            cout,
+            kh,
+            kw,
+            ho,
+            wo,
+            cfg,
+        }
+    }
+    fn cin_g(&self) -> usize {
+        self.cin / self.cfg.groups
+    }
+    fn cout_g(&self) -> usize {
+        self.cout / self.cfg.groups
+    }
+    fn y_shape(&self) -> [usize; 4] {
+        [self.n, self.cout, self.ho, self.wo]
+    }
+    /// Whether the 1x1 GEMM path applies (a 1x1 tap with stride 1 reads exactly the output grid).
+    fn pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.cfg.stride == 1 && self.cfg.padding == 0
+    }
+}
+
+/// Panics with a clear message when a tensor cannot be bound in one piece.
+pub(crate) fn check_binding(gpu: &Gpu, t: &Tensor, what: &str) {
+    let max = gpu.max_binding_elems();
+    assert!(
+        t.numel() <= max,
+        "{what}: tensor {:?} has {} elements, over the device's storage binding limit of {max}",
+        t.shape(),
+        t.numel()
+    );
+}
+
+fn u(v: usize) -> u32 {
+    u32::try_from(v).expect("conv2d: size does not fit in u32")
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct PackParams {
+    total: u32,
+    r: u32,
+    blocks_g: u32,
+    og: u32,
+    red: u32,
+    kk: u32,
+    trans: u32,
+    _pad: u32,
+}
+
+/// Packs weights for the gather/GEMM kernels: `[groups][ceil(og / r)][kk][red][r]`, where `og`
+/// is the number of destination channels per group and `red` the reduction channels per group.
+/// `trans` packs for the input gradient (destination = input channels).
+fn pack_weights(w: &Tensor, r: usize, groups: usize, og: usize, red: usize, trans: bool) -> Tensor {
+    let kk = w.shape()[2] * w.shape()[3];
+    let blocks_g = og.div_ceil(r);
+    let total = groups * blocks_g * kk * red * r;
+    let out = Tensor::empty(w.gpu(), &[total]);
+    let p = PackParams {
+        total: u(total),
+        r: u(r),
+        blocks_g: u(blocks_g),
+        og: u(og),
+        red: u(red),
+        kk: u(kk),
+        trans: trans as u32,
+        _pad: 0,
+    };
+    w.gpu().dispatch(
+        &K,
+        "pack_weights",
+        &p,
+        &[w.buffer(), out.buffer()],
+        grid_1d(total, 256),
+    );
+    out
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct GatherParams {
+    n: u32,
+    cin: u32,
+    ih: u32,
+    iw: u32,
+    cout: u32,
+    oh: u32,
+    ow: u32,
+    red: u32,
+    og: u32,
+    blocks_g: u32,
+    kh: u32,
+    kw: u32,
+    rows: u32,
+    cols: u32,
+    cols_b: u32,
+    chunks: u32,
+    in_mul: u32,
+    out_mul: u32,
+    out_y0: u32,
+    out_x0: u32,
+    tc0y: i32,
+    tc0x: i32,
+    tsgn: i32,
+    tdiv: i32,
+    dil: u32,
+    has_bias: u32,
+    total: u32,
+    _pad: u32,
+}
+
+/// Folds `total` workgroups into (x, z) so neither exceeds the per-dimension limit.
+fn fold(total: usize, y: usize, what: &str) -> [u32; 3] {
+    assert!(
+        y <= 65535,
+        "{what}: {y} channel blocks exceed the 65535 workgroups per dimension"
+    );
+    let total = total.max(1);
+    let z = total.div_ceil(65535);
+    [u(total.div_ceil(z)), u(y), u(z)]
+}
+
+/// Launches one gather (forward, or one stride phase of the input gradient). `p` holds
+/// everything but the grid fields.
+fn gather(
+    src: &Tensor,
+    packed: &Tensor,
+    bias: Option<&Tensor>,
+    dst: &Tensor,
+    mut p: GatherParams,
+    one: bool,
+) {
+    if p.rows == 0 || p.cols == 0 {
+        return;
+    }
+    p.cols_b = p.cols.div_ceil(8);
+    p.chunks = (p.rows * p.cols_b).div_ceil(64);
+    p.total = p.n * p.chunks;
+    p.has_bias = bias.is_some() as u32;
+    let groups = (p.cout / p.og) as usize;
+    let (entry, y) = if one {
+        ("gather1", p.cout as usize)
+    } else {
+        ("gather8", groups * p.blocks_g as usize)
+    };
+    let b = bias.unwrap_or(packed);
+    src.gpu().dispatch(
+        &K,
+        entry,
+        &p,
+        &[
+            src.buffer(),
+            packed.buffer(),
+            b.buffer(),
+            dst.buffer(),
+            packed.buffer(),
+        ],
+        fold(p.total as usize, y, "conv2d"),
+    );
+}
+
+/// Forward convolution: x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], b [Cout].
+pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) -> Tensor {
+    let g = Geom::new(x.shape(), w.shape(), cfg, "conv2d");
+    if let Some(b) = b {
+        assert_eq!(
+            b.shape(),
+            [g.cout],
+            "conv2d: bias must be [Cout] = [{}], got {:?}",
+            g.cout,
+            b.shape()
+        );
+    }
+    let gpu = x.gpu();
+    let y = Tensor::empty(gpu, &g.y_shape());
+    for (t, what) in [
+        (x, "conv2d input"),
+        (w, "conv2d weight"),
+        (&y, "conv2d output"),
+    ] {
+        check_binding(gpu, t, what);
+    }
+    let (og, red) = (g.cout_g(), g.cin_g());
+    if g.pointwise() && og > 1 {
+        let a = pack_weights(w, 8, cfg.groups, og, red, false);
+        let hw = g.h * g.w;
+        gemm::gemm(&gemm::Job {
+            a: &a,
+            m: og,
+            k: red,
+            n: hw,
+            groups: cfg.groups,
+            batches: g.n,
+            b: x,
+            b_nstride: g.cin * hw,
+            b_gstride: red * hw,
+            c: &y,
+            c_nstride: g.cout * hw,
+            c_gstride: og * hw,
+            bias: b,
+        });
+        return y;
+    }
+    let one = og == 1;
+    let packed = pack_weights(w, if one { 1 } else { 8 }, cfg.groups, og, red, false);
+    let p = GatherParams {
+        n: u(g.n),
+        cin: u(g.cin),
+        ih: u(g.h),
+        iw: u(g.w),
+        cout: u(g.cout),
+        oh: u(g.ho),
+        ow: u(g.wo),
+        red: u(red),
+        og: u(og),
+        blocks_g: u(og.div_ceil(8)),
+        kh: u(g.kh),
+        kw: u(g.kw),
+        rows: u(g.ho),
+        cols: u(g.wo),
+        in_mul: u(cfg.stride),
+        out_mul: 1,
+        tc0y: -(cfg.padding as i32),
+        tc0x: -(cfg.padding as i32),
+        tsgn: 1,
+        tdiv: 1,
+        dil: u(cfg.dilation),
+        ..Default::default()
+    };
+    gather(x, &packed, b, &y, p, one);
+    y
+}
+
+/// Input gradient: the transposed convolution of `gy` [N, Cout, Hout, Wout], gathered per stride
+/// phase. `x_shape` is needed because several input sizes give the same output size.
+pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Conv2dCfg) -> Tensor {
+    let g = Geom::new(x_shape, w.shape(), cfg, "conv2d_backward_input");
+    assert_eq!(
+        gy.shape(),
+        g.y_shape(),
+        "conv2d_backward_input: output gradient must be {:?} for input {x_shape:?}",
+        g.y_shape()
+    );
+    let gpu = gy.gpu();
+    let dx = Tensor::empty(gpu, x_shape);
+    for (t, what) in [
+        (gy, "conv2d output gradient"),
+        (w, "conv2d weight"),
+        (&dx, "conv2d input gradient"),
+    ] {
+        check_binding(gpu, t, what);
+    }
+    // Destination = input channels, reduction = output channels of the group.
+    let (og, red) = (g.cin_g(), g.cout_g());
+    if g.pointwise() && og > 1 {
+        let a = pack_weights(w, 8, cfg.groups, og, red, true);
+        let hw = g.h * g.w;
+        gemm::gemm(&gemm::Job {
+            a: &a,
+            m: og,
+            k: red,
+            n: hw,
+            groups: cfg.groups,
+            batches: g.n,
+            b: gy,
+            b_nstride: g.cout * hw,
+            b_gstride: red * hw,
+            c: &dx,
+            c_nstride: g.cin * hw,
+            c_gstride: og * hw,
+            bias: None,
+        });
+        return dx;
+    }
+    let one = og == 1;
+    let packed = pack_weights(w, if one { 1 } else { 8 }, cfg.groups, og, red, true);
+    let s = cfg.stride;
+    for py in 0..s.min(g.h) {
+        for pxx in 0..s.min(g.w) {
+            let p = GatherParams {
+                n: u(g.n),
+                cin: u(g.cout),
+                ih: u(g.ho),
+                iw: u(g.wo),
+                cout: u(g.cin),
+                oh: u(g.h),
+                ow: u(g.w),
+                red: u(red),
+                og: u(og),
+                blocks_g: u(og.div_ceil(8)),
+                kh: u(g.kh),
+                kw: u(g.kw),
+                rows: u((g.h - py).div_ceil(s)),
+                cols: u((g.w - pxx).div_ceil(s)),
+                in_mul: 1,
+                out_mul: u(s),
+                out_y0: u(py),
+                out_x0: u(pxx),
+                tc0y: (py + cfg.padding) as i32,
+                tc0x: (pxx + cfg.padding) as i32,
+                tsgn: -1,
+                tdiv: s as i32,
+                dil: u(cfg.dilation),
+                ..Default::default()
+            };
+            gather(gy, &packed, None, &dx, p, one);
+        }
+    }
+    dx
+}
+
+/// Weight gradient `[Cout, Cin/groups, kh, kw]` by its own reduction kernel (see [`wgrad`]).
+pub fn conv2d_backward_weight(
+    gy: &Tensor,
+    x: &Tensor,
+    w_shape: &[usize],
+    cfg: Conv2dCfg,
+) -> Tensor {
+    let g = Geom::new(x.shape(), w_shape, cfg, "conv2d_backward_weight");
+    assert_eq!(
+        gy.shape(),
+        g.y_shape(),
+        "conv2d_backward_weight: output gradient must be {:?} for input {:?}",
+        g.y_shape(),
+        x.shape()
+    );
+    wgrad::weight_grad(gy, x, &g)
+}
+
+/// Bias gradient `[Cout]`: the sum of `gy` over batch and pixels.
+pub fn conv2d_backward_bias(gy: &Tensor) -> Tensor {
+    assert_eq!(
+        gy.shape().len(),
+        4,
+        "conv2d_backward_bias: gy must be [N, Cout, H, W], got {:?}",
+        gy.shape()
+    );
+    wgrad::bias_grad(gy)
+}
+
+/// Differentiable convolution on the tape. Saves only what the needed gradients read.
+pub fn conv2d(t: &mut Tape, x: &Var, w: &Var, b: Option<&Var>, cfg: Conv2dCfg) -> Var {
+    let y = conv2d_raw(x.value(), w.value(), b.map(|b| b.value()), cfg);
+    let mut inputs = vec![x, w];
+    inputs.extend(b);
+    let record = t.wants_grad(&inputs);
+    let ws = (record && x.needs_grad()).then(|| w.value().clone());
+    let xs = (record && w.needs_grad()).then(|| x.value().clone());
+    let (x_shape, w_shape) = (x.shape().to_vec(), w.shape().to_vec());
+    let has_bias = b.is_some();
+    t.record(
+        y,
+        &inputs,
+        Box::new(move |gy, needs| {
+            let mut out = vec![
+                needs[0].then(|| conv2d_backward_input(gy, ws.as_ref().unwrap(), &x_shape, cfg)),
+                needs[1].then(|| conv2d_backward_weight(gy, xs.as_ref().unwrap(), &w_shape, cfg)),
+            ];
+            if has_bias {
+                out.push(needs[2].then(|| conv2d_backward_bias(gy)));
+            }
+            out
+        }),
+    )
+}

@@ -11,6 +11,7 @@ pub mod batchnorm;
 pub mod concat;
 pub mod conv2d;
 pub mod deform_conv;
+pub mod deform_conv_backward;
 pub mod elementwise;
 pub mod mixed;
 pub mod mse;

@@ -1,1 +1,59 @@
-//! (in progress)
+//! Softmax over the last dim (shaders/softmax.wgsl): the architecture weights' normalisation.
+//! Rows are expected to be short (K <= 64); one invocation handles one row.
+
+use crate::gpu::{grid_1d, Kernel, Tensor};
+use crate::tape::{Tape, Var};
+
+const K: Kernel = crate::kernel!("softmax");
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    rows: u32,
+    k: u32,
+    _pad: [u32; 2],
+}
+
+fn launch(entry: &'static str, a: &Tensor, b: &Tensor) -> Tensor {
+    let s = a.shape();
+    let k = *s.last().unwrap_or_else(|| panic!("softmax of a scalar"));
+    assert!(k > 0, "softmax: empty rows in {s:?}");
+    let rows = a.numel() / k;
+    let out = Tensor::empty(a.gpu(), s);
+    if rows > 0 {
+        let p = Params {
+            rows: rows as u32,
+            k: k as u32,
+            _pad: [0; 2],
+        };
+        a.gpu().dispatch(
+            &K,
+            entry,
+            &p,
+            &[a.buffer(), b.buffer(), out.buffer()],
+            grid_1d(rows, 64),
+        );
+    }
+    out
+}
+
+/// Softmax of every row (the last dim) of x.
+pub fn softmax_raw(x: &Tensor) -> Tensor {
+    launch("forward", x, x)
+}
+
+/// From the forward's output y: gx = y * (gy - sum(gy * y)) per row.
+pub fn softmax_backward(y: &Tensor, gy: &Tensor) -> Tensor {
+    assert_eq!(y.shape(), gy.shape(), "softmax_backward: gradient shape");
+    launch("backward", y, gy)
+}
+
+pub fn softmax(t: &mut Tape, x: &Var) -> Var {
+    let y = softmax_raw(x.value());
+    let saved = t.wants_grad(&[x]).then(|| y.clone());
+    t.record(
+        y,
+        &[x],
+        Box::new(move |g, _| vec![Some(softmax_backward(&saved.unwrap(), g))]),
+    )
+}

@@ -1,0 +1,45 @@
+// Channel concat / slice of NCHW tensors (ops/concat.rs) as a strided block copy: for every
+// batch index b, `blk` contiguous floats move from src[b * src_stride + src_off] to
+// dst[b * dst_stride + dst_off]. A channel range of an NCHW tensor is one such block per b.
+
+struct Params {
+    nb: u32,          // number of blocks (the batch size)
+    blk: u32,         // floats per block
+    src_stride: u32,
+    src_off: u32,
+    dst_stride: u32,
+    dst_off: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+// Grids are [ceil(block / 256), nb]: the block index is the workgroup's y, so no invocation
+// divides.
+
+// One invocation per copied float.
+@compute @workgroup_size(256)
+fn copy_blocks(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r = gid.x;
+    let b = gid.y;
+    if (r >= p.blk) { return; }
+    dst[b * p.dst_stride + p.dst_off + r] = src[b * p.src_stride + p.src_off + r];
+}
+
+// The gradient of a slice: dst is the full-size tensor, zero outside the blocks (src is the
+// sliced gradient, src_stride == blk, src_off == 0). One pass, no separate clear.
+@compute @workgroup_size(256)
+fn pad_blocks(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r = gid.x;
+    let b = gid.y;
+    if (r >= p.dst_stride) { return; }
+    let j = b * p.dst_stride + r;
+    var v = 0.0;
+    if (r >= p.dst_off && r < p.dst_off + p.blk) {
+        v = src[b * p.blk + (r - p.dst_off)];
+    }
+    dst[j] = v;
+}

@@ -1,0 +1,226 @@
+// Direct 2-D convolution as a register-blocked gather (forward, and input gradient as a
+// transposed gather), plus the weight packing it reads (launchers: src/ops/conv2d.rs).
+//
+// Cost model on lavapipe (the software driver this was tuned on): every storage load whose index
+// is not a compile-time constant runs as a loop over the SIMD lanes, so the time is set by the
+// number of loads per FMA, not by the FMAs. Each invocation therefore owns 8 destination channels
+// x 8 destination pixels (64 accumulators): per reduction step it loads 8 source values and two
+// vec4 of packed weights and does 64 FMAs. No workgroup memory (slower there).
+//
+// One kernel serves the forward pass and the input gradient. Destination pixel j of a lane
+// is at (out_y0 + out_mul * a, out_x0 + out_mul * (b0 + j)); tap k reads the source at
+// (in_mul * a + T(ky), in_mul * (b0 + j) + T(kx)) with T(k) = (tc0 + tsgn * k * dil) / tdiv, and
+// the tap is skipped when the division is not exact.
+//   forward:        in_mul = stride, out_mul = 1, tc0 = -pad, tsgn = +1, tdiv = 1
+//   input gradient: one dispatch per stride phase (py, px): in_mul = 1, out_mul = stride,
+//                   out_y0 = py, tc0 = py + pad, tsgn = -1, tdiv = stride
+// so stride-2 input gradients never visit the taps that do not reach a phase (no wasted FMAs,
+// no atomics).
+
+struct Gather {
+  n: u32, cin: u32, ih: u32, iw: u32,            // source [n, cin, ih, iw]
+  cout: u32, oh: u32, ow: u32, red: u32,         // destination [n, cout, oh, ow]; red = reduction channels per group
+  og: u32, blocks_g: u32, kh: u32, kw: u32,      // og = destination channels per group, blocks_g = ceil(og / R)
+  rows: u32, cols: u32, cols_b: u32, chunks: u32,// a < rows, b < cols, cols_b = ceil(cols / 8), chunks = workgroups per image
+  in_mul: u32, out_mul: u32, out_y0: u32, out_x0: u32,
+  tc0y: i32, tc0x: i32, tsgn: i32, tdiv: i32,
+  dil: u32, has_bias: u32, total: u32, _pad: u32,// total = n * chunks
+}
+
+@group(0) @binding(0) var<uniform> p: Gather;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> wp: array<vec4<f32>>;   // packed, see pack_weights
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(5) var<storage, read> wp1: array<f32>;        // packed with R = 1
+
+// Tap offset of tap k along one axis, or i32 min when the tap does not reach this phase.
+fn tap_off(c0: i32, k: u32) -> i32 {
+  let num = c0 + p.tsgn * i32(k * p.dil);
+  if (num % p.tdiv != 0) { return -2147483647 - 1; }
+  return num / p.tdiv;
+}
+
+// One destination pixel of a lane: source offset in the row (or 0) and whether it is inside.
+struct Px { off: u32, ok: bool }
+
+fn px(rowb: u32, rok: bool, sx: i32) -> Px {
+  let ok = rok && sx >= 0 && sx < i32(p.iw);
+  return Px(rowb + select(0u, u32(sx), ok), ok);
+}
+
+fn ld(q: Px, c: u32) -> f32 {
+  return select(0.0, src[q.off + c], q.ok);
+}
+
+fn lane_coords(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>) -> vec4<u32> {
+  // (n, a, b0, live)
+  let flat = wid.x + wid.z * nwg.x;
+  let n = flat / p.chunks;
+  let t = (flat % p.chunks) * 64u + lid.x;
+  let live = select(0u, 1u, flat < p.total && t < p.rows * p.cols_b);
+  return vec4<u32>(n, t / p.cols_b, (t % p.cols_b) * 8u, live);
+}
+
+fn store(n: u32, c: u32, a: u32, b: u32, v: f32) {
+  if (b < p.cols) {
+    let oy = p.out_y0 + a * p.out_mul;
+    let ox = p.out_x0 + b * p.out_mul;
+    var bv = 0.0;
+    if (p.has_bias != 0u) { bv = bias[c]; }
+    dst[((n * p.cout + c) * p.oh + oy) * p.ow + ox] = v + bv;
+  }
+}
+
+fn store8(n: u32, c0: u32, nc: u32, a: u32, b: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  for (var r = 0u; r < 4u; r++) {
+    if (r < nc) { store(n, c0 + r, a, b, lo[r]); }
+    if (r + 4u < nc) { store(n, c0 + 4u + r, a, b, hi[r]); }
+  }
+}
+
+// 8 destination channels x 8 destination pixels per invocation. Grid: x/z = folded (n, chunk),
+// y = channel block (group-major).
+@compute @workgroup_size(64)
+fn gather8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+  let lc = lane_coords(wid, lid, nwg);
+  let n = lc.x; let a = lc.y; let b0 = lc.z; let live = lc.w != 0u;
+  let blk = wid.y;
+  let g = blk / p.blocks_g;
+  let ihw = p.ih * p.iw;
+  let src0 = (min(n, p.n - 1u) * p.cin + g * p.red) * ihw;
+  let m = i32(p.in_mul);
+  var a0l = vec4<f32>(0.0); var a0h = vec4<f32>(0.0); var a1l = vec4<f32>(0.0); var a1h = vec4<f32>(0.0);
+  var a2l = vec4<f32>(0.0); var a2h = vec4<f32>(0.0); var a3l = vec4<f32>(0.0); var a3h = vec4<f32>(0.0);
+  var a4l = vec4<f32>(0.0); var a4h = vec4<f32>(0.0); var a5l = vec4<f32>(0.0); var a5h = vec4<f32>(0.0);
+  var a6l = vec4<f32>(0.0); var a6h = vec4<f32>(0.0); var a7l = vec4<f32>(0.0); var a7h = vec4<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = tap_off(p.tc0y, ky);
+    if (ty == -2147483647 - 1) { continue; }
+    let sy = i32(a) * m + ty;
+    let rok = live && sy >= 0 && sy < i32(p.ih);
+    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let tx = tap_off(p.tc0x, kx);
+      if (tx == -2147483647 - 1) { continue; }
+      let sx = i32(b0) * m + tx;
+      let q0 = px(rowb, rok, sx);         let q1 = px(rowb, rok, sx + m);
+      let q2 = px(rowb, rok, sx + 2 * m); let q3 = px(rowb, rok, sx + 3 * m);
+      let q4 = px(rowb, rok, sx + 4 * m); let q5 = px(rowb, rok, sx + 5 * m);
+      let q6 = px(rowb, rok, sx + 6 * m); let q7 = px(rowb, rok, sx + 7 * m);
+      var wi = ((blk * p.kh + ky) * p.kw + kx) * p.red * 2u;
+      var c = 0u;
+      for (var ci = 0u; ci < p.red; ci++) {
+        let wl = wp[wi]; let wh = wp[wi + 1u];
+        let x0 = ld(q0, c); a0l += wl * x0; a0h += wh * x0;
+        let x1 = ld(q1, c); a1l += wl * x1; a1h += wh * x1;
+        let x2 = ld(q2, c); a2l += wl * x2; a2h += wh * x2;
+        let x3 = ld(q3, c); a3l += wl * x3; a3h += wh * x3;
+        let x4 = ld(q4, c); a4l += wl * x4; a4h += wh * x4;
+        let x5 = ld(q5, c); a5l += wl * x5; a5h += wh * x5;
+        let x6 = ld(q6, c); a6l += wl * x6; a6h += wh * x6;
+        let x7 = ld(q7, c); a7l += wl * x7; a7h += wh * x7;
+        wi += 2u;
+        c += ihw;
+      }
+    }
+  }
+  if (!live) { return; }
+  let cb = (blk % p.blocks_g) * 8u;
+  let nc = min(p.og - cb, 8u);
+  let c0 = g * p.og + cb;
+  store8(n, c0, nc, a, b0, a0l, a0h);
+  store8(n, c0, nc, a, b0 + 1u, a1l, a1h);
+  store8(n, c0, nc, a, b0 + 2u, a2l, a2h);
+  store8(n, c0, nc, a, b0 + 3u, a3l, a3h);
+  store8(n, c0, nc, a, b0 + 4u, a4l, a4h);
+  store8(n, c0, nc, a, b0 + 5u, a5l, a5h);
+  store8(n, c0, nc, a, b0 + 6u, a6l, a6h);
+  store8(n, c0, nc, a, b0 + 7u, a7l, a7h);
+}
+
+// One destination channel x 8 pixels per invocation: the depthwise path (and any conv with at
+// most a couple of destination channels per group, where 8-channel blocks would be mostly
+// padding). Weights packed with R = 1. Grid y = destination channel.
+@compute @workgroup_size(64)
+fn gather1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+  let lc = lane_coords(wid, lid, nwg);
+  let n = lc.x; let a = lc.y; let b0 = lc.z; let live = lc.w != 0u;
+  let oc = wid.y;
+  let g = oc / p.og;
+  let ihw = p.ih * p.iw;
+  let src0 = (min(n, p.n - 1u) * p.cin + g * p.red) * ihw;
+  let m = i32(p.in_mul);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = tap_off(p.tc0y, ky);
+    if (ty == -2147483647 - 1) { continue; }
+    let sy = i32(a) * m + ty;
+    let rok = live && sy >= 0 && sy < i32(p.ih);
+    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let tx = tap_off(p.tc0x, kx);
+      if (tx == -2147483647 - 1) { continue; }
+      let sx = i32(b0) * m + tx;
+      let q0 = px(rowb, rok, sx);         let q1 = px(rowb, rok, sx + m);
+      let q2 = px(rowb, rok, sx + 2 * m); let q3 = px(rowb, rok, sx + 3 * m);
+      let q4 = px(rowb, rok, sx + 4 * m); let q5 = px(rowb, rok, sx + 5 * m);
+      let q6 = px(rowb, rok, sx + 6 * m); let q7 = px(rowb, rok, sx + 7 * m);
+      var wi = ((oc * p.kh + ky) * p.kw + kx) * p.red;
+      var c = 0u;
+      for (var ci = 0u; ci < p.red; ci++) {
+        let wv = wp1[wi];
+        acc0 += wv * vec4<f32>(ld(q0, c), ld(q1, c), ld(q2, c), ld(q3, c));
+        acc1 += wv * vec4<f32>(ld(q4, c), ld(q5, c), ld(q6, c), ld(q7, c));
+        wi += 1u;
+        c += ihw;
+      }
+    }
+  }
+  if (!live) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    store(n, oc, a, b0 + j, acc0[j]);
+    store(n, oc, a, b0 + 4u + j, acc1[j]);
+  }
+}
+
+// ---- weight packing -------------------------------------------------------------------------
+// wp[((blk * kk + t) * red + c) * R + r] = weight linking destination channel cb * R + r of
+// group g (blk = g * blocks_g + cb) to reduction channel c at tap t; zero for padding channels.
+// Forward: destination = output channel, reduction = input channel of the group.
+// Input gradient (trans = 1): destination = input channel, reduction = output channel.
+
+struct Pack {
+  total: u32, r: u32, blocks_g: u32, og: u32,
+  red: u32, kk: u32, trans: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> pk: Pack;
+@group(0) @binding(1) var<storage, read> w_in: array<f32>;
+@group(0) @binding(2) var<storage, read_write> w_out: array<f32>;
+
+@compute @workgroup_size(256)
+fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= pk.total) { return; }
+  let r = i % pk.r;
+  var q = i / pk.r;
+  let c = q % pk.red;
+  q = q / pk.red;
+  let t = q % pk.kk;
+  let blk = q / pk.kk;
+  let g = blk / pk.blocks_g;
+  let o = (blk % pk.blocks_g) * pk.r + r;
+  var v = 0.0;
+  if (o < pk.og) {
+    if (pk.trans == 0u) {
+      v = w_in[((g * pk.og + o) * pk.red + c) * pk.kk + t];
+    } else {
+      v = w_in[((g * pk.red + c) * pk.og + o) * pk.kk + t];
+    }
+  }
+  w_out[i] = v;
+}

@@ -1,0 +1,112 @@
+// Register-tiled matrix multiply C[M, N] = A[M, K] * B[K, N] (row-major), batched over
+// (batch, group), for 1x1 convolutions and `matmul_raw` (launchers: src/ops/conv2d/gemm.rs).
+//
+// A is packed by conv2d.wgsl's pack_weights into [group][M / 8][K][8], so the 8 rows an
+// invocation owns come in as two vec4 loads per k; the invocation's 8 consecutive columns of B
+// come in as two vec4 loads when N is a multiple of 4 (gemm_v4), else as 8 scalars (gemm_s).
+// 64 FMAs per k step, no workgroup memory (slower than registers on lavapipe).
+
+struct Gemm {
+  m: u32, k: u32, n: u32, blocks: u32,           // blocks = ceil(m / 8) (rows are per group)
+  chunks: u32, groups: u32, total: u32, has_bias: u32, // chunks = workgroups per batch along N, total = batches * groups * chunks
+  b_nstride: u32, b_gstride: u32, c_nstride: u32, c_gstride: u32,
+  _p0: u32, _p1: u32, _p2: u32, _p3: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Gemm;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read_write> c: array<f32>;
+
+struct Row8 { lo: vec4<f32>, hi: vec4<f32> }
+
+fn row_v4(base: u32, col: u32) -> Row8 {
+  // base and col are multiples of 4; col < n, so the first vec4 is inside the row.
+  let ok_lo = col < p.n;
+  let ok_hi = col + 4u < p.n;
+  let lo = select(vec4<f32>(0.0), b4[select(0u, (base + col) / 4u, ok_lo)], ok_lo);
+  let hi = select(vec4<f32>(0.0), b4[select(0u, (base + col) / 4u + 1u, ok_hi)], ok_hi);
+  return Row8(lo, hi);
+}
+
+fn ld(base: u32, col: u32) -> f32 {
+  let ok = col < p.n;
+  return select(0.0, b[select(0u, base + col, ok)], ok);
+}
+
+fn row_s(base: u32, col: u32) -> Row8 {
+  return Row8(vec4<f32>(ld(base, col), ld(base, col + 1u), ld(base, col + 2u), ld(base, col + 3u)),
+              vec4<f32>(ld(base, col + 4u), ld(base, col + 5u), ld(base, col + 6u), ld(base, col + 7u)));
+}
+
+fn put(cb: u32, rows: u32, m0: u32, bias0: u32, col: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  if (col >= p.n) { return; }
+  for (var r = 0u; r < 4u; r++) {
+    if (r < rows) {
+      var v = lo[r];
+      if (p.has_bias != 0u) { v += bias[bias0 + r]; }
+      c[cb + (m0 + r) * p.n + col] = v;
+    }
+    if (r + 4u < rows) {
+      var v = hi[r];
+      if (p.has_bias != 0u) { v += bias[bias0 + 4u + r]; }
+      c[cb + (m0 + 4u + r) * p.n + col] = v;
+    }
+  }
+}
+
+fn body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, vec: bool) {
+  let flat = wid.x + wid.z * nwg.x;
+  if (flat >= p.total) { return; }
+  let bg = flat / p.chunks;              // batch * groups + group
+  let g = bg % p.groups;
+  let nb = bg / p.groups;
+  let col = ((flat % p.chunks) * 64u + lid.x) * 8u;
+  let blk = wid.y;
+  let base = nb * p.b_nstride + g * p.b_gstride;
+  var ai = (g * p.blocks + blk) * p.k * 2u;
+  var l0 = vec4<f32>(0.0); var h0 = vec4<f32>(0.0); var l1 = vec4<f32>(0.0); var h1 = vec4<f32>(0.0);
+  var l2 = vec4<f32>(0.0); var h2 = vec4<f32>(0.0); var l3 = vec4<f32>(0.0); var h3 = vec4<f32>(0.0);
+  var l4 = vec4<f32>(0.0); var h4 = vec4<f32>(0.0); var l5 = vec4<f32>(0.0); var h5 = vec4<f32>(0.0);
+  var l6 = vec4<f32>(0.0); var h6 = vec4<f32>(0.0); var l7 = vec4<f32>(0.0); var h7 = vec4<f32>(0.0);
+  var rb = base;
+  for (var kk = 0u; kk < p.k; kk++) {
+    let wl = a[ai];
+    let wh = a[ai + 1u];
+    var r: Row8;
+    if (vec) { r = row_v4(rb, col); } else { r = row_s(rb, col); }
+    l0 += wl * r.lo.x; h0 += wh * r.lo.x; l1 += wl * r.lo.y; h1 += wh * r.lo.y;
+    l2 += wl * r.lo.z; h2 += wh * r.lo.z; l3 += wl * r.lo.w; h3 += wh * r.lo.w;
+    l4 += wl * r.hi.x; h4 += wh * r.hi.x; l5 += wl * r.hi.y; h5 += wh * r.hi.y;
+    l6 += wl * r.hi.z; h6 += wh * r.hi.z; l7 += wl * r.hi.w; h7 += wh * r.hi.w;
+    ai += 2u;
+    rb += p.n;
+  }
+  let m0 = blk * 8u;
+  let rows = min(p.m - m0, 8u);
+  let cb = nb * p.c_nstride + g * p.c_gstride;
+  let bias0 = g * p.m + m0;
+  put(cb, rows, m0, bias0, col, l0, h0);
+  put(cb, rows, m0, bias0, col + 1u, l1, h1);
+  put(cb, rows, m0, bias0, col + 2u, l2, h2);
+  put(cb, rows, m0, bias0, col + 3u, l3, h3);
+  put(cb, rows, m0, bias0, col + 4u, l4, h4);
+  put(cb, rows, m0, bias0, col + 5u, l5, h5);
+  put(cb, rows, m0, bias0, col + 6u, l6, h6);
+  put(cb, rows, m0, bias0, col + 7u, l7, h7);
+}
+
+// Grid: x/z = folded (batch, group, column chunk), y = row block of 8.
+@compute @workgroup_size(64)
+fn gemm_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+  body(wid, lid, nwg, true);
+}
+
+@compute @workgroup_size(64)
+fn gemm_s(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+          @builtin(num_workgroups) nwg: vec3<u32>) {
+  body(wid, lid, nwg, false);
+}

@@ -1,0 +1,237 @@
+// Deformable convolution: the kernels that work per sample point (ops/deform_conv.rs).
+//
+// A sample point is one (offset group g, kernel tap, image bi of the chunk, output position pl of
+// the chunk). Its position is (oy*stride - pad + i*dil + dy, ox*stride - pad + j*dil + dx) with
+// (dy, dx) = offset[b, 2*(g*kk+tap) + {0,1}, oy, ox], exactly as torchvision. Every channel of the
+// offset group is sampled at that point, so each invocation computes the bilinear footprint once
+// and loops over the group's channels.
+//
+// Columns (and their gradient) are [Cin*kk, nc]: row c*kk + tap, column bi*np + pl.
+// The grid is folded into two dimensions: s = gid.x + gid.y * nwg.x * 64.
+
+struct Geo {
+    cin: u32, h: u32, w: u32, kh: u32,
+    kw: u32, hout: u32, wout: u32, stride: u32,
+    pad: u32, dil: u32, og: u32, cpg: u32,      // cpg: channels per offset group
+    nb: u32, b0: u32, np: u32, p0: u32,         // chunk: images b0..b0+nb, positions p0..p0+np
+    nc: u32, has_mask: u32, nsamp: u32, flags: u32,
+}
+
+@group(0) @binding(0) var<uniform> q: Geo;
+@group(0) @binding(1) var<storage, read> offset: array<f32>;
+@group(0) @binding(2) var<storage, read> mask: array<f32>;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read_write> col: array<f32>;
+@group(0) @binding(5) var<storage, read> gcol: array<f32>;
+@group(0) @binding(6) var<storage, read_write> goff: array<f32>;
+@group(0) @binding(7) var<storage, read_write> gmask: array<f32>;
+@group(0) @binding(8) var<storage, read_write> cnt: array<atomic<u32>>;
+@group(0) @binding(9) var<storage, read> start: array<u32>;
+@group(0) @binding(10) var<storage, read_write> ent: array<u32>;
+
+struct Smp {
+    b: u32,      // image index in the batch
+    bi: u32,     // image index in the chunk
+    g: u32,      // offset group
+    tap: u32,    // i*kw + j
+    n: u32,      // column in the chunk
+    p: u32,      // output position oy*wout + ox
+    y: f32,
+    x: f32,
+    m: f32,      // mask value (1 for DCNv1)
+}
+
+fn decode(s: u32) -> Smp {
+    let kk = q.kh * q.kw;
+    let pl = s % q.np;
+    let t1 = s / q.np;
+    let bi = t1 % q.nb;
+    let t2 = t1 / q.nb;
+    let tap = t2 % kk;
+    let g = t2 / kk;
+    let p = q.p0 + pl;
+    let oy = p / q.wout;
+    let ox = p % q.wout;
+    let b = q.b0 + bi;
+    let np_img = q.hout * q.wout;
+    let ch = g * kk + tap;
+    let oi = (b * 2u * q.og * kk + 2u * ch) * np_img + p;
+    var r: Smp;
+    r.b = b;
+    r.bi = bi;
+    r.g = g;
+    r.tap = tap;
+    r.n = bi * q.np + pl;
+    r.p = p;
+    let i = tap / q.kw;
+    let j = tap % q.kw;
+    // Integer base first, then one float add: the same rounding as torchvision.
+    r.y = f32(i32(oy * q.stride + i * q.dil) - i32(q.pad)) + offset[oi];
+    r.x = f32(i32(ox * q.stride + j * q.dil) - i32(q.pad)) + offset[oi + np_img];
+    r.m = 1.0;
+    if (q.has_mask != 0u) {
+        r.m = mask[(b * q.og * kk + ch) * np_img + p];
+    }
+    return r;
+}
+
+// The four corners of a bilinear footprint. `ok*` says whether a corner lies in the image;
+// `inside` is torchvision's border rule for the sampled value (y <= -1, y >= H, ... give 0).
+struct Foot {
+    o00: u32, o01: u32, o10: u32, o11: u32,   // offsets inside one channel plane (clamped)
+    ok00: bool, ok01: bool, ok10: bool, ok11: bool,
+    ly: f32, lx: f32,
+    inside: bool,
+}
+
+fn footprint(y: f32, x: f32) -> Foot {
+    let yf = floor(y);
+    let xf = floor(x);
+    // Clamping to [-2, size] keeps far-away points out of the image (both corners invalid)
+    // without overflowing the integer conversion.
+    let yl = i32(clamp(yf, -2.0, f32(q.h)));
+    let xl = i32(clamp(xf, -2.0, f32(q.w)));
+    let yh = yl + 1;
+    let xh = xl + 1;
+    let hi = i32(q.h);
+    let wi = i32(q.w);
+    let vyl = yl >= 0 && yl < hi;
+    let vyh = yh >= 0 && yh < hi;
+    let vxl = xl >= 0 && xl < wi;
+    let vxh = xh >= 0 && xh < wi;
+    let cyl = u32(clamp(yl, 0, hi - 1));
+    let cyh = u32(clamp(yh, 0, hi - 1));
+    let cxl = u32(clamp(xl, 0, wi - 1));
+    let cxh = u32(clamp(xh, 0, wi - 1));
+    var f: Foot;
+    f.o00 = cyl * q.w + cxl;
+    f.o01 = cyl * q.w + cxh;
+    f.o10 = cyh * q.w + cxl;
+    f.o11 = cyh * q.w + cxh;
+    f.ok00 = vyl && vxl;
+    f.ok01 = vyl && vxh;
+    f.ok10 = vyh && vxl;
+    f.ok11 = vyh && vxh;
+    f.ly = y - yf;
+    f.lx = x - xf;
+    f.inside = y > -1.0 && y < f32(q.h) && x > -1.0 && x < f32(q.w);
+    return f;
+}
+
+fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * nwg.x * 64u;
+}
+
+// columns[c*kk + tap, n] = mask * bilinear(x[b, c], y, x) for every channel c of the group.
+@compute @workgroup_size(64)
+fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let s = flat(gid, nwg);
+    if (s >= q.nsamp) { return; }
+    let d = decode(s);
+    let f = footprint(d.y, d.x);
+    let hy = 1.0 - f.ly;
+    let hx = 1.0 - f.lx;
+    let inside = f.inside;
+    let w00 = select(0.0, d.m * hy * hx, inside && f.ok00);
+    let w01 = select(0.0, d.m * hy * f.lx, inside && f.ok01);
+    let w10 = select(0.0, d.m * f.ly * hx, inside && f.ok10);
+    let w11 = select(0.0, d.m * f.ly * f.lx, inside && f.ok11);
+    let kk = q.kh * q.kw;
+    let hw = q.h * q.w;
+    let c0 = d.g * q.cpg;
+    var plane = (d.b * q.cin + c0) * hw;
+    var row = (c0 * kk + d.tap) * q.nc + d.n;
+    for (var c = 0u; c < q.cpg; c++) {
+        // select() rather than weight 0 so an inf/NaN in an unused corner cannot leak in.
+        let v = select(0.0, w00 * x[plane + f.o00], f.ok00)
+              + select(0.0, w01 * x[plane + f.o01], f.ok01)
+              + select(0.0, w10 * x[plane + f.o10], f.ok10)
+              + select(0.0, w11 * x[plane + f.o11], f.ok11);
+        col[row] = v;
+        plane += hw;
+        row += kk * q.nc;
+    }
+}
+
+// Offset and mask gradients of one sample point from the column gradient gcol = W^T gy.
+// The offset derivative is torchvision's get_coordinate_weight (one-sided at grid lines, no
+// border rule); the mask derivative is the sampled value (with the border rule).
+@compute @workgroup_size(64)
+fn coord(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let s = flat(gid, nwg);
+    if (s >= q.nsamp) { return; }
+    let d = decode(s);
+    let f = footprint(d.y, d.x);
+    let hy = 1.0 - f.ly;
+    let hx = 1.0 - f.lx;
+    let kk = q.kh * q.kw;
+    let hw = q.h * q.w;
+    let c0 = d.g * q.cpg;
+    var plane = (d.b * q.cin + c0) * hw;
+    var row = (c0 * kk + d.tap) * q.nc + d.n;
+    var gy_acc = 0.0;
+    var gx_acc = 0.0;
+    var gm_acc = 0.0;
+    for (var c = 0u; c < q.cpg; c++) {
+        let v00 = select(0.0, x[plane + f.o00], f.ok00);
+        let v01 = select(0.0, x[plane + f.o01], f.ok01);
+        let v10 = select(0.0, x[plane + f.o10], f.ok10);
+        let v11 = select(0.0, x[plane + f.o11], f.ok11);
+        let g = gcol[row];
+        gy_acc += g * (f.lx * (v11 - v01) + hx * (v10 - v00));
+        gx_acc += g * (f.ly * (v11 - v10) + hy * (v01 - v00));
+        gm_acc += g * (hy * hx * v00 + hy * f.lx * v01 + f.ly * hx * v10 + f.ly * f.lx * v11);
+        plane += hw;
+        row += kk * q.nc;
+    }
+    let np_img = q.hout * q.wout;
+    let ch = d.g * kk + d.tap;
+    let oi = (d.b * 2u * q.og * kk + 2u * ch) * np_img + d.p;
+    goff[oi] = d.m * gy_acc;
+    goff[oi + np_img] = d.m * gx_acc;
+    if (q.has_mask != 0u) {
+        gmask[(d.b * q.og * kk + ch) * np_img + d.p] = select(0.0, gm_acc, f.inside);
+    }
+}
+
+// Input gradient, step 1: count how many sample points touch each input pixel, per offset group
+// (bucket (bi*og + g)*H*W + pixel). Only integer atomics: WGSL has no float atomics.
+@compute @workgroup_size(64)
+fn dx_count(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let s = flat(gid, nwg);
+    if (s >= q.nsamp) { return; }
+    let d = decode(s);
+    let f = footprint(d.y, d.x);
+    if (!f.inside) { return; }
+    let base = (d.bi * q.og + d.g) * q.h * q.w;
+    if (f.ok00) { atomicAdd(&cnt[base + f.o00], 1u); }
+    if (f.ok01) { atomicAdd(&cnt[base + f.o01], 1u); }
+    if (f.ok10) { atomicAdd(&cnt[base + f.o10], 1u); }
+    if (f.ok11) { atomicAdd(&cnt[base + f.o11], 1u); }
+}
+
+fn put(bucket: u32, key: u32, w: f32) {
+    let slot = start[bucket] + atomicAdd(&cnt[bucket], 1u);
+    ent[2u * slot] = key;
+    ent[2u * slot + 1u] = bitcast<u32>(w);
+}
+
+// Step 3 (after the scan of the counts into `start` and re-zeroing `cnt`): write each touch as
+// (key = tap*nc + n, weight = mask * bilinear corner weight) into its pixel's bucket. The order
+// inside a bucket depends on thread timing; dx_sort makes it canonical.
+@compute @workgroup_size(64)
+fn dx_fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let s = flat(gid, nwg);
+    if (s >= q.nsamp) { return; }
+    let d = decode(s);
+    let f = footprint(d.y, d.x);
+    if (!f.inside) { return; }
+    let hy = 1.0 - f.ly;
+    let hx = 1.0 - f.lx;
+    let base = (d.bi * q.og + d.g) * q.h * q.w;
+    let key = d.tap * q.nc + d.n;
+    if (f.ok00) { put(base + f.o00, key, d.m * hy * hx); }
+    if (f.ok01) { put(base + f.o01, key, d.m * hy * f.lx); }
+    if (f.ok10) { put(base + f.o10, key, d.m * f.ly * hx); }
+    if (f.ok11) { put(base + f.o11, key, d.m * f.ly * f.lx); }
+}

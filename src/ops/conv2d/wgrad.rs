@@ -1,0 +1,141 @@
+//! Weight and bias gradients (shaders/conv2d_wgrad.wgsl).
+
+use super::{check_binding, u, Geom};
+use crate::gpu::{Kernel, Tensor};
+
+const K: Kernel = crate::kernel!("conv2d_wgrad");
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    cin: u32,
+    h: u32,
+    w: u32,
+    cout: u32,
+    ho: u32,
+    wo: u32,
+    cin_g: u32,
+    cout_g: u32,
+    blocks_g: u32,
+    kh: u32,
+    kw: u32,
+    stride: u32,
+    pad: u32,
+    dil: u32,
+    ntaps: u32,
+    quads: u32,
+    items: u32,
+    ipc: u32,
+    tblocks: u32,
+    nblk: u32,
+    chunks: u32,
+    total: u32,
+    _pad: u32,
+}
+
+/// Workgroups we aim for: enough to spread over many cores or GPU units, while each lane still
+/// reduces several pixel quads before the once-per-workgroup cross-lane sum.
+const TARGET_GROUPS: usize = 256;
+const MIN_ITEMS_PER_LANE: usize = 8;
+
+pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
+    let gpu = x.gpu();
+    let (cin_g, cout_g) = (g.cin_g(), g.cout_g());
+    let groups = g.cfg.groups;
+    let blocks_g = cout_g.div_ceil(8);
+    let nblk = groups * blocks_g;
+    let ntaps = cin_g * g.kh * g.kw;
+    let tblocks = ntaps.div_ceil(8);
+    let quads = g.wo.div_ceil(4);
+    let items = g.n * g.ho * quads;
+    let base = nblk * tblocks;
+    let max_chunks = items.div_ceil(64 * MIN_ITEMS_PER_LANE).max(1);
+    let mut chunks = TARGET_GROUPS.div_ceil(base).clamp(1, max_chunks.min(65535));
+    // The partial sums must fit in one binding.
+    while chunks > 1 && chunks * base * 64 > gpu.max_binding_elems() {
+        chunks /= 2;
+    }
+    let ipc = items.div_ceil(chunks);
+    assert!(
+        nblk <= 65535 && tblocks <= 65535,
+        "conv2d weight gradient: grid too large ({g:?})"
+    );
+    let dw = Tensor::empty(gpu, &[g.cout, cin_g, g.kh, g.kw]);
+    for (t, what) in [(gy, "conv2d output gradient"), (x, "conv2d input")] {
+        check_binding(gpu, t, what);
+    }
+    let part = Tensor::empty(gpu, &[chunks * base * 64]);
+    let p = Params {
+        n: u(g.n),
+        cin: u(g.cin),
+        h: u(g.h),
+        w: u(g.w),
+        cout: u(g.cout),
+        ho: u(g.ho),
+        wo: u(g.wo),
+        cin_g: u(cin_g),
+        cout_g: u(cout_g),
+        blocks_g: u(blocks_g),
+        kh: u(g.kh),
+        kw: u(g.kw),
+        stride: u(g.cfg.stride),
+        pad: u(g.cfg.padding),
+        dil: u(g.cfg.dilation),
+        ntaps: u(ntaps),
+        quads: u(quads),
+        items: u(items),
+        ipc: u(ipc),
+        tblocks: u(tblocks),
+        nblk: u(nblk),
+        chunks: u(chunks),
+        total: u(dw.numel()),
+        _pad: 0,
+    };
+    let bufs = [
+        gy.buffer(),
+        x.buffer(),
+        part.buffer(),
+        part.buffer(),
+        dw.buffer(),
+        gy.buffer(),
+    ];
+    let entry = if g.wo % 4 == 0 { "wgrad8_v4" } else { "wgrad8" };
+    gpu.dispatch(&K, entry, &p, &bufs, [u(chunks), u(nblk), u(tblocks)]);
+    gpu.dispatch(
+        &K,
+        "wgrad_finish",
+        &p,
+        &bufs,
+        crate::gpu::grid_1d(dw.numel(), 256),
+    );
+    dw
+}
+
+pub(super) fn bias_grad(gy: &Tensor) -> Tensor {
+    let s = gy.shape();
+    let gpu = gy.gpu();
+    check_binding(gpu, gy, "conv2d output gradient");
+    let db = Tensor::empty(gpu, &[s[1]]);
+    let p = Params {
+        n: u(s[0]),
+        cout: u(s[1]),
+        ho: u(s[2]),
+        wo: u(s[3]),
+        ..Default::default()
+    };
+    gpu.dispatch(
+        &K,
+        "bias_grad",
+        &p,
+        &[
+            gy.buffer(),
+            gy.buffer(),
+            gy.buffer(),
+            gy.buffer(),
+            db.buffer(),
+        ],
+        crate::gpu::grid_1d(s[1], 1),
+    );
+    db
+}

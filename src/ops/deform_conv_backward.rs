@@ -1,0 +1,278 @@
+//! Backward of the deformable convolution (forward in ops/deform_conv.rs). Per chunk:
+//! - column gradient gcol = W^T gy (the strided matmul of shaders/deform_conv_mm.wgsl);
+//! - weight gradient += gy columns^T, with the columns recomputed (cheaper than keeping a
+//!   Cin*kh*kw-times-larger activation alive between forward and backward);
+//! - offset and mask gradients: one pass over the sample points (`coord`);
+//! - input gradient: the transpose of the bilinear sampling, built as per-pixel lists with
+//!   integer atomics, sorted, then gathered (shaders/deform_conv_dx.wgsl; why: docs/deform_conv.md);
+//! - bias gradient: a row sum of gy over images and positions.
+
+use super::deform_conv::{
+    im2col, matmul, plan, u, Chunk, GeoParams, Geom, Mm, SampleBinds, K_MM, MM_ACCUMULATE,
+};
+use super::deform_conv::DeformCfg;
+use crate::gpu::{grid_1d, Kernel, Tensor};
+
+const K_DX: Kernel = crate::kernel!("deform_conv_dx");
+
+/// Which gradients to compute.
+#[derive(Clone, Copy, Debug)]
+pub struct DeformNeeds {
+    pub x: bool,
+    pub offset: bool,
+    pub mask: bool,
+    pub weight: bool,
+    pub bias: bool,
+}
+
+impl DeformNeeds {
+    pub fn all() -> DeformNeeds {
+        DeformNeeds {
+            x: true,
+            offset: true,
+            mask: true,
+            weight: true,
+            bias: true,
+        }
+    }
+}
+
+/// Gradients of the inputs, `None` where not asked for (or where there is no mask).
+#[derive(Default)]
+pub struct DeformGrads {
+    pub x: Option<Tensor>,
+    pub offset: Option<Tensor>,
+    pub mask: Option<Tensor>,
+    pub weight: Option<Tensor>,
+    pub bias: Option<Tensor>,
+}
+
+/// Gradients of `deform_conv2d_raw(x, offset, mask, w, b, cfg)` for the output gradient `gy`.
+pub fn deform_conv2d_backward(
+    x: &Tensor,
+    offset: &Tensor,
+    mask: Option<&Tensor>,
+    w: &Tensor,
+    gy: &Tensor,
+    cfg: DeformCfg,
+    needs: DeformNeeds,
+) -> DeformGrads {
+    let g = Geom::new(
+        x.shape(),
+        offset.shape(),
+        mask.map(|m| m.shape()),
+        w.shape(),
+        None,
+        cfg,
+    );
+    assert_eq!(gy.shape(), g.out_shape(), "deform_conv2d backward: gy shape");
+    let gpu = x.gpu();
+    let need_mask = needs.mask && mask.is_some();
+    let need_coord = needs.offset || need_mask;
+    let need_gcol = needs.x || need_coord;
+    let gx = needs.x.then(|| Tensor::empty(gpu, x.shape()));
+    let goff = need_coord.then(|| Tensor::empty(gpu, offset.shape()));
+    let gmask = (need_coord && mask.is_some()).then(|| Tensor::empty(gpu, mask.unwrap().shape()));
+    let gw = needs.weight.then(|| Tensor::empty(gpu, w.shape()));
+    for (i, c) in plan(&g, gpu).iter().enumerate() {
+        let gcol = need_gcol.then(|| column_grad(&g, c, w, gy));
+        if let Some(gw) = &gw {
+            let col = im2col(&g, c, x, offset, mask);
+            weight_grad(&g, c, gy, &col, gw, i > 0);
+        }
+        if need_coord {
+            let mut sb = SampleBinds::new(offset, mask);
+            sb.x = Some(x);
+            sb.gcol = gcol.as_ref();
+            sb.goff = goff.as_ref();
+            sb.gmask = gmask.as_ref();
+            sb.run("coord", &GeoParams::new(&g, c));
+        }
+        if let Some(gx) = &gx {
+            input_grad(&g, c, offset, mask, gcol.as_ref().unwrap(), gx);
+        }
+    }
+    DeformGrads {
+        x: gx,
+        offset: goff.filter(|_| needs.offset),
+        mask: gmask.filter(|_| need_mask),
+        weight: gw,
+        bias: needs.bias.then(|| bias_grad(&g, gy)),
+    }
+}
+
+/// gcol[grp*kg + ck, bi*np + pl] = sum_o W[grp*cog + o, ck] * gy[b0 + bi, grp*cog + o, p0 + pl].
+fn column_grad(g: &Geom, c: &Chunk, w: &Tensor, gy: &Tensor) -> Tensor {
+    let (p, cog, kg, nc) = (g.p(), g.cog(), g.kg(), c.cols());
+    let gcol = Tensor::empty(w.gpu(), &[g.rows(), nc]);
+    let mm = Mm {
+        m: u(kg),
+        n: u(c.np),
+        k: u(cog),
+        kb: 1,
+        z2: u(g.cfg.groups),
+        a_sm: 1,
+        a_sk: u(kg),
+        a_z2: u(cog * kg),
+        b_off: u(c.b0 * g.cout * p + c.p0),
+        b_sk: u(p),
+        b_sn: 1,
+        b_z1: u(g.cout * p),
+        b_z2: u(cog * p),
+        c_sm: u(nc),
+        c_sn: 1,
+        c_z1: u(c.np),
+        c_z2: u(kg * nc),
+        ..Mm::default()
+    };
+    matmul(&mm, c.nb, w, gy, None, &gcol);
+    gcol
+}
+
+/// gw[grp*cog + o, ck] (+)= sum_{bi, pl} gy[b0 + bi, grp*cog + o, p0 + pl] * col[grp*kg + ck, bi*np + pl].
+fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, col: &Tensor, gw: &Tensor, accumulate: bool) {
+    let (p, cog, kg, nc) = (g.p(), g.cog(), g.kg(), c.cols());
+    let mm = Mm {
+        m: u(cog),
+        n: u(kg),
+        k: u(c.np),
+        kb: u(c.nb),
+        z2: u(g.cfg.groups),
+        flags: if accumulate { MM_ACCUMULATE } else { 0 },
+        a_off: u(c.b0 * g.cout * p + c.p0),
+        a_sm: u(p),
+        a_sk: 1,
+        a_skb: u(g.cout * p),
+        a_z2: u(cog * p),
+        b_sk: 1,
+        b_sn: u(nc),
+        b_skb: u(c.np),
+        b_z2: u(kg * nc),
+        c_sm: u(kg),
+        c_sn: 1,
+        c_z2: u(cog * kg),
+        ..Mm::default()
+    };
+    matmul(&mm, 1, gy, col, None, gw);
+}
+
+/// gb[o] = sum over images and positions of gy[b, o, p].
+fn bias_grad(g: &Geom, gy: &Tensor) -> Tensor {
+    let gb = Tensor::empty(gy.gpu(), &[g.cout]);
+    let p = g.p();
+    let mm = Mm {
+        m: u(g.cout),
+        k: u(p),
+        kb: u(g.n),
+        a_sm: u(p),
+        a_sk: 1,
+        a_skb: u(g.cout * p),
+        c_sm: 1,
+        ..Mm::default()
+    };
+    let groups = [(g.cout as u32).div_ceil(64), 1, 1];
+    let b = gy.buffer();
+    gy.gpu()
+        .dispatch(&K_MM, "rowsum", &mm, &[b, b, b, gb.buffer()], groups);
+    gb
+}
+
+/// Uniform block of shaders/deform_conv_dx.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct DxParams {
+    nbk: u32,
+    nblk: u32,
+    hw: u32,
+    og: u32,
+    cpg: u32,
+    cbpg: u32,
+    kk: u32,
+    nc: u32,
+    cin: u32,
+    b0: u32,
+    ngather: u32,
+    accumulate: u32,
+}
+
+const SCAN_BLOCK: usize = 256;
+
+/// gx[b, c, pixel] (+)= sum over the sample points touching the pixel of
+/// mask * bilinear weight * gcol[c*kk + tap, column]: the transpose of the sampling, as a gather.
+///
+/// 1. dx_count: per (image, offset group, pixel) bucket, how many sample points touch it;
+/// 2. exclusive scan of the counts -> bucket starts;
+/// 3. dx_fill: each touch writes (tap*nc + column, weight) into its bucket;
+/// 4. sort each bucket by key (deterministic summation order);
+/// 5. gather: one invocation per (image, 4 channels, pixel) sums its bucket.
+fn input_grad(
+    g: &Geom,
+    c: &Chunk,
+    offset: &Tensor,
+    mask: Option<&Tensor>,
+    gcol: &Tensor,
+    gx: &Tensor,
+) {
+    let gpu = gx.gpu();
+    let hw = g.h * g.w;
+    let og = g.og();
+    let cpg = g.cin / og;
+    let cbpg = cpg.div_ceil(4);
+    let nbk = c.nb * og * hw;
+    let nblk = nbk.div_ceil(SCAN_BLOCK);
+    let gp = GeoParams::new(g, c);
+    let cnt = Tensor::zeros(gpu, &[nbk]);
+    let start = Tensor::empty(gpu, &[nbk + 1]);
+    let bsum = Tensor::empty(gpu, &[nblk]);
+    let ent = Tensor::empty(gpu, &[8 * gp.nsamp()]);
+
+    let mut sb = SampleBinds::new(offset, mask);
+    sb.cnt = Some(&cnt);
+    sb.run("dx_count", &gp);
+
+    let p = DxParams {
+        nbk: u(nbk),
+        nblk: u(nblk),
+        hw: u(hw),
+        og: u(og),
+        cpg: u(cpg),
+        cbpg: u(cbpg),
+        kk: u(g.kk()),
+        nc: u(c.cols()),
+        cin: u(g.cin),
+        b0: u(c.b0),
+        ngather: u(c.nb * og * cbpg * hw),
+        // The first chunk of an image writes every pixel of it; later parts of the image add.
+        accumulate: (c.p0 > 0) as u32,
+    };
+    // Bindings: 1 cnt, 2 bsum, 3 start (rw), 4 start (r), 5 ent (rw), 6 ent (r), 7 gcol, 8 gx.
+    let bufs = |cnt: &Tensor, start_rw: &Tensor, start_r: &Tensor, ent_rw: &Tensor, ent_r: &Tensor| {
+        [
+            cnt.buffer().clone(),
+            bsum.buffer().clone(),
+            start_rw.buffer().clone(),
+            start_r.buffer().clone(),
+            ent_rw.buffer().clone(),
+            ent_r.buffer().clone(),
+            gcol.buffer().clone(),
+            gx.buffer().clone(),
+        ]
+    };
+    let run = |entry: &'static str, b: &[wgpu::Buffer; 8], groups: [u32; 3]| {
+        let refs: Vec<&wgpu::Buffer> = b.iter().collect();
+        gpu.dispatch(&K_DX, entry, &p, &refs, groups);
+    };
+    let scan = bufs(&cnt, &start, &start, &ent, &ent);
+    run("scan_blocks", &scan, grid_1d(nblk, 64));
+    run("scan_top", &scan, [1, 1, 1]);
+    run("scan_apply", &scan, grid_1d(nblk, 64));
+
+    cnt.fill_zero();
+    sb.start = Some(&start);
+    sb.ent = Some(&ent);
+    sb.run("dx_fill", &gp);
+
+    let fin = bufs(&cnt, &start, &start, &ent, &ent);
+    run("sort", &fin, grid_1d(nbk, 64));
+    run("gather", &fin, grid_1d(p.ngather as usize, 64));
+}

@@ -1,0 +1,176 @@
+//! Channel concat / slice / split: forward and gradients against an f64 CPU reference with
+//! finite differences, and against PyTorch fixtures.
+
+mod common;
+use common::*;
+use hinas::ops::concat::{channel_slice, concat, concat_raw, split};
+use hinas::tape::{Tape, Var};
+
+/// [N, C, HW] concat along C.
+fn concat_ref(xs: &[&[f64]], cs: &[usize], n: usize, hw: usize) -> Vec<f64> {
+    let mut out = Vec::new();
+    for b in 0..n {
+        for (x, &c) in xs.iter().zip(cs) {
+            out.extend_from_slice(&x[b * c * hw..(b + 1) * c * hw]);
+        }
+    }
+    out
+}
+
+fn slice_ref(x: &[f64], c: usize, n: usize, hw: usize, start: usize, len: usize) -> Vec<f64> {
+    let mut out = Vec::new();
+    for b in 0..n {
+        out.extend_from_slice(&x[(b * c + start) * hw..(b * c + start + len) * hw]);
+    }
+    out
+}
+
+#[test]
+fn concat_forward_and_gradients() {
+    let gpu = gpu();
+    // N=3, odd H/W, channel counts not multiples of 4, and a reused input (its gradients add).
+    let (n, h, w) = (3, 5, 3);
+    let hw = h * w;
+    let cs = [3, 1, 6];
+    let mut r = rng(31);
+    let mut data = Vec::new();
+    let mut tape = Tape::new(&gpu);
+    let mut vars = Vec::new();
+    for &c in &cs {
+        let (t, d) = upload(&gpu, &[n, c, h, w], &uniform(&mut r, n * c * hw, -2.0, 2.0));
+        vars.push(tape.leaf(t, true));
+        data.push(d);
+    }
+    // inputs: x0, x1, x2, x0
+    let order = [0usize, 1, 2, 0];
+    let ins: Vec<&Var> = order.iter().map(|&i| &vars[i]).collect();
+    let y = concat(&mut tape, &ins);
+    let ctot: usize = order.iter().map(|&i| cs[i]).sum();
+    assert_eq!(y.shape(), [n, ctot, h, w]);
+    let f = |d: &[Vec<f64>]| {
+        let xs: Vec<&[f64]> = order.iter().map(|&i| &d[i][..]).collect();
+        let c: Vec<usize> = order.iter().map(|&i| cs[i]).collect();
+        concat_ref(&xs, &c, n, hw)
+    };
+    assert_close("concat y", &y.value().to_vec(), &f(&data), 1e-6);
+    let (gt, gy) = upload(
+        &gpu,
+        &[n, ctot, h, w],
+        &uniform(&mut r, n * ctot * hw, -1.0, 1.0),
+    );
+    let grads = tape.backward_with(&y, gt);
+    for i in 0..cs.len() {
+        let fi = |x: &[f64]| {
+            let mut d = data.clone();
+            d[i] = x.to_vec();
+            f(&d)
+        };
+        let num = numeric_grad(&fi, &data[i], &gy, 1e-3);
+        let got = grads.get(&vars[i]).unwrap().to_vec();
+        assert_close(&format!("concat grad x{i}"), &got, &num, 1e-5);
+    }
+}
+
+#[test]
+fn concat_n1_and_single_input() {
+    let gpu = gpu();
+    let mut r = rng(32);
+    let (a, ad) = upload(&gpu, &[1, 2, 3, 7], &uniform(&mut r, 42, -1.0, 1.0));
+    let (b, bd) = upload(&gpu, &[1, 5, 3, 7], &uniform(&mut r, 105, -1.0, 1.0));
+    let y = concat_raw(&[&a, &b]);
+    let want = concat_ref(&[&ad, &bd], &[2, 5], 1, 21);
+    assert_close("n=1 concat", &y.to_vec(), &want, 1e-6);
+    let y1 = concat_raw(&[&b]);
+    assert_close("single concat", &y1.to_vec(), &bd, 1e-6);
+}
+
+#[test]
+fn slice_and_split_forward_and_gradients() {
+    let gpu = gpu();
+    let (n, c, h, w) = (3, 7, 3, 5);
+    let hw = h * w;
+    let mut r = rng(33);
+    let (xt, x) = upload(&gpu, &[n, c, h, w], &uniform(&mut r, n * c * hw, -2.0, 2.0));
+
+    // A single slice: gradient is zero outside the slice.
+    let mut tape = Tape::new(&gpu);
+    let xv = tape.leaf(xt.clone(), true);
+    let y = channel_slice(&mut tape, &xv, 2, 3);
+    assert_eq!(y.shape(), [n, 3, h, w]);
+    assert_close(
+        "slice y",
+        &y.value().to_vec(),
+        &slice_ref(&x, c, n, hw, 2, 3),
+        1e-6,
+    );
+    let (gt, gy) = upload(&gpu, &[n, 3, h, w], &uniform(&mut r, n * 3 * hw, -1.0, 1.0));
+    let grads = tape.backward_with(&y, gt);
+    let num = numeric_grad(&|x| slice_ref(x, c, n, hw, 2, 3), &x, &gy, 1e-3);
+    assert_close("slice grad", &grads.get(&xv).unwrap().to_vec(), &num, 1e-5);
+
+    // split [2, 4, 1], then a loss that uses every piece differently: y = concat(p2, p0).
+    // p1 is unused, so its channels get a zero gradient.
+    let sizes = [2, 4, 1];
+    let mut tape = Tape::new(&gpu);
+    let xv = tape.leaf(xt, true);
+    let parts = split(&mut tape, &xv, &sizes);
+    let want = [
+        slice_ref(&x, c, n, hw, 0, 2),
+        slice_ref(&x, c, n, hw, 2, 4),
+        slice_ref(&x, c, n, hw, 6, 1),
+    ];
+    for (i, pv) in parts.iter().enumerate() {
+        assert_eq!(pv.shape(), [n, sizes[i], h, w]);
+        assert_close(&format!("split {i}"), &pv.value().to_vec(), &want[i], 1e-6);
+    }
+    let y = concat(&mut tape, &[&parts[2], &parts[0]]);
+    let f = |x: &[f64]| {
+        let p0 = slice_ref(x, c, n, hw, 0, 2);
+        let p2 = slice_ref(x, c, n, hw, 6, 1);
+        concat_ref(&[&p2, &p0], &[1, 2], n, hw)
+    };
+    let (gt, gy) = upload(&gpu, &[n, 3, h, w], &uniform(&mut r, n * 3 * hw, -1.0, 1.0));
+    let grads = tape.backward_with(&y, gt);
+    let num = numeric_grad(&f, &x, &gy, 1e-3);
+    assert_close("split grad", &grads.get(&xv).unwrap().to_vec(), &num, 1e-5);
+}
+
+#[test]
+fn matches_pytorch_fixture() {
+    let gpu = gpu();
+    let fx = Fixture::load("concat");
+    let mut tape = Tape::new(&gpu);
+    let a = tape.leaf(fx.tensor(&gpu, "a"), true);
+    let b = tape.leaf(fx.tensor(&gpu, "b"), true);
+    let c = tape.leaf(fx.tensor(&gpu, "c"), true);
+    let y = concat(&mut tape, &[&a, &b, &c]);
+    assert_close("cat y", &y.value().to_vec(), &fx.data("cat.y"), 1e-6);
+    let grads = tape.backward_with(&y, fx.tensor(&gpu, "cat.gy"));
+    for (v, k) in [(&a, "a"), (&b, "b"), (&c, "c")] {
+        let want = fx.data(&format!("cat.g{k}"));
+        assert_close(
+            &format!("cat g{k}"),
+            &grads.get(v).unwrap().to_vec(),
+            &want,
+            1e-6,
+        );
+    }
+
+    // split(x, [3, 2, 4]), then y = cat(p2, p0): p1's channels get a zero gradient.
+    let mut tape = Tape::new(&gpu);
+    let x = tape.leaf(fx.tensor(&gpu, "x"), true);
+    let parts = split(&mut tape, &x, &[3, 2, 4]);
+    for i in 0..3 {
+        let want = fx.data(&format!("split.p{i}"));
+        assert_close(
+            &format!("split p{i}"),
+            &parts[i].value().to_vec(),
+            &want,
+            1e-6,
+        );
+    }
+    let y = concat(&mut tape, &[&parts[2], &parts[0]]);
+    let grads = tape.backward_with(&y, fx.tensor(&gpu, "split.gy"));
+    let want = fx.data("split.gx");
+    assert_close("split gx", &grads.get(&x).unwrap().to_vec(), &want, 1e-6);
+}

@@ -1,0 +1,386 @@
+//! conv2d: forward and every gradient against an f64 CPU reference (finite differences on small,
+//! awkward shapes), against PyTorch fixtures, plus the GEMM and grid-folding paths.
+
+mod common;
+use common::*;
+use hinas::gpu::Tensor;
+use hinas::ops::conv2d::*;
+use hinas::tape::Tape;
+
+/// Reference convolution in f64 (PyTorch semantics).
+fn conv_ref(
+    x: &[f64],
+    xs: [usize; 4],
+    w: &[f64],
+    ws: [usize; 4],
+    b: Option<&[f64]>,
+    cfg: Conv2dCfg,
+) -> Vec<f64> {
+    let [n, cin, h, wd] = xs;
+    let [cout, cig, kh, kw] = ws;
+    let (ho, wo) = conv2d_out_hw(h, wd, kh, kw, cfg);
+    let cog = cout / cfg.groups;
+    let mut y = vec![0.0; n * cout * ho * wo];
+    for ni in 0..n {
+        for co in 0..cout {
+            let g = co / cog;
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let mut s = b.map_or(0.0, |b| b[co]);
+                    for c in 0..cig {
+                        let ci = g * cig + c;
+                        for ky in 0..kh {
+                            let iy = (oy * cfg.stride + ky * cfg.dilation) as isize
+                                - cfg.padding as isize;
+                            if iy < 0 || iy >= h as isize {
+                                continue;
+                            }
+                            for kx in 0..kw {
+                                let ix = (ox * cfg.stride + kx * cfg.dilation) as isize
+                                    - cfg.padding as isize;
+                                if ix < 0 || ix >= wd as isize {
+                                    continue;
+                                }
+                                s += x[((ni * cin + ci) * h + iy as usize) * wd + ix as usize]
+                                    * w[((co * cig + c) * kh + ky) * kw + kx];
+                            }
+                        }
+                    }
+                    y[((ni * cout + co) * ho + oy) * wo + ox] = s;
+                }
+            }
+        }
+    }
+    y
+}
+
+struct Case {
+    xs: [usize; 4],
+    ws: [usize; 4],
+    cfg: Conv2dCfg,
+    bias: bool,
+}
+
+fn case(
+    xs: [usize; 4],
+    ws: [usize; 4],
+    stride: usize,
+    pad: usize,
+    dil: usize,
+    groups: usize,
+    bias: bool,
+) -> Case {
+    Case {
+        xs,
+        ws,
+        cfg: Conv2dCfg::new(stride, pad, dil, groups),
+        bias,
+    }
+}
+
+/// Runs one case through the tape and checks the forward and all gradients against the f64
+/// reference, the gradients by central finite differences of it (exact up to rounding: the conv
+/// is linear in each argument).
+fn check(c: &Case, seed: u64) {
+    let gpu = gpu();
+    let mut r = rng(seed);
+    let nx: usize = c.xs.iter().product();
+    let nw: usize = c.ws.iter().product();
+    let (xt, x) = upload(&gpu, &c.xs, &uniform(&mut r, nx, -1.0, 1.0));
+    let (wt, w) = upload(&gpu, &c.ws, &uniform(&mut r, nw, -0.5, 0.5));
+    let (bt, b) = upload(&gpu, &[c.ws[0]], &uniform(&mut r, c.ws[0], -1.0, 1.0));
+    let (ho, wo) = conv2d_out_hw(c.xs[2], c.xs[3], c.ws[2], c.ws[3], c.cfg);
+    let ys = [c.xs[0], c.ws[0], ho, wo];
+    let ny: usize = ys.iter().product();
+    let (gt, gy) = upload(&gpu, &ys, &uniform(&mut r, ny, -1.0, 1.0));
+    let bo = c.bias.then_some(&b[..]);
+    let what = format!("{:?} w {:?} {:?} bias {}", c.xs, c.ws, c.cfg, c.bias);
+
+    let mut tape = Tape::new(&gpu);
+    let xv = tape.leaf(xt, true);
+    let wv = tape.leaf(wt, true);
+    let bv = tape.leaf(bt, true);
+    let y = conv2d(&mut tape, &xv, &wv, c.bias.then_some(&bv), c.cfg);
+    assert_eq!(y.shape(), ys, "{what}: output shape");
+    let want = conv_ref(&x, c.xs, &w, c.ws, bo, c.cfg);
+    assert_close(
+        &format!("{what}: forward"),
+        &y.value().to_vec(),
+        &want,
+        1e-5,
+    );
+    let grads = tape.backward_with(&y, gt);
+
+    let h = 1e-3;
+    let nx_ = numeric_grad(&|v| conv_ref(v, c.xs, &w, c.ws, bo, c.cfg), &x, &gy, h);
+    assert_close(
+        &format!("{what}: grad x"),
+        &grads.get(&xv).unwrap().to_vec(),
+        &nx_,
+        1e-4,
+    );
+    let nw_ = numeric_grad(&|v| conv_ref(&x, c.xs, v, c.ws, bo, c.cfg), &w, &gy, h);
+    assert_close(
+        &format!("{what}: grad w"),
+        &grads.get(&wv).unwrap().to_vec(),
+        &nw_,
+        1e-4,
+    );
+    if c.bias {
+        let nb = numeric_grad(
+            &|v| conv_ref(&x, c.xs, &w, c.ws, Some(v), c.cfg),
+            &b,
+            &gy,
+            h,
+        );
+        assert_close(
+            &format!("{what}: grad b"),
+            &grads.get(&bv).unwrap().to_vec(),
+            &nb,
+            1e-4,
+        );
+    } else {
+        assert!(grads.get(&bv).is_none());
+    }
+}
+
+#[test]
+fn dense_odd_sizes_and_paddings() {
+    check(&case([2, 3, 7, 9], [5, 3, 3, 3], 1, 1, 1, 1, true), 1);
+    check(&case([1, 5, 9, 7], [6, 5, 5, 5], 1, 2, 1, 1, false), 2);
+    check(&case([1, 3, 5, 6], [4, 3, 3, 3], 1, 4, 1, 1, true), 3);
+    check(&case([2, 6, 6, 5], [3, 6, 3, 3], 1, 0, 1, 1, true), 4);
+    // More than 8 output channels (two channel blocks) and 9 < taps straddling tap blocks.
+    check(&case([1, 10, 6, 7], [13, 10, 3, 3], 1, 1, 1, 1, true), 5);
+}
+
+#[test]
+fn stride_two_and_dilation() {
+    check(&case([2, 3, 7, 9], [5, 3, 3, 3], 2, 1, 1, 1, true), 11);
+    check(&case([1, 5, 9, 8], [6, 5, 5, 5], 2, 2, 1, 1, true), 12);
+    check(&case([1, 3, 10, 11], [4, 3, 3, 3], 2, 0, 1, 1, false), 13);
+    check(&case([1, 6, 11, 10], [4, 6, 3, 3], 1, 2, 2, 1, true), 14);
+    check(&case([1, 3, 13, 12], [5, 3, 5, 5], 2, 4, 2, 1, true), 15);
+    check(&case([1, 3, 8, 7], [3, 3, 1, 1], 2, 1, 1, 1, true), 16);
+}
+
+#[test]
+fn groups_and_depthwise() {
+    check(&case([2, 6, 8, 7], [6, 3, 3, 3], 1, 1, 1, 2, true), 21);
+    check(&case([2, 5, 9, 8], [5, 1, 5, 5], 1, 2, 1, 5, true), 22);
+    check(&case([1, 3, 7, 7], [6, 1, 3, 3], 1, 1, 1, 3, false), 23);
+    check(&case([1, 4, 9, 9], [4, 1, 3, 3], 2, 1, 2, 4, true), 24);
+    check(&case([1, 6, 9, 7], [4, 3, 5, 5], 2, 2, 1, 2, true), 25);
+}
+
+#[test]
+fn pointwise_gemm_paths() {
+    // HW = 35: scalar B loads; HW = 24: vec4 loads; 10 rows: a partial row block.
+    check(&case([2, 6, 5, 7], [5, 6, 1, 1], 1, 0, 1, 1, true), 31);
+    check(&case([2, 5, 4, 6], [10, 5, 1, 1], 1, 0, 1, 1, true), 32);
+    check(&case([1, 6, 3, 5], [4, 3, 1, 1], 1, 0, 1, 2, true), 33);
+}
+
+#[test]
+fn matmul_matches_reference() {
+    let gpu = gpu();
+    let mut r = rng(40);
+    for (m, k, n) in [(13, 17, 10), (16, 8, 12), (1, 5, 3), (9, 1, 33)] {
+        let (at, a) = upload(&gpu, &[m, k], &uniform(&mut r, m * k, -1.0, 1.0));
+        let (bt, b) = upload(&gpu, &[k, n], &uniform(&mut r, k * n, -1.0, 1.0));
+        let c = matmul_raw(&at, &bt, m, k, n);
+        assert_eq!(c.shape(), [m, n]);
+        let mut want = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                want[i * n + j] = (0..k).map(|t| a[i * k + t] * b[t * n + j]).sum();
+            }
+        }
+        assert_close(&format!("matmul {m}x{k}x{n}"), &c.to_vec(), &want, 1e-5);
+    }
+}
+
+/// Reference gradients by the adjoint formulas (for shapes too big for finite differences).
+fn grads_ref(
+    x: &[f64],
+    xs: [usize; 4],
+    w: &[f64],
+    ws: [usize; 4],
+    gy: &[f64],
+    cfg: Conv2dCfg,
+) -> (Vec<f64>, Vec<f64>) {
+    let [n, cin, h, wd] = xs;
+    let [cout, cig, kh, kw] = ws;
+    let (ho, wo) = conv2d_out_hw(h, wd, kh, kw, cfg);
+    let cog = cout / cfg.groups;
+    let (mut gx, mut gw) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+    for ni in 0..n {
+        for co in 0..cout {
+            for c in 0..cig {
+                let ci = (co / cog) * cig + c;
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let wi = ((co * cig + c) * kh + ky) * kw + kx;
+                        for oy in 0..ho {
+                            let iy = (oy * cfg.stride + ky * cfg.dilation) as isize
+                                - cfg.padding as isize;
+                            if iy < 0 || iy >= h as isize {
+                                continue;
+                            }
+                            for ox in 0..wo {
+                                let ix = (ox * cfg.stride + kx * cfg.dilation) as isize
+                                    - cfg.padding as isize;
+                                if ix < 0 || ix >= wd as isize {
+                                    continue;
+                                }
+                                let xi = ((ni * cin + ci) * h + iy as usize) * wd + ix as usize;
+                                let g = gy[((ni * cout + co) * ho + oy) * wo + ox];
+                                gx[xi] += g * w[wi];
+                                gw[wi] += g * x[xi];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (gx, gw)
+}
+
+#[test]
+fn larger_shape_splits_weight_gradient_into_chunks() {
+    // 2 * 32 * 16 pixel quads: enough for the weight gradient to split the reduction in chunks.
+    let gpu = gpu();
+    let mut r = rng(50);
+    for (xs, ws, cfg) in [
+        ([2, 3, 32, 64], [4, 3, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
+        ([2, 4, 33, 62], [4, 1, 5, 5], Conv2dCfg::new(1, 4, 2, 4)),
+    ] {
+        let nx: usize = xs.iter().product();
+        let nw: usize = ws.iter().product();
+        let (xt, x) = upload(&gpu, &xs, &uniform(&mut r, nx, -1.0, 1.0));
+        let (wt, w) = upload(&gpu, &ws, &uniform(&mut r, nw, -0.5, 0.5));
+        let (ho, wo) = conv2d_out_hw(xs[2], xs[3], ws[2], ws[3], cfg);
+        let ys = [xs[0], ws[0], ho, wo];
+        let (gt, gy) = upload(&gpu, &ys, &uniform(&mut r, ys.iter().product(), -1.0, 1.0));
+        let y = conv2d_raw(&xt, &wt, None, cfg);
+        assert_close(
+            "forward",
+            &y.to_vec(),
+            &conv_ref(&x, xs, &w, ws, None, cfg),
+            1e-5,
+        );
+        let (gx, gw) = grads_ref(&x, xs, &w, ws, &gy, cfg);
+        let gxt = conv2d_backward_input(&gt, &wt, &xs, cfg);
+        assert_close("grad x", &gxt.to_vec(), &gx, 1e-5);
+        let gwt = conv2d_backward_weight(&gt, &xt, &ws, cfg);
+        assert_close("grad w", &gwt.to_vec(), &gw, 1e-5);
+    }
+}
+
+#[test]
+fn grids_fold_past_65535_workgroups() {
+    // 70000 images of one pixel: one workgroup per image in the gather, and in the GEMM.
+    let gpu = gpu();
+    let mut r = rng(60);
+    let n = 70000;
+    for c in [1usize, 2] {
+        let (xt, x) = upload(&gpu, &[n, c, 1, 1], &uniform(&mut r, n * c, -1.0, 1.0));
+        let (wt, w) = upload(&gpu, &[c, c, 1, 1], &uniform(&mut r, c * c, -1.0, 1.0));
+        let cfg = Conv2dCfg::default();
+        let y = conv2d_raw(&xt, &wt, None, cfg);
+        assert_close(
+            "folded forward",
+            &y.to_vec(),
+            &conv_ref(&x, [n, c, 1, 1], &w, [c, c, 1, 1], None, cfg),
+            1e-5,
+        );
+        if c == 2 {
+            let gx = conv2d_backward_input(&y, &wt, &[n, c, 1, 1], cfg);
+            let want = to_f64(&y.to_vec());
+            let (gxr, _) = grads_ref(&x, [n, c, 1, 1], &w, [c, c, 1, 1], &want, cfg);
+            assert_close("folded grad x", &gx.to_vec(), &gxr, 1e-5);
+        }
+    }
+}
+
+#[test]
+fn matches_pytorch_fixture() {
+    let gpu = gpu();
+    let fx = Fixture::load("conv2d");
+    let cases = [
+        ("pw", Conv2dCfg::new(1, 0, 1, 1)),
+        ("dw5", Conv2dCfg::new(1, 2, 1, 4)),
+        ("dil", Conv2dCfg::new(1, 2, 2, 1)),
+        ("s2", Conv2dCfg::new(2, 1, 1, 1)),
+        ("g2", Conv2dCfg::new(2, 2, 1, 2)),
+    ];
+    for (name, cfg) in cases {
+        let k = |s: &str| format!("{name}.{s}");
+        let x = fx.tensor(&gpu, &k("x"));
+        let w = fx.tensor(&gpu, &k("w"));
+        let b = fx.has(&k("b")).then(|| fx.tensor(&gpu, &k("b")));
+        let mut tape = Tape::new(&gpu);
+        let xv = tape.leaf(x, true);
+        let wv = tape.leaf(w, true);
+        let bv = b.map(|b| tape.leaf(b, true));
+        let y = conv2d(&mut tape, &xv, &wv, bv.as_ref(), cfg);
+        assert_close(
+            &k("y vs torch"),
+            &y.value().to_vec(),
+            &fx.data(&k("y")),
+            1e-5,
+        );
+        let grads = tape.backward_with(&y, fx.tensor(&gpu, &k("gy")));
+        assert_close(
+            &k("gx vs torch"),
+            &grads.get(&xv).unwrap().to_vec(),
+            &fx.data(&k("gx")),
+            1e-4,
+        );
+        assert_close(
+            &k("gw vs torch"),
+            &grads.get(&wv).unwrap().to_vec(),
+            &fx.data(&k("gw")),
+            1e-4,
+        );
+        if let Some(bv) = &bv {
+            assert_close(
+                &k("gb vs torch"),
+                &grads.get(bv).unwrap().to_vec(),
+                &fx.data(&k("gb")),
+                1e-4,
+            );
+        }
+    }
+}
+
+#[test]
+fn frozen_weights_skip_their_gradient() {
+    let gpu = gpu();
+    let mut r = rng(70);
+    let (xt, _) = upload(&gpu, &[1, 3, 6, 6], &uniform(&mut r, 108, -1.0, 1.0));
+    let (wt, _) = upload(&gpu, &[4, 3, 3, 3], &uniform(&mut r, 108, -1.0, 1.0));
+    let mut tape = Tape::new(&gpu);
+    let xv = tape.leaf(xt, true);
+    let wv = tape.leaf(wt, false);
+    let y = conv2d(&mut tape, &xv, &wv, None, Conv2dCfg::new(1, 1, 1, 1));
+    let grads = tape.backward(&y);
+    assert!(grads.get(&xv).is_some());
+    assert!(grads.get(&wv).is_none());
+}
+
+#[test]
+#[should_panic(expected = "Cin/groups")]
+fn wrong_weight_shape_panics_clearly() {
+    let gpu = gpu();
+    let x = Tensor::zeros(&gpu, &[1, 4, 5, 5]);
+    let w = Tensor::zeros(&gpu, &[4, 3, 3, 3]);
+    conv2d_raw(&x, &w, None, Conv2dCfg::default());
+}
+
+#[test]
+#[should_panic(expected = "smaller than the dilated kernel")]
+fn kernel_larger_than_input_panics_clearly() {
+    conv2d_out_hw(3, 3, 3, 3, Conv2dCfg::new(1, 0, 2, 1));
+}

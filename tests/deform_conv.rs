@@ -1,0 +1,496 @@
+//! Deformable convolution: forward and all five gradients against an f64 CPU reference with
+//! finite differences, against torchvision fixtures, chunked vs unchunked, and determinism.
+
+mod common;
+use common::*;
+use hinas::gpu::{Gpu, Tensor};
+use hinas::ops::deform_conv::{self as dc, DeformCfg};
+use hinas::tape::Tape;
+use rand::Rng;
+
+/// One test configuration (square stride/padding/dilation, as the op).
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    n: usize,
+    cin: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    pad: usize,
+    dil: usize,
+    groups: usize,
+    og: usize,
+    mask: bool,
+    bias: bool,
+}
+
+impl Case {
+    fn hout(&self) -> usize {
+        (self.h + 2 * self.pad - self.dil * (self.kh - 1) - 1) / self.stride + 1
+    }
+    fn wout(&self) -> usize {
+        (self.w + 2 * self.pad - self.dil * (self.kw - 1) - 1) / self.stride + 1
+    }
+    fn kk(&self) -> usize {
+        self.kh * self.kw
+    }
+    fn x_shape(&self) -> [usize; 4] {
+        [self.n, self.cin, self.h, self.w]
+    }
+    fn off_shape(&self) -> [usize; 4] {
+        [self.n, 2 * self.og * self.kk(), self.hout(), self.wout()]
+    }
+    fn mask_shape(&self) -> [usize; 4] {
+        [self.n, self.og * self.kk(), self.hout(), self.wout()]
+    }
+    fn w_shape(&self) -> [usize; 4] {
+        [self.cout, self.cin / self.groups, self.kh, self.kw]
+    }
+    fn y_shape(&self) -> [usize; 4] {
+        [self.n, self.cout, self.hout(), self.wout()]
+    }
+    fn cfg(&self) -> DeformCfg {
+        DeformCfg {
+            stride: self.stride,
+            padding: self.pad,
+            dilation: self.dil,
+            groups: self.groups,
+            offset_groups: self.og,
+        }
+    }
+}
+
+fn numel(s: &[usize]) -> usize {
+    s.iter().product()
+}
+
+/// torchvision's bilinear_interpolate: zero outside (-1, H) x (-1, W), missing corners zero.
+fn bilinear(img: &[f64], h: usize, w: usize, y: f64, x: f64) -> f64 {
+    if y <= -1.0 || y >= h as f64 || x <= -1.0 || x >= w as f64 {
+        return 0.0;
+    }
+    let (yl, xl) = (y.floor(), x.floor());
+    let (ly, lx) = (y - yl, x - xl);
+    let at = |yy: f64, xx: f64| {
+        if yy < 0.0 || xx < 0.0 || yy >= h as f64 || xx >= w as f64 {
+            0.0
+        } else {
+            img[yy as usize * w + xx as usize]
+        }
+    };
+    (1.0 - ly) * (1.0 - lx) * at(yl, xl)
+        + (1.0 - ly) * lx * at(yl, xl + 1.0)
+        + ly * (1.0 - lx) * at(yl + 1.0, xl)
+        + ly * lx * at(yl + 1.0, xl + 1.0)
+}
+
+/// Direct f64 deformable convolution, written from torchvision's definition.
+fn reference(
+    c: &Case,
+    x: &[f64],
+    off: &[f64],
+    mask: Option<&[f64]>,
+    w: &[f64],
+    b: Option<&[f64]>,
+) -> Vec<f64> {
+    let (ho, wo, kk) = (c.hout(), c.wout(), c.kk());
+    let (p, hw) = (ho * wo, c.h * c.w);
+    let (cig, cog, cpg) = (c.cin / c.groups, c.cout / c.groups, c.cin / c.og);
+    let mut y = vec![0.0; c.n * c.cout * p];
+    for bn in 0..c.n {
+        for o in 0..c.cout {
+            let grp = o / cog;
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let pos = oy * wo + ox;
+                    let mut acc = b.map_or(0.0, |b| b[o]);
+                    for ci in 0..cig {
+                        let ch = grp * cig + ci;
+                        let g = ch / cpg;
+                        let img = &x[(bn * c.cin + ch) * hw..][..hw];
+                        for i in 0..c.kh {
+                            for j in 0..c.kw {
+                                let tap = g * kk + i * c.kw + j;
+                                let dy = off[((bn * 2 * c.og * kk) + 2 * tap) * p + pos];
+                                let dx = off[((bn * 2 * c.og * kk) + 2 * tap + 1) * p + pos];
+                                let m = mask.map_or(1.0, |m| m[(bn * c.og * kk + tap) * p + pos]);
+                                let yy = (oy * c.stride + i * c.dil) as f64 - c.pad as f64 + dy;
+                                let xx = (ox * c.stride + j * c.dil) as f64 - c.pad as f64 + dx;
+                                let wv = w[((o * cig + ci) * c.kh + i) * c.kw + j];
+                                acc += wv * m * bilinear(img, c.h, c.w, yy, xx);
+                            }
+                        }
+                    }
+                    y[(bn * c.cout + o) * p + pos] = acc;
+                }
+            }
+        }
+    }
+    y
+}
+
+/// Offsets whose fractional part stays in [0.05, 0.95] (bilinear sampling is not smooth on grid
+/// lines) and whose integer part reaches up to `reach` pixels, so samples fall outside the image.
+fn offsets(r: &mut Rng64, n: usize, reach: i32) -> Vec<f64> {
+    (0..n)
+        .map(|_| r.random_range(-reach..reach) as f64 + r.random_range(0.05..0.95))
+        .collect()
+}
+
+struct Inputs {
+    x: Vec<f64>,
+    off: Vec<f64>,
+    mask: Option<Vec<f64>>,
+    w: Vec<f64>,
+    b: Option<Vec<f64>>,
+    gy: Vec<f64>,
+    xt: Tensor,
+    offt: Tensor,
+    maskt: Option<Tensor>,
+    wt: Tensor,
+    bt: Option<Tensor>,
+    gyt: Tensor,
+}
+
+fn inputs(gpu: &Gpu, c: &Case, seed: u64, reach: i32) -> Inputs {
+    let mut r = rng(seed);
+    let (xt, x) = upload(gpu, &c.x_shape(), &uniform(&mut r, numel(&c.x_shape()), -1.0, 1.0));
+    let (offt, off) = upload(gpu, &c.off_shape(), &offsets(&mut r, numel(&c.off_shape()), reach));
+    let (maskt, mask) = if c.mask {
+        let (t, v) = upload(gpu, &c.mask_shape(), &uniform(&mut r, numel(&c.mask_shape()), 0.0, 1.0));
+        (Some(t), Some(v))
+    } else {
+        (None, None)
+    };
+    let (wt, w) = upload(gpu, &c.w_shape(), &uniform(&mut r, numel(&c.w_shape()), -0.5, 0.5));
+    let (bt, b) = if c.bias {
+        let (t, v) = upload(gpu, &[c.cout], &uniform(&mut r, c.cout, -0.5, 0.5));
+        (Some(t), Some(v))
+    } else {
+        (None, None)
+    };
+    let (gyt, gy) = upload(gpu, &c.y_shape(), &uniform(&mut r, numel(&c.y_shape()), -1.0, 1.0));
+    Inputs {
+        x,
+        off,
+        mask,
+        w,
+        b,
+        gy,
+        xt,
+        offt,
+        maskt,
+        wt,
+        bt,
+        gyt,
+    }
+}
+
+/// Forward output and the gradients (x, offset, mask, weight, bias) through the tape.
+struct Out {
+    y: Vec<f32>,
+    g: [Option<Vec<f32>>; 5],
+}
+
+fn run(gpu: &Gpu, c: &Case, inp: &Inputs) -> Out {
+    let mut t = Tape::new(gpu);
+    let x = t.leaf(inp.xt.clone(), true);
+    let off = t.leaf(inp.offt.clone(), true);
+    let m = inp.maskt.clone().map(|m| t.leaf(m, true));
+    let w = t.leaf(inp.wt.clone(), true);
+    let b = inp.bt.clone().map(|b| t.leaf(b, true));
+    let y = dc::deform_conv2d(&mut t, &x, &off, m.as_ref(), &w, b.as_ref(), c.cfg());
+    let yv = y.value().to_vec();
+    let grads = t.backward_with(&y, inp.gyt.clone());
+    let get = |v: Option<&hinas::tape::Var>| v.map(|v| grads.get(v).expect("missing grad").to_vec());
+    Out {
+        y: yv,
+        g: [
+            get(Some(&x)),
+            get(Some(&off)),
+            get(m.as_ref()),
+            get(Some(&w)),
+            get(b.as_ref()),
+        ],
+    }
+}
+
+const NAMES: [&str; 5] = ["x", "offset", "mask", "weight", "bias"];
+
+fn check_against_finite_differences(gpu: &Gpu, c: &Case, seed: u64) {
+    let inp = inputs(gpu, c, seed, 3);
+    let got = run(gpu, c, &inp);
+    let (m, b) = (inp.mask.as_deref(), inp.b.as_deref());
+    let want = reference(c, &inp.x, &inp.off, m, &inp.w, b);
+    assert_close(&format!("{c:?} forward"), &got.y, &want, 1e-5);
+    let h = 1e-5;
+    let fd: [Option<Vec<f64>>; 5] = [
+        Some(numeric_grad(&|v| reference(c, v, &inp.off, m, &inp.w, b), &inp.x, &inp.gy, h)),
+        Some(numeric_grad(&|v| reference(c, &inp.x, v, m, &inp.w, b), &inp.off, &inp.gy, h)),
+        m.map(|m| numeric_grad(&|v| reference(c, &inp.x, &inp.off, Some(v), &inp.w, b), m, &inp.gy, h)),
+        Some(numeric_grad(&|v| reference(c, &inp.x, &inp.off, m, v, b), &inp.w, &inp.gy, h)),
+        b.map(|b| numeric_grad(&|v| reference(c, &inp.x, &inp.off, m, &inp.w, Some(v)), b, &inp.gy, h)),
+    ];
+    for i in 0..5 {
+        match (&got.g[i], &fd[i]) {
+            (Some(g), Some(f)) => assert_close(&format!("{c:?} d{}", NAMES[i]), g, f, 1e-4),
+            (None, None) => {}
+            _ => panic!("{c:?}: gradient of {} present on one side only", NAMES[i]),
+        }
+    }
+}
+
+const BASE: Case = Case {
+    n: 2,
+    cin: 4,
+    h: 7,
+    w: 6,
+    cout: 4,
+    kh: 3,
+    kw: 3,
+    stride: 1,
+    pad: 1,
+    dil: 1,
+    groups: 1,
+    og: 1,
+    mask: true,
+    bias: true,
+};
+
+#[test]
+fn dcnv2_groups_and_offset_groups_match_finite_differences() {
+    let gpu = gpu();
+    check_against_finite_differences(&gpu, &BASE, 1);
+    let c = Case { og: 2, groups: 2, stride: 2, ..BASE };
+    check_against_finite_differences(&gpu, &c, 2);
+    let c = Case { og: 2, groups: 1, dil: 2, pad: 2, cout: 3, ..BASE };
+    check_against_finite_differences(&gpu, &c, 3);
+}
+
+#[test]
+fn dcnv1_strides_dilations_and_odd_kernels_match_finite_differences() {
+    let gpu = gpu();
+    let c = Case { mask: false, groups: 2, stride: 2, dil: 2, pad: 0, cout: 2, ..BASE };
+    check_against_finite_differences(&gpu, &c, 4);
+    // A 2x3 kernel, one channel per offset group, no bias.
+    let c = Case { mask: false, bias: false, og: 4, kh: 2, kw: 3, pad: 1, ..BASE };
+    check_against_finite_differences(&gpu, &c, 5);
+    // Masked, stride 2 and dilation 2 together, 5 channels in 1 group, 1 image.
+    let c = Case { n: 1, cin: 5, cout: 3, stride: 2, dil: 2, pad: 2, ..BASE };
+    check_against_finite_differences(&gpu, &c, 6);
+}
+
+/// Runs the op (forward + all gradients) with the chunk budget forced to `budget` elements.
+fn run_with_budget(gpu: &Gpu, c: &Case, inp: &Inputs, budget: Option<usize>) -> Out {
+    match budget {
+        Some(b) => dc::with_chunk_budget(b, || run(gpu, c, inp)),
+        None => run(gpu, c, inp),
+    }
+}
+
+#[test]
+fn chunked_batches_and_partial_images_give_the_same_results() {
+    let gpu = gpu();
+    let c = Case { n: 3, h: 9, w: 10, og: 2, groups: 2, cout: 6, ..BASE };
+    let inp = inputs(&gpu, &c, 7, 3);
+    let whole = run_with_budget(&gpu, &c, &inp, None);
+    let want = reference(&c, &inp.x, &inp.off, inp.mask.as_deref(), &inp.w, inp.b.as_deref());
+    assert_close("forward", &whole.y, &want, 1e-5);
+    // Rows per column: max(Cin*kk, 8*og*kk) = 144; 90 positions per image.
+    // 2 images per chunk, then parts of 20 positions of one image.
+    for budget in [144 * 90 * 2, 144 * 20 + 3] {
+        let part = run_with_budget(&gpu, &c, &inp, Some(budget));
+        assert_close(&format!("budget {budget}: forward"), &part.y, &to_f64(&whole.y), 1e-6);
+        for i in 0..5 {
+            let (a, b) = (part.g[i].as_ref().unwrap(), whole.g[i].as_ref().unwrap());
+            assert_close(&format!("budget {budget}: d{}", NAMES[i]), a, &to_f64(b), 1e-5);
+        }
+    }
+    // And one chunked run against finite differences of the reference for x (the scatter-free
+    // input gradient has to add the parts of an image).
+    let part = run_with_budget(&gpu, &c, &inp, Some(144 * 20 + 3));
+    let (m, b) = (inp.mask.as_deref(), inp.b.as_deref());
+    let fd = numeric_grad(&|v| reference(&c, v, &inp.off, m, &inp.w, b), &inp.x, &inp.gy, 1e-5);
+    assert_close("partial chunks: dx", part.g[0].as_ref().unwrap(), &fd, 1e-4);
+}
+
+#[test]
+fn input_gradient_is_deterministic_when_samples_pile_up() {
+    // Every sample point is pulled to within a pixel of (3.3, 2.6): a few input pixels collect
+    // all N*kk*P touches, the worst case for the per-pixel lists.
+    let gpu = gpu();
+    let c = Case { n: 2, h: 8, w: 7, ..BASE };
+    let mut inp = inputs(&gpu, &c, 8, 1);
+    let (ho, wo, kk) = (c.hout(), c.wout(), c.kk());
+    let mut r = rng(9);
+    for bn in 0..c.n {
+        for tap in 0..kk {
+            let (i, j) = (tap / c.kw, tap % c.kw);
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let base = ((bn * 2 * kk) + 2 * tap) * ho * wo + oy * wo + ox;
+                    let y0 = (oy + i) as f64 - 1.0;
+                    let x0 = (ox + j) as f64 - 1.0;
+                    inp.off[base] = 3.3 + r.random_range(-0.2..0.2) - y0;
+                    inp.off[base + ho * wo] = 2.6 + r.random_range(-0.2..0.2) - x0;
+                }
+            }
+        }
+    }
+    let (offt, off) = upload(&gpu, &c.off_shape(), &inp.off);
+    inp.offt = offt;
+    inp.off = off;
+    let a = run(&gpu, &c, &inp);
+    let b = run(&gpu, &c, &inp);
+    for i in 0..5 {
+        assert_eq!(a.g[i], b.g[i], "d{} differs between two identical runs", NAMES[i]);
+    }
+    let (m, bias) = (inp.mask.as_deref(), inp.b.as_deref());
+    let fd = numeric_grad(&|v| reference(&c, v, &inp.off, m, &inp.w, bias), &inp.x, &inp.gy, 1e-5);
+    assert_close("pile-up dx", a.g[0].as_ref().unwrap(), &fd, 1e-4);
+}
+
+#[test]
+fn zero_offsets_and_unit_mask_are_a_plain_convolution() {
+    let gpu = gpu();
+    let c = Case { n: 1, h: 5, w: 5, ..BASE };
+    let mut inp = inputs(&gpu, &c, 10, 1);
+    inp.off = vec![0.0; inp.off.len()];
+    inp.offt = Tensor::zeros(&gpu, &c.off_shape());
+    let y = dc::deform_conv2d_raw(&inp.xt, &inp.offt, None, &inp.wt, inp.bt.as_ref(), c.cfg());
+    // Plain 3x3 conv with zero padding.
+    let mut want = vec![0.0; numel(&c.y_shape())];
+    for o in 0..c.cout {
+        for oy in 0..5 {
+            for ox in 0..5 {
+                let mut s = inp.b.as_ref().unwrap()[o];
+                for ci in 0..c.cin {
+                    for i in 0..3 {
+                        for j in 0..3 {
+                            let (yy, xx) = (oy + i, ox + j);
+                            if (1..6).contains(&yy) && (1..6).contains(&xx) {
+                                s += inp.w[((o * c.cin + ci) * 3 + i) * 3 + j]
+                                    * inp.x[(ci * 5 + yy - 1) * 5 + xx - 1];
+                            }
+                        }
+                    }
+                }
+                want[(o * 5 + oy) * 5 + ox] = s;
+            }
+        }
+    }
+    assert_close("conv", &y.to_vec(), &want, 1e-5);
+}
+
+#[test]
+fn split_offset_mask_feeds_a_dcnv2_layer() {
+    // The DCNv2 wrapper: pred -> (offset, sigmoid(mask logits)) -> deform_conv2d; gradient
+    // with respect to pred by finite differences of the composed reference.
+    let gpu = gpu();
+    let c = Case { og: 2, ..BASE };
+    let kk = c.kk();
+    let chans = dc::offset_mask_channels(c.og, c.kh, c.kw);
+    let (ho, wo) = (c.hout(), c.wout());
+    let p = ho * wo;
+    let mut r = rng(11);
+    let mut pred = vec![0.0; c.n * chans * p];
+    for bn in 0..c.n {
+        for ch in 0..chans {
+            for pos in 0..p {
+                pred[(bn * chans + ch) * p + pos] = if ch < 2 * c.og * kk {
+                    offsets(&mut r, 1, 2)[0]
+                } else {
+                    r.random_range(-2.0..2.0)
+                };
+            }
+        }
+    }
+    let inp = inputs(&gpu, &c, 12, 1);
+    let (predt, pred) = upload(&gpu, &[c.n, chans, ho, wo], &pred);
+    let split = |pr: &[f64]| {
+        let mut off = Vec::new();
+        let mut m = Vec::new();
+        for bn in 0..c.n {
+            let img = &pr[bn * chans * p..][..chans * p];
+            off.extend_from_slice(&img[..2 * c.og * kk * p]);
+            m.extend(img[2 * c.og * kk * p..].iter().map(|v| 1.0 / (1.0 + (-v).exp())));
+        }
+        (off, m)
+    };
+    let f = |pr: &[f64]| {
+        let (off, m) = split(pr);
+        reference(&c, &inp.x, &off, Some(&m), &inp.w, inp.b.as_deref())
+    };
+    let mut t = Tape::new(&gpu);
+    let x = t.leaf(inp.xt.clone(), false);
+    let pv = t.leaf(predt, true);
+    let w = t.leaf(inp.wt.clone(), false);
+    let b = t.leaf(inp.bt.clone().unwrap(), false);
+    let (off, m) = dc::split_offset_mask(&mut t, &pv, c.og, c.kh, c.kw);
+    let y = dc::deform_conv2d(&mut t, &x, &off, Some(&m), &w, Some(&b), c.cfg());
+    assert_close("dcnv2 forward", &y.value().to_vec(), &f(&pred), 1e-5);
+    let grads = t.backward_with(&y, inp.gyt.clone());
+    let fd = numeric_grad(&f, &pred, &inp.gy, 1e-5);
+    assert_close("dcnv2 dpred", &grads.get(&pv).unwrap().to_vec(), &fd, 1e-4);
+}
+
+#[test]
+fn matches_torchvision_fixtures() {
+    let gpu = gpu();
+    let fx = Fixture::load("deform_conv");
+    let names: Vec<String> = fx
+        .keys()
+        .iter()
+        .filter_map(|k| k.strip_suffix(".cfg").map(str::to_string))
+        .collect();
+    assert!(names.len() >= 4, "fixture has only {names:?}");
+    for name in names {
+        let key = |s: &str| format!("{name}.{s}");
+        // cfg = [stride, padding, dilation, groups, offset_groups]
+        let cfgv = fx.get(&key("cfg")).1.to_vec();
+        let cfg = DeformCfg {
+            stride: cfgv[0] as usize,
+            padding: cfgv[1] as usize,
+            dilation: cfgv[2] as usize,
+            groups: cfgv[3] as usize,
+            offset_groups: cfgv[4] as usize,
+        };
+        let has = |s: &str| fx.has(&key(s));
+        let mut t = Tape::new(&gpu);
+        let x = t.leaf(fx.tensor(&gpu, &key("x")), true);
+        let w = t.leaf(fx.tensor(&gpu, &key("w")), true);
+        let b = has("b").then(|| t.leaf(fx.tensor(&gpu, &key("b")), true));
+        let y;
+        let (mut off, mut m, mut pred) = (None, None, None);
+        if has("pred") {
+            // DCNv2 wrapper: offsets and mask logits packed in one predictor output.
+            let pv = t.leaf(fx.tensor(&gpu, &key("pred")), true);
+            let ws = fx.get(&key("w")).0;
+            let (o, mk) = dc::split_offset_mask(&mut t, &pv, cfg.offset_groups, ws[2], ws[3]);
+            y = dc::deform_conv2d(&mut t, &x, &o, Some(&mk), &w, b.as_ref(), cfg);
+            pred = Some(pv);
+        } else {
+            let o = t.leaf(fx.tensor(&gpu, &key("offset")), true);
+            let mk = has("mask").then(|| t.leaf(fx.tensor(&gpu, &key("mask")), true));
+            y = dc::deform_conv2d(&mut t, &x, &o, mk.as_ref(), &w, b.as_ref(), cfg);
+            off = Some(o);
+            m = mk;
+        }
+        assert_close(&key("y"), &y.value().to_vec(), &fx.data(&key("y")), 1e-4);
+        let grads = t.backward_with(&y, fx.tensor(&gpu, &key("gy")));
+        let mut check = |v: Option<&hinas::tape::Var>, k: &str| {
+            if let Some(v) = v {
+                assert_close(&key(k), &grads.get(v).unwrap().to_vec(), &fx.data(&key(k)), 1e-4);
+            }
+        };
+        check(Some(&x), "gx");
+        check(Some(&w), "gw");
+        check(b.as_ref(), "gb");
+        check(off.as_ref(), "goffset");
+        check(m.as_ref(), "gmask");
+        check(pred.as_ref(), "gpred");
+    }
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""PyTorch CPU baseline for benches/kernels.rs: conv2d forward, input gradient and weight gradient
+on the same shapes, median of several runs, all CPU threads.
+
+    /work/torchenv/bin/python tools/bench_torch.py [--quick] [--runs N]
+
+If target/bench_kernels.json exists (written by `cargo bench --bench kernels`), prints our median
+next to torch's and the ratio ours / torch.
+"""
+import json
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+import torch
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def shapes(quick):
+    v = [("ref_8x64x64x64_k3", (8, 64, 64, 64), 64, 3, 1, 1)]
+    for c in (10, 15, 20):
+        for k in (3, 5):
+            for d in (1, 2):
+                v.append((f"hinas_c{c}_k{k}_d{d}", (6, c, 64, 64), c, k, d, d * (k - 1) // 2))
+    if quick:
+        v = [s for s in v if s[0] in ("ref_8x64x64x64_k3", "hinas_c20_k5_d2")]
+    return v
+
+
+def median_ms(fn, runs):
+    for _ in range(2):
+        fn()
+    t = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        t.append(time.perf_counter() - t0)
+    return statistics.median(t) * 1e3
+
+
+def main():
+    quick = "--quick" in sys.argv
+    runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 10
+    torch.set_num_threads(os.cpu_count())
+    ours = {}
+    path = ROOT / "target" / "bench_kernels.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        ours = {(r["shape"], r["pass"]): r["median_s"] * 1e3 for r in data["rows"]}
+        print(f"ours: {data['adapter']} (from {path.relative_to(ROOT)})")
+    print(f"torch {torch.__version__}, CPU, {torch.get_num_threads()} threads, median of {runs} runs")
+    print(f"{'shape':<22} {'pass':<12} {'torch ms':>9} {'GFLOP/s':>8} {'ours ms':>9} {'GFLOP/s':>8} {'ours/torch':>10}")
+    g = torch.Generator().manual_seed(0)
+    for name, xs, cout, k, d, pad in shapes(quick):
+        x = torch.randn(*xs, generator=g)
+        w = torch.randn(cout, xs[1], k, k, generator=g)
+        y = torch.nn.functional.conv2d(x, w, None, 1, pad, d)
+        gy = torch.randn(*y.shape, generator=g)
+        flop = 2.0 * xs[0] * cout * y.shape[2] * y.shape[3] * xs[1] * k * k
+        bw = torch.ops.aten.convolution_backward
+
+        def fwd():
+            with torch.no_grad():
+                torch.nn.functional.conv2d(x, w, None, 1, pad, d)
+
+        def dx():
+            bw(gy, x, w, None, [1, 1], [pad, pad], [d, d], False, [0, 0], 1, [True, False, False])
+
+        def dw():
+            bw(gy, x, w, None, [1, 1], [pad, pad], [d, d], False, [0, 0], 1, [False, True, False])
+
+        for pname, fn in (("forward", fwd), ("input_grad", dx), ("weight_grad", dw)):
+            ms = median_ms(fn, runs)
+            o = ours.get((name, pname))
+            tail = f"{o:>9.1f} {flop / o / 1e6:>8.2f} {o / ms:>10.1f}" if o else ""
+            print(f"{name:<22} {pname:<12} {ms:>9.2f} {flop / ms / 1e6:>8.1f} {tail}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
