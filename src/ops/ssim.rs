@@ -128,6 +128,12 @@ pub fn ssim_backward(
 ) -> (Option<Tensor>, Option<Tensor>) {
     let n = check(x, y);
     assert_eq!(gy.numel(), 1, "ssim: upstream gradient must be a scalar");
+    let entry = match want {
+        [true, true] => "v_grad_xy",
+        [true, false] => "v_grad_x",
+        [false, true] => "v_grad_y",
+        [false, false] => return (None, None),
+    };
     let p = params(x.shape());
     let gpu = x.gpu();
     let grid = grid_1d(n, 256);
@@ -156,12 +162,6 @@ pub fn ssim_backward(
     drop(coef);
     let gx = want[0].then(|| Tensor::empty(gpu, x.shape()));
     let gyy = want[1].then(|| Tensor::empty(gpu, y.shape()));
-    let entry = match want {
-        [true, true] => "v_grad_xy",
-        [true, false] => "v_grad_x",
-        [false, true] => "v_grad_y",
-        [false, false] => return (None, None),
-    };
     let d1 = gx.as_ref().unwrap_or(x).buffer();
     let d2 = gyy.as_ref().unwrap_or(y).buffer();
     gpu.dispatch(
