@@ -160,14 +160,9 @@ fn matches_pytorch_fixture() {
     let mut tape = Tape::new(&gpu);
     let x = tape.leaf(fx.tensor(&gpu, "x"), true);
     let parts = split(&mut tape, &x, &[3, 2, 4]);
-    for i in 0..3 {
+    for (i, part) in parts.iter().enumerate() {
         let want = fx.data(&format!("split.p{i}"));
-        assert_close(
-            &format!("split p{i}"),
-            &parts[i].value().to_vec(),
-            &want,
-            1e-6,
-        );
+        assert_close(&format!("split p{i}"), &part.value().to_vec(), &want, 1e-6);
     }
     let y = concat(&mut tape, &[&parts[2], &parts[0]]);
     let grads = tape.backward_with(&y, fx.tensor(&gpu, "split.gy"));

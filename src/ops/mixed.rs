@@ -101,6 +101,11 @@ pub fn weighted_sum_backward_inputs(
     idx: &[usize],
     needs: &[bool],
 ) -> Vec<Option<Tensor>> {
+    assert_eq!(
+        needs.len(),
+        idx.len(),
+        "weighted_sum_backward_inputs: one flag per input"
+    );
     let gpu = gy.gpu();
     let n = gy.numel();
     let out: Vec<Option<Tensor>> = needs
