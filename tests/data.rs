@@ -281,7 +281,7 @@ fn noise_has_the_requested_statistics() {
             .data
             .iter()
             .all(|v| ((v * 255.0).round() - v * 255.0).abs() < 1e-4));
-        assert!(b.noisy.data.iter().any(|&v| v < 0.0 || v > 1.0));
+        assert!(b.noisy.data.iter().any(|v| !(0.0..=1.0).contains(v)));
     }
     let mean = sum / n;
     let std = (sq / n - mean * mean).sqrt();

@@ -27,6 +27,7 @@ fn scalar(fx: &Fixture, key: &str) -> f64 {
 #[test]
 fn metrics_match_references() {
     let fx = Fixture::load("metrics");
+    let mut worst = [0.0f64; 3];
     for case in CASES {
         let out = image(&fx, &format!("{case}.out"));
         let clean = image(&fx, &format!("{case}.clean"));
@@ -35,14 +36,19 @@ fn metrics_match_references() {
             ("ssim_hinas", ssim_hinas(&out, &clean)),
             ("ssim_skimage", ssim_skimage(&out, &clean)),
         ];
-        for (what, got) in checks {
+        for (m, (what, got)) in checks.into_iter().enumerate() {
             let want = scalar(&fx, &format!("{case}.{what}"));
+            worst[m] = worst[m].max((got - want).abs());
             assert!(
                 (got - want).abs() < 1e-4,
                 "{case} {what}: {got} vs reference {want}"
             );
         }
     }
+    eprintln!(
+        "max |delta|: psnr {:.2e}, ssim_hinas {:.2e}, ssim_skimage {:.2e}",
+        worst[0], worst[1], worst[2]
+    );
 }
 
 #[test]

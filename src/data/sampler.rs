@@ -85,7 +85,8 @@ impl SamplerConfig {
     }
 }
 
-/// Everything needed to resume: batch `batches` is the next one drawn.
+/// Everything needed to resume (with the same images and [`SamplerConfig`]): batch `batches`
+/// is the next one drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SamplerState {
     pub seed: u64,
@@ -333,6 +334,15 @@ impl PatchSampler {
             next: 0,
             prefetch: None,
         })
+    }
+
+    /// [`new`](Self::new) on the images of a loaded set.
+    pub fn from_named(
+        images: &[super::image::NamedImage],
+        cfg: SamplerConfig,
+        seed: u64,
+    ) -> Result<PatchSampler> {
+        PatchSampler::new(images.iter().map(|i| i.image.clone()).collect(), cfg, seed)
     }
 
     pub fn config(&self) -> &SamplerConfig {
