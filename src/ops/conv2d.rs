@@ -16,7 +16,52 @@ pub use gemm::matmul_raw;
 use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
 use crate::tape::{Tape, Var};
 
-const K: Kernel = crate::kernel!("conv2d");
+/// shaders/conv2d.wgsl followed by the file that defines `gather8` and its weight loads.
+const K: Kernel = Kernel {
+    name: "conv2d",
+    source: concat!(
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/conv2d.wgsl")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/shaders/conv2d_plain.wgsl"
+        )),
+    ),
+};
+const K_SG: Kernel = Kernel {
+    name: "conv2d_sg",
+    source: concat!(
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/conv2d.wgsl")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/shaders/conv2d_sg.wgsl"
+        )),
+    ),
+};
+
+thread_local! {
+    static PLAIN_WEIGHT_LOADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the subgroup weight loads of the gather kernel disabled on this thread (for
+/// tests that cover both variants).
+#[doc(hidden)]
+pub fn with_plain_weight_loads<R>(f: impl FnOnce() -> R) -> R {
+    let old = PLAIN_WEIGHT_LOADS.with(|c| c.replace(true));
+    let r = f();
+    PLAIN_WEIGHT_LOADS.with(|c| c.set(old));
+    r
+}
+
+fn gather_kernel(gpu: &Gpu) -> &'static Kernel {
+    let sg = gpu.features().contains(wgpu::Features::SUBGROUP)
+        && gpu.info().subgroup_min_size >= 8
+        && !PLAIN_WEIGHT_LOADS.with(|c| c.get());
+    if sg {
+        &K_SG
+    } else {
+        &K
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Conv2dCfg {
@@ -259,7 +304,7 @@ fn gather(
     };
     let b = bias.unwrap_or(packed);
     src.gpu().dispatch(
-        &K,
+        gather_kernel(src.gpu()),
         entry,
         &p,
         &[
