@@ -8,60 +8,16 @@
 //! 1x1 convolutions go through a tiled GEMM ([`matmul_raw`]), depthwise ones through a
 //! one-channel-per-invocation variant of the gather.
 
+mod gather;
 mod gemm;
 mod wgrad;
 
+pub use gather::with_plain_weight_loads;
+use gather::{gather, pack_weights, GatherParams};
 pub use gemm::matmul_raw;
 
-use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+use crate::gpu::{Gpu, Tensor};
 use crate::tape::{Tape, Var};
-
-/// shaders/conv2d.wgsl followed by the file that defines `gather8` and its weight loads.
-const K: Kernel = Kernel {
-    name: "conv2d",
-    source: concat!(
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/conv2d.wgsl")),
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/shaders/conv2d_plain.wgsl"
-        )),
-    ),
-};
-const K_SG: Kernel = Kernel {
-    name: "conv2d_sg",
-    source: concat!(
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/conv2d.wgsl")),
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/shaders/conv2d_sg.wgsl"
-        )),
-    ),
-};
-
-thread_local! {
-    static PLAIN_WEIGHT_LOADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `f` with the subgroup weight loads of the gather kernel disabled on this thread (for
-/// tests that cover both variants).
-#[doc(hidden)]
-pub fn with_plain_weight_loads<R>(f: impl FnOnce() -> R) -> R {
-    let old = PLAIN_WEIGHT_LOADS.with(|c| c.replace(true));
-    let r = f();
-    PLAIN_WEIGHT_LOADS.with(|c| c.set(old));
-    r
-}
-
-fn gather_kernel(gpu: &Gpu) -> &'static Kernel {
-    let sg = gpu.features().contains(wgpu::Features::SUBGROUP)
-        && gpu.info().subgroup_min_size >= 8
-        && !PLAIN_WEIGHT_LOADS.with(|c| c.get());
-    if sg {
-        &K_SG
-    } else {
-        &K
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Conv2dCfg {
@@ -192,130 +148,6 @@ pub(crate) fn check_binding(gpu: &Gpu, t: &Tensor, what: &str) {
 
 fn u(v: usize) -> u32 {
     u32::try_from(v).expect("conv2d: size does not fit in u32")
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct PackParams {
-    total: u32,
-    r: u32,
-    blocks_g: u32,
-    og: u32,
-    red: u32,
-    kk: u32,
-    trans: u32,
-    _pad: u32,
-}
-
-/// Packs weights for the gather/GEMM kernels: `[groups][ceil(og / r)][kk][red][r]`, where `og`
-/// is the number of destination channels per group and `red` the reduction channels per group.
-/// `trans` packs for the input gradient (destination = input channels).
-fn pack_weights(w: &Tensor, r: usize, groups: usize, og: usize, red: usize, trans: bool) -> Tensor {
-    let kk = w.shape()[2] * w.shape()[3];
-    let blocks_g = og.div_ceil(r);
-    let total = groups * blocks_g * kk * red * r;
-    let out = Tensor::empty(w.gpu(), &[total]);
-    let p = PackParams {
-        total: u(total),
-        r: u(r),
-        blocks_g: u(blocks_g),
-        og: u(og),
-        red: u(red),
-        kk: u(kk),
-        trans: trans as u32,
-        _pad: 0,
-    };
-    w.gpu().dispatch(
-        &K,
-        "pack_weights",
-        &p,
-        &[w.buffer(), out.buffer()],
-        grid_1d(total, 256),
-    );
-    out
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct GatherParams {
-    n: u32,
-    cin: u32,
-    ih: u32,
-    iw: u32,
-    cout: u32,
-    oh: u32,
-    ow: u32,
-    red: u32,
-    og: u32,
-    blocks_g: u32,
-    kh: u32,
-    kw: u32,
-    rows: u32,
-    cols: u32,
-    cols_b: u32,
-    chunks: u32,
-    in_mul: u32,
-    out_mul: u32,
-    out_y0: u32,
-    out_x0: u32,
-    tc0y: i32,
-    tc0x: i32,
-    tsgn: i32,
-    tdiv: i32,
-    dil: u32,
-    has_bias: u32,
-    total: u32,
-    _pad: u32,
-}
-
-/// Folds `total` workgroups into (x, z) so neither exceeds the per-dimension limit.
-fn fold(total: usize, y: usize, what: &str) -> [u32; 3] {
-    assert!(
-        y <= 65535,
-        "{what}: {y} channel blocks exceed the 65535 workgroups per dimension"
-    );
-    let total = total.max(1);
-    let z = total.div_ceil(65535);
-    [u(total.div_ceil(z)), u(y), u(z)]
-}
-
-/// Launches one gather (forward, or one stride phase of the input gradient). `p` holds
-/// everything but the grid fields.
-fn gather(
-    src: &Tensor,
-    packed: &Tensor,
-    bias: Option<&Tensor>,
-    dst: &Tensor,
-    mut p: GatherParams,
-    one: bool,
-) {
-    if p.rows == 0 || p.cols == 0 {
-        return;
-    }
-    p.cols_b = p.cols.div_ceil(8);
-    p.chunks = (p.rows * p.cols_b).div_ceil(64);
-    p.total = p.n * p.chunks;
-    p.has_bias = bias.is_some() as u32;
-    let groups = (p.cout / p.og) as usize;
-    let (entry, y) = if one {
-        ("gather1", p.cout as usize)
-    } else {
-        ("gather8", groups * p.blocks_g as usize)
-    };
-    let b = bias.unwrap_or(packed);
-    src.gpu().dispatch(
-        gather_kernel(src.gpu()),
-        entry,
-        &p,
-        &[
-            src.buffer(),
-            packed.buffer(),
-            b.buffer(),
-            dst.buffer(),
-            packed.buffer(),
-        ],
-        fold(p.total as usize, y, "conv2d"),
-    );
 }
 
 /// Forward convolution: x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], b [Cout].
