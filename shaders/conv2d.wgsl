@@ -32,7 +32,7 @@ struct Gather {
 @group(0) @binding(2) var<storage, read> wp: array<vec4<f32>>;   // packed, see pack_weights
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(5) var<storage, read> wp1: array<f32>;        // packed with R = 1
+@group(0) @binding(5) var<storage, read> wp1: array<f32>;        // packed, as scalars (R = 1, subgroup loads)
 
 // Tap offset of tap k along one axis, or i32 min when the tap does not reach this phase.
 fn tap_off(c0: i32, k: u32) -> i32 {
@@ -80,10 +80,12 @@ fn store8(n: u32, c0: u32, nc: u32, a: u32, b: u32, lo: vec4<f32>, hi: vec4<f32>
 }
 
 // 8 destination channels x 8 destination pixels per invocation. Grid: x/z = folded (n, chunk),
-// y = channel block (group-major).
-@compute @workgroup_size(64)
-fn gather8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-           @builtin(num_workgroups) nwg: vec3<u32>) {
+// y = channel block (group-major). The entry points (gather8) are in conv2d_plain.wgsl and
+// conv2d_sg.wgsl, which also define how the 8 weights of a step are loaded (`w8`); every lane
+// runs the whole loop (no early return) so subgroup operations stay in uniform control flow.
+struct W8 { lo: vec4<f32>, hi: vec4<f32> }
+
+fn gather8_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, sid: u32) {
   let lc = lane_coords(wid, lid, nwg);
   let n = lc.x; let a = lc.y; let b0 = lc.z; let live = lc.w != 0u;
   let blk = wid.y;
@@ -112,7 +114,8 @@ fn gather8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
       var wi = ((blk * p.kh + ky) * p.kw + kx) * p.red * 2u;
       var c = 0u;
       for (var ci = 0u; ci < p.red; ci++) {
-        let wl = wp[wi]; let wh = wp[wi + 1u];
+        let w = w8(wi, sid);
+        let wl = w.lo; let wh = w.hi;
         let x0 = ld(q0, c); a0l += wl * x0; a0h += wh * x0;
         let x1 = ld(q1, c); a1l += wl * x1; a1h += wh * x1;
         let x2 = ld(q2, c); a2l += wl * x2; a2h += wh * x2;

@@ -1,10 +1,10 @@
 // Weight and bias gradients of conv2d (launchers: src/ops/conv2d.rs).
 //
 // dw[co, ci, ky, kx] = sum over (n, oy, ox) of gy[n, co, oy, ox] * x[n, ci', iy, ix]. Each
-// workgroup owns 8 output channels x 8 "taps", a tap being one (ci, ky, kx) of the flattened
+// workgroup owns 8 output channels x 16 "taps", a tap being one (ci, ky, kx) of the flattened
 // cin/groups * kh * kw reduction axis of the weight (so 1x1 convs block over input channels and
 // 3x3 ones over the 9 spatial taps alike), and reduces over one chunk of the N * Hout * Wout
-// output pixels: each lane walks its own quads of 4 output pixels and keeps 8 x 8 partial sums in
+// output pixels: each lane walks its own quads of 4 output pixels and keeps 8 x 16 partial sums in
 // registers; the 64 lanes are summed once at the end through workgroup memory. Chunks write
 // separate partial sums and `wgrad_finish` adds them up: deterministic, no atomics, and no
 // batch/channel transposition of the tensors.
@@ -26,13 +26,15 @@ struct WGrad {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<storage, read> gy4: array<vec4<f32>>;  // gy again, when wo % 4 == 0
 
+const TB: u32 = 16u;  // taps per workgroup
+
 var<workgroup> red: array<vec4<f32>, 1024>;
 var<workgroup> red1: array<f32, 64>;
 
 struct Tap { c: u32, dy: i32, dx: i32, ok: bool }
 
 fn tap(blk: u32, tb: u32, i: u32) -> Tap {
-  let t = tb * 8u + i;
+  let t = tb * TB + i;
   let tt = min(t, q.ntaps - 1u);
   let kk = q.kh * q.kw;
   let ci = tt / kk;
@@ -42,11 +44,17 @@ fn tap(blk: u32, tb: u32, i: u32) -> Tap {
   return Tap(c, i32((r / q.kw) * q.dil) - i32(q.pad), i32((r % q.kw) * q.dil) - i32(q.pad), t < q.ntaps);
 }
 
-fn xv(t: Tap, xb: u32, iy0: i32, ix0: i32) -> f32 {
+// The row of x a tap reads for one output row: its offset, or -1 when outside the image.
+fn xrow(t: Tap, xb: u32, iy0: i32) -> i32 {
   let iy = iy0 + t.dy;
-  let ix = ix0 + t.dx;
-  let ok = t.ok && iy >= 0 && iy < i32(q.h) && ix >= 0 && ix < i32(q.w);
-  return select(0.0, x[xb + t.c + select(0u, u32(iy) * q.w + u32(ix), ok)], ok);
+  let ok = t.ok && u32(iy) < q.h;
+  return select(-1, i32(xb + t.c) + iy * i32(q.w), ok);
+}
+
+fn xv(row: i32, dx: i32, ix0: i32) -> f32 {
+  let ix = ix0 + dx;
+  let ok = row >= 0 && u32(ix) < q.w;  // a negative ix wraps to a huge u32
+  return select(0.0, x[u32(select(0, row + ix, ok))], ok);
 }
 
 fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
@@ -63,12 +71,38 @@ fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
   let o2 = (cl + min(cb + 2u, ch)) * howo; let o3 = (cl + min(cb + 3u, ch)) * howo;
   let o4 = (cl + min(cb + 4u, ch)) * howo; let o5 = (cl + min(cb + 5u, ch)) * howo;
   let o6 = (cl + min(cb + 6u, ch)) * howo; let o7 = (cl + min(cb + 7u, ch)) * howo;
-  let t0 = tap(blk, tb, 0u); let t1 = tap(blk, tb, 1u); let t2 = tap(blk, tb, 2u); let t3 = tap(blk, tb, 3u);
-  let t4 = tap(blk, tb, 4u); let t5 = tap(blk, tb, 5u); let t6 = tap(blk, tb, 6u); let t7 = tap(blk, tb, 7u);
-  var c0l = vec4<f32>(0.0); var c0h = vec4<f32>(0.0); var c1l = vec4<f32>(0.0); var c1h = vec4<f32>(0.0);
-  var c2l = vec4<f32>(0.0); var c2h = vec4<f32>(0.0); var c3l = vec4<f32>(0.0); var c3h = vec4<f32>(0.0);
-  var c4l = vec4<f32>(0.0); var c4h = vec4<f32>(0.0); var c5l = vec4<f32>(0.0); var c5h = vec4<f32>(0.0);
-  var c6l = vec4<f32>(0.0); var c6h = vec4<f32>(0.0); var c7l = vec4<f32>(0.0); var c7h = vec4<f32>(0.0);
+  let t0 = tap(blk, tb, 0u);
+  let t1 = tap(blk, tb, 1u);
+  let t2 = tap(blk, tb, 2u);
+  let t3 = tap(blk, tb, 3u);
+  let t4 = tap(blk, tb, 4u);
+  let t5 = tap(blk, tb, 5u);
+  let t6 = tap(blk, tb, 6u);
+  let t7 = tap(blk, tb, 7u);
+  let t8 = tap(blk, tb, 8u);
+  let t9 = tap(blk, tb, 9u);
+  let t10 = tap(blk, tb, 10u);
+  let t11 = tap(blk, tb, 11u);
+  let t12 = tap(blk, tb, 12u);
+  let t13 = tap(blk, tb, 13u);
+  let t14 = tap(blk, tb, 14u);
+  let t15 = tap(blk, tb, 15u);
+  var c0l = vec4<f32>(0.0); var c0h = vec4<f32>(0.0);
+  var c1l = vec4<f32>(0.0); var c1h = vec4<f32>(0.0);
+  var c2l = vec4<f32>(0.0); var c2h = vec4<f32>(0.0);
+  var c3l = vec4<f32>(0.0); var c3h = vec4<f32>(0.0);
+  var c4l = vec4<f32>(0.0); var c4h = vec4<f32>(0.0);
+  var c5l = vec4<f32>(0.0); var c5h = vec4<f32>(0.0);
+  var c6l = vec4<f32>(0.0); var c6h = vec4<f32>(0.0);
+  var c7l = vec4<f32>(0.0); var c7h = vec4<f32>(0.0);
+  var c8l = vec4<f32>(0.0); var c8h = vec4<f32>(0.0);
+  var c9l = vec4<f32>(0.0); var c9h = vec4<f32>(0.0);
+  var c10l = vec4<f32>(0.0); var c10h = vec4<f32>(0.0);
+  var c11l = vec4<f32>(0.0); var c11h = vec4<f32>(0.0);
+  var c12l = vec4<f32>(0.0); var c12h = vec4<f32>(0.0);
+  var c13l = vec4<f32>(0.0); var c13h = vec4<f32>(0.0);
+  var c14l = vec4<f32>(0.0); var c14h = vec4<f32>(0.0);
+  var c15l = vec4<f32>(0.0); var c15h = vec4<f32>(0.0);
   let end = min((chunk + 1u) * q.ipc, q.items);
   let s = i32(q.stride);
   // Item it = (nn * ho + oy) * quads + qd, advanced by 64 per step without dividing in the loop
@@ -83,6 +117,22 @@ fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
     let gb = nn * q.cout * howo + oy * q.wo;
     let xb = nn * q.cin * q.h * q.w;
     let iy0 = i32(oy) * s;
+    let r0 = xrow(t0, xb, iy0);
+    let r1 = xrow(t1, xb, iy0);
+    let r2 = xrow(t2, xb, iy0);
+    let r3 = xrow(t3, xb, iy0);
+    let r4 = xrow(t4, xb, iy0);
+    let r5 = xrow(t5, xb, iy0);
+    let r6 = xrow(t6, xb, iy0);
+    let r7 = xrow(t7, xb, iy0);
+    let r8 = xrow(t8, xb, iy0);
+    let r9 = xrow(t9, xb, iy0);
+    let r10 = xrow(t10, xb, iy0);
+    let r11 = xrow(t11, xb, iy0);
+    let r12 = xrow(t12, xb, iy0);
+    let r13 = xrow(t13, xb, iy0);
+    let r14 = xrow(t14, xb, iy0);
+    let r15 = xrow(t15, xb, iy0);
     // With wo % 4 == 0 a quad is 4 aligned pixels of one row: one vec4 load per channel.
     var v0 = vec4<f32>(0.0); var v1 = vec4<f32>(0.0); var v2 = vec4<f32>(0.0); var v3 = vec4<f32>(0.0);
     var v4 = vec4<f32>(0.0); var v5 = vec4<f32>(0.0); var v6 = vec4<f32>(0.0); var v7 = vec4<f32>(0.0);
@@ -105,14 +155,22 @@ fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
         gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok);
       }
       let ix0 = i32(ox) * s;
-      let x0 = xv(t0, xb, iy0, ix0); c0l += gl * x0; c0h += gh * x0;
-      let x1 = xv(t1, xb, iy0, ix0); c1l += gl * x1; c1h += gh * x1;
-      let x2 = xv(t2, xb, iy0, ix0); c2l += gl * x2; c2h += gh * x2;
-      let x3 = xv(t3, xb, iy0, ix0); c3l += gl * x3; c3h += gh * x3;
-      let x4 = xv(t4, xb, iy0, ix0); c4l += gl * x4; c4h += gh * x4;
-      let x5 = xv(t5, xb, iy0, ix0); c5l += gl * x5; c5h += gh * x5;
-      let x6 = xv(t6, xb, iy0, ix0); c6l += gl * x6; c6h += gh * x6;
-      let x7 = xv(t7, xb, iy0, ix0); c7l += gl * x7; c7h += gh * x7;
+      let x0 = xv(r0, t0.dx, ix0); c0l += gl * x0; c0h += gh * x0;
+      let x1 = xv(r1, t1.dx, ix0); c1l += gl * x1; c1h += gh * x1;
+      let x2 = xv(r2, t2.dx, ix0); c2l += gl * x2; c2h += gh * x2;
+      let x3 = xv(r3, t3.dx, ix0); c3l += gl * x3; c3h += gh * x3;
+      let x4 = xv(r4, t4.dx, ix0); c4l += gl * x4; c4h += gh * x4;
+      let x5 = xv(r5, t5.dx, ix0); c5l += gl * x5; c5h += gh * x5;
+      let x6 = xv(r6, t6.dx, ix0); c6l += gl * x6; c6h += gh * x6;
+      let x7 = xv(r7, t7.dx, ix0); c7l += gl * x7; c7h += gh * x7;
+      let x8 = xv(r8, t8.dx, ix0); c8l += gl * x8; c8h += gh * x8;
+      let x9 = xv(r9, t9.dx, ix0); c9l += gl * x9; c9h += gh * x9;
+      let x10 = xv(r10, t10.dx, ix0); c10l += gl * x10; c10h += gh * x10;
+      let x11 = xv(r11, t11.dx, ix0); c11l += gl * x11; c11h += gh * x11;
+      let x12 = xv(r12, t12.dx, ix0); c12l += gl * x12; c12h += gh * x12;
+      let x13 = xv(r13, t13.dx, ix0); c13l += gl * x13; c13h += gh * x13;
+      let x14 = xv(r14, t14.dx, ix0); c14l += gl * x14; c14h += gh * x14;
+      let x15 = xv(r15, t15.dx, ix0); c15l += gl * x15; c15h += gh * x15;
     }
     qd += dq;
     oy += drow;
@@ -120,7 +178,10 @@ fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
     while (oy >= q.ho) { oy -= q.ho; nn += 1u; }
   }
   let l = lid.x;
-  red[l] = c0l; red[64u + l] = c0h; red[128u + l] = c1l; red[192u + l] = c1h;
+  let pb = ((chunk * q.nblk + blk) * q.tblocks + tb) * 32u;
+  // Two rounds of 8 taps through workgroup memory; part[chunk][blk][tb][tap i][channel half]
+  // as vec4 (index 2 * i + half).
+  red[0u + l] = c0l; red[64u + l] = c0h; red[128u + l] = c1l; red[192u + l] = c1h;
   red[256u + l] = c2l; red[320u + l] = c2h; red[384u + l] = c3l; red[448u + l] = c3h;
   red[512u + l] = c4l; red[576u + l] = c4h; red[640u + l] = c5l; red[704u + l] = c5h;
   red[768u + l] = c6l; red[832u + l] = c6h; red[896u + l] = c7l; red[960u + l] = c7h;
@@ -128,8 +189,18 @@ fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
   if (l < 16u) {
     var sum = vec4<f32>(0.0);
     for (var k = 0u; k < 64u; k++) { sum += red[l * 64u + k]; }
-    // part[chunk][blk][tb][tap i][channel half] as vec4 (l = 2 * i + half)
-    part[((chunk * q.nblk + blk) * q.tblocks + tb) * 16u + l] = sum;
+    part[pb + 0u + l] = sum;
+  }
+  workgroupBarrier();
+  red[0u + l] = c8l; red[64u + l] = c8h; red[128u + l] = c9l; red[192u + l] = c9h;
+  red[256u + l] = c10l; red[320u + l] = c10h; red[384u + l] = c11l; red[448u + l] = c11h;
+  red[512u + l] = c12l; red[576u + l] = c12h; red[640u + l] = c13l; red[704u + l] = c13h;
+  red[768u + l] = c14l; red[832u + l] = c14h; red[896u + l] = c15l; red[960u + l] = c15h;
+  workgroupBarrier();
+  if (l < 16u) {
+    var sum = vec4<f32>(0.0);
+    for (var k = 0u; k < 64u; k++) { sum += red[l * 64u + k]; }
+    part[pb + 16u + l] = sum;
   }
 }
 
@@ -155,9 +226,9 @@ fn wgrad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let col = co % q.cout_g;
   let blk = g * q.blocks_g + col / 8u;
   let r = col % 8u;
-  // element index inside one chunk's block: ((blk * tblocks + tb) * 8 + i) * 8 + r
-  let inner = ((blk * q.tblocks + t / 8u) * 8u + t % 8u) * 8u + r;
-  let stride = q.nblk * q.tblocks * 64u;
+  // element index inside one chunk's block: ((blk * tblocks + tb) * TB + i) * 8 + r
+  let inner = ((blk * q.tblocks + t / TB) * TB + t % TB) * 8u + r;
+  let stride = q.nblk * q.tblocks * TB * 8u;
   var s = 0.0;
   for (var c = 0u; c < q.chunks; c++) { s += part_in[c * stride + inner]; }
   out[e] = s;

@@ -174,6 +174,15 @@ fn groups_and_depthwise() {
 }
 
 #[test]
+fn gather_without_subgroup_weight_loads() {
+    // The kernel variant for devices without subgroups (the default one here uses them).
+    with_plain_weight_loads(|| {
+        check(&case([2, 3, 7, 9], [5, 3, 3, 3], 1, 1, 1, 1, true), 41);
+        check(&case([1, 10, 9, 8], [12, 5, 3, 3], 2, 1, 2, 2, true), 42);
+    });
+}
+
+#[test]
 fn pointwise_gemm_paths() {
     // HW = 35: scalar B loads; HW = 24: vec4 loads; 10 rows: a partial row block.
     check(&case([2, 6, 5, 7], [5, 6, 1, 1], 1, 0, 1, 1, true), 31);

@@ -1,22 +1,27 @@
 //! 2-D convolution (NCHW, weights `[Cout, Cin/groups, kh, kw]`): forward, input, weight and bias
 //! gradients, for any kernel size, stride, padding, dilation and groups (shaders/conv2d*.wgsl).
 //!
-//! The forward pass and the input gradient are one register-blocked gather kernel: the input
-//! gradient is the transposed convolution over the output gradient, run once per stride phase so
-//! it never visits taps that cannot reach a pixel (no scatter, no atomics). The weight gradient has
-//! its own reduction kernel ([`wgrad`]) instead of transposing batch and channels of both tensors.
-//! 1x1 convolutions go through a tiled GEMM ([`matmul_raw`]), depthwise ones through a
-//! one-channel-per-invocation variant of the gather.
+//! The forward pass and the input gradient are one register-blocked gather kernel (8 channels x
+//! 8 pixels per invocation, conv2d/gather.rs): the input gradient is the transposed convolution
+//! over the output gradient, run once per stride phase so it never visits taps that cannot reach
+//! a pixel (no scatter, no atomics). The weight gradient has its own reduction kernel
+//! (conv2d/wgrad.rs) instead of transposing batch and channels of both tensors. 1x1 convolutions
+//! go through a tiled GEMM ([`matmul_raw`]), depthwise ones through a one-channel-per-invocation
+//! variant of the gather.
+//!
+//! Tuned on lavapipe, where every load with a non-constant index runs lane by lane: the kernels
+//! maximise FMAs per load, and use no workgroup memory in their inner loops.
 
+mod gather;
 mod gemm;
 mod wgrad;
 
+pub use gather::with_plain_weight_loads;
+use gather::{gather, pack_weights, GatherParams};
 pub use gemm::matmul_raw;
 
-use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+use crate::gpu::{Gpu, Tensor};
 use crate::tape::{Tape, Var};
-
-const K: Kernel = crate::kernel!("conv2d");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Conv2dCfg {
@@ -147,130 +152,6 @@ pub(crate) fn check_binding(gpu: &Gpu, t: &Tensor, what: &str) {
 
 fn u(v: usize) -> u32 {
     u32::try_from(v).expect("conv2d: size does not fit in u32")
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct PackParams {
-    total: u32,
-    r: u32,
-    blocks_g: u32,
-    og: u32,
-    red: u32,
-    kk: u32,
-    trans: u32,
-    _pad: u32,
-}
-
-/// Packs weights for the gather/GEMM kernels: `[groups][ceil(og / r)][kk][red][r]`, where `og`
-/// is the number of destination channels per group and `red` the reduction channels per group.
-/// `trans` packs for the input gradient (destination = input channels).
-fn pack_weights(w: &Tensor, r: usize, groups: usize, og: usize, red: usize, trans: bool) -> Tensor {
-    let kk = w.shape()[2] * w.shape()[3];
-    let blocks_g = og.div_ceil(r);
-    let total = groups * blocks_g * kk * red * r;
-    let out = Tensor::empty(w.gpu(), &[total]);
-    let p = PackParams {
-        total: u(total),
-        r: u(r),
-        blocks_g: u(blocks_g),
-        og: u(og),
-        red: u(red),
-        kk: u(kk),
-        trans: trans as u32,
-        _pad: 0,
-    };
-    w.gpu().dispatch(
-        &K,
-        "pack_weights",
-        &p,
-        &[w.buffer(), out.buffer()],
-        grid_1d(total, 256),
-    );
-    out
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct GatherParams {
-    n: u32,
-    cin: u32,
-    ih: u32,
-    iw: u32,
-    cout: u32,
-    oh: u32,
-    ow: u32,
-    red: u32,
-    og: u32,
-    blocks_g: u32,
-    kh: u32,
-    kw: u32,
-    rows: u32,
-    cols: u32,
-    cols_b: u32,
-    chunks: u32,
-    in_mul: u32,
-    out_mul: u32,
-    out_y0: u32,
-    out_x0: u32,
-    tc0y: i32,
-    tc0x: i32,
-    tsgn: i32,
-    tdiv: i32,
-    dil: u32,
-    has_bias: u32,
-    total: u32,
-    _pad: u32,
-}
-
-/// Folds `total` workgroups into (x, z) so neither exceeds the per-dimension limit.
-fn fold(total: usize, y: usize, what: &str) -> [u32; 3] {
-    assert!(
-        y <= 65535,
-        "{what}: {y} channel blocks exceed the 65535 workgroups per dimension"
-    );
-    let total = total.max(1);
-    let z = total.div_ceil(65535);
-    [u(total.div_ceil(z)), u(y), u(z)]
-}
-
-/// Launches one gather (forward, or one stride phase of the input gradient). `p` holds
-/// everything but the grid fields.
-fn gather(
-    src: &Tensor,
-    packed: &Tensor,
-    bias: Option<&Tensor>,
-    dst: &Tensor,
-    mut p: GatherParams,
-    one: bool,
-) {
-    if p.rows == 0 || p.cols == 0 {
-        return;
-    }
-    p.cols_b = p.cols.div_ceil(8);
-    p.chunks = (p.rows * p.cols_b).div_ceil(64);
-    p.total = p.n * p.chunks;
-    p.has_bias = bias.is_some() as u32;
-    let groups = (p.cout / p.og) as usize;
-    let (entry, y) = if one {
-        ("gather1", p.cout as usize)
-    } else {
-        ("gather8", groups * p.blocks_g as usize)
-    };
-    let b = bias.unwrap_or(packed);
-    src.gpu().dispatch(
-        &K,
-        entry,
-        &p,
-        &[
-            src.buffer(),
-            packed.buffer(),
-            b.buffer(),
-            dst.buffer(),
-            packed.buffer(),
-        ],
-        fold(p.total as usize, y, "conv2d"),
-    );
 }
 
 /// Forward convolution: x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], b [Cout].

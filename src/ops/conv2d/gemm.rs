@@ -1,6 +1,7 @@
 //! Tiled GEMM for 1x1 convolutions and [`matmul_raw`] (shaders/conv2d_gemm.wgsl).
 
-use super::{check_binding, fold, pack_weights, u};
+use super::gather::{fold, pack_weights};
+use super::{check_binding, u};
 use crate::gpu::{Kernel, Tensor};
 
 const K: Kernel = crate::kernel!("conv2d_gemm");

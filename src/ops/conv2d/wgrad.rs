@@ -38,6 +38,8 @@ struct Params {
 /// reduces several pixel quads before the once-per-workgroup cross-lane sum.
 const TARGET_GROUPS: usize = 256;
 const MIN_ITEMS_PER_LANE: usize = 8;
+/// `TB` in the shader: weight elements per workgroup are 8 output channels x this many taps.
+const TAPS_PER_GROUP: usize = 16;
 
 pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     let gpu = x.gpu();
@@ -46,14 +48,14 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     let blocks_g = cout_g.div_ceil(8);
     let nblk = groups * blocks_g;
     let ntaps = cin_g * g.kh * g.kw;
-    let tblocks = ntaps.div_ceil(8);
+    let tblocks = ntaps.div_ceil(TAPS_PER_GROUP);
     let quads = g.wo.div_ceil(4);
     let items = g.n * g.ho * quads;
     let base = nblk * tblocks;
     let max_chunks = items.div_ceil(64 * MIN_ITEMS_PER_LANE).max(1);
     let mut chunks = TARGET_GROUPS.div_ceil(base).clamp(1, max_chunks.min(65535));
     // The partial sums must fit in one binding.
-    while chunks > 1 && chunks * base * 64 > gpu.max_binding_elems() {
+    while chunks > 1 && chunks * base * TAPS_PER_GROUP * 8 > gpu.max_binding_elems() {
         chunks /= 2;
     }
     let ipc = items.div_ceil(chunks);
@@ -65,7 +67,7 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     for (t, what) in [(gy, "conv2d output gradient"), (x, "conv2d input")] {
         check_binding(gpu, t, what);
     }
-    let part = Tensor::empty(gpu, &[chunks * base * 64]);
+    let part = Tensor::empty(gpu, &[chunks * base * TAPS_PER_GROUP * 8]);
     let p = Params {
         n: u(g.n),
         cin: u(g.cin),

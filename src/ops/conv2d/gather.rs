@@ -1,0 +1,183 @@
+//! The gather kernel launcher and weight packing (shaders/conv2d.wgsl + conv2d_plain.wgsl /
+//! conv2d_sg.wgsl).
+
+use super::u;
+use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+
+/// shaders/conv2d.wgsl followed by the file that defines `gather8` and its weight loads.
+const K: Kernel = Kernel {
+    name: "conv2d",
+    source: concat!(
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/conv2d.wgsl")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/shaders/conv2d_plain.wgsl"
+        )),
+    ),
+};
+const K_SG: Kernel = Kernel {
+    name: "conv2d_sg",
+    source: concat!(
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/conv2d.wgsl")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/shaders/conv2d_sg.wgsl"
+        )),
+    ),
+};
+
+thread_local! {
+    static PLAIN_WEIGHT_LOADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the subgroup weight loads of the gather kernel disabled on this thread (for
+/// tests that cover both variants).
+#[doc(hidden)]
+pub fn with_plain_weight_loads<R>(f: impl FnOnce() -> R) -> R {
+    let old = PLAIN_WEIGHT_LOADS.with(|c| c.replace(true));
+    let r = f();
+    PLAIN_WEIGHT_LOADS.with(|c| c.set(old));
+    r
+}
+
+fn gather_kernel(gpu: &Gpu) -> &'static Kernel {
+    let sg = gpu.features().contains(wgpu::Features::SUBGROUP)
+        && gpu.info().subgroup_min_size >= 8
+        && !PLAIN_WEIGHT_LOADS.with(|c| c.get());
+    if sg {
+        &K_SG
+    } else {
+        &K
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct PackParams {
+    total: u32,
+    r: u32,
+    blocks_g: u32,
+    og: u32,
+    red: u32,
+    kk: u32,
+    trans: u32,
+    _pad: u32,
+}
+
+/// Packs weights for the gather/GEMM kernels: `[groups][ceil(og / r)][kk][red][r]`, where `og`
+/// is the number of destination channels per group and `red` the reduction channels per group.
+/// `trans` packs for the input gradient (destination = input channels).
+pub(super) fn pack_weights(
+    w: &Tensor,
+    r: usize,
+    groups: usize,
+    og: usize,
+    red: usize,
+    trans: bool,
+) -> Tensor {
+    let kk = w.shape()[2] * w.shape()[3];
+    let blocks_g = og.div_ceil(r);
+    let total = groups * blocks_g * kk * red * r;
+    let out = Tensor::empty(w.gpu(), &[total]);
+    let p = PackParams {
+        total: u(total),
+        r: u(r),
+        blocks_g: u(blocks_g),
+        og: u(og),
+        red: u(red),
+        kk: u(kk),
+        trans: trans as u32,
+        _pad: 0,
+    };
+    w.gpu().dispatch(
+        &K,
+        "pack_weights",
+        &p,
+        &[w.buffer(), out.buffer()],
+        grid_1d(total, 256),
+    );
+    out
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(super) struct GatherParams {
+    pub(super) n: u32,
+    pub(super) cin: u32,
+    pub(super) ih: u32,
+    pub(super) iw: u32,
+    pub(super) cout: u32,
+    pub(super) oh: u32,
+    pub(super) ow: u32,
+    pub(super) red: u32,
+    pub(super) og: u32,
+    pub(super) blocks_g: u32,
+    pub(super) kh: u32,
+    pub(super) kw: u32,
+    pub(super) rows: u32,
+    pub(super) cols: u32,
+    pub(super) cols_b: u32,
+    pub(super) chunks: u32,
+    pub(super) in_mul: u32,
+    pub(super) out_mul: u32,
+    pub(super) out_y0: u32,
+    pub(super) out_x0: u32,
+    pub(super) tc0y: i32,
+    pub(super) tc0x: i32,
+    pub(super) tsgn: i32,
+    pub(super) tdiv: i32,
+    pub(super) dil: u32,
+    pub(super) has_bias: u32,
+    pub(super) total: u32,
+    pub(super) _pad: u32,
+}
+
+/// Folds `total` workgroups into (x, z) so neither exceeds the per-dimension limit.
+pub(super) fn fold(total: usize, y: usize, what: &str) -> [u32; 3] {
+    assert!(
+        y <= 65535,
+        "{what}: {y} channel blocks exceed the 65535 workgroups per dimension"
+    );
+    let total = total.max(1);
+    let z = total.div_ceil(65535);
+    [u(total.div_ceil(z)), u(y), u(z)]
+}
+
+/// Launches one gather (forward, or one stride phase of the input gradient). `p` holds
+/// everything but the grid fields.
+pub(super) fn gather(
+    src: &Tensor,
+    packed: &Tensor,
+    bias: Option<&Tensor>,
+    dst: &Tensor,
+    mut p: GatherParams,
+    one: bool,
+) {
+    if p.rows == 0 || p.cols == 0 {
+        return;
+    }
+    p.cols_b = p.cols.div_ceil(8);
+    p.chunks = (p.rows * p.cols_b).div_ceil(64);
+    p.total = p.n * p.chunks;
+    p.has_bias = bias.is_some() as u32;
+    let groups = (p.cout / p.og) as usize;
+    let (entry, y) = if one {
+        ("gather1", p.cout as usize)
+    } else {
+        ("gather8", groups * p.blocks_g as usize)
+    };
+    let b = bias.unwrap_or(packed);
+    src.gpu().dispatch(
+        gather_kernel(src.gpu()),
+        entry,
+        &p,
+        &[
+            src.buffer(),
+            packed.buffer(),
+            b.buffer(),
+            dst.buffer(),
+            packed.buffer(),
+        ],
+        fold(p.total as usize, y, "conv2d"),
+    );
+}
