@@ -10,7 +10,10 @@ use std::path::Path;
 pub type HostTensor = (String, Vec<usize>, Vec<f32>);
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| -> anyhow::Result<()> {
@@ -29,12 +32,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-pub fn save(path: &Path, tensors: &[HostTensor], metadata: HashMap<String, String>) -> anyhow::Result<()> {
-    let bytes: Vec<Vec<u8>> = tensors.iter().map(|(_, _, d)| bytemuck::cast_slice(d).to_vec()).collect();
+pub fn save(
+    path: &Path,
+    tensors: &[HostTensor],
+    metadata: HashMap<String, String>,
+) -> anyhow::Result<()> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, d)| bytemuck::cast_slice(d).to_vec())
+        .collect();
     let views = tensors
         .iter()
         .zip(&bytes)
-        .map(|((n, s, _), b)| Ok((n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)?)))
+        .map(|((n, s, _), b)| {
+            Ok((
+                n.clone(),
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)?,
+            ))
+        })
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
     let data = safetensors::serialize(views, Some(metadata))?;
     write_atomic(path, &data)
@@ -48,8 +63,16 @@ pub fn load(path: &Path) -> anyhow::Result<(Vec<HostTensor>, HashMap<String, Str
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
     for (name, v) in st.tensors() {
-        anyhow::ensure!(v.dtype() == safetensors::Dtype::F32, "{}: tensor {name} is not f32", path.display());
-        let data = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        anyhow::ensure!(
+            v.dtype() == safetensors::Dtype::F32,
+            "{}: tensor {name} is not f32",
+            path.display()
+        );
+        let data = v
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         out.push((name, v.shape().to_vec(), data));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));

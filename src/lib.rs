@@ -5,8 +5,12 @@
 //! kernels) -> [`optim`] (optimisers, schedules). [`data`] (images, patches, metrics) sits beside
 //! them and only uploads through [`gpu`].
 
+pub mod checkpoint;
 pub mod data;
 pub mod gpu;
+pub mod nn;
 pub mod ops;
 pub mod optim;
+pub mod report;
+pub mod search;
 pub mod tape;

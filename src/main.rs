@@ -2,7 +2,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "hinas", version, about = "Hierarchical NAS for image denoising, on the GPU you have")]
+#[command(
+    name = "hinas",
+    version,
+    about = "Hierarchical NAS for image denoising, on the GPU you have"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -55,19 +59,45 @@ fn main() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        let at = info.location().map(|l| format!(" (at {}:{})", l.file(), l.line())).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+            .unwrap_or_default();
         eprintln!("error: internal error: {msg}{at}; please report it");
     }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info => info(),
-        Command::Search { config, space, budget, data, out, seed, resume, colour, no_cell_sharing, quiet } => {
-            search(config, &space, &budget, &data, out, seed, resume, colour, no_cell_sharing, quiet)
-        }
+        Command::Search {
+            config,
+            space,
+            budget,
+            data,
+            out,
+            seed,
+            resume,
+            colour,
+            no_cell_sharing,
+            quiet,
+        } => search(
+            config,
+            &space,
+            &budget,
+            &data,
+            out,
+            seed,
+            resume,
+            colour,
+            no_cell_sharing,
+            quiet,
+        ),
     };
     if let Err(e) = result {
         let msg = format!("{e:#}");
-        eprintln!("error: {}", msg.split_whitespace().collect::<Vec<_>>().join(" "));
+        eprintln!(
+            "error: {}",
+            msg.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
         std::process::exit(1);
     }
 }
@@ -115,6 +145,12 @@ fn search(
         Some(dir) => (dir, true),
         None => (out.unwrap_or_else(|| default_out_dir("search")), false),
     };
-    hinas::search::search(SearchArgs { config: cfg, data, out_dir, resume, quiet })?;
+    hinas::search::search(SearchArgs {
+        config: cfg,
+        data,
+        out_dir,
+        resume,
+        quiet,
+    })?;
     Ok(())
 }

@@ -33,23 +33,39 @@ pub const REGISTRY: [(&str, OpKind); 8] = [
 
 impl OpKind {
     pub fn from_name(name: &str) -> anyhow::Result<OpKind> {
-        REGISTRY.iter().find(|(n, _)| *n == name).map(|(_, k)| *k).ok_or_else(|| {
-            let known: Vec<&str> = REGISTRY.iter().map(|(n, _)| *n).collect();
-            anyhow::anyhow!("unknown op {name:?} (known: {})", known.join(", "))
-        })
+        REGISTRY
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| {
+                let known: Vec<&str> = REGISTRY.iter().map(|(n, _)| *n).collect();
+                anyhow::anyhow!("unknown op {name:?} (known: {})", known.join(", "))
+            })
     }
     pub fn name(self) -> &'static str {
-        REGISTRY.iter().find(|(_, k)| *k == self).map(|(n, _)| *n).unwrap()
+        REGISTRY
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map(|(n, _)| *n)
+            .unwrap()
     }
 }
 
-struct SepStage {
-    dw: Conv,
-    pw: Conv,
-    bn: BatchNorm,
+pub struct SepStage {
+    pub dw: Conv,
+    pub pw: Conv,
+    pub bn: BatchNorm,
 }
 
-fn dense(s: &mut ParamStore, rng: &mut impl Rng, name: &str, c: usize, k: usize, dil: usize, affine: bool) -> Candidate {
+fn dense(
+    s: &mut ParamStore,
+    rng: &mut impl Rng,
+    name: &str,
+    c: usize,
+    k: usize,
+    dil: usize,
+    affine: bool,
+) -> Candidate {
     let cfg = Conv2dCfg::new(1, dil * (k - 1) / 2, dil, 1);
     let conv = Conv::new(s, rng, &format!("{name}.conv"), c, c, k, cfg, false);
     let bn = BatchNorm::new(s, &format!("{name}.bn"), c, affine);
@@ -58,16 +74,31 @@ fn dense(s: &mut ParamStore, rng: &mut impl Rng, name: &str, c: usize, k: usize,
 
 pub enum Candidate {
     /// A dense conv (plain or dilated) followed by BN.
-    Dense { conv: Conv, bn: BatchNorm },
+    Dense {
+        conv: Conv,
+        bn: BatchNorm,
+    },
     /// DARTS-style separable conv, applied twice.
-    Sep { stages: Vec<SepStage> },
-    Deform { dcn: DeformConv, bn: BatchNorm },
+    Sep {
+        stages: Vec<SepStage>,
+    },
+    Deform {
+        dcn: DeformConv,
+        bn: BatchNorm,
+    },
     Skip,
     Zero,
 }
 
 impl Candidate {
-    pub fn new(kind: OpKind, s: &mut ParamStore, rng: &mut impl Rng, name: &str, c: usize, affine: bool) -> Candidate {
+    pub fn new(
+        kind: OpKind,
+        s: &mut ParamStore,
+        rng: &mut impl Rng,
+        name: &str,
+        c: usize,
+        affine: bool,
+    ) -> Candidate {
         match kind {
             OpKind::Conv3x3 => dense(s, rng, name, c, 3, 1, affine),
             OpKind::Dil3x3 => dense(s, rng, name, c, 3, 2, affine),
@@ -76,8 +107,26 @@ impl Candidate {
                 let k = if kind == OpKind::Sep3x3 { 3 } else { 5 };
                 let stages = (0..2)
                     .map(|i| SepStage {
-                        dw: Conv::new(s, rng, &format!("{name}.{i}.dw"), c, c, k, Conv2dCfg::new(1, k / 2, 1, c), false),
-                        pw: Conv::new(s, rng, &format!("{name}.{i}.pw"), c, c, 1, Conv2dCfg::default(), false),
+                        dw: Conv::new(
+                            s,
+                            rng,
+                            &format!("{name}.{i}.dw"),
+                            c,
+                            c,
+                            k,
+                            Conv2dCfg::new(1, k / 2, 1, c),
+                            false,
+                        ),
+                        pw: Conv::new(
+                            s,
+                            rng,
+                            &format!("{name}.{i}.pw"),
+                            c,
+                            c,
+                            1,
+                            Conv2dCfg::default(),
+                            false,
+                        ),
                         bn: BatchNorm::new(s, &format!("{name}.{i}.bn"), c, affine),
                     })
                     .collect();

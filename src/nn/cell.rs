@@ -25,15 +25,28 @@ pub struct SearchCell {
 }
 
 impl SearchCell {
-    pub fn new(s: &mut ParamStore, rng: &mut impl Rng, name: &str, c: usize, nodes: usize, ops: &[OpKind]) -> Self {
+    pub fn new(
+        s: &mut ParamStore,
+        rng: &mut impl Rng,
+        name: &str,
+        c: usize,
+        nodes: usize,
+        ops: &[OpKind],
+    ) -> Self {
         let edges = (0..edge_count(nodes))
             .map(|e| {
                 ops.iter()
-                    .map(|&k| Candidate::new(k, s, rng, &format!("{name}.e{e}.{}", k.name()), c, false))
+                    .map(|&k| {
+                        Candidate::new(k, s, rng, &format!("{name}.e{e}.{}", k.name()), c, false)
+                    })
                     .collect()
             })
             .collect();
-        SearchCell { nodes, ops: ops.to_vec(), edges }
+        SearchCell {
+            nodes,
+            ops: ops.to_vec(),
+            edges,
+        }
     }
 
     /// `alpha` is the softmaxed architecture tensor; this cell reads rows starting at `row0`
@@ -88,28 +101,56 @@ pub struct DerivedCell {
 
 impl DerivedCell {
     /// `edges` lists 2 edges per node, node by node.
-    pub fn new(s: &mut ParamStore, rng: &mut impl Rng, name: &str, c: usize, edges: &[Edge]) -> anyhow::Result<Self> {
-        anyhow::ensure!(edges.len() % 2 == 0 && !edges.is_empty(), "a cell needs 2 edges per node, got {}", edges.len());
+    pub fn new(
+        s: &mut ParamStore,
+        rng: &mut impl Rng,
+        name: &str,
+        c: usize,
+        edges: &[Edge],
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            edges.len() % 2 == 0 && !edges.is_empty(),
+            "a cell needs 2 edges per node, got {}",
+            edges.len()
+        );
         let mut nodes = Vec::new();
         for (j, pair) in edges.chunks(2).enumerate() {
             let mut node = Vec::new();
             for (i, e) in pair.iter().enumerate() {
                 let kind = OpKind::from_name(&e.op)?;
                 anyhow::ensure!(kind != OpKind::Zero, "node {j} uses the 'none' op");
-                anyhow::ensure!(e.input < 2 + j, "node {j} reads state {} which does not exist yet", e.input);
-                node.push((e.input, Candidate::new(kind, s, rng, &format!("{name}.n{j}.{i}.{}", e.op), c, true)));
+                anyhow::ensure!(
+                    e.input < 2 + j,
+                    "node {j} reads state {} which does not exist yet",
+                    e.input
+                );
+                node.push((
+                    e.input,
+                    Candidate::new(kind, s, rng, &format!("{name}.n{j}.{i}.{}", e.op), c, true),
+                ));
             }
             nodes.push(node);
         }
         Ok(DerivedCell { nodes })
     }
 
-    pub fn forward(&self, t: &mut Tape, p: &Bound, s0: &Var, s1: &Var, act: Act, mode: Mode) -> Var {
+    pub fn forward(
+        &self,
+        t: &mut Tape,
+        p: &Bound,
+        s0: &Var,
+        s1: &Var,
+        act: Act,
+        mode: Mode,
+    ) -> Var {
         let mut states = vec![s0.clone(), s1.clone()];
         for node in &self.nodes {
             let ys: Vec<Var> = node
                 .iter()
-                .map(|(input, cand)| cand.forward(t, p, &states[*input], act, mode).expect("no zero op in a derived cell"))
+                .map(|(input, cand)| {
+                    cand.forward(t, p, &states[*input], act, mode)
+                        .expect("no zero op in a derived cell")
+                })
                 .collect();
             let sum = crate::ops::elementwise::add(t, &ys[0], &ys[1]);
             states.push(sum);

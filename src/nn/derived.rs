@@ -18,10 +18,37 @@ struct SepBn {
 }
 
 impl SepBn {
-    fn new(s: &mut ParamStore, rng: &mut impl Rng, name: &str, cin: usize, cout: usize, act: Act) -> SepBn {
+    fn new(
+        s: &mut ParamStore,
+        rng: &mut impl Rng,
+        name: &str,
+        cin: usize,
+        cout: usize,
+        act: Act,
+    ) -> SepBn {
         SepBn {
-            dw: ConvBn::new(s, rng, &format!("{name}.dw"), cin, cin, 3, Conv2dCfg::new(1, 1, 1, cin), true, Some(act)),
-            pw: ConvBn::new(s, rng, &format!("{name}.pw"), cin, cout, 1, Conv2dCfg::default(), true, Some(act)),
+            dw: ConvBn::new(
+                s,
+                rng,
+                &format!("{name}.dw"),
+                cin,
+                cin,
+                3,
+                Conv2dCfg::new(1, 1, 1, cin),
+                true,
+                Some(act),
+            ),
+            pw: ConvBn::new(
+                s,
+                rng,
+                &format!("{name}.pw"),
+                cin,
+                cout,
+                1,
+                Conv2dCfg::default(),
+                true,
+                Some(act),
+            ),
         }
     }
     fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, mode: Mode) -> Var {
@@ -59,12 +86,20 @@ pub struct DerivedNet {
 impl DerivedNet {
     /// `filter_multiplier` is f of the retrained net (20 in the paper; the genotype's search f is
     /// usually smaller).
-    pub fn new(s: &mut ParamStore, rng: &mut impl Rng, g: &Genotype, filter_multiplier: usize) -> anyhow::Result<Self> {
+    pub fn new(
+        s: &mut ParamStore,
+        rng: &mut impl Rng,
+        g: &Genotype,
+        filter_multiplier: usize,
+    ) -> anyhow::Result<Self> {
         g.validate()?;
         let mut space = g.space.clone();
         space.filter_multiplier = filter_multiplier;
         let widths = space.widths();
-        anyhow::ensure!(widths.iter().all(|&w| w >= 1), "filter multiplier {filter_multiplier} gives an empty level");
+        anyhow::ensure!(
+            widths.iter().all(|&w| w >= 1),
+            "filter multiplier {filter_multiplier} gives an empty level"
+        );
         let act = space.act();
         let st = space.stem_channels;
         let c3 = Conv2dCfg::new(1, 1, 1, 1);
@@ -77,7 +112,17 @@ impl DerivedNet {
         for (l, (&level, edges)) in g.path.iter().zip(&g.cells).enumerate() {
             let c = widths[level];
             let sc = |s: &mut ParamStore, rng: &mut _, name: &str, cin| {
-                Scaler(ConvBn::new(s, rng, &format!("cell{l}.{name}"), cin, c, 1, c1, true, None))
+                Scaler(ConvBn::new(
+                    s,
+                    rng,
+                    &format!("cell{l}.{name}"),
+                    cin,
+                    c,
+                    1,
+                    c1,
+                    true,
+                    None,
+                ))
             };
             let pp = sc(s, rng, "pre0", prevprev_c);
             let pr = sc(s, rng, "pre1", prev_c);
@@ -99,7 +144,20 @@ impl DerivedNet {
         let out = Conv::new(s, rng, "dec.out", 128, space.channels, 3, c3, true);
         let mut genotype = g.clone();
         genotype.space.filter_multiplier = filter_multiplier;
-        Ok(DerivedNet { genotype, act, stem1, stem2, scalers, cells, low_source, low, high, sep1, sep2, out })
+        Ok(DerivedNet {
+            genotype,
+            act,
+            stem1,
+            stem2,
+            scalers,
+            cells,
+            low_source,
+            low,
+            high,
+            sep1,
+            sep2,
+            out,
+        })
     }
 
     /// The denoised estimate for a noisy batch.

@@ -26,31 +26,62 @@ pub struct Genotype {
 
 impl Genotype {
     pub fn load(path: &std::path::Path) -> anyhow::Result<Genotype> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read genotype {}: {e}", path.display()))?;
-        let g: Genotype =
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("malformed genotype {}: {e}", path.display()))?;
-        g.validate().map_err(|e| anyhow::anyhow!("invalid genotype {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read genotype {}: {e}", path.display()))?;
+        let g: Genotype = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("malformed genotype {}: {e}", path.display()))?;
+        g.validate()
+            .map_err(|e| anyhow::anyhow!("invalid genotype {}: {e}", path.display()))?;
         Ok(g)
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
         self.space.validate()?;
-        anyhow::ensure!(self.cells.len() == self.space.layers, "{} cells for {} layers", self.cells.len(), self.space.layers);
-        anyhow::ensure!(self.path.len() == self.space.layers, "path has {} levels for {} layers", self.path.len(), self.space.layers);
+        anyhow::ensure!(
+            self.cells.len() == self.space.layers,
+            "{} cells for {} layers",
+            self.cells.len(),
+            self.space.layers
+        );
+        anyhow::ensure!(
+            self.path.len() == self.space.layers,
+            "path has {} levels for {} layers",
+            self.path.len(),
+            self.space.layers
+        );
         for (l, &lv) in self.path.iter().enumerate() {
-            anyhow::ensure!(lv <= self.space.top_level(l), "path level {lv} unreachable at layer {l}");
+            anyhow::ensure!(
+                lv <= self.space.top_level(l),
+                "path level {lv} unreachable at layer {l}"
+            );
             if l > 0 {
-                anyhow::ensure!(lv.abs_diff(self.path[l - 1]) <= 1, "path jumps from level {} to {lv}", self.path[l - 1]);
+                anyhow::ensure!(
+                    lv.abs_diff(self.path[l - 1]) <= 1,
+                    "path jumps from level {} to {lv}",
+                    self.path[l - 1]
+                );
             } else {
                 anyhow::ensure!(lv <= 1, "the path must start at level 0 or 1");
             }
         }
         for cell in &self.cells {
-            anyhow::ensure!(cell.len() == 2 * self.space.nodes, "a cell has {} edges, expected {}", cell.len(), 2 * self.space.nodes);
+            anyhow::ensure!(
+                cell.len() == 2 * self.space.nodes,
+                "a cell has {} edges, expected {}",
+                cell.len(),
+                2 * self.space.nodes
+            );
             for (n, e) in cell.iter().enumerate() {
                 let kind = super::candidates::OpKind::from_name(&e.op)?;
-                anyhow::ensure!(kind != super::candidates::OpKind::Zero, "edge {n} uses 'none'");
-                anyhow::ensure!(e.input < 2 + n / 2, "edge {n} reads state {} which does not exist yet", e.input);
+                anyhow::ensure!(
+                    kind != super::candidates::OpKind::Zero,
+                    "edge {n} uses 'none'"
+                );
+                anyhow::ensure!(
+                    e.input < 2 + n / 2,
+                    "edge {n} reads state {} which does not exist yet",
+                    e.input
+                );
             }
         }
         Ok(())
@@ -66,19 +97,30 @@ pub fn derive_cell(alpha: &[f32], ops: &[String], nodes: usize) -> Vec<Edge> {
         (0..k)
             .filter(|&o| ops[o] != "none")
             .map(|o| (o, alpha[e * k + o]))
-            .fold((usize::MAX, f32::NEG_INFINITY), |b, c| if c.1 > b.1 { c } else { b })
+            .fold((usize::MAX, f32::NEG_INFINITY), |b, c| {
+                if c.1 > b.1 {
+                    c
+                } else {
+                    b
+                }
+            })
     };
     let mut out = Vec::new();
     let mut e0 = 0;
     for j in 0..nodes {
         let n_in = 2 + j;
-        let mut cands: Vec<(usize, usize, f32)> = (0..n_in).map(|i| (i, best_op(e0 + i).0, best_op(e0 + i).1)).collect();
+        let mut cands: Vec<(usize, usize, f32)> = (0..n_in)
+            .map(|i| (i, best_op(e0 + i).0, best_op(e0 + i).1))
+            .collect();
         // Strongest first; ties keep the earlier input (stable sort).
         cands.sort_by(|a, b| b.2.partial_cmp(&a.2).unwrap_or(std::cmp::Ordering::Equal));
         let mut keep: Vec<_> = cands.into_iter().take(2).collect();
         keep.sort_by_key(|c| c.0);
         for (i, o, _) in keep {
-            out.push(Edge { op: ops[o].clone(), input: i });
+            out.push(Edge {
+                op: ops[o].clone(),
+                input: i,
+            });
         }
         e0 += n_in;
     }
@@ -125,7 +167,10 @@ mod tests {
     use super::*;
 
     fn ops() -> Vec<String> {
-        ["con_c_3x3", "sep_c_3x3", "skip_connect", "none"].iter().map(|s| s.to_string()).collect()
+        ["con_c_3x3", "sep_c_3x3", "skip_connect", "none"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     #[test]
@@ -140,10 +185,22 @@ mod tests {
         ];
         let cell = derive_cell(&a, &ops(), 2);
         let want = vec![
-            Edge { op: "sep_c_3x3".into(), input: 0 },
-            Edge { op: "con_c_3x3".into(), input: 1 },
-            Edge { op: "skip_connect".into(), input: 0 },
-            Edge { op: "sep_c_3x3".into(), input: 2 },
+            Edge {
+                op: "sep_c_3x3".into(),
+                input: 0,
+            },
+            Edge {
+                op: "con_c_3x3".into(),
+                input: 1,
+            },
+            Edge {
+                op: "skip_connect".into(),
+                input: 0,
+            },
+            Edge {
+                op: "sep_c_3x3".into(),
+                input: 2,
+            },
         ];
         assert_eq!(cell, want);
     }
@@ -159,7 +216,7 @@ mod tests {
         beta[3] = [0.0, 0.6, 0.4];
         beta[4] = [0.3, 0.4, 0.3];
         beta[5] = [0.1, 0.9, 0.0]; // level 2 stays
-        // 0->0->1->? : .55*.5*max(.3,.4,.3)=0.11 ; 0->1->2->2: .45*.9*.9=0.3645 ; 0->0->0: .55*.5*.6
+                                   // 0->0->1->? : .55*.5*max(.3,.4,.3)=0.11 ; 0->1->2->2: .45*.9*.9=0.3645 ; 0->0->0: .55*.5*.6
         assert_eq!(viterbi(&cfg, &beta), vec![1, 2, 2]);
         beta[2] = [0.9, 0.05, 0.05];
         beta[0] = [0.0, 0.9, 0.1];

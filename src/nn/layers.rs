@@ -51,16 +51,45 @@ impl Conv {
     ) -> Conv {
         let fan_in = cin / cfg.groups * k * k;
         let n = cout * fan_in;
-        let w = s.add(format!("{name}.weight"), &[cout, cin / cfg.groups, k, k], &conv_init(rng, n, fan_in), Group::Weight);
-        let b = bias.then(|| s.add(format!("{name}.bias"), &[cout], &conv_init(rng, cout, fan_in), Group::Weight));
+        let w = s.add(
+            format!("{name}.weight"),
+            &[cout, cin / cfg.groups, k, k],
+            &conv_init(rng, n, fan_in),
+            Group::Weight,
+        );
+        let b = bias.then(|| {
+            s.add(
+                format!("{name}.bias"),
+                &[cout],
+                &conv_init(rng, cout, fan_in),
+                Group::Weight,
+            )
+        });
         Conv { w, b, cfg }
     }
 
     /// A conv whose weights start at zero (the offset predictor of a deformable conv).
-    pub fn zeros(s: &mut ParamStore, name: &str, cin: usize, cout: usize, k: usize, cfg: Conv2dCfg) -> Conv {
+    pub fn zeros(
+        s: &mut ParamStore,
+        name: &str,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        cfg: Conv2dCfg,
+    ) -> Conv {
         let n = cout * cin / cfg.groups * k * k;
-        let w = s.add(format!("{name}.weight"), &[cout, cin / cfg.groups, k, k], &vec![0.0; n], Group::Weight);
-        let b = Some(s.add(format!("{name}.bias"), &[cout], &vec![0.0; cout], Group::Weight));
+        let w = s.add(
+            format!("{name}.weight"),
+            &[cout, cin / cfg.groups, k, k],
+            &vec![0.0; n],
+            Group::Weight,
+        );
+        let b = Some(s.add(
+            format!("{name}.bias"),
+            &[cout],
+            &vec![0.0; cout],
+            Group::Weight,
+        ));
         Conv { w, b, cfg }
     }
 
@@ -79,12 +108,30 @@ impl BatchNorm {
         let affine = affine.then(|| {
             (
                 s.add(format!("{name}.gamma"), &[c], &vec![1.0; c], Group::Weight),
-                s.add(format!("{name}.beta_bn"), &[c], &vec![0.0; c], Group::Weight),
+                s.add(
+                    format!("{name}.beta_bn"),
+                    &[c],
+                    &vec![0.0; c],
+                    Group::Weight,
+                ),
             )
         });
-        let mean = s.add(format!("{name}.running_mean"), &[c], &vec![0.0; c], Group::Buffer);
-        let var = s.add(format!("{name}.running_var"), &[c], &vec![1.0; c], Group::Buffer);
-        let running = BnRunning { mean: s.get(mean).clone(), var: s.get(var).clone() };
+        let mean = s.add(
+            format!("{name}.running_mean"),
+            &[c],
+            &vec![0.0; c],
+            Group::Buffer,
+        );
+        let var = s.add(
+            format!("{name}.running_var"),
+            &[c],
+            &vec![1.0; c],
+            Group::Buffer,
+        );
+        let running = BnRunning {
+            mean: s.get(mean).clone(),
+            var: s.get(var).clone(),
+        };
         BatchNorm { affine, running }
     }
 
@@ -116,7 +163,11 @@ impl ConvBn {
     ) -> ConvBn {
         let conv = Conv::new(s, rng, &format!("{name}.conv"), cin, cout, k, cfg, false);
         let bn = BatchNorm::new(s, &format!("{name}.bn"), cout, affine);
-        ConvBn { conv, bn, act_after }
+        ConvBn {
+            conv,
+            bn,
+            act_after,
+        }
     }
 
     pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, mode: Mode) -> Var {
@@ -138,14 +189,44 @@ pub struct DeformConv {
 }
 
 impl DeformConv {
-    pub fn new(s: &mut ParamStore, rng: &mut impl Rng, name: &str, c: usize, k: usize, offset_groups: usize) -> Self {
+    pub fn new(
+        s: &mut ParamStore,
+        rng: &mut impl Rng,
+        name: &str,
+        c: usize,
+        k: usize,
+        offset_groups: usize,
+    ) -> Self {
         let pad = k / 2;
         let taps = offset_groups * k * k;
-        let offset_conv = Conv::zeros(s, &format!("{name}.offset"), c, 3 * taps, k, Conv2dCfg::new(1, pad, 1, 1));
+        let offset_conv = Conv::zeros(
+            s,
+            &format!("{name}.offset"),
+            c,
+            3 * taps,
+            k,
+            Conv2dCfg::new(1, pad, 1, 1),
+        );
         let fan_in = c * k * k;
-        let w = s.add(format!("{name}.weight"), &[c, c, k, k], &conv_init(rng, c * fan_in, fan_in), Group::Weight);
-        let cfg = DeformCfg { stride: 1, padding: pad, dilation: 1, groups: 1, offset_groups };
-        DeformConv { offset_conv, w, cfg, taps }
+        let w = s.add(
+            format!("{name}.weight"),
+            &[c, c, k, k],
+            &conv_init(rng, c * fan_in, fan_in),
+            Group::Weight,
+        );
+        let cfg = DeformCfg {
+            stride: 1,
+            padding: pad,
+            dilation: 1,
+            groups: 1,
+            offset_groups,
+        };
+        DeformConv {
+            offset_conv,
+            w,
+            cfg,
+            taps,
+        }
     }
 
     pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var) -> Var {

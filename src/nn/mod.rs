@@ -2,8 +2,8 @@
 //! cells, the supernet, the derived network, and genotypes.
 
 pub mod candidates;
-pub mod derived;
 pub mod cell;
+pub mod derived;
 pub mod genotype;
 pub mod layers;
 pub mod params;

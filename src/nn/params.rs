@@ -35,17 +35,34 @@ pub struct ParamStore {
 
 impl ParamStore {
     pub fn new(gpu: &Gpu) -> Self {
-        ParamStore { gpu: gpu.clone(), params: Vec::new() }
+        ParamStore {
+            gpu: gpu.clone(),
+            params: Vec::new(),
+        }
     }
     pub fn gpu(&self) -> &Gpu {
         &self.gpu
     }
 
-    pub fn add(&mut self, name: impl Into<String>, shape: &[usize], data: &[f32], group: Group) -> ParamId {
+    pub fn add(
+        &mut self,
+        name: impl Into<String>,
+        shape: &[usize],
+        data: &[f32],
+        group: Group,
+    ) -> ParamId {
         let name = name.into();
         let is_bias = name.ends_with(".bias") || name.ends_with(".beta_bn");
-        debug_assert!(self.params.iter().all(|p| p.name != name), "duplicate parameter {name}");
-        self.params.push(Param { name, value: Tensor::from_slice(&self.gpu, shape, data), group, is_bias });
+        debug_assert!(
+            self.params.iter().all(|p| p.name != name),
+            "duplicate parameter {name}"
+        );
+        self.params.push(Param {
+            name,
+            value: Tensor::from_slice(&self.gpu, shape, data),
+            group,
+            is_bias,
+        });
         ParamId(self.params.len() - 1)
     }
 
@@ -55,7 +72,11 @@ impl ParamStore {
 
     /// Number of scalars in a group.
     pub fn count(&self, group: Group) -> usize {
-        self.params.iter().filter(|p| p.group == group).map(|p| p.value.numel()).sum()
+        self.params
+            .iter()
+            .filter(|p| p.group == group)
+            .map(|p| p.value.numel())
+            .sum()
     }
 
     /// Puts every parameter on the tape; only `trainable`'s group needs gradients.
@@ -68,28 +89,44 @@ impl ParamStore {
         let vars = self
             .params
             .iter()
-            .map(|p| tape.leaf(p.value.clone(), trainable.contains(&p.group) && p.group != Group::Buffer))
+            .map(|p| {
+                tape.leaf(
+                    p.value.clone(),
+                    trainable.contains(&p.group) && p.group != Group::Buffer,
+                )
+            })
             .collect();
         Bound { vars }
     }
 
     pub fn ids(&self, group: Group) -> impl Iterator<Item = ParamId> + '_ {
-        self.params.iter().enumerate().filter(move |(_, p)| p.group == group).map(|(i, _)| ParamId(i))
+        self.params
+            .iter()
+            .enumerate()
+            .filter(move |(_, p)| p.group == group)
+            .map(|(i, _)| ParamId(i))
     }
 
     /// Host copies of every tensor, by name (for checkpoints and safetensors files).
     pub fn to_host(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         let pending: Vec<_> = self.params.iter().map(|p| p.value.read_async()).collect();
-        self.params.iter().zip(pending).map(|(p, r)| (p.name.clone(), p.value.shape().to_vec(), r.wait())).collect()
+        self.params
+            .iter()
+            .zip(pending)
+            .map(|(p, r)| (p.name.clone(), p.value.shape().to_vec(), r.wait()))
+            .collect()
     }
 
     /// Overwrites tensors from host data by name; every parameter must be present with its shape.
     pub fn load_host(&self, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> anyhow::Result<()> {
-        let by_name: std::collections::HashMap<&str, (&Vec<usize>, &Vec<f32>)> =
-            tensors.iter().map(|(n, s, d)| (n.as_str(), (s, d))).collect();
+        let by_name: std::collections::HashMap<&str, (&Vec<usize>, &Vec<f32>)> = tensors
+            .iter()
+            .map(|(n, s, d)| (n.as_str(), (s, d)))
+            .collect();
         for p in &self.params {
-            let (shape, data) =
-                by_name.get(p.name.as_str()).ok_or_else(|| anyhow::anyhow!("missing tensor {}", p.name))?;
+            let (shape, data) = by_name
+                .get(p.name.as_str())
+                .ok_or_else(|| anyhow::anyhow!("missing tensor {}", p.name))?;
             anyhow::ensure!(
                 shape.as_slice() == p.value.shape(),
                 "tensor {} has shape {:?}, the network expects {:?}",

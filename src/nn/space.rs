@@ -39,7 +39,16 @@ impl SpaceCfg {
         match name {
             "cvpr2020" => Ok(SpaceCfg {
                 space: name.into(),
-                ops: ops(&["con_c_3x3", "sep_c_3x3", "sep_c_5x5", "dil_c_3x3", "dil_c_5x5", "def_c_3x3", "skip_connect", "none"]),
+                ops: ops(&[
+                    "con_c_3x3",
+                    "sep_c_3x3",
+                    "sep_c_5x5",
+                    "dil_c_3x3",
+                    "dil_c_5x5",
+                    "def_c_3x3",
+                    "skip_connect",
+                    "none",
+                ]),
                 layers: 3,
                 levels: 3,
                 nodes: 4,
@@ -55,7 +64,15 @@ impl SpaceCfg {
             }),
             "ijcv2022" => Ok(SpaceCfg {
                 space: name.into(),
-                ops: ops(&["con_c_3x3", "sep_c_3x3", "sep_c_5x5", "dil_c_3x3", "dil_c_5x5", "skip_connect", "none"]),
+                ops: ops(&[
+                    "con_c_3x3",
+                    "sep_c_3x3",
+                    "sep_c_5x5",
+                    "dil_c_3x3",
+                    "dil_c_5x5",
+                    "skip_connect",
+                    "none",
+                ]),
                 layers: 3,
                 levels: 3,
                 nodes: 4,
@@ -86,7 +103,10 @@ impl SpaceCfg {
     }
 
     pub fn widths(&self) -> Vec<usize> {
-        self.width_factors.iter().map(|w| (self.filter_multiplier as f64 * w) as usize).collect()
+        self.width_factors
+            .iter()
+            .map(|w| (self.filter_multiplier as f64 * w) as usize)
+            .collect()
     }
 
     /// Highest level a layer can reach (level l+1 at layer l, capped by the number of levels).
@@ -97,7 +117,10 @@ impl SpaceCfg {
     /// Checks values a user may have written in a config file.
     pub fn validate(&self) -> anyhow::Result<()> {
         let kinds = self.op_kinds()?;
-        anyhow::ensure!(kinds.iter().any(|k| *k != OpKind::Zero), "the op set needs at least one op besides 'none'");
+        anyhow::ensure!(
+            kinds.iter().any(|k| *k != OpKind::Zero),
+            "the op set needs at least one op besides 'none'"
+        );
         anyhow::ensure!(self.layers >= 1, "layers must be at least 1");
         anyhow::ensure!(self.levels >= 1, "levels must be at least 1");
         anyhow::ensure!(self.nodes >= 1, "nodes must be at least 1");
@@ -107,10 +130,19 @@ impl SpaceCfg {
             self.width_factors.len(),
             self.levels
         );
-        anyhow::ensure!(self.widths().iter().all(|&w| w >= 1), "every level width must be at least 1 channel");
-        anyhow::ensure!(self.channels == 1 || self.channels == 3, "channels must be 1 or 3");
+        anyhow::ensure!(
+            self.widths().iter().all(|&w| w >= 1),
+            "every level width must be at least 1 channel"
+        );
+        anyhow::ensure!(
+            self.channels == 1 || self.channels == 3,
+            "channels must be 1 or 3"
+        );
         anyhow::ensure!(self.leaky_slope >= 0.0, "leaky_slope must be >= 0");
-        anyhow::ensure!(self.stem_channels >= 1 && self.aspp_dilation >= 1, "stem_channels and aspp_dilation must be >= 1");
+        anyhow::ensure!(
+            self.stem_channels >= 1 && self.aspp_dilation >= 1,
+            "stem_channels and aspp_dilation must be >= 1"
+        );
         Ok(())
     }
 }

@@ -82,14 +82,36 @@ impl Supernet {
         let kinds: Vec<OpKind> = cfg.op_kinds()?;
         let widths = cfg.widths();
         let act = cfg.act();
-        let f4 = 4 * widths[0];
+        let f4 = cfg.nodes * widths[0];
         let c3 = |p| Conv2dCfg::new(1, p, 1, 1);
         let stem = cfg.stem_channels;
-        let stem1 = ConvBn::new(s, rng, "stem1", cfg.channels, stem, 3, c3(1), false, Some(act));
+        let stem1 = ConvBn::new(
+            s,
+            rng,
+            "stem1",
+            cfg.channels,
+            stem,
+            3,
+            c3(1),
+            false,
+            Some(act),
+        );
         let stem2 = ConvBn::new(s, rng, "stem2", stem, f4, 3, c3(1), false, None);
         let reduce1 = ConvBn::new(s, rng, "reduce1", stem, widths[0], 3, c3(1), false, None);
         let upsamplers = (1..cfg.levels)
-            .map(|j| ConvBn::new(s, rng, &format!("up{j}"), widths[j - 1], widths[j], 1, c3(0), false, None))
+            .map(|j| {
+                ConvBn::new(
+                    s,
+                    rng,
+                    &format!("up{j}"),
+                    widths[j - 1],
+                    widths[j],
+                    1,
+                    c3(0),
+                    false,
+                    None,
+                )
+            })
             .collect();
         let mut routers = Vec::new();
         let mut cells = Vec::new();
@@ -101,7 +123,17 @@ impl Supernet {
                         let j = i as isize + d as isize - 1;
                         (j >= 0 && j <= top as isize).then(|| {
                             let name = format!("router{l}.{i}.{d}");
-                            ConvBn::new(s, rng, &name, 4 * widths[i], widths[j as usize], 1, c3(0), false, None)
+                            ConvBn::new(
+                                s,
+                                rng,
+                                &name,
+                                cfg.nodes * widths[i],
+                                widths[j as usize],
+                                1,
+                                c3(0),
+                                false,
+                                None,
+                            )
                         })
                     })
                 })
@@ -109,29 +141,84 @@ impl Supernet {
             routers.push(layer_routers);
             cells.push(
                 (0..=top)
-                    .map(|j| SearchCell::new(s, rng, &format!("cell{l}.{j}"), widths[j], cfg.nodes, &kinds))
+                    .map(|j| {
+                        SearchCell::new(
+                            s,
+                            rng,
+                            &format!("cell{l}.{j}"),
+                            widths[j],
+                            cfg.nodes,
+                            &kinds,
+                        )
+                    })
                     .collect(),
             );
         }
         let last_top = cfg.top_level(cfg.layers - 1);
         let aspp = (0..=last_top)
             .map(|j| {
-                let c = 4 * widths[j];
+                let c = cfg.nodes * widths[j];
                 let d = cfg.aspp_dilation;
                 Aspp {
-                    dilated: ConvBn::new(s, rng, &format!("aspp{j}.dw"), c, c, 3, Conv2dCfg::new(1, d, d, c), false, Some(act)),
-                    dilated_pw: ConvBn::new(s, rng, &format!("aspp{j}.pw"), c, f4, 1, c3(0), false, Some(act)),
-                    pointwise: ConvBn::new(s, rng, &format!("aspp{j}.conv1x1"), c, f4, 1, c3(0), false, Some(act)),
-                    merge: ConvBn::new(s, rng, &format!("aspp{j}.merge"), 2 * f4, f4, 1, c3(0), false, Some(act)),
+                    dilated: ConvBn::new(
+                        s,
+                        rng,
+                        &format!("aspp{j}.dw"),
+                        c,
+                        c,
+                        3,
+                        Conv2dCfg::new(1, d, d, c),
+                        false,
+                        Some(act),
+                    ),
+                    dilated_pw: ConvBn::new(
+                        s,
+                        rng,
+                        &format!("aspp{j}.pw"),
+                        c,
+                        f4,
+                        1,
+                        c3(0),
+                        false,
+                        Some(act),
+                    ),
+                    pointwise: ConvBn::new(
+                        s,
+                        rng,
+                        &format!("aspp{j}.conv1x1"),
+                        c,
+                        f4,
+                        1,
+                        c3(0),
+                        false,
+                        Some(act),
+                    ),
+                    merge: ConvBn::new(
+                        s,
+                        rng,
+                        &format!("aspp{j}.merge"),
+                        2 * f4,
+                        f4,
+                        1,
+                        c3(0),
+                        false,
+                        Some(act),
+                    ),
                 }
             })
             .collect::<Vec<_>>();
         let hc = f4 * (last_top + 1);
         let head_conv = ConvBn::new(s, rng, "head.conv", hc, hc, 3, c3(1), false, Some(act));
-        let head_out = super::layers::Conv::new(s, rng, "head.out", hc, cfg.channels, 3, c3(1), true);
+        let head_out =
+            super::layers::Conv::new(s, rng, "head.out", hc, cfg.channels, 3, c3(1), true);
         let e = edge_count(cfg.nodes);
         let sets = if cfg.tied_cells { 1 } else { cfg.layers };
-        let alpha = s.add("alpha", &[sets * e, kinds.len()], &vec![1.0; sets * e * kinds.len()], Group::Arch);
+        let alpha = s.add(
+            "alpha",
+            &[sets * e, kinds.len()],
+            &vec![1.0; sets * e * kinds.len()],
+            Group::Arch,
+        );
         let rows = router_rows(cfg);
         let beta = s.add("beta", &[rows, 3], &vec![1.0; rows * 3], Group::Arch);
         let beta_mask = Tensor::from_slice(s.gpu(), &[rows, 3], &beta_mask(cfg));
@@ -201,8 +288,10 @@ impl Supernet {
                 let out = if self.cfg.cell_sharing {
                     cell.forward(t, p, &in1[j], &merged, &alpha, row0, self.act, mode)
                 } else {
-                    let outs: Vec<Var> =
-                        ys.iter().map(|y| cell.forward(t, p, &in1[j], y, &alpha, row0, self.act, mode)).collect();
+                    let outs: Vec<Var> = ys
+                        .iter()
+                        .map(|y| cell.forward(t, p, &in1[j], y, &alpha, row0, self.act, mode))
+                        .collect();
                     let refs: Vec<&Var> = outs.iter().collect();
                     mixed::weighted_sum(t, &refs, &beta, &idx)
                 };
@@ -227,7 +316,11 @@ impl Supernet {
         let cat = concat::concat(t, &refs);
         let y = self.head_conv.forward(t, p, &cat, mode);
         let noise = self.head_out.forward(t, p, &y);
-        let pre = if self.cfg.residual { ew::sub(t, x, &noise) } else { noise };
+        let pre = if self.cfg.residual {
+            ew::sub(t, x, &noise)
+        } else {
+            noise
+        };
         ew::sigmoid(t, &pre)
     }
 }

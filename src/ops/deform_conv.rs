@@ -228,7 +228,12 @@ pub(crate) fn plan(g: &Geom, gpu: &Gpu) -> Vec<Chunk> {
         let mut b0 = 0;
         while b0 < g.n {
             let nb = nb.min(g.n - b0);
-            out.push(Chunk { b0, nb, p0: 0, np: p });
+            out.push(Chunk {
+                b0,
+                nb,
+                p0: 0,
+                np: p,
+            });
             b0 += nb;
         }
     } else {
@@ -422,7 +427,13 @@ pub(crate) fn u(v: usize) -> u32 {
 }
 
 /// The deform-im2col columns [Cin*kh*kw, chunk columns] of one chunk (mask applied).
-pub(crate) fn im2col(g: &Geom, c: &Chunk, x: &Tensor, offset: &Tensor, mask: Option<&Tensor>) -> Tensor {
+pub(crate) fn im2col(
+    g: &Geom,
+    c: &Chunk,
+    x: &Tensor,
+    offset: &Tensor,
+    mask: Option<&Tensor>,
+) -> Tensor {
     let col = Tensor::empty(x.gpu(), &[g.rows(), c.cols()]);
     let mut sb = SampleBinds::new(offset, mask);
     sb.x = Some(x);
@@ -597,7 +608,10 @@ fn slice_params(shape: &[usize], c0: usize, cs: usize) -> SliceParams {
 /// Channels [c0, c0 + cs) of an NCHW tensor, as a new tensor.
 pub fn channel_slice_raw(x: &Tensor, c0: usize, cs: usize) -> Tensor {
     let s = x.shape();
-    assert!(s.len() == 4 && c0 + cs <= s[1], "channel_slice: {c0}+{cs} of {s:?}");
+    assert!(
+        s.len() == 4 && c0 + cs <= s[1],
+        "channel_slice: {c0}+{cs} of {s:?}"
+    );
     let out = Tensor::empty(x.gpu(), &[s[0], cs, s[2], s[3]]);
     let p = slice_params(s, c0, cs);
     if p.n > 0 {
@@ -640,7 +654,13 @@ pub fn channel_slice(t: &mut Tape, x: &Var, c0: usize, cs: usize) -> Var {
 
 /// Splits the DCNv2 predictor output [N, 3*og*kh*kw, H, W] into (offset, mask): the first
 /// 2*og*kh*kw channels are the offsets, the last og*kh*kw the mask logits, through a sigmoid.
-pub fn split_offset_mask(t: &mut Tape, pred: &Var, offset_groups: usize, kh: usize, kw: usize) -> (Var, Var) {
+pub fn split_offset_mask(
+    t: &mut Tape,
+    pred: &Var,
+    offset_groups: usize,
+    kh: usize,
+    kw: usize,
+) -> (Var, Var) {
     let n_off = 2 * offset_groups * kh * kw;
     assert_eq!(
         pred.shape().get(1).copied(),

@@ -7,10 +7,10 @@
 //!   integer atomics, sorted, then gathered (shaders/deform_conv_dx.wgsl; why: docs/deform_conv.md);
 //! - bias gradient: a row sum of gy over images and positions.
 
+use super::deform_conv::DeformCfg;
 use super::deform_conv::{
     im2col, matmul, plan, u, Chunk, GeoParams, Geom, Mm, SampleBinds, K_MM, MM_ACCUMULATE,
 };
-use super::deform_conv::DeformCfg;
 use crate::gpu::{grid_1d, Kernel, Tensor};
 
 const K_DX: Kernel = crate::kernel!("deform_conv_dx");
@@ -65,7 +65,11 @@ pub fn deform_conv2d_backward(
         None,
         cfg,
     );
-    assert_eq!(gy.shape(), g.out_shape(), "deform_conv2d backward: gy shape");
+    assert_eq!(
+        gy.shape(),
+        g.out_shape(),
+        "deform_conv2d backward: gy shape"
+    );
     let gpu = x.gpu();
     let need_mask = needs.mask && mask.is_some();
     let need_coord = needs.offset || need_mask;
@@ -246,18 +250,19 @@ fn input_grad(
         accumulate: (c.p0 > 0) as u32,
     };
     // Bindings: 1 cnt, 2 bsum, 3 start (rw), 4 start (r), 5 ent (rw), 6 ent (r), 7 gcol, 8 gx.
-    let bufs = |cnt: &Tensor, start_rw: &Tensor, start_r: &Tensor, ent_rw: &Tensor, ent_r: &Tensor| {
-        [
-            cnt.buffer().clone(),
-            bsum.buffer().clone(),
-            start_rw.buffer().clone(),
-            start_r.buffer().clone(),
-            ent_rw.buffer().clone(),
-            ent_r.buffer().clone(),
-            gcol.buffer().clone(),
-            gx.buffer().clone(),
-        ]
-    };
+    let bufs =
+        |cnt: &Tensor, start_rw: &Tensor, start_r: &Tensor, ent_rw: &Tensor, ent_r: &Tensor| {
+            [
+                cnt.buffer().clone(),
+                bsum.buffer().clone(),
+                start_rw.buffer().clone(),
+                start_r.buffer().clone(),
+                ent_rw.buffer().clone(),
+                ent_r.buffer().clone(),
+                gcol.buffer().clone(),
+                gx.buffer().clone(),
+            ]
+        };
     let run = |entry: &'static str, b: &[wgpu::Buffer; 8], groups: [u32; 3]| {
         let refs: Vec<&wgpu::Buffer> = b.iter().collect();
         gpu.dispatch(&K_DX, entry, &p, &refs, groups);

@@ -14,10 +14,15 @@ fn state_name(i: usize) -> String {
 
 pub fn cell_dot(title: &str, edges: &[Edge]) -> String {
     let nodes = edges.len() / 2;
-    let mut s = format!("digraph \"{title}\" {{\n  rankdir=LR;\n  node [shape=box, style=filled];\n");
+    let mut s =
+        format!("digraph \"{title}\" {{\n  rankdir=LR;\n  node [shape=box, style=filled];\n");
     for i in 0..nodes + 2 {
         let colour = if i < 2 { "darkseagreen2" } else { "lightblue" };
-        let _ = writeln!(s, "  s{i} [label=\"{}\", fillcolor={colour}];", state_name(i));
+        let _ = writeln!(
+            s,
+            "  s{i} [label=\"{}\", fillcolor={colour}];",
+            state_name(i)
+        );
     }
     let _ = writeln!(s, "  out [label=\"c_{{k}}\", fillcolor=palegoldenrod];");
     for (n, e) in edges.iter().enumerate() {
@@ -31,7 +36,9 @@ pub fn cell_dot(title: &str, edges: &[Edge]) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Several cells (one per layer, or one when tied) drawn side by side in one SVG.
@@ -53,7 +60,12 @@ pub fn cells_svg(cells: &[(String, Vec<Edge>)]) -> String {
                 (230.0 + 120.0 * j as f64, y0 + 70.0 + 180.0 * (j % 2) as f64)
             }
         };
-        let _ = writeln!(s, "<text x=\"10\" y=\"{}\" font-weight=\"bold\">{}</text>", y0 + 18.0, esc(title));
+        let _ = writeln!(
+            s,
+            "<text x=\"10\" y=\"{}\" font-weight=\"bold\">{}</text>",
+            y0 + 18.0,
+            esc(title)
+        );
         for (n, e) in edges.iter().enumerate() {
             let (x1, y1) = pos(e.input);
             let (x2, y2) = pos(2 + n / 2);
@@ -62,8 +74,15 @@ pub fn cells_svg(cells: &[(String, Vec<Edge>)]) -> String {
                 "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{}\" y2=\"{y2}\" stroke=\"#555\" marker-end=\"url(#a)\"/>",
                 x2 - 38.0
             );
-            let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0 - 4.0 + 12.0 * (n % 2) as f64);
-            let _ = writeln!(s, "<text x=\"{mx}\" y=\"{my}\" fill=\"#a33\" text-anchor=\"middle\">{}</text>", esc(&e.op));
+            let (mx, my) = (
+                (x1 + x2) / 2.0,
+                (y1 + y2) / 2.0 - 4.0 + 12.0 * (n % 2) as f64,
+            );
+            let _ = writeln!(
+                s,
+                "<text x=\"{mx}\" y=\"{my}\" fill=\"#a33\" text-anchor=\"middle\">{}</text>",
+                esc(&e.op)
+            );
         }
         let out = (230.0 + 120.0 * nodes as f64 + 40.0, y0 + 160.0);
         for j in 0..nodes {
@@ -79,10 +98,20 @@ pub fn cells_svg(cells: &[(String, Vec<Edge>)]) -> String {
             let (x, y) = pos(i);
             let fill = if i < 2 { "#cfe8cf" } else { "#cde3f5" };
             let _ = writeln!(s, "<rect x=\"{}\" y=\"{}\" width=\"76\" height=\"28\" rx=\"5\" fill=\"{fill}\" stroke=\"#333\"/>", x - 38.0, y - 14.0);
-            let _ = writeln!(s, "<text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>", y + 4.0, esc(&state_name(i)));
+            let _ = writeln!(
+                s,
+                "<text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                y + 4.0,
+                esc(&state_name(i))
+            );
         }
         let _ = writeln!(s, "<rect x=\"{}\" y=\"{}\" width=\"76\" height=\"28\" rx=\"5\" fill=\"#eee8aa\" stroke=\"#333\"/>", out.0 - 38.0, out.1 - 14.0);
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">concat</text>", out.0, out.1 + 4.0);
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">concat</text>",
+            out.0,
+            out.1 + 4.0
+        );
     }
     s.push_str("</svg>\n");
     s
@@ -90,7 +119,9 @@ pub fn cells_svg(cells: &[(String, Vec<Edge>)]) -> String {
 
 /// The trellis (layers x levels) with the chosen path highlighted.
 pub fn network_dot(widths: &[usize], top_levels: &[usize], path: &[usize]) -> String {
-    let mut s = String::from("digraph network {\n  rankdir=LR;\n  node [shape=circle];\n  stem [shape=box];\n");
+    let mut s = String::from(
+        "digraph network {\n  rankdir=LR;\n  node [shape=circle];\n  stem [shape=box];\n",
+    );
     for (l, &top) in top_levels.iter().enumerate() {
         for j in 0..=top {
             let on = path[l] == j;
@@ -98,7 +129,11 @@ pub fn network_dot(widths: &[usize], top_levels: &[usize], path: &[usize]) -> St
                 s,
                 "  l{l}_{j} [label=\"L{l}\\n{}ch\"{}];",
                 widths[j],
-                if on { ", style=filled, fillcolor=orange" } else { "" }
+                if on {
+                    ", style=filled, fillcolor=orange"
+                } else {
+                    ""
+                }
             );
         }
     }
@@ -113,7 +148,10 @@ pub fn network_dot(widths: &[usize], top_levels: &[usize], path: &[usize]) -> St
 
 pub fn network_svg(widths: &[usize], top_levels: &[usize], path: &[usize]) -> String {
     let levels = widths.len();
-    let (w, h) = (160.0 + 140.0 * top_levels.len() as f64, 80.0 + 90.0 * levels as f64);
+    let (w, h) = (
+        160.0 + 140.0 * top_levels.len() as f64,
+        80.0 + 90.0 * levels as f64,
+    );
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n"
     );
@@ -126,27 +164,49 @@ pub fn network_svg(widths: &[usize], top_levels: &[usize], path: &[usize]) -> St
             let sources: Vec<(f64, f64)> = if l == 0 {
                 (j <= 1).then_some(stem).into_iter().collect()
             } else {
-                (0..=top_levels[l - 1]).filter(|&i| i.abs_diff(j) <= 1).map(|i| pos(l - 1, i)).collect()
+                (0..=top_levels[l - 1])
+                    .filter(|&i| i.abs_diff(j) <= 1)
+                    .map(|i| pos(l - 1, i))
+                    .collect()
             };
             for (x1, y1) in sources {
-                let _ = writeln!(s, "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"#ccc\"/>");
+                let _ = writeln!(
+                    s,
+                    "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"#ccc\"/>"
+                );
             }
         }
     }
     let mut prev = stem;
     for (l, &j) in path.iter().enumerate() {
         let p = pos(l, j);
-        let _ = writeln!(s, "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"orange\" stroke-width=\"4\"/>", prev.0, prev.1, p.0, p.1);
+        let _ = writeln!(
+            s,
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"orange\" stroke-width=\"4\"/>",
+            prev.0, prev.1, p.0, p.1
+        );
         prev = p;
     }
     let _ = writeln!(s, "<rect x=\"15\" y=\"35\" width=\"50\" height=\"30\" fill=\"#ddd\" stroke=\"#333\"/><text x=\"40\" y=\"55\" text-anchor=\"middle\">stem</text>");
     for (l, &top) in top_levels.iter().enumerate() {
-        let _ = writeln!(s, "<text x=\"{}\" y=\"20\" text-anchor=\"middle\">layer {l}</text>", pos(l, 0).0);
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"20\" text-anchor=\"middle\">layer {l}</text>",
+            pos(l, 0).0
+        );
         for j in 0..=top {
             let (x, y) = pos(l, j);
             let fill = if path[l] == j { "orange" } else { "#fff" };
-            let _ = writeln!(s, "<circle cx=\"{x}\" cy=\"{y}\" r=\"22\" fill=\"{fill}\" stroke=\"#333\"/>");
-            let _ = writeln!(s, "<text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}ch</text>", y + 4.0, widths[j]);
+            let _ = writeln!(
+                s,
+                "<circle cx=\"{x}\" cy=\"{y}\" r=\"22\" fill=\"{fill}\" stroke=\"#333\"/>"
+            );
+            let _ = writeln!(
+                s,
+                "<text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}ch</text>",
+                y + 4.0,
+                widths[j]
+            );
         }
     }
     s.push_str("</svg>\n");

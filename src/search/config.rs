@@ -20,6 +20,8 @@ pub struct ProcedureCfg {
     pub sigmas: Vec<f32>,
     /// Fraction of training images held out for validation (at least one image).
     pub val_portion: f64,
+    /// Validation images are centre-cropped to this size (0 = whole images, the paper).
+    pub val_crop: usize,
     /// Fraction of the rest used for architecture steps.
     pub arch_portion: f64,
     pub weight_lr: f64,
@@ -58,6 +60,7 @@ impl ProcedureCfg {
             iters_per_epoch: 0,
             sigmas: vec![30.0, 50.0, 70.0],
             val_portion: 0.02,
+            val_crop: 0,
             arch_portion: 0.5,
             weight_lr: 0.025,
             weight_lr_min: 0.001,
@@ -82,6 +85,7 @@ impl ProcedureCfg {
                 batch_size: 4,
                 patch_size: 32,
                 iters_per_epoch: 6,
+                val_crop: 64,
                 lr_t_max: 2,
                 genotype_patience: 4,
                 ..paper
@@ -92,19 +96,52 @@ impl ProcedureCfg {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
-        anyhow::ensure!(self.arch_start_epoch < self.epochs, "arch_start_epoch ({}) must be below epochs ({})", self.arch_start_epoch, self.epochs);
+        anyhow::ensure!(
+            self.arch_start_epoch < self.epochs,
+            "arch_start_epoch ({}) must be below epochs ({})",
+            self.arch_start_epoch,
+            self.epochs
+        );
         anyhow::ensure!(self.batch_size >= 1, "batch_size must be at least 1");
         anyhow::ensure!(self.patch_size >= 8, "patch_size must be at least 8");
         anyhow::ensure!(!self.sigmas.is_empty(), "sigmas must not be empty");
-        anyhow::ensure!(self.sigmas.iter().all(|s| (0.0..=255.0).contains(s)), "every sigma must lie in 0..=255");
-        anyhow::ensure!((0.0..1.0).contains(&self.val_portion), "val_portion must lie in [0, 1)");
-        anyhow::ensure!(self.arch_portion > 0.0 && self.arch_portion < 1.0, "arch_portion must lie in (0, 1)");
-        anyhow::ensure!(self.weight_lr > 0.0 && self.arch_lr > 0.0, "learning rates must be positive");
-        anyhow::ensure!(self.weight_lr_min >= 0.0 && self.weight_lr_min <= self.weight_lr, "weight_lr_min must lie in [0, weight_lr]");
+        anyhow::ensure!(
+            self.sigmas.iter().all(|s| (0.0..=255.0).contains(s)),
+            "every sigma must lie in 0..=255"
+        );
+        anyhow::ensure!(
+            self.val_crop == 0 || self.val_crop >= self.patch_size,
+            "val_crop must be 0 or at least patch_size"
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.val_portion),
+            "val_portion must lie in [0, 1)"
+        );
+        anyhow::ensure!(
+            self.arch_portion > 0.0 && self.arch_portion < 1.0,
+            "arch_portion must lie in (0, 1)"
+        );
+        anyhow::ensure!(
+            self.weight_lr > 0.0 && self.arch_lr > 0.0,
+            "learning rates must be positive"
+        );
+        anyhow::ensure!(
+            self.weight_lr_min >= 0.0 && self.weight_lr_min <= self.weight_lr,
+            "weight_lr_min must lie in [0, weight_lr]"
+        );
         anyhow::ensure!(self.lr_t_max >= 1, "lr_t_max must be at least 1");
-        anyhow::ensure!((0.0..=1.0).contains(&self.select_fraction), "select_fraction must lie in [0, 1]");
-        anyhow::ensure!(self.weight_decay >= 0.0 && self.arch_weight_decay >= 0.0, "weight decays must be >= 0");
-        anyhow::ensure!((0.0..1.0).contains(&self.weight_momentum), "weight_momentum must lie in [0, 1)");
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.select_fraction),
+            "select_fraction must lie in [0, 1]"
+        );
+        anyhow::ensure!(
+            self.weight_decay >= 0.0 && self.arch_weight_decay >= 0.0,
+            "weight decays must be >= 0"
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.weight_momentum),
+            "weight_momentum must lie in [0, 1)"
+        );
         Ok(())
     }
 
@@ -117,20 +154,39 @@ impl ProcedureCfg {
 
 impl SearchConfig {
     /// The defaults of a space and a budget, overridden by a TOML file's fields if given.
-    pub fn resolve(space: &str, budget: &str, file: Option<&std::path::Path>) -> anyhow::Result<SearchConfig> {
-        let mut cfg = SearchConfig { space: SpaceCfg::preset(space)?, search: ProcedureCfg::budget(budget)? };
+    pub fn resolve(
+        space: &str,
+        budget: &str,
+        file: Option<&std::path::Path>,
+    ) -> anyhow::Result<SearchConfig> {
+        let mut cfg = SearchConfig {
+            space: SpaceCfg::preset(space)?,
+            search: ProcedureCfg::budget(budget)?,
+        };
         if budget == "tiny" {
             cfg.space.filter_multiplier = 4;
             cfg.space.stem_channels = 16;
             cfg.space.aspp_dilation = 4;
         }
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
-            let over: toml::Value =
-                toml::from_str(&text).map_err(|e| anyhow::anyhow!("malformed config {}: {}", path.display(), one_line(&e.to_string())))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+            let over: toml::Value = toml::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "malformed config {}: {}",
+                    path.display(),
+                    one_line(&e.to_string())
+                )
+            })?;
             let mut base = toml::Value::try_from(&cfg)?;
             merge(&mut base, over);
-            cfg = base.try_into().map_err(|e: toml::de::Error| anyhow::anyhow!("bad config {}: {}", path.display(), one_line(&e.to_string())))?;
+            cfg = base.try_into().map_err(|e: toml::de::Error| {
+                anyhow::anyhow!(
+                    "bad config {}: {}",
+                    path.display(),
+                    one_line(&e.to_string())
+                )
+            })?;
         }
         cfg.validate()?;
         Ok(cfg)

@@ -24,9 +24,19 @@ pub struct SearchArgs {
 /// Runs a whole search; returns the outcome after writing every output file.
 pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     let started = Instant::now();
-    let SearchArgs { config, data, out_dir, resume, quiet } = args;
+    let SearchArgs {
+        config,
+        data,
+        out_dir,
+        resume,
+        quiet,
+    } = args;
     if resume {
-        anyhow::ensure!(state::exists(&out_dir), "nothing to resume: {} holds no search checkpoint", out_dir.display());
+        anyhow::ensure!(
+            state::exists(&out_dir),
+            "nothing to resume: {} holds no search checkpoint",
+            out_dir.display()
+        );
     } else {
         anyhow::ensure!(
             !state::exists(&out_dir),
@@ -34,10 +44,15 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
             out_dir.display()
         );
     }
-    let config = if resume { state::saved_config(&out_dir)? } else { config };
+    let config = if resume {
+        state::saved_config(&out_dir)?
+    } else {
+        config
+    };
     // Data problems are reported before the GPU is touched.
     let split = run::load_split(&config, &data)?;
-    std::fs::create_dir_all(&out_dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
     crate::checkpoint::write_atomic(&out_dir.join("config.toml"), config.to_toml().as_bytes())?;
     let counts = (split.weights.len(), split.arch.len(), split.val.len());
     let gpu = Gpu::open()?;
@@ -63,11 +78,17 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     }
     let mut stopped_early = false;
     while !s.should_stop() {
-        let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(iters as u64) };
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(iters as u64)
+        };
         bar.set_style(
-            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed} < {eta})")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed} < {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(format!("{}/{total}", s.epoch + 1));
         let log = s.run_epoch(|_, loss| {
@@ -80,15 +101,24 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
             (Some(p), Some(q)) => format!(" | val {p:.2} dB SSIM {q:.4}"),
             _ => String::new(),
         };
-        let arch = log.arch_loss.map(|a| format!(" arch {a:.4}")).unwrap_or_default();
-        bar.finish_with_message(format!("loss {:.4}{arch} lr {:.4}{val}", log.weight_loss, log.lr));
+        let arch = log
+            .arch_loss
+            .map(|a| format!(" arch {a:.4}"))
+            .unwrap_or_default();
+        bar.finish_with_message(format!(
+            "loss {:.4}{arch} lr {:.4}{val}",
+            log.weight_loss, log.lr
+        ));
         output::write_logs(&out_dir, &s)?;
         output::write_genotype(&out_dir, &s.result()?)?;
         s.checkpoint()?;
         if s.epoch < total && s.should_stop() {
             stopped_early = true;
             if !quiet {
-                eprintln!("genotype unchanged for {} epochs: stopping early", s.cfg.search.genotype_patience);
+                eprintln!(
+                    "genotype unchanged for {} epochs: stopping early",
+                    s.cfg.search.genotype_patience
+                );
             }
         }
     }
@@ -110,24 +140,54 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
 
 pub fn print_summary(o: &run::Outcome) {
     let g = &o.genotype;
-    println!("\n== search finished in {:.1} s ({} epochs{})", o.seconds, o.epochs_run, if o.stopped_early { ", stopped early" } else { "" });
-    println!("space {} | widths {:?} | path (level per layer) {:?}", g.space.space, g.space.widths(), g.path);
+    println!(
+        "\n== search finished in {:.1} s ({} epochs{})",
+        o.seconds,
+        o.epochs_run,
+        if o.stopped_early {
+            ", stopped early"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "space {} | widths {:?} | path (level per layer) {:?}",
+        g.space.space,
+        g.space.widths(),
+        g.path
+    );
     for (l, cell) in g.cells.iter().enumerate() {
         if g.space.tied_cells && l > 0 {
             break;
         }
-        let label = if g.space.tied_cells { "cell (all layers)".to_string() } else { format!("layer {l}") };
-        let edges: Vec<String> = cell.iter().map(|e| format!("{}<-{}", e.op, e.input)).collect();
+        let label = if g.space.tied_cells {
+            "cell (all layers)".to_string()
+        } else {
+            format!("layer {l}")
+        };
+        let edges: Vec<String> = cell
+            .iter()
+            .map(|e| format!("{}<-{}", e.op, e.input))
+            .collect();
         println!("{label}: {}", edges.join("  "));
     }
-    println!("genotype from epoch {}: val PSNR {:.2} dB, SSIM {:.4}", g.epoch, g.val_psnr, g.val_ssim);
-    println!("peak GPU memory {:.1} MiB", o.peak_bytes as f64 / (1 << 20) as f64);
+    println!(
+        "genotype from epoch {}: val PSNR {:.2} dB, SSIM {:.4}",
+        g.epoch, g.val_psnr, g.val_ssim
+    );
+    println!(
+        "peak GPU memory {:.1} MiB",
+        o.peak_bytes as f64 / (1 << 20) as f64
+    );
     println!("outputs in {}", o.out_dir.display());
 }
 
 /// runs/search-YYYYMMDD-HHMMSS (UTC).
 pub fn default_out_dir(kind: &str) -> PathBuf {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = ((secs / 86400) as i64, secs % 86400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719468;
@@ -139,5 +199,10 @@ pub fn default_out_dir(kind: &str) -> PathBuf {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    Path::new("runs").join(format!("{kind}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60))
+    Path::new("runs").join(format!(
+        "{kind}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
 }

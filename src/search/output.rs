@@ -11,21 +11,34 @@ fn cell_titles(g: &Genotype) -> Vec<(String, Vec<crate::nn::cell::Edge>)> {
     if g.space.tied_cells {
         vec![("cell (shared by all layers)".into(), g.cells[0].clone())]
     } else {
-        g.cells.iter().enumerate().map(|(l, c)| (format!("layer {l} cell"), c.clone())).collect()
+        g.cells
+            .iter()
+            .enumerate()
+            .map(|(l, c)| (format!("layer {l} cell"), c.clone()))
+            .collect()
     }
 }
 
 /// genotype.json, cell.svg/.dot, network.svg/.dot.
 pub fn write_genotype(dir: &Path, g: &Genotype) -> anyhow::Result<()> {
-    write_atomic(&dir.join("genotype.json"), serde_json::to_string_pretty(g)?.as_bytes())?;
+    write_atomic(
+        &dir.join("genotype.json"),
+        serde_json::to_string_pretty(g)?.as_bytes(),
+    )?;
     let cells = cell_titles(g);
     write_atomic(&dir.join("cell.svg"), graph::cells_svg(&cells).as_bytes())?;
     let dot: String = cells.iter().map(|(t, e)| graph::cell_dot(t, e)).collect();
     write_atomic(&dir.join("cell.dot"), dot.as_bytes())?;
     let widths = g.space.widths();
     let tops: Vec<usize> = (0..g.space.layers).map(|l| g.space.top_level(l)).collect();
-    write_atomic(&dir.join("network.svg"), graph::network_svg(&widths, &tops, &g.path).as_bytes())?;
-    write_atomic(&dir.join("network.dot"), graph::network_dot(&widths, &tops, &g.path).as_bytes())?;
+    write_atomic(
+        &dir.join("network.svg"),
+        graph::network_svg(&widths, &tops, &g.path).as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("network.dot"),
+        graph::network_dot(&widths, &tops, &g.path).as_bytes(),
+    )?;
     Ok(())
 }
 
@@ -35,7 +48,9 @@ fn opt(v: Option<f64>) -> String {
 
 /// log.csv, alphas.csv and alphas.png from the epoch history.
 pub fn write_logs(dir: &Path, s: &Search) -> anyhow::Result<()> {
-    let mut log = String::from("epoch,weight_loss,arch_loss,lr,val_psnr,val_ssim,seconds,peak_gpu_mib,genotype_changed\n");
+    let mut log = String::from(
+        "epoch,weight_loss,arch_loss,lr,val_psnr,val_ssim,seconds,peak_gpu_mib,genotype_changed\n",
+    );
     for h in &s.history {
         let _ = writeln!(
             log,
@@ -98,25 +113,50 @@ fn arch_panels(s: &Search, names: &[String]) -> Vec<(String, Vec<plot::Series>)>
                 values: s
                     .history
                     .iter()
-                    .map(|h| (0..e).map(|ed| h.arch[(set * e + ed) * k + o] as f64).sum::<f64>() / e as f64)
+                    .map(|h| {
+                        (0..e)
+                            .map(|ed| h.arch[(set * e + ed) * k + o] as f64)
+                            .sum::<f64>()
+                            / e as f64
+                    })
                     .collect(),
             })
             .collect();
-        panels.push((format!("alpha set {set}: mean softmax weight per op vs epoch"), series));
+        panels.push((
+            format!("alpha set {set}: mean softmax weight per op vs epoch"),
+            series,
+        ));
     }
     let off = sets * e * k;
     let series = names[off..]
         .iter()
         .enumerate()
-        .map(|(i, n)| plot::Series { name: n.clone(), values: s.history.iter().map(|h: &EpochLog| h.arch[off + i] as f64).collect() })
+        .map(|(i, n)| plot::Series {
+            name: n.clone(),
+            values: s
+                .history
+                .iter()
+                .map(|h: &EpochLog| h.arch[off + i] as f64)
+                .collect(),
+        })
         .filter(|ser| ser.values.iter().any(|v| *v > 1e-6))
         .collect();
     panels.push(("beta: transition weights vs epoch".into(), series));
     panels.push((
         "losses vs epoch".into(),
         vec![
-            plot::Series { name: "weight loss".into(), values: s.history.iter().map(|h| h.weight_loss).collect() },
-            plot::Series { name: "arch loss".into(), values: s.history.iter().map(|h| h.arch_loss.unwrap_or(f64::NAN)).collect() },
+            plot::Series {
+                name: "weight loss".into(),
+                values: s.history.iter().map(|h| h.weight_loss).collect(),
+            },
+            plot::Series {
+                name: "arch loss".into(),
+                values: s
+                    .history
+                    .iter()
+                    .map(|h| h.arch_loss.unwrap_or(f64::NAN))
+                    .collect(),
+            },
         ],
     ));
     panels

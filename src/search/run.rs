@@ -4,7 +4,9 @@
 use super::config::SearchConfig;
 use super::state;
 use super::step::{arch_step, weight_step};
-use crate::data::{self, LoadOptions, NamedImage, PatchSampler, Protocol, SampleMode, SamplerConfig, Source};
+use crate::data::{
+    self, LoadOptions, NamedImage, PatchSampler, Protocol, SampleMode, SamplerConfig, Source,
+};
 use crate::gpu::{Gpu, Tensor};
 use crate::nn::genotype::{derive_cell, viterbi, Genotype};
 use crate::nn::layers::Mode;
@@ -53,16 +55,39 @@ pub fn load_split(cfg: &SearchConfig, source: &Source) -> anyhow::Result<Split> 
     let channels = data::Channels::from_count(cfg.space.channels).expect("validated channel count");
     let mut images = source.load(&LoadOptions::new(channels).min_size(cfg.search.patch_size))?;
     images.sort_by(|a, b| a.name.cmp(&b.name));
-    let (w, a, v) = data::hinas_split(images.len(), cfg.search.val_portion, cfg.search.arch_portion);
+    let (w, a, v) = data::hinas_split(
+        images.len(),
+        cfg.search.val_portion,
+        cfg.search.arch_portion,
+    );
     anyhow::ensure!(
         !w.is_empty() && !a.is_empty() && (cfg.search.val_portion == 0.0 || !v.is_empty()),
         "{} training images from {source} are too few for the weight/architecture/validation split (need at least 3)",
         images.len()
     );
-    let val = images[v].to_vec();
+    let crop = cfg.search.val_crop;
+    let val = images[v]
+        .iter()
+        .map(|n| {
+            let im = &n.image;
+            if crop == 0 || (im.width <= crop && im.height <= crop) {
+                return n.clone();
+            }
+            let (cw, ch) = (crop.min(im.width), crop.min(im.height));
+            let image = im.crop((im.width - cw) / 2, (im.height - ch) / 2, cw, ch);
+            NamedImage {
+                name: n.name.clone(),
+                image,
+            }
+        })
+        .collect();
     let arch = images[a].to_vec();
     images.truncate(w.end);
-    Ok(Split { weights: images, arch, val })
+    Ok(Split {
+        weights: images,
+        arch,
+        val,
+    })
 }
 
 pub struct Search {
@@ -85,16 +110,38 @@ pub struct Search {
 }
 
 impl Search {
-    pub fn new(gpu: &Gpu, cfg: SearchConfig, split: Split, out_dir: &Path) -> anyhow::Result<Search> {
+    pub fn new(
+        gpu: &Gpu,
+        cfg: SearchConfig,
+        split: Split,
+        out_dir: &Path,
+    ) -> anyhow::Result<Search> {
         let sc = &cfg.search;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(sc.seed);
         let mut store = ParamStore::new(gpu);
         let net = Supernet::new(&mut store, &mut rng, &cfg.space)?;
-        let mode = if sc.iters_per_epoch == 0 { SampleMode::Epoch } else { SampleMode::Random };
-        let sampler_cfg = |mode| SamplerConfig { patch: sc.patch_size, batch: sc.batch_size, mode, ..SamplerConfig::new(sc.batch_size, &sc.sigmas) };
+        let mode = if sc.iters_per_epoch == 0 {
+            SampleMode::Epoch
+        } else {
+            SampleMode::Random
+        };
+        let sampler_cfg = |mode| SamplerConfig {
+            patch: sc.patch_size,
+            batch: sc.batch_size,
+            mode,
+            ..SamplerConfig::new(sc.batch_size, &sc.sigmas)
+        };
         let images = |v: &[NamedImage]| v.iter().map(|n| n.image.clone()).collect::<Vec<_>>();
-        let weight_sampler = PatchSampler::new(images(&split.weights), sampler_cfg(mode), sc.seed.wrapping_mul(3).wrapping_add(1))?;
-        let arch_sampler = PatchSampler::new(images(&split.arch), sampler_cfg(SampleMode::Random), sc.seed.wrapping_mul(3).wrapping_add(2))?;
+        let weight_sampler = PatchSampler::new(
+            images(&split.weights),
+            sampler_cfg(mode),
+            sc.seed.wrapping_mul(3).wrapping_add(1),
+        )?;
+        let arch_sampler = PatchSampler::new(
+            images(&split.arch),
+            sampler_cfg(SampleMode::Random),
+            sc.seed.wrapping_mul(3).wrapping_add(2),
+        )?;
         Ok(Search {
             sgd: Sgd::new(sc.weight_momentum as f32, None),
             adam: Adam::new(),
@@ -122,11 +169,20 @@ impl Search {
 
     fn schedule(&self) -> LrSchedule {
         let s = &self.cfg.search;
-        LrSchedule::PolyCosine { base: s.weight_lr, eta_min: s.weight_lr_min, t_max: s.lr_t_max, total: s.epochs, power: s.lr_power }
+        LrSchedule::PolyCosine {
+            base: s.weight_lr,
+            eta_min: s.weight_lr_min,
+            t_max: s.lr_t_max,
+            total: s.epochs,
+            power: s.lr_power,
+        }
     }
 
     /// Runs one epoch (1-based number `self.epoch + 1`); `on_iter` sees (iteration, last loss).
-    pub fn run_epoch(&mut self, mut on_iter: impl FnMut(usize, Option<f64>)) -> anyhow::Result<EpochLog> {
+    pub fn run_epoch(
+        &mut self,
+        mut on_iter: impl FnMut(usize, Option<f64>),
+    ) -> anyhow::Result<EpochLog> {
         let started = Instant::now();
         let e = self.epoch; // 0-based epoch index, as the schedule counts
         let sc = self.cfg.search.clone();
@@ -138,14 +194,33 @@ impl Search {
         for it in 0..self.iters_per_epoch() {
             let arch_loss = if arch_on {
                 let (x, y) = self.arch_sampler.next_gpu(&self.gpu);
-                Some(arch_step(&self.net, &self.store, &mut self.adam, sc.arch_lr as f32, sc.arch_weight_decay as f32, &x, &y, ssim_w))
+                Some(arch_step(
+                    &self.net,
+                    &self.store,
+                    &mut self.adam,
+                    sc.arch_lr as f32,
+                    sc.arch_weight_decay as f32,
+                    &x,
+                    &y,
+                    ssim_w,
+                ))
             } else {
                 None
             };
             let (x, y) = self.weight_sampler.next_gpu(&self.gpu);
-            let wl = weight_step(&self.net, &self.store, &mut self.sgd, lr as f32, sc.weight_decay as f32, &x, &y, ssim_w);
+            let wl = weight_step(
+                &self.net,
+                &self.store,
+                &mut self.sgd,
+                lr as f32,
+                sc.weight_decay as f32,
+                &x,
+                &y,
+                ssim_w,
+            );
             // Read the previous step's losses only now, so the GPU is never idle waiting for us.
-            let prev = pending.replace((wl.read_async(), arch_loss.map(|a: Tensor| a.read_async())));
+            let prev =
+                pending.replace((wl.read_async(), arch_loss.map(|a: Tensor| a.read_async())));
             let mut last = None;
             if let Some((w, a)) = prev {
                 let w = w.wait()[0] as f64;
@@ -164,7 +239,9 @@ impl Search {
         self.epoch += 1;
         let epoch = self.epoch;
         let (genotype, arch) = self.genotype()?;
-        let changed = self.last_genotype().is_none_or(|g| g.cells != genotype.cells || g.path != genotype.path);
+        let changed = self
+            .last_genotype()
+            .is_none_or(|g| g.cells != genotype.cells || g.path != genotype.path);
         self.unchanged = if changed { 0 } else { self.unchanged + 1 };
         let (mut val_psnr, mut val_ssim) = (None, None);
         if epoch >= sc.first_select_epoch() && !self.val.is_empty() {
@@ -215,19 +292,41 @@ impl Search {
         let e = crate::nn::cell::edge_count(sp.nodes);
         let sets = if sp.tied_cells { 1 } else { sp.layers };
         let (a, b) = arch.split_at(sets * e * k);
-        let alphas: Vec<Vec<Vec<f32>>> = a.chunks(e * k).map(|s| s.chunks(k).map(|r| r.to_vec()).collect()).collect();
+        let alphas: Vec<Vec<Vec<f32>>> = a
+            .chunks(e * k)
+            .map(|s| s.chunks(k).map(|r| r.to_vec()).collect())
+            .collect();
         let betas: Vec<[f32; 3]> = b.chunks(3).map(|r| [r[0], r[1], r[2]]).collect();
         let cells = (0..sp.layers)
-            .map(|l| derive_cell(&a[(if sp.tied_cells { 0 } else { l }) * e * k..][..e * k], &sp.ops, sp.nodes))
+            .map(|l| {
+                derive_cell(
+                    &a[(if sp.tied_cells { 0 } else { l }) * e * k..][..e * k],
+                    &sp.ops,
+                    sp.nodes,
+                )
+            })
             .collect();
-        Genotype { space: sp.clone(), cells, path: viterbi(sp, &betas), alphas, betas, epoch: self.epoch, val_psnr: 0.0, val_ssim: 0.0 }
+        Genotype {
+            space: sp.clone(),
+            cells,
+            path: viterbi(sp, &betas),
+            alphas,
+            betas,
+            epoch: self.epoch,
+            val_psnr: 0.0,
+            val_ssim: 0.0,
+        }
     }
 
     /// Mean PSNR and HiNAS SSIM of the supernet (eval mode) on the validation images: tiles of
     /// the patch size, stride = tile, fresh noise per tile, averaged over the sigma list.
     pub fn validate(&self) -> anyhow::Result<(f64, f64)> {
         let sc = &self.cfg.search;
-        let protocol = Protocol::Tiled { tile: sc.patch_size, stride: sc.patch_size, batch: 16 };
+        let protocol = Protocol::Tiled {
+            tile: sc.patch_size,
+            stride: sc.patch_size,
+            batch: 16,
+        };
         let (mut p, mut s) = (0.0, 0.0);
         for (k, &sigma) in sc.sigmas.iter().enumerate() {
             let seed = sc.seed ^ (0x5EED_0000 + 7919 * self.epoch as u64 + k as u64);
@@ -257,7 +356,10 @@ impl Search {
     pub fn should_stop(&self) -> bool {
         let p = self.cfg.search.genotype_patience;
         self.epoch >= self.cfg.search.epochs
-            || (p > 0 && self.epoch > self.cfg.search.arch_start_epoch && self.unchanged >= p && self.best.is_some())
+            || (p > 0
+                && self.epoch > self.cfg.search.arch_start_epoch
+                && self.unchanged >= p
+                && self.best.is_some())
     }
 
     pub fn checkpoint(&self) -> anyhow::Result<()> {

@@ -24,12 +24,20 @@ pub fn exists(dir: &Path) -> bool {
 
 fn host(prefix: &str, tensors: Vec<(String, Tensor)>) -> Vec<HostTensor> {
     let pending: Vec<_> = tensors.iter().map(|(_, t)| t.read_async()).collect();
-    tensors.into_iter().zip(pending).map(|((n, t), r)| (format!("{prefix}{n}"), t.shape().to_vec(), r.wait())).collect()
+    tensors
+        .into_iter()
+        .zip(pending)
+        .map(|((n, t), r)| (format!("{prefix}{n}"), t.shape().to_vec(), r.wait()))
+        .collect()
 }
 
 pub fn save(s: &Search) -> anyhow::Result<()> {
-    let mut tensors: Vec<HostTensor> =
-        s.store.to_host().into_iter().map(|(n, sh, d)| (format!("param/{n}"), sh, d)).collect();
+    let mut tensors: Vec<HostTensor> = s
+        .store
+        .to_host()
+        .into_iter()
+        .map(|(n, sh, d)| (format!("param/{n}"), sh, d))
+        .collect();
     tensors.extend(host("sgd/", s.sgd.state()));
     tensors.extend(host("adam/", s.adam.state()));
     let mut meta = HashMap::new();
@@ -39,25 +47,38 @@ pub fn save(s: &Search) -> anyhow::Result<()> {
     meta.insert("unchanged".into(), s.unchanged.to_string());
     meta.insert("history".into(), serde_json::to_string(&s.history)?);
     meta.insert("best".into(), serde_json::to_string(&s.best)?);
-    meta.insert("weight_sampler".into(), serde_json::to_string(&s.weight_sampler.state())?);
-    meta.insert("arch_sampler".into(), serde_json::to_string(&s.arch_sampler.state())?);
+    meta.insert(
+        "weight_sampler".into(),
+        serde_json::to_string(&s.weight_sampler.state())?,
+    );
+    meta.insert(
+        "arch_sampler".into(),
+        serde_json::to_string(&s.arch_sampler.state())?,
+    );
     checkpoint::save(&path(&s.out_dir), &tensors, meta)
 }
 
 fn read(dir: &Path) -> anyhow::Result<(Vec<HostTensor>, HashMap<String, String>)> {
     let (t, m) = checkpoint::load(&path(dir))?;
-    anyhow::ensure!(m.get("format").map(String::as_str) == Some(FORMAT), "{} is not a hinas search checkpoint", path(dir).display());
+    anyhow::ensure!(
+        m.get("format").map(String::as_str) == Some(FORMAT),
+        "{} is not a hinas search checkpoint",
+        path(dir).display()
+    );
     Ok((t, m))
 }
 
 fn field<'a>(m: &'a HashMap<String, String>, k: &str) -> anyhow::Result<&'a str> {
-    m.get(k).map(String::as_str).ok_or_else(|| anyhow::anyhow!("checkpoint lacks {k}"))
+    m.get(k)
+        .map(String::as_str)
+        .ok_or_else(|| anyhow::anyhow!("checkpoint lacks {k}"))
 }
 
 /// The config a saved search ran with (a resumed search keeps it).
 pub fn saved_config(dir: &Path) -> anyhow::Result<SearchConfig> {
     let (_, m) = read(dir)?;
-    let cfg: SearchConfig = toml::from_str(field(&m, "config")?).map_err(|e| anyhow::anyhow!("checkpoint config: {e}"))?;
+    let cfg: SearchConfig = toml::from_str(field(&m, "config")?)
+        .map_err(|e| anyhow::anyhow!("checkpoint config: {e}"))?;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -83,7 +104,9 @@ pub fn load(s: &mut Search) -> anyhow::Result<()> {
     s.unchanged = field(&m, "unchanged")?.parse()?;
     s.history = serde_json::from_str::<Vec<EpochLog>>(field(&m, "history")?)?;
     s.best = serde_json::from_str::<Option<(f64, Genotype)>>(field(&m, "best")?)?;
-    s.weight_sampler.restore(serde_json::from_str(field(&m, "weight_sampler")?)?);
-    s.arch_sampler.restore(serde_json::from_str(field(&m, "arch_sampler")?)?);
+    s.weight_sampler
+        .restore(serde_json::from_str(field(&m, "weight_sampler")?)?);
+    s.arch_sampler
+        .restore(serde_json::from_str(field(&m, "arch_sampler")?)?);
     Ok(())
 }

@@ -58,7 +58,13 @@ pub fn weight_step(
     let (loss, grads) = gradients(net, store, &[Group::Weight], noisy, clean, ssim_weight);
     let refs: Vec<ParamRef> = grads
         .iter()
-        .map(|(i, g)| ParamRef { slot: *i, param: &store.params[*i].value, grad: g, lr_scale: 1.0, weight_decay })
+        .map(|(i, g)| ParamRef {
+            slot: *i,
+            param: &store.params[*i].value,
+            grad: g,
+            lr_scale: 1.0,
+            weight_decay,
+        })
         .collect();
     sgd.step(lr, &refs);
     loss
@@ -79,7 +85,13 @@ pub fn arch_step(
     let (loss, grads) = gradients(net, store, &[Group::Arch], noisy, clean, ssim_weight);
     let refs: Vec<ParamRef> = grads
         .iter()
-        .map(|(i, g)| ParamRef { slot: *i, param: &store.params[*i].value, grad: g, lr_scale: 1.0, weight_decay })
+        .map(|(i, g)| ParamRef {
+            slot: *i,
+            param: &store.params[*i].value,
+            grad: g,
+            lr_scale: 1.0,
+            weight_decay,
+        })
         .collect();
     adam.step(lr, &refs);
     loss

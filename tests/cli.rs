@@ -1,0 +1,197 @@
+//! The command line as a user meets it: a reduced search end to end, one-line errors on bad
+//! input, and a search killed at a random moment that resumes to the same result.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hinas() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hinas"))
+}
+
+fn micro() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/micro.toml")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hinas-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A failing command must print exactly one line starting with "error:", and no panic.
+#[track_caller]
+fn assert_one_line_error(o: &Output, needle: &str) {
+    assert!(!o.status.success(), "command unexpectedly succeeded");
+    assert_ne!(o.status.code(), Some(101), "panicked: {}", stderr(o));
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(lines[0].contains(needle), "expected {needle:?} in {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+fn search(out: &Path, extra: &[&str]) -> Output {
+    hinas()
+        .args(["search", "--quiet", "--config"])
+        .arg(micro())
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("run hinas")
+}
+
+#[test]
+fn reduced_search_writes_every_output() {
+    let out = scratch("search");
+    let o = search(&out, &[]);
+    assert!(o.status.success(), "search failed: {}", stderr(&o));
+    for f in [
+        "config.toml",
+        "genotype.json",
+        "cell.svg",
+        "cell.dot",
+        "network.svg",
+        "network.dot",
+        "alphas.csv",
+        "alphas.png",
+        "log.csv",
+        "checkpoint.safetensors",
+    ] {
+        let p = out.join(f);
+        assert!(
+            p.metadata().map(|m| m.len() > 0).unwrap_or(false),
+            "missing or empty {f}"
+        );
+    }
+    let g =
+        hinas::nn::genotype::Genotype::load(&out.join("genotype.json")).expect("genotype parses");
+    assert_eq!(g.cells.len(), 3);
+    assert!(g.cells.iter().flatten().all(|e| e.op != "none"));
+    let log = std::fs::read_to_string(out.join("log.csv")).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        1 + 3,
+        "header + one row per epoch:\n{log}"
+    );
+    // The resolved config is a valid input for another search.
+    let cfg = hinas::search::config::SearchConfig::resolve(
+        "cvpr2020",
+        "tiny",
+        Some(&out.join("config.toml")),
+    )
+    .unwrap();
+    assert_eq!(cfg.space.filter_multiplier, 2);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn bad_input_gives_one_line_errors() {
+    let out = scratch("bad");
+    let o = search(&out, &["--data", "/definitely/not/here"]);
+    assert_one_line_error(&o, "/definitely/not/here");
+
+    let cfg = out.with_extension("toml");
+    std::fs::write(&cfg, "[search]\nepochs = \"many\"\n").unwrap();
+    let o = hinas()
+        .args(["search", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "config");
+
+    std::fs::write(&cfg, "[space]\nops = [\"con_c_3x3\", \"warp_drive\"]\n").unwrap();
+    let o = hinas()
+        .args(["search", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "warp_drive");
+
+    std::fs::write(&cfg, "[search]\nbatch_size = 0\n").unwrap();
+    let o = hinas()
+        .args(["search", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "batch_size");
+
+    // Two images cannot be split into weight, architecture and validation sets.
+    let few = scratch("few");
+    std::fs::create_dir_all(&few).unwrap();
+    for i in 0..2 {
+        image::GrayImage::from_fn(40, 40, |x, y| {
+            image::Luma([((x * 7 + y * 3 + i) % 256) as u8])
+        })
+        .save(few.join(format!("{i}.png")))
+        .unwrap();
+    }
+    let o = search(&out, &["--data", few.to_str().unwrap()]);
+    assert_one_line_error(&o, "too few");
+
+    let o = hinas()
+        .args(["search", "--quiet", "--resume"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "nothing to resume");
+    assert!(!out.join("checkpoint.safetensors").exists());
+    let _ = std::fs::remove_dir_all(&few);
+    let _ = std::fs::remove_file(&cfg);
+}
+
+#[test]
+fn killed_search_resumes_to_the_same_genotype() {
+    let whole = scratch("whole");
+    let o = search(&whole, &["--seed", "7"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = std::fs::read_to_string(whole.join("genotype.json")).unwrap();
+
+    // Kill at a pseudo-random moment after the first checkpoint, then resume until done.
+    let cut = scratch("cut");
+    let mut child = hinas()
+        .args(["search", "--quiet", "--seed", "7", "--config"])
+        .arg(micro())
+        .arg("--out")
+        .arg(&cut)
+        .spawn()
+        .unwrap();
+    let ckpt = cut.join("checkpoint.safetensors");
+    let t0 = std::time::Instant::now();
+    while !ckpt.exists() && child.try_wait().unwrap().is_none() && t0.elapsed().as_secs() < 600 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    std::thread::sleep(std::time::Duration::from_millis((nanos % 1500) as u64));
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    if ckpt.exists() {
+        let o = hinas()
+            .args(["search", "--quiet", "--resume"])
+            .arg(&cut)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "resume failed: {}", stderr(&o));
+    }
+    let got = std::fs::read_to_string(cut.join("genotype.json")).unwrap();
+    assert_eq!(got, want, "resumed search ended with a different genotype");
+    let _ = std::fs::remove_dir_all(&whole);
+    let _ = std::fs::remove_dir_all(&cut);
+}
