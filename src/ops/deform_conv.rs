@@ -233,7 +233,7 @@ pub(crate) fn plan(g: &Geom, gpu: &Gpu) -> Vec<Chunk> {
         }
     } else {
         // Parts of one image; multiples of 4 positions keep later vectorisation possible.
-        let np = (budget / rows / 4 * 4).clamp(4, 1 << 24);
+        let np = (budget / rows / 4 * 4).clamp(4, 65535 * 64);
         for b0 in 0..g.n {
             let mut p0 = 0;
             while p0 < p {
@@ -397,22 +397,37 @@ pub(crate) struct Mm {
 pub(crate) const MM_ACCUMULATE: u32 = 1;
 pub(crate) const MM_BIAS: u32 = 2;
 
-/// Launches the matmul over `z1 * p.z2` (image, group) pairs.
+/// Launches the matmul over `z1 * p.z2` (image, group) pairs, with vector loads where the
+/// strides allow them (every output position count divisible by 4, i.e. all real image sizes).
 pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Tensor>, c: &Tensor) {
     let gpu = a.gpu();
-    let gx = (p.n as usize).div_ceil(256);
-    let gy = (p.m as usize).div_ceil(4);
+    let al = |v: &[u32]| v.iter().all(|x| x % 4 == 0);
+    let b_al = al(&[p.b_off, p.b_skb, p.b_z1, p.b_z2]);
+    let entry = if p.a_sk == 1
+        && p.b_sk == 1
+        && b_al
+        && al(&[p.k, p.a_off, p.a_sm, p.a_skb, p.a_z1, p.a_z2, p.b_sn])
+    {
+        "mm_nt4"
+    } else if p.b_sn == 1 && b_al && al(&[p.n, p.b_sk]) {
+        "mm_nn4"
+    } else {
+        "mm"
+    };
+    let gx = (p.m as usize).div_ceil(8);
+    let gy = (p.n as usize).div_ceil(64);
     let gz = z1 * p.z2 as usize;
     assert!(
         gx <= 65535 && gy <= 65535 && gz <= 65535,
         "deform_conv2d: matmul grid {gx}x{gy}x{gz} too large"
     );
     let bias = bias.unwrap_or(a);
+    let (a, b) = (a.buffer(), b.buffer());
     gpu.dispatch(
         &K_MM,
-        "mm",
+        entry,
         p,
-        &[a.buffer(), b.buffer(), bias.buffer(), c.buffer()],
+        &[a, b, bias.buffer(), c.buffer(), b, a],
         [gx as u32, gy as u32, gz as u32],
     );
 }

@@ -130,30 +130,46 @@ fn column_grad(g: &Geom, c: &Chunk, w: &Tensor, gy: &Tensor) -> Tensor {
 }
 
 /// gw[grp*cog + o, ck] (+)= sum_{bi, pl} gy[b0 + bi, grp*cog + o, p0 + pl] * col[grp*kg + ck, bi*np + pl].
+/// The reduction is long and the output small, so each image of the chunk gets its own
+/// partial product (parallelism) and `zsum` adds them in a fixed order.
 fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, col: &Tensor, gw: &Tensor, accumulate: bool) {
     let (p, cog, kg, nc) = (g.p(), g.cog(), g.kg(), c.cols());
+    let wn = g.cout * kg;
+    let part = (c.nb > 1).then(|| Tensor::empty(gy.gpu(), &[c.nb, wn]));
     let mm = Mm {
         m: u(cog),
         n: u(kg),
         k: u(c.np),
-        kb: u(c.nb),
+        kb: 1,
         z2: u(g.cfg.groups),
-        flags: if accumulate { MM_ACCUMULATE } else { 0 },
+        flags: if accumulate && part.is_none() { MM_ACCUMULATE } else { 0 },
         a_off: u(c.b0 * g.cout * p + c.p0),
         a_sm: u(p),
         a_sk: 1,
-        a_skb: u(g.cout * p),
+        a_z1: u(g.cout * p),
         a_z2: u(cog * p),
         b_sk: 1,
         b_sn: u(nc),
-        b_skb: u(c.np),
+        b_z1: u(c.np),
         b_z2: u(kg * nc),
         c_sm: u(kg),
         c_sn: 1,
+        c_z1: u(wn),
         c_z2: u(cog * kg),
         ..Mm::default()
     };
-    matmul(&mm, 1, gy, col, None, gw);
+    matmul(&mm, c.nb, gy, col, None, part.as_ref().unwrap_or(gw));
+    if let Some(part) = part {
+        let zs = Mm {
+            m: u(wn),
+            k: u(wn),
+            kb: u(c.nb),
+            flags: if accumulate { MM_ACCUMULATE } else { 0 },
+            ..Mm::default()
+        };
+        let pb = part.buffer();
+        gy.gpu().dispatch(&K_MM, "zsum", &zs, &[pb, pb, pb, gw.buffer()], grid_1d(wn, 64));
+    }
 }
 
 /// gb[o] = sum over images and positions of gy[b, o, p].
