@@ -269,7 +269,10 @@ pub(crate) struct GeoParams {
     nc: u32,
     has_mask: u32,
     nsamp: u32,
-    flags: u32,
+    write_col: u32,
+    col_rs: u32,
+    col_cs: u32,
+    _p: [u32; 2],
 }
 
 impl GeoParams {
@@ -295,8 +298,24 @@ impl GeoParams {
             nc: u(c.cols()),
             has_mask: g.has_mask as u32,
             nsamp: u(g.og() * g.kk() * c.cols()),
-            flags: 0,
+            write_col: 0,
+            col_rs: u(c.cols()),
+            col_cs: 1,
+            _p: [0; 2],
         }
+    }
+
+    /// Columns stored transposed, [chunk columns, Cin*kh*kw] (for the weight gradient).
+    pub fn transposed_columns(mut self, g: &Geom) -> GeoParams {
+        self.col_rs = 1;
+        self.col_cs = u(g.rows());
+        self
+    }
+
+    /// `coord` also writes the columns.
+    pub fn with_columns(mut self) -> GeoParams {
+        self.write_col = 1;
+        self
     }
     pub fn nsamp(&self) -> usize {
         self.nsamp as usize
@@ -355,7 +374,7 @@ impl<'a> SampleBinds<'a> {
             r(self.start),
             rw(self.ent),
         ];
-        gpu.dispatch(&K_SAMPLE, entry, p, &bufs, grid_1d(p.nsamp(), 64));
+        prof_dispatch(gpu, &K_SAMPLE, entry, p, &bufs, grid_1d(p.nsamp(), 64));
     }
 }
 
@@ -423,7 +442,8 @@ pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Te
     );
     let bias = bias.unwrap_or(a);
     let (a, b) = (a.buffer(), b.buffer());
-    gpu.dispatch(
+    prof_dispatch(
+        gpu,
         &K_MM,
         entry,
         p,
@@ -432,12 +452,27 @@ pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Te
     );
 }
 
+// PROFILE-TEMP
+pub static PROF: std::sync::Mutex<Vec<(&'static str, f64)>> = std::sync::Mutex::new(Vec::new());
+pub(crate) fn prof_dispatch<P: bytemuck::Pod>(gpu: &Gpu, k: &Kernel, e: &'static str, p: &P, b: &[&wgpu::Buffer], g: [u32; 3]) {
+    let on = std::env::var("HINAS_DEFORM_PROF").is_ok();
+    if on { gpu.sync(); }
+    let t0 = std::time::Instant::now();
+    gpu.dispatch(k, e, p, b, g);
+    if on {
+        gpu.sync();
+        let mut v = PROF.lock().unwrap();
+        let d = t0.elapsed().as_secs_f64() * 1e3;
+        if let Some(x) = v.iter_mut().find(|x| x.0 == e) { x.1 += d; } else { v.push((e, d)); }
+    }
+}
+
 pub(crate) fn u(v: usize) -> u32 {
     u32::try_from(v).expect("deform_conv2d: size exceeds u32")
 }
 
 /// The deform-im2col columns [Cin*kh*kw, chunk columns] of one chunk (mask applied).
-pub(crate) fn im2col(g: &Geom, c: &Chunk, x: &Tensor, offset: &Tensor, mask: Option<&Tensor>) -> Tensor {
+fn im2col(g: &Geom, c: &Chunk, x: &Tensor, offset: &Tensor, mask: Option<&Tensor>) -> Tensor {
     let col = Tensor::empty(x.gpu(), &[g.rows(), c.cols()]);
     let mut sb = SampleBinds::new(offset, mask);
     sb.x = Some(x);

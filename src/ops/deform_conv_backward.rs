@@ -8,7 +8,7 @@
 //! - bias gradient: a row sum of gy over images and positions.
 
 use super::deform_conv::{
-    im2col, matmul, plan, u, Chunk, GeoParams, Geom, Mm, SampleBinds, K_MM, MM_ACCUMULATE,
+    matmul, plan, u, Chunk, GeoParams, Geom, Mm, SampleBinds, K_MM, MM_ACCUMULATE,
 };
 use super::deform_conv::DeformCfg;
 use crate::gpu::{grid_1d, Kernel, Tensor};
@@ -76,17 +76,25 @@ pub fn deform_conv2d_backward(
     let gw = needs.weight.then(|| Tensor::empty(gpu, w.shape()));
     for (i, c) in plan(&g, gpu).iter().enumerate() {
         let gcol = need_gcol.then(|| column_grad(&g, c, w, gy));
-        if let Some(gw) = &gw {
-            let col = im2col(&g, c, x, offset, mask);
-            weight_grad(&g, c, gy, &col, gw, i > 0);
-        }
+        // Columns for the weight gradient, transposed ([positions, Cin*kk]) so the weight
+        // gradient is a matmul with contiguous vector loads; written by `coord` when it runs
+        // (it loads the same corners), else by im2col.
+        let colt = gw.as_ref().map(|_| Tensor::empty(gpu, &[c.cols(), g.rows()]));
+        let gp = GeoParams::new(&g, c).transposed_columns(&g);
+        let mut sb = SampleBinds::new(offset, mask);
+        sb.x = Some(x);
+        sb.col = colt.as_ref();
         if need_coord {
-            let mut sb = SampleBinds::new(offset, mask);
-            sb.x = Some(x);
             sb.gcol = gcol.as_ref();
             sb.goff = goff.as_ref();
             sb.gmask = gmask.as_ref();
-            sb.run("coord", &GeoParams::new(&g, c));
+            let gp = if colt.is_some() { gp.with_columns() } else { gp };
+            sb.run("coord", &gp);
+        } else if colt.is_some() {
+            sb.run("im2col", &gp);
+        }
+        if let (Some(gw), Some(colt)) = (&gw, &colt) {
+            weight_grad(&g, c, gy, colt, gw, i > 0);
         }
         if let Some(gx) = &gx {
             input_grad(&g, c, offset, mask, gcol.as_ref().unwrap(), gx);
@@ -129,11 +137,11 @@ fn column_grad(g: &Geom, c: &Chunk, w: &Tensor, gy: &Tensor) -> Tensor {
     gcol
 }
 
-/// gw[grp*cog + o, ck] (+)= sum_{bi, pl} gy[b0 + bi, grp*cog + o, p0 + pl] * col[grp*kg + ck, bi*np + pl].
+/// gw[grp*cog + o, ck] (+)= sum_{bi, pl} gy[b0 + bi, grp*cog + o, p0 + pl] * colt[bi*np + pl, grp*kg + ck].
 /// The reduction is long and the output small, so each image of the chunk gets its own
 /// partial product (parallelism) and `zsum` adds them in a fixed order.
-fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, col: &Tensor, gw: &Tensor, accumulate: bool) {
-    let (p, cog, kg, nc) = (g.p(), g.cog(), g.kg(), c.cols());
+fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, colt: &Tensor, gw: &Tensor, accumulate: bool) {
+    let (p, cog, kg, rows) = (g.p(), g.cog(), g.kg(), g.rows());
     let wn = g.cout * kg;
     let part = (c.nb > 1).then(|| Tensor::empty(gy.gpu(), &[c.nb, wn]));
     let mm = Mm {
@@ -148,17 +156,17 @@ fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, col: &Tensor, gw: &Tensor, accu
         a_sk: 1,
         a_z1: u(g.cout * p),
         a_z2: u(cog * p),
-        b_sk: 1,
-        b_sn: u(nc),
-        b_z1: u(c.np),
-        b_z2: u(kg * nc),
+        b_sk: u(rows),
+        b_sn: 1,
+        b_z1: u(c.np * rows),
+        b_z2: u(kg),
         c_sm: u(kg),
         c_sn: 1,
         c_z1: u(wn),
         c_z2: u(cog * kg),
         ..Mm::default()
     };
-    matmul(&mm, c.nb, gy, col, None, part.as_ref().unwrap_or(gw));
+    matmul(&mm, c.nb, gy, colt, None, part.as_ref().unwrap_or(gw));
     if let Some(part) = part {
         let zs = Mm {
             m: u(wn),
@@ -168,7 +176,7 @@ fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, col: &Tensor, gw: &Tensor, accu
             ..Mm::default()
         };
         let pb = part.buffer();
-        gy.gpu().dispatch(&K_MM, "zsum", &zs, &[pb, pb, pb, gw.buffer()], grid_1d(wn, 64));
+        super::deform_conv::prof_dispatch(gy.gpu(), &K_MM, "zsum", &zs, &[pb, pb, pb, gw.buffer()], grid_1d(wn, 64));
     }
 }
 
@@ -276,7 +284,7 @@ fn input_grad(
     };
     let run = |entry: &'static str, b: &[wgpu::Buffer; 8], groups: [u32; 3]| {
         let refs: Vec<&wgpu::Buffer> = b.iter().collect();
-        gpu.dispatch(&K_DX, entry, &p, &refs, groups);
+        super::deform_conv::prof_dispatch(gpu, &K_DX, entry, &p, &refs, groups);
     };
     let scan = bufs(&cnt, &start, &start, &ent, &ent);
     run("scan_blocks", &scan, grid_1d(nblk, 64));
