@@ -29,7 +29,13 @@ struct Case {
     flop: f64,
 }
 
-fn rand_tensor(gpu: &Gpu, r: &mut rand_chacha::ChaCha8Rng, shape: &[usize], lo: f32, hi: f32) -> Tensor {
+fn rand_tensor(
+    gpu: &Gpu,
+    r: &mut rand_chacha::ChaCha8Rng,
+    shape: &[usize],
+    lo: f32,
+    hi: f32,
+) -> Tensor {
     let n: usize = shape.iter().product();
     let v: Vec<f32> = (0..n).map(|_| r.random_range(lo..hi)).collect();
     Tensor::from_slice(gpu, shape, &v)
@@ -115,17 +121,26 @@ fn main() {
                     }
                     gpu.sync();
                     let d = t0.elapsed();
-                    times.borrow_mut().push(d.as_secs_f64() * 1e3 / iters as f64);
+                    times
+                        .borrow_mut()
+                        .push(d.as_secs_f64() * 1e3 / iters as f64);
                     d
                 })
             });
             let ms = median_ms(&mut times.borrow_mut());
-            table.push((format!("[{n},{ch},64,64] {what}"), ms, mult * k.flop / ms / 1e6));
+            table.push((
+                format!("[{n},{ch},64,64] {what}"),
+                ms,
+                mult * k.flop / ms / 1e6,
+            ));
         }
         grp.finish();
     }
     println!("\nadapter: {}", gpu.adapter_line());
-    println!("{:<28} {:>12} {:>10}", "deform_conv2d 3x3 mask", "median ms", "GFLOP/s");
+    println!(
+        "{:<28} {:>12} {:>10}",
+        "deform_conv2d 3x3 mask", "median ms", "GFLOP/s"
+    );
     for (name, ms, gf) in table {
         println!("{name:<28} {ms:>12.1} {gf:>10.2}");
     }

@@ -172,22 +172,42 @@ struct Inputs {
 
 fn inputs(gpu: &Gpu, c: &Case, seed: u64, reach: i32) -> Inputs {
     let mut r = rng(seed);
-    let (xt, x) = upload(gpu, &c.x_shape(), &uniform(&mut r, numel(&c.x_shape()), -1.0, 1.0));
-    let (offt, off) = upload(gpu, &c.off_shape(), &offsets(&mut r, numel(&c.off_shape()), reach));
+    let (xt, x) = upload(
+        gpu,
+        &c.x_shape(),
+        &uniform(&mut r, numel(&c.x_shape()), -1.0, 1.0),
+    );
+    let (offt, off) = upload(
+        gpu,
+        &c.off_shape(),
+        &offsets(&mut r, numel(&c.off_shape()), reach),
+    );
     let (maskt, mask) = if c.mask {
-        let (t, v) = upload(gpu, &c.mask_shape(), &uniform(&mut r, numel(&c.mask_shape()), 0.0, 1.0));
+        let (t, v) = upload(
+            gpu,
+            &c.mask_shape(),
+            &uniform(&mut r, numel(&c.mask_shape()), 0.0, 1.0),
+        );
         (Some(t), Some(v))
     } else {
         (None, None)
     };
-    let (wt, w) = upload(gpu, &c.w_shape(), &uniform(&mut r, numel(&c.w_shape()), -0.5, 0.5));
+    let (wt, w) = upload(
+        gpu,
+        &c.w_shape(),
+        &uniform(&mut r, numel(&c.w_shape()), -0.5, 0.5),
+    );
     let (bt, b) = if c.bias {
         let (t, v) = upload(gpu, &[c.cout], &uniform(&mut r, c.cout, -0.5, 0.5));
         (Some(t), Some(v))
     } else {
         (None, None)
     };
-    let (gyt, gy) = upload(gpu, &c.y_shape(), &uniform(&mut r, numel(&c.y_shape()), -1.0, 1.0));
+    let (gyt, gy) = upload(
+        gpu,
+        &c.y_shape(),
+        &uniform(&mut r, numel(&c.y_shape()), -1.0, 1.0),
+    );
     Inputs {
         x,
         off,
@@ -220,7 +240,8 @@ fn run(gpu: &Gpu, c: &Case, inp: &Inputs) -> Out {
     let y = dc::deform_conv2d(&mut t, &x, &off, m.as_ref(), &w, b.as_ref(), c.cfg());
     let yv = y.value().to_vec();
     let grads = t.backward_with(&y, inp.gyt.clone());
-    let get = |v: Option<&hinas::tape::Var>| v.map(|v| grads.get(v).expect("missing grad").to_vec());
+    let get =
+        |v: Option<&hinas::tape::Var>| v.map(|v| grads.get(v).expect("missing grad").to_vec());
     Out {
         y: yv,
         g: [
@@ -243,11 +264,40 @@ fn check_against_finite_differences(gpu: &Gpu, c: &Case, seed: u64) {
     assert_close(&format!("{c:?} forward"), &got.y, &want, 1e-5);
     let h = 1e-5;
     let fd: [Option<Vec<f64>>; 5] = [
-        Some(numeric_grad(&|v| reference(c, v, &inp.off, m, &inp.w, b), &inp.x, &inp.gy, h)),
-        Some(numeric_grad(&|v| reference(c, &inp.x, v, m, &inp.w, b), &inp.off, &inp.gy, h)),
-        m.map(|m| numeric_grad(&|v| reference(c, &inp.x, &inp.off, Some(v), &inp.w, b), m, &inp.gy, h)),
-        Some(numeric_grad(&|v| reference(c, &inp.x, &inp.off, m, v, b), &inp.w, &inp.gy, h)),
-        b.map(|b| numeric_grad(&|v| reference(c, &inp.x, &inp.off, m, &inp.w, Some(v)), b, &inp.gy, h)),
+        Some(numeric_grad(
+            &|v| reference(c, v, &inp.off, m, &inp.w, b),
+            &inp.x,
+            &inp.gy,
+            h,
+        )),
+        Some(numeric_grad(
+            &|v| reference(c, &inp.x, v, m, &inp.w, b),
+            &inp.off,
+            &inp.gy,
+            h,
+        )),
+        m.map(|m| {
+            numeric_grad(
+                &|v| reference(c, &inp.x, &inp.off, Some(v), &inp.w, b),
+                m,
+                &inp.gy,
+                h,
+            )
+        }),
+        Some(numeric_grad(
+            &|v| reference(c, &inp.x, &inp.off, m, v, b),
+            &inp.w,
+            &inp.gy,
+            h,
+        )),
+        b.map(|b| {
+            numeric_grad(
+                &|v| reference(c, &inp.x, &inp.off, m, &inp.w, Some(v)),
+                b,
+                &inp.gy,
+                h,
+            )
+        }),
     ];
     for i in 0..5 {
         match (&got.g[i], &fd[i]) {
@@ -279,22 +329,58 @@ const BASE: Case = Case {
 fn dcnv2_groups_and_offset_groups_match_finite_differences() {
     let gpu = gpu();
     check_against_finite_differences(&gpu, &BASE, 1);
-    let c = Case { og: 2, groups: 2, stride: 2, ..BASE };
+    let c = Case {
+        og: 2,
+        groups: 2,
+        stride: 2,
+        ..BASE
+    };
     check_against_finite_differences(&gpu, &c, 2);
-    let c = Case { og: 2, groups: 1, dil: 2, pad: 2, cout: 3, ..BASE };
+    let c = Case {
+        og: 2,
+        groups: 1,
+        dil: 2,
+        pad: 2,
+        cout: 3,
+        ..BASE
+    };
     check_against_finite_differences(&gpu, &c, 3);
 }
 
 #[test]
 fn dcnv1_strides_dilations_and_odd_kernels_match_finite_differences() {
     let gpu = gpu();
-    let c = Case { mask: false, groups: 2, stride: 2, dil: 2, pad: 0, cout: 2, ..BASE };
+    let c = Case {
+        mask: false,
+        groups: 2,
+        stride: 2,
+        dil: 2,
+        pad: 0,
+        cout: 2,
+        ..BASE
+    };
     check_against_finite_differences(&gpu, &c, 4);
     // A 2x3 kernel, one channel per offset group, no bias.
-    let c = Case { mask: false, bias: false, og: 4, kh: 2, kw: 3, pad: 1, ..BASE };
+    let c = Case {
+        mask: false,
+        bias: false,
+        og: 4,
+        kh: 2,
+        kw: 3,
+        pad: 1,
+        ..BASE
+    };
     check_against_finite_differences(&gpu, &c, 5);
     // Masked, stride 2 and dilation 2 together, 5 channels in 1 group, 1 image.
-    let c = Case { n: 1, cin: 5, cout: 3, stride: 2, dil: 2, pad: 2, ..BASE };
+    let c = Case {
+        n: 1,
+        cin: 5,
+        cout: 3,
+        stride: 2,
+        dil: 2,
+        pad: 2,
+        ..BASE
+    };
     check_against_finite_differences(&gpu, &c, 6);
 }
 
@@ -309,28 +395,102 @@ fn run_with_budget(gpu: &Gpu, c: &Case, inp: &Inputs, budget: Option<usize>) -> 
 #[test]
 fn chunked_batches_and_partial_images_give_the_same_results() {
     let gpu = gpu();
-    let c = Case { n: 3, h: 8, w: 10, og: 2, groups: 2, cout: 6, ..BASE };
+    let c = Case {
+        n: 3,
+        h: 8,
+        w: 10,
+        og: 2,
+        groups: 2,
+        cout: 6,
+        ..BASE
+    };
     let inp = inputs(&gpu, &c, 7, 3);
     let whole = run_with_budget(&gpu, &c, &inp, None);
-    let want = reference(&c, &inp.x, &inp.off, inp.mask.as_deref(), &inp.w, inp.b.as_deref());
+    let want = reference(
+        &c,
+        &inp.x,
+        &inp.off,
+        inp.mask.as_deref(),
+        &inp.w,
+        inp.b.as_deref(),
+    );
     assert_close("forward", &whole.y, &want, 1e-5);
     // Rows per column: max(Cin*kk, 8*og*kk) = 144; 80 positions per image (divisible by 4:
     // the vector-load matmuls).
     // 2 images per chunk, then parts of 20 positions of one image.
     for budget in [144 * 80 * 2, 144 * 20 + 3] {
         let part = run_with_budget(&gpu, &c, &inp, Some(budget));
-        assert_close(&format!("budget {budget}: forward"), &part.y, &to_f64(&whole.y), 1e-6);
+        assert_close(
+            &format!("budget {budget}: forward"),
+            &part.y,
+            &to_f64(&whole.y),
+            1e-6,
+        );
         for i in 0..5 {
             let (a, b) = (part.g[i].as_ref().unwrap(), whole.g[i].as_ref().unwrap());
-            assert_close(&format!("budget {budget}: d{}", NAMES[i]), a, &to_f64(b), 1e-5);
+            assert_close(
+                &format!("budget {budget}: d{}", NAMES[i]),
+                a,
+                &to_f64(b),
+                1e-5,
+            );
         }
     }
     // And one chunked run against finite differences of the reference for x (the scatter-free
     // input gradient has to add the parts of an image).
     let part = run_with_budget(&gpu, &c, &inp, Some(144 * 20 + 3));
     let (m, b) = (inp.mask.as_deref(), inp.b.as_deref());
-    let fd = numeric_grad(&|v| reference(&c, v, &inp.off, m, &inp.w, b), &inp.x, &inp.gy, 1e-5);
+    let fd = numeric_grad(
+        &|v| reference(&c, v, &inp.off, m, &inp.w, b),
+        &inp.x,
+        &inp.gy,
+        1e-5,
+    );
     assert_close("partial chunks: dx", part.g[0].as_ref().unwrap(), &fd, 1e-4);
+}
+
+#[test]
+fn gradient_subsets_match_the_full_backward() {
+    // The backward takes different paths depending on which gradients are wanted (columns from
+    // `coord` or from im2col, no column gradient at all): each subset must agree with the full
+    // backward. P = 4*3 = 12 positions (vector-load matmuls) and 42 (scalar ones).
+    let gpu = gpu();
+    for c in [Case { stride: 2, ..BASE }, Case { og: 2, ..BASE }] {
+        let inp = inputs(&gpu, &c, 13, 3);
+        let full = run(&gpu, &c, &inp);
+        for train in [
+            [true, false, false, true, false],
+            [false, true, false, false, true],
+            [false, false, true, true, false],
+        ] {
+            let mut t = Tape::new(&gpu);
+            let x = t.leaf(inp.xt.clone(), train[0]);
+            let off = t.leaf(inp.offt.clone(), train[1]);
+            let m = t.leaf(inp.maskt.clone().unwrap(), train[2]);
+            let w = t.leaf(inp.wt.clone(), train[3]);
+            let b = t.leaf(inp.bt.clone().unwrap(), train[4]);
+            let y = dc::deform_conv2d(&mut t, &x, &off, Some(&m), &w, Some(&b), c.cfg());
+            let grads = t.backward_with(&y, inp.gyt.clone());
+            for (i, v) in [&x, &off, &m, &w, &b].into_iter().enumerate() {
+                let g = grads.get(v);
+                assert_eq!(
+                    g.is_some(),
+                    train[i],
+                    "{train:?}: gradient {} presence",
+                    NAMES[i]
+                );
+                if let Some(g) = g {
+                    let want = to_f64(full.g[i].as_ref().unwrap());
+                    assert_close(
+                        &format!("{train:?} d{}", NAMES[i]),
+                        &g.to_vec(),
+                        &want,
+                        1e-6,
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]
@@ -338,7 +498,12 @@ fn input_gradient_is_deterministic_when_samples_pile_up() {
     // Every sample point is pulled to within a pixel of (3.3, 2.6): a few input pixels collect
     // all N*kk*P touches, the worst case for the per-pixel lists.
     let gpu = gpu();
-    let c = Case { n: 2, h: 8, w: 7, ..BASE };
+    let c = Case {
+        n: 2,
+        h: 8,
+        w: 7,
+        ..BASE
+    };
     let mut inp = inputs(&gpu, &c, 8, 1);
     let (ho, wo, kk) = (c.hout(), c.wout(), c.kk());
     let mut r = rng(9);
@@ -362,17 +527,31 @@ fn input_gradient_is_deterministic_when_samples_pile_up() {
     let a = run(&gpu, &c, &inp);
     let b = run(&gpu, &c, &inp);
     for i in 0..5 {
-        assert_eq!(a.g[i], b.g[i], "d{} differs between two identical runs", NAMES[i]);
+        assert_eq!(
+            a.g[i], b.g[i],
+            "d{} differs between two identical runs",
+            NAMES[i]
+        );
     }
     let (m, bias) = (inp.mask.as_deref(), inp.b.as_deref());
-    let fd = numeric_grad(&|v| reference(&c, v, &inp.off, m, &inp.w, bias), &inp.x, &inp.gy, 1e-5);
+    let fd = numeric_grad(
+        &|v| reference(&c, v, &inp.off, m, &inp.w, bias),
+        &inp.x,
+        &inp.gy,
+        1e-5,
+    );
     assert_close("pile-up dx", a.g[0].as_ref().unwrap(), &fd, 1e-4);
 }
 
 #[test]
 fn zero_offsets_and_unit_mask_are_a_plain_convolution() {
     let gpu = gpu();
-    let c = Case { n: 1, h: 5, w: 5, ..BASE };
+    let c = Case {
+        n: 1,
+        h: 5,
+        w: 5,
+        ..BASE
+    };
     let mut inp = inputs(&gpu, &c, 10, 1);
     inp.off = vec![0.0; inp.off.len()];
     inp.offt = Tensor::zeros(&gpu, &c.off_shape());
@@ -432,7 +611,11 @@ fn split_offset_mask_feeds_a_dcnv2_layer() {
         for bn in 0..c.n {
             let img = &pr[bn * chans * p..][..chans * p];
             off.extend_from_slice(&img[..2 * c.og * kk * p]);
-            m.extend(img[2 * c.og * kk * p..].iter().map(|v| 1.0 / (1.0 + (-v).exp())));
+            m.extend(
+                img[2 * c.og * kk * p..]
+                    .iter()
+                    .map(|v| 1.0 / (1.0 + (-v).exp())),
+            );
         }
         (off, m)
     };
@@ -499,7 +682,12 @@ fn matches_torchvision_fixtures() {
         let grads = t.backward_with(&y, fx.tensor(&gpu, &key("gy")));
         let mut check = |v: Option<&hinas::tape::Var>, k: &str| {
             if let Some(v) = v {
-                assert_close(&key(k), &grads.get(v).unwrap().to_vec(), &fx.data(&key(k)), 1e-4);
+                assert_close(
+                    &key(k),
+                    &grads.get(v).unwrap().to_vec(),
+                    &fx.data(&key(k)),
+                    1e-4,
+                );
             }
         };
         check(Some(&x), "gx");

@@ -156,6 +156,21 @@ impl Geom {
     pub fn out_shape(&self) -> [usize; 4] {
         [self.n, self.cout, self.hout, self.wout]
     }
+
+    /// Every tensor is bound whole, so each must fit one storage binding.
+    pub fn check_bindable(&self, gpu: &Gpu) {
+        let lim = gpu.max_binding_elems();
+        let (x, y) = (
+            self.n * self.cin * self.h * self.w,
+            self.n * self.cout * self.p(),
+        );
+        let off = self.n * 2 * self.og() * self.kk() * self.p();
+        assert!(
+            x <= lim && y <= lim && off <= lim,
+            "deform_conv2d: input ({x}), output ({y}) or offset ({off} values) exceeds one GPU \
+             binding ({lim} values): split the batch"
+        );
+    }
 }
 
 /// A slice of the work: images b0..b0+nb, output positions p0..p0+np of each.
@@ -228,7 +243,12 @@ pub(crate) fn plan(g: &Geom, gpu: &Gpu) -> Vec<Chunk> {
         let mut b0 = 0;
         while b0 < g.n {
             let nb = nb.min(g.n - b0);
-            out.push(Chunk { b0, nb, p0: 0, np: p });
+            out.push(Chunk {
+                b0,
+                nb,
+                p0: 0,
+                np: p,
+            });
             b0 += nb;
         }
     } else {
@@ -374,7 +394,7 @@ impl<'a> SampleBinds<'a> {
             r(self.start),
             rw(self.ent),
         ];
-        prof_dispatch(gpu, &K_SAMPLE, entry, p, &bufs, grid_1d(p.nsamp(), 64));
+        gpu.dispatch(&K_SAMPLE, entry, p, &bufs, grid_1d(p.nsamp(), 64));
     }
 }
 
@@ -442,29 +462,13 @@ pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Te
     );
     let bias = bias.unwrap_or(a);
     let (a, b) = (a.buffer(), b.buffer());
-    prof_dispatch(
-        gpu,
+    gpu.dispatch(
         &K_MM,
         entry,
         p,
         &[a, b, bias.buffer(), c.buffer(), b, a],
         [gx as u32, gy as u32, gz as u32],
     );
-}
-
-// PROFILE-TEMP
-pub static PROF: std::sync::Mutex<Vec<(&'static str, f64)>> = std::sync::Mutex::new(Vec::new());
-pub(crate) fn prof_dispatch<P: bytemuck::Pod>(gpu: &Gpu, k: &Kernel, e: &'static str, p: &P, b: &[&wgpu::Buffer], g: [u32; 3]) {
-    let on = std::env::var("HINAS_DEFORM_PROF").is_ok();
-    if on { gpu.sync(); }
-    let t0 = std::time::Instant::now();
-    gpu.dispatch(k, e, p, b, g);
-    if on {
-        gpu.sync();
-        let mut v = PROF.lock().unwrap();
-        let d = t0.elapsed().as_secs_f64() * 1e3;
-        if let Some(x) = v.iter_mut().find(|x| x.0 == e) { x.1 += d; } else { v.push((e, d)); }
-    }
 }
 
 pub(crate) fn u(v: usize) -> u32 {
@@ -499,6 +503,7 @@ pub fn deform_conv2d_raw(
         cfg,
     );
     let gpu = x.gpu();
+    g.check_bindable(gpu);
     let y = Tensor::empty(gpu, &g.out_shape());
     let (p, cog, kg, groups) = (g.p(), g.cog(), g.kg(), g.cfg.groups);
     for c in plan(&g, gpu) {
@@ -647,7 +652,10 @@ fn slice_params(shape: &[usize], c0: usize, cs: usize) -> SliceParams {
 /// Channels [c0, c0 + cs) of an NCHW tensor, as a new tensor.
 pub fn channel_slice_raw(x: &Tensor, c0: usize, cs: usize) -> Tensor {
     let s = x.shape();
-    assert!(s.len() == 4 && c0 + cs <= s[1], "channel_slice: {c0}+{cs} of {s:?}");
+    assert!(
+        s.len() == 4 && c0 + cs <= s[1],
+        "channel_slice: {c0}+{cs} of {s:?}"
+    );
     let out = Tensor::empty(x.gpu(), &[s[0], cs, s[2], s[3]]);
     let p = slice_params(s, c0, cs);
     if p.n > 0 {
@@ -690,7 +698,13 @@ pub fn channel_slice(t: &mut Tape, x: &Var, c0: usize, cs: usize) -> Var {
 
 /// Splits the DCNv2 predictor output [N, 3*og*kh*kw, H, W] into (offset, mask): the first
 /// 2*og*kh*kw channels are the offsets, the last og*kh*kw the mask logits, through a sigmoid.
-pub fn split_offset_mask(t: &mut Tape, pred: &Var, offset_groups: usize, kh: usize, kw: usize) -> (Var, Var) {
+pub fn split_offset_mask(
+    t: &mut Tape,
+    pred: &Var,
+    offset_groups: usize,
+    kh: usize,
+    kw: usize,
+) -> (Var, Var) {
     let n_off = 2 * offset_groups * kh * kw;
     assert_eq!(
         pred.shape().get(1).copied(),

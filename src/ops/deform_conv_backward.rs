@@ -7,10 +7,10 @@
 //!   integer atomics, sorted, then gathered (shaders/deform_conv_dx.wgsl; why: docs/deform_conv.md);
 //! - bias gradient: a row sum of gy over images and positions.
 
+use super::deform_conv::DeformCfg;
 use super::deform_conv::{
     matmul, plan, u, Chunk, GeoParams, Geom, Mm, SampleBinds, K_MM, MM_ACCUMULATE,
 };
-use super::deform_conv::DeformCfg;
 use crate::gpu::{grid_1d, Kernel, Tensor};
 
 const K_DX: Kernel = crate::kernel!("deform_conv_dx");
@@ -65,8 +65,13 @@ pub fn deform_conv2d_backward(
         None,
         cfg,
     );
-    assert_eq!(gy.shape(), g.out_shape(), "deform_conv2d backward: gy shape");
+    assert_eq!(
+        gy.shape(),
+        g.out_shape(),
+        "deform_conv2d backward: gy shape"
+    );
     let gpu = x.gpu();
+    g.check_bindable(gpu);
     let need_mask = needs.mask && mask.is_some();
     let need_coord = needs.offset || need_mask;
     let need_gcol = needs.x || need_coord;
@@ -79,7 +84,9 @@ pub fn deform_conv2d_backward(
         // Columns for the weight gradient, transposed ([positions, Cin*kk]) so the weight
         // gradient is a matmul with contiguous vector loads; written by `coord` when it runs
         // (it loads the same corners), else by im2col.
-        let colt = gw.as_ref().map(|_| Tensor::empty(gpu, &[c.cols(), g.rows()]));
+        let colt = gw
+            .as_ref()
+            .map(|_| Tensor::empty(gpu, &[c.cols(), g.rows()]));
         let gp = GeoParams::new(&g, c).transposed_columns(&g);
         let mut sb = SampleBinds::new(offset, mask);
         sb.x = Some(x);
@@ -88,7 +95,11 @@ pub fn deform_conv2d_backward(
             sb.gcol = gcol.as_ref();
             sb.goff = goff.as_ref();
             sb.gmask = gmask.as_ref();
-            let gp = if colt.is_some() { gp.with_columns() } else { gp };
+            let gp = if colt.is_some() {
+                gp.with_columns()
+            } else {
+                gp
+            };
             sb.run("coord", &gp);
         } else if colt.is_some() {
             sb.run("im2col", &gp);
@@ -150,7 +161,11 @@ fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, colt: &Tensor, gw: &Tensor, acc
         k: u(c.np),
         kb: 1,
         z2: u(g.cfg.groups),
-        flags: if accumulate && part.is_none() { MM_ACCUMULATE } else { 0 },
+        flags: if accumulate && part.is_none() {
+            MM_ACCUMULATE
+        } else {
+            0
+        },
         a_off: u(c.b0 * g.cout * p + c.p0),
         a_sm: u(p),
         a_sk: 1,
@@ -176,7 +191,13 @@ fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, colt: &Tensor, gw: &Tensor, acc
             ..Mm::default()
         };
         let pb = part.buffer();
-        super::deform_conv::prof_dispatch(gy.gpu(), &K_MM, "zsum", &zs, &[pb, pb, pb, gw.buffer()], grid_1d(wn, 64));
+        gy.gpu().dispatch(
+            &K_MM,
+            "zsum",
+            &zs,
+            &[pb, pb, pb, gw.buffer()],
+            grid_1d(wn, 64),
+        );
     }
 }
 
@@ -270,21 +291,22 @@ fn input_grad(
         accumulate: (c.p0 > 0) as u32,
     };
     // Bindings: 1 cnt, 2 bsum, 3 start (rw), 4 start (r), 5 ent (rw), 6 ent (r), 7 gcol, 8 gx.
-    let bufs = |cnt: &Tensor, start_rw: &Tensor, start_r: &Tensor, ent_rw: &Tensor, ent_r: &Tensor| {
-        [
-            cnt.buffer().clone(),
-            bsum.buffer().clone(),
-            start_rw.buffer().clone(),
-            start_r.buffer().clone(),
-            ent_rw.buffer().clone(),
-            ent_r.buffer().clone(),
-            gcol.buffer().clone(),
-            gx.buffer().clone(),
-        ]
-    };
+    let bufs =
+        |cnt: &Tensor, start_rw: &Tensor, start_r: &Tensor, ent_rw: &Tensor, ent_r: &Tensor| {
+            [
+                cnt.buffer().clone(),
+                bsum.buffer().clone(),
+                start_rw.buffer().clone(),
+                start_r.buffer().clone(),
+                ent_rw.buffer().clone(),
+                ent_r.buffer().clone(),
+                gcol.buffer().clone(),
+                gx.buffer().clone(),
+            ]
+        };
     let run = |entry: &'static str, b: &[wgpu::Buffer; 8], groups: [u32; 3]| {
         let refs: Vec<&wgpu::Buffer> = b.iter().collect();
-        super::deform_conv::prof_dispatch(gpu, &K_DX, entry, &p, &refs, groups);
+        gpu.dispatch(&K_DX, entry, &p, &refs, groups);
     };
     let scan = bufs(&cnt, &start, &start, &ent, &ent);
     run("scan_blocks", &scan, grid_1d(nblk, 64));
