@@ -426,14 +426,9 @@ fn chunked_batches_and_partial_images_give_the_same_results() {
             &to_f64(&whole.y),
             1e-6,
         );
-        for i in 0..5 {
+        for (i, name) in NAMES.iter().enumerate() {
             let (a, b) = (part.g[i].as_ref().unwrap(), whole.g[i].as_ref().unwrap());
-            assert_close(
-                &format!("budget {budget}: d{}", NAMES[i]),
-                a,
-                &to_f64(b),
-                1e-5,
-            );
+            assert_close(&format!("budget {budget}: d{name}"), a, &to_f64(b), 1e-5);
         }
     }
     // And one chunked run against finite differences of the reference for x (the scatter-free
@@ -526,12 +521,8 @@ fn input_gradient_is_deterministic_when_samples_pile_up() {
     inp.off = off;
     let a = run(&gpu, &c, &inp);
     let b = run(&gpu, &c, &inp);
-    for i in 0..5 {
-        assert_eq!(
-            a.g[i], b.g[i],
-            "d{} differs between two identical runs",
-            NAMES[i]
-        );
+    for (i, name) in NAMES.iter().enumerate() {
+        assert_eq!(a.g[i], b.g[i], "d{name} differs between two identical runs");
     }
     let (m, bias) = (inp.mask.as_deref(), inp.b.as_deref());
     let fd = numeric_grad(
@@ -680,7 +671,7 @@ fn matches_torchvision_fixtures() {
         }
         assert_close(&key("y"), &y.value().to_vec(), &fx.data(&key("y")), 1e-4);
         let grads = t.backward_with(&y, fx.tensor(&gpu, &key("gy")));
-        let mut check = |v: Option<&hinas::tape::Var>, k: &str| {
+        let check = |v: Option<&hinas::tape::Var>, k: &str| {
             if let Some(v) = v {
                 assert_close(
                     &key(k),

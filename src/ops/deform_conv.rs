@@ -209,7 +209,9 @@ fn binding_budget(gpu: &Gpu) -> usize {
     if let Some(b) = BUDGET.with(|b| b.get()) {
         return b;
     }
-    let limit = (gpu.limits().max_storage_buffer_binding_size as u64)
+    let limit = gpu
+        .limits()
+        .max_storage_buffer_binding_size
         .min(gpu.limits().max_buffer_size)
         .max(1024);
     let mut best = 1u64 << (63 - limit.leading_zeros());
