@@ -6,7 +6,9 @@
 // offset group is sampled at that point, so each invocation computes the bilinear footprint once
 // and loops over the group's channels.
 //
-// Columns (and their gradient) are [Cin*kk, nc]: row c*kk + tap, column bi*np + pl.
+// Columns (and their gradient) have row r = c*kk + tap and column n = bi*np + pl; the column
+// gradient and the forward's columns are stored [Cin*kk, nc] (element r*nc + n), the backward's
+// recomputed columns transposed (element n*col_cs + r), see col_rs/col_cs.
 // The grid is folded into two dimensions: s = gid.x + gid.y * nwg.x * 64.
 
 struct Geo {
@@ -14,7 +16,8 @@ struct Geo {
     kw: u32, hout: u32, wout: u32, stride: u32,
     pad: u32, dil: u32, og: u32, cpg: u32,      // cpg: channels per offset group
     nb: u32, b0: u32, np: u32, p0: u32,         // chunk: images b0..b0+nb, positions p0..p0+np
-    nc: u32, has_mask: u32, nsamp: u32, flags: u32,
+    nc: u32, has_mask: u32, nsamp: u32, write_col: u32,   // write_col: coord also writes columns
+    col_rs: u32, col_cs: u32, _p0: u32, _p1: u32,        // column element = r*col_rs + n*col_cs
 }
 
 @group(0) @binding(0) var<uniform> q: Geo;
@@ -140,22 +143,23 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let hw = q.h * q.w;
     let c0 = d.g * q.cpg;
     var plane = (d.b * q.cin + c0) * hw;
-    var row = (c0 * kk + d.tap) * q.nc + d.n;
+    var ci = (c0 * kk + d.tap) * q.col_rs + d.n * q.col_cs;
     for (var c = 0u; c < q.cpg; c++) {
         // select() rather than weight 0 so an inf/NaN in an unused corner cannot leak in.
         let v = select(0.0, w00 * x[plane + f.o00], f.ok00)
               + select(0.0, w01 * x[plane + f.o01], f.ok01)
               + select(0.0, w10 * x[plane + f.o10], f.ok10)
               + select(0.0, w11 * x[plane + f.o11], f.ok11);
-        col[row] = v;
+        col[ci] = v;
         plane += hw;
-        row += kk * q.nc;
+        ci += kk * q.col_rs;
     }
 }
 
 // Offset and mask gradients of one sample point from the column gradient gcol = W^T gy.
 // The offset derivative is torchvision's get_coordinate_weight (one-sided at grid lines, no
-// border rule); the mask derivative is the sampled value (with the border rule).
+// border rule); the mask derivative is the sampled value (with the border rule). With write_col
+// it also writes the columns for the weight gradient: it loads the same four corners anyway.
 @compute @workgroup_size(64)
 fn coord(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let s = flat(gid, nwg);
@@ -169,6 +173,8 @@ fn coord(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     let c0 = d.g * q.cpg;
     var plane = (d.b * q.cin + c0) * hw;
     var row = (c0 * kk + d.tap) * q.nc + d.n;
+    var ci = (c0 * kk + d.tap) * q.col_rs + d.n * q.col_cs;
+    let wmask = select(0.0, d.m, f.inside);
     var gy_acc = 0.0;
     var gx_acc = 0.0;
     var gm_acc = 0.0;
@@ -178,11 +184,14 @@ fn coord(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
         let v10 = select(0.0, x[plane + f.o10], f.ok10);
         let v11 = select(0.0, x[plane + f.o11], f.ok11);
         let g = gcol[row];
+        let val = hy * hx * v00 + hy * f.lx * v01 + f.ly * hx * v10 + f.ly * f.lx * v11;
         gy_acc += g * (f.lx * (v11 - v01) + hx * (v10 - v00));
         gx_acc += g * (f.ly * (v11 - v10) + hy * (v01 - v00));
-        gm_acc += g * (hy * hx * v00 + hy * f.lx * v01 + f.ly * hx * v10 + f.ly * f.lx * v11);
+        gm_acc += g * val;
+        if (q.write_col != 0u) { col[ci] = wmask * val; }
         plane += hw;
         row += kk * q.nc;
+        ci += kk * q.col_rs;
     }
     let np_img = q.hout * q.wout;
     let ch = d.g * kk + d.tap;

@@ -84,8 +84,10 @@ fn swap(i: u32, j: u32) {
     ent[2u * j + 1u] = w;
 }
 
-// Heap sort of one bucket's entries by key (keys are unique within a bucket). O(n log n) even if
-// arbitrary offsets pile many sample points onto one pixel; typical buckets hold ~4*kk entries.
+// Sorts one bucket's entries by key (keys are unique within a bucket). dx_fill's invocations
+// run in roughly key order, so buckets arrive nearly sorted: insertion sort, which is linear on
+// such input, for the usual small buckets (~4*kk entries); heap sort, O(n log n) whatever the
+// order, for big ones (arbitrary offsets may pile many sample points onto one pixel).
 @compute @workgroup_size(64)
 fn sort(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let bk = flat(gid, nwg);
@@ -93,6 +95,22 @@ fn sort(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let base = start_r[bk];
     let n = start_r[bk + 1u] - base;
     if (n < 2u) { return; }
+    if (n <= 64u) {
+        for (var i = 1u; i < n; i++) {
+            let k = ent[2u * (base + i)];
+            if (ent[2u * (base + i - 1u)] <= k) { continue; }
+            let w = ent[2u * (base + i) + 1u];
+            var j = i;
+            while (j > 0u && ent[2u * (base + j - 1u)] > k) {
+                ent[2u * (base + j)] = ent[2u * (base + j - 1u)];
+                ent[2u * (base + j) + 1u] = ent[2u * (base + j - 1u) + 1u];
+                j -= 1u;
+            }
+            ent[2u * (base + j)] = k;
+            ent[2u * (base + j) + 1u] = w;
+        }
+        return;
+    }
     // Build a max-heap, then repeatedly move the maximum to the end.
     var end = n;
     var i = n / 2u;

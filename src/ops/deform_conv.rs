@@ -156,6 +156,21 @@ impl Geom {
     pub fn out_shape(&self) -> [usize; 4] {
         [self.n, self.cout, self.hout, self.wout]
     }
+
+    /// Every tensor is bound whole, so each must fit one storage binding.
+    pub fn check_bindable(&self, gpu: &Gpu) {
+        let lim = gpu.max_binding_elems();
+        let (x, y) = (
+            self.n * self.cin * self.h * self.w,
+            self.n * self.cout * self.p(),
+        );
+        let off = self.n * 2 * self.og() * self.kk() * self.p();
+        assert!(
+            x <= lim && y <= lim && off <= lim,
+            "deform_conv2d: input ({x}), output ({y}) or offset ({off} values) exceeds one GPU \
+             binding ({lim} values): split the batch"
+        );
+    }
 }
 
 /// A slice of the work: images b0..b0+nb, output positions p0..p0+np of each.
@@ -194,7 +209,9 @@ fn binding_budget(gpu: &Gpu) -> usize {
     if let Some(b) = BUDGET.with(|b| b.get()) {
         return b;
     }
-    let limit = (gpu.limits().max_storage_buffer_binding_size as u64)
+    let limit = gpu
+        .limits()
+        .max_storage_buffer_binding_size
         .min(gpu.limits().max_buffer_size)
         .max(1024);
     let mut best = 1u64 << (63 - limit.leading_zeros());
@@ -238,7 +255,7 @@ pub(crate) fn plan(g: &Geom, gpu: &Gpu) -> Vec<Chunk> {
         }
     } else {
         // Parts of one image; multiples of 4 positions keep later vectorisation possible.
-        let np = (budget / rows / 4 * 4).clamp(4, 1 << 24);
+        let np = (budget / rows / 4 * 4).clamp(4, 65535 * 64);
         for b0 in 0..g.n {
             let mut p0 = 0;
             while p0 < p {
@@ -274,7 +291,10 @@ pub(crate) struct GeoParams {
     nc: u32,
     has_mask: u32,
     nsamp: u32,
-    flags: u32,
+    write_col: u32,
+    col_rs: u32,
+    col_cs: u32,
+    _p: [u32; 2],
 }
 
 impl GeoParams {
@@ -300,8 +320,24 @@ impl GeoParams {
             nc: u(c.cols()),
             has_mask: g.has_mask as u32,
             nsamp: u(g.og() * g.kk() * c.cols()),
-            flags: 0,
+            write_col: 0,
+            col_rs: u(c.cols()),
+            col_cs: 1,
+            _p: [0; 2],
         }
+    }
+
+    /// Columns stored transposed, [chunk columns, Cin*kh*kw] (for the weight gradient).
+    pub fn transposed_columns(mut self, g: &Geom) -> GeoParams {
+        self.col_rs = 1;
+        self.col_cs = u(g.rows());
+        self
+    }
+
+    /// `coord` also writes the columns.
+    pub fn with_columns(mut self) -> GeoParams {
+        self.write_col = 1;
+        self
     }
     pub fn nsamp(&self) -> usize {
         self.nsamp as usize
@@ -402,22 +438,37 @@ pub(crate) struct Mm {
 pub(crate) const MM_ACCUMULATE: u32 = 1;
 pub(crate) const MM_BIAS: u32 = 2;
 
-/// Launches the matmul over `z1 * p.z2` (image, group) pairs.
+/// Launches the matmul over `z1 * p.z2` (image, group) pairs, with vector loads where the
+/// strides allow them (every output position count divisible by 4, i.e. all real image sizes).
 pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Tensor>, c: &Tensor) {
     let gpu = a.gpu();
-    let gx = (p.n as usize).div_ceil(256);
-    let gy = (p.m as usize).div_ceil(4);
+    let al = |v: &[u32]| v.iter().all(|x| x % 4 == 0);
+    let b_al = al(&[p.b_off, p.b_skb, p.b_z1, p.b_z2]);
+    let entry = if p.a_sk == 1
+        && p.b_sk == 1
+        && b_al
+        && al(&[p.k, p.a_off, p.a_sm, p.a_skb, p.a_z1, p.a_z2, p.b_sn])
+    {
+        "mm_nt4"
+    } else if p.b_sn == 1 && b_al && al(&[p.n, p.b_sk]) {
+        "mm_nn4"
+    } else {
+        "mm"
+    };
+    let gx = (p.m as usize).div_ceil(8);
+    let gy = (p.n as usize).div_ceil(64);
     let gz = z1 * p.z2 as usize;
     assert!(
         gx <= 65535 && gy <= 65535 && gz <= 65535,
         "deform_conv2d: matmul grid {gx}x{gy}x{gz} too large"
     );
     let bias = bias.unwrap_or(a);
+    let (a, b) = (a.buffer(), b.buffer());
     gpu.dispatch(
         &K_MM,
-        "mm",
+        entry,
         p,
-        &[a.buffer(), b.buffer(), bias.buffer(), c.buffer()],
+        &[a, b, bias.buffer(), c.buffer(), b, a],
         [gx as u32, gy as u32, gz as u32],
     );
 }
@@ -427,13 +478,7 @@ pub(crate) fn u(v: usize) -> u32 {
 }
 
 /// The deform-im2col columns [Cin*kh*kw, chunk columns] of one chunk (mask applied).
-pub(crate) fn im2col(
-    g: &Geom,
-    c: &Chunk,
-    x: &Tensor,
-    offset: &Tensor,
-    mask: Option<&Tensor>,
-) -> Tensor {
+fn im2col(g: &Geom, c: &Chunk, x: &Tensor, offset: &Tensor, mask: Option<&Tensor>) -> Tensor {
     let col = Tensor::empty(x.gpu(), &[g.rows(), c.cols()]);
     let mut sb = SampleBinds::new(offset, mask);
     sb.x = Some(x);
@@ -460,6 +505,7 @@ pub fn deform_conv2d_raw(
         cfg,
     );
     let gpu = x.gpu();
+    g.check_bindable(gpu);
     let y = Tensor::empty(gpu, &g.out_shape());
     let (p, cog, kg, groups) = (g.p(), g.cog(), g.kg(), g.cfg.groups);
     for c in plan(&g, gpu) {

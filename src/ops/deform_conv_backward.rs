@@ -9,7 +9,7 @@
 
 use super::deform_conv::DeformCfg;
 use super::deform_conv::{
-    im2col, matmul, plan, u, Chunk, GeoParams, Geom, Mm, SampleBinds, K_MM, MM_ACCUMULATE,
+    matmul, plan, u, Chunk, GeoParams, Geom, Mm, SampleBinds, K_MM, MM_ACCUMULATE,
 };
 use crate::gpu::{grid_1d, Kernel, Tensor};
 
@@ -71,6 +71,7 @@ pub fn deform_conv2d_backward(
         "deform_conv2d backward: gy shape"
     );
     let gpu = x.gpu();
+    g.check_bindable(gpu);
     let need_mask = needs.mask && mask.is_some();
     let need_coord = needs.offset || need_mask;
     let need_gcol = needs.x || need_coord;
@@ -80,17 +81,31 @@ pub fn deform_conv2d_backward(
     let gw = needs.weight.then(|| Tensor::empty(gpu, w.shape()));
     for (i, c) in plan(&g, gpu).iter().enumerate() {
         let gcol = need_gcol.then(|| column_grad(&g, c, w, gy));
-        if let Some(gw) = &gw {
-            let col = im2col(&g, c, x, offset, mask);
-            weight_grad(&g, c, gy, &col, gw, i > 0);
-        }
+        // Columns for the weight gradient, transposed ([positions, Cin*kk]) so the weight
+        // gradient is a matmul with contiguous vector loads; written by `coord` when it runs
+        // (it loads the same corners), else by im2col.
+        let colt = gw
+            .as_ref()
+            .map(|_| Tensor::empty(gpu, &[c.cols(), g.rows()]));
+        let gp = GeoParams::new(&g, c).transposed_columns(&g);
+        let mut sb = SampleBinds::new(offset, mask);
+        sb.x = Some(x);
+        sb.col = colt.as_ref();
         if need_coord {
-            let mut sb = SampleBinds::new(offset, mask);
-            sb.x = Some(x);
             sb.gcol = gcol.as_ref();
             sb.goff = goff.as_ref();
             sb.gmask = gmask.as_ref();
-            sb.run("coord", &GeoParams::new(&g, c));
+            let gp = if colt.is_some() {
+                gp.with_columns()
+            } else {
+                gp
+            };
+            sb.run("coord", &gp);
+        } else if colt.is_some() {
+            sb.run("im2col", &gp);
+        }
+        if let (Some(gw), Some(colt)) = (&gw, &colt) {
+            weight_grad(&g, c, gy, colt, gw, i > 0);
         }
         if let Some(gx) = &gx {
             input_grad(&g, c, offset, mask, gcol.as_ref().unwrap(), gx);
@@ -133,31 +148,57 @@ fn column_grad(g: &Geom, c: &Chunk, w: &Tensor, gy: &Tensor) -> Tensor {
     gcol
 }
 
-/// gw[grp*cog + o, ck] (+)= sum_{bi, pl} gy[b0 + bi, grp*cog + o, p0 + pl] * col[grp*kg + ck, bi*np + pl].
-fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, col: &Tensor, gw: &Tensor, accumulate: bool) {
-    let (p, cog, kg, nc) = (g.p(), g.cog(), g.kg(), c.cols());
+/// gw[grp*cog + o, ck] (+)= sum_{bi, pl} gy[b0 + bi, grp*cog + o, p0 + pl] * colt[bi*np + pl, grp*kg + ck].
+/// The reduction is long and the output small, so each image of the chunk gets its own
+/// partial product (parallelism) and `zsum` adds them in a fixed order.
+fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, colt: &Tensor, gw: &Tensor, accumulate: bool) {
+    let (p, cog, kg, rows) = (g.p(), g.cog(), g.kg(), g.rows());
+    let wn = g.cout * kg;
+    let part = (c.nb > 1).then(|| Tensor::empty(gy.gpu(), &[c.nb, wn]));
     let mm = Mm {
         m: u(cog),
         n: u(kg),
         k: u(c.np),
-        kb: u(c.nb),
+        kb: 1,
         z2: u(g.cfg.groups),
-        flags: if accumulate { MM_ACCUMULATE } else { 0 },
+        flags: if accumulate && part.is_none() {
+            MM_ACCUMULATE
+        } else {
+            0
+        },
         a_off: u(c.b0 * g.cout * p + c.p0),
         a_sm: u(p),
         a_sk: 1,
-        a_skb: u(g.cout * p),
+        a_z1: u(g.cout * p),
         a_z2: u(cog * p),
-        b_sk: 1,
-        b_sn: u(nc),
-        b_skb: u(c.np),
-        b_z2: u(kg * nc),
+        b_sk: u(rows),
+        b_sn: 1,
+        b_z1: u(c.np * rows),
+        b_z2: u(kg),
         c_sm: u(kg),
         c_sn: 1,
+        c_z1: u(wn),
         c_z2: u(cog * kg),
         ..Mm::default()
     };
-    matmul(&mm, 1, gy, col, None, gw);
+    matmul(&mm, c.nb, gy, colt, None, part.as_ref().unwrap_or(gw));
+    if let Some(part) = part {
+        let zs = Mm {
+            m: u(wn),
+            k: u(wn),
+            kb: u(c.nb),
+            flags: if accumulate { MM_ACCUMULATE } else { 0 },
+            ..Mm::default()
+        };
+        let pb = part.buffer();
+        gy.gpu().dispatch(
+            &K_MM,
+            "zsum",
+            &zs,
+            &[pb, pb, pb, gw.buffer()],
+            grid_1d(wn, 64),
+        );
+    }
 }
 
 /// gb[o] = sum over images and positions of gy[b, o, p].
