@@ -2,8 +2,9 @@
 use hinas::gpu::Gpu;
 use hinas::nn::params::{Group, ParamStore};
 use hinas::nn::supernet::Supernet;
+use hinas::optim::{Adam, Sgd};
 use hinas::search::config::SearchConfig;
-use hinas::search::step::gradients;
+use hinas::search::step::{arch_step, weight_step};
 use rand::SeedableRng;
 use std::time::Instant;
 
@@ -60,19 +61,37 @@ fn main() -> anyhow::Result<()> {
         }
         println!("{by:?}");
     }
-    for it in 0..iters {
+    let (mut adam, mut sgd) = (Adam::new(), Sgd::new(0.9, None));
+    let mut times = Vec::new();
+    for it in 0..=iters {
+        gpu.reset_peak();
         let t0 = Instant::now();
-        let (l, _g) = gradients(&net, &store, &[Group::Arch], &x, &y, 0.5);
-        let _ = l.to_vec();
+        let la = arch_step(&net, &store, &mut adam, 1e-3, 1e-3, &x, &y, 0.5);
+        let _ = la.to_vec();
         let t1 = Instant::now();
-        let (l, _g) = gradients(&net, &store, &[Group::Weight], &x, &y, 0.5);
-        let _ = l.to_vec();
+        let lw = weight_step(&net, &store, &mut sgd, 0.025, 3e-4, &x, &y, 0.5);
+        let _ = lw.to_vec();
         let t2 = Instant::now();
+        let total = (t2 - t0).as_secs_f64() * 1e3;
+        let note = if it == 0 {
+            " (warm-up: pipeline compilation)"
+        } else {
+            ""
+        };
+        let (a, w) = ((t1 - t0).as_secs_f64() * 1e3, (t2 - t1).as_secs_f64() * 1e3);
+        let peak = gpu.memory().peak as f64 / 1048576.0;
+        println!("iter {it}{note}: arch step {a:.1} ms + weight step {w:.1} ms = {total:.1} ms, peak GPU memory {peak:.1} MiB");
+        if it > 0 {
+            times.push(total);
+        }
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if !times.is_empty() {
+        let sharing = cfg.space.cell_sharing;
         println!(
-            "iter {it}: arch fwd+bwd {:.1} ms, weight fwd+bwd {:.1} ms, peak {:.1} MiB",
-            (t1 - t0).as_secs_f64() * 1e3,
-            (t2 - t1).as_secs_f64() * 1e3,
-            gpu.memory().peak as f64 / 1048576.0
+            "search iteration median {:.1} ms over {} (cell sharing: {sharing})",
+            times[times.len() / 2],
+            times.len()
         );
     }
     Ok(())

@@ -80,14 +80,14 @@ impl ProcedureCfg {
             // Sized to finish in minutes on a 2-core CPU with the software Vulkan driver.
             "tiny" => Ok(ProcedureCfg {
                 budget: "tiny".into(),
-                epochs: 10,
-                arch_start_epoch: 3,
-                batch_size: 4,
-                patch_size: 32,
-                iters_per_epoch: 6,
-                val_crop: 64,
+                epochs: 8,
+                arch_start_epoch: 2,
+                batch_size: 2,
+                patch_size: 24,
+                iters_per_epoch: 4,
+                val_crop: 48,
                 lr_t_max: 2,
-                genotype_patience: 4,
+                genotype_patience: 3,
                 ..paper
             }),
             other => anyhow::bail!("unknown budget {other:?} (known: tiny, paper)"),
@@ -164,7 +164,7 @@ impl SearchConfig {
             search: ProcedureCfg::budget(budget)?,
         };
         if budget == "tiny" {
-            cfg.space.filter_multiplier = 4;
+            cfg.space.filter_multiplier = 2;
             cfg.space.stem_channels = 16;
             cfg.space.aspp_dilation = 4;
         }
