@@ -225,7 +225,10 @@ fn binding_budget(gpu: &Gpu) -> usize {
 /// list (8 words per sample point and offset group) each fit the budget. Also keeps workgroup
 /// counts within 65535 per dimension.
 pub(crate) fn plan(g: &Geom, gpu: &Gpu) -> Vec<Chunk> {
-    let budget = binding_budget(gpu);
+    plan_with(g, binding_budget(gpu))
+}
+
+fn plan_with(g: &Geom, budget: usize) -> Vec<Chunk> {
     let p = g.p();
     let rows = g.rows().max(8 * g.og() * g.kk());
     let buckets = g.og() * g.h * g.w;
@@ -238,10 +241,13 @@ pub(crate) fn plan(g: &Geom, gpu: &Gpu) -> Vec<Chunk> {
     );
     let mut out = Vec::new();
     if rows * p <= budget {
-        let nb = (budget / (rows * p))
+        let most = (budget / (rows * p))
             .min((budget - 1) / buckets)
             .min(65535 / g.cfg.groups)
             .clamp(1, g.n);
+        // As few chunks as the budget allows, of (nearly) equal size.
+        let count = g.n.div_ceil(most);
+        let nb = g.n.div_ceil(count);
         let mut b0 = 0;
         while b0 < g.n {
             let nb = nb.min(g.n - b0);
@@ -254,7 +260,7 @@ pub(crate) fn plan(g: &Geom, gpu: &Gpu) -> Vec<Chunk> {
             b0 += nb;
         }
     } else {
-        // Parts of one image; multiples of 4 positions keep later vectorisation possible.
+        // Parts of one image; multiples of 4 positions keep the vector-load matmuls usable.
         let np = (budget / rows / 4 * 4).clamp(4, 65535 * 64);
         for b0 in 0..g.n {
             let mut p0 = 0;
@@ -718,4 +724,58 @@ pub fn split_offset_mask(
     let logits = channel_slice(t, pred, n_off, n_off / 2);
     let mask = elementwise::sigmoid(t, &logits);
     (offset, mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geom(x: [usize; 4], k: usize, og: usize) -> Geom {
+        let cfg = DeformCfg {
+            padding: k / 2,
+            offset_groups: og,
+            ..DeformCfg::default()
+        };
+        let off = [x[0], 2 * og * k * k, x[2], x[3]];
+        Geom::new(&x, &off, None, &[x[1], x[1], k, k], None, cfg)
+    }
+
+    /// Every (image, position) exactly once, and every chunk within the budget.
+    fn check_cover(g: &Geom, chunks: &[Chunk], budget: usize) {
+        let rows = g.rows().max(8 * g.og() * g.kk());
+        let mut seen = vec![0u8; g.n * g.p()];
+        for c in chunks {
+            assert!(c.cols() * rows <= budget, "{c:?} over budget");
+            assert!(c.nb * g.og() * g.h * g.w < budget);
+            for b in c.b0..c.b0 + c.nb {
+                for p in c.p0..c.p0 + c.np {
+                    seen[b * g.p() + p] += 1;
+                }
+            }
+        }
+        assert!(seen.iter().all(|&s| s == 1));
+    }
+
+    #[test]
+    fn chunks_fit_a_128_mib_binding_and_are_balanced() {
+        let budget = 1 << 25; // lavapipe: 128 MiB of f32
+        let g = geom([16, 64, 64, 64], 3, 1);
+        let chunks = plan_with(&g, budget);
+        // 151 MB of columns: two chunks of 8 images.
+        assert_eq!(chunks.len(), 2);
+        assert!(chunks.iter().all(|c| c.nb == 8 && c.np == 4096));
+        check_cover(&g, &chunks, budget);
+        let g = geom([5, 3, 7, 6], 3, 1);
+        assert_eq!(plan_with(&g, budget).len(), 1);
+    }
+
+    #[test]
+    fn large_images_are_split_into_runs_of_positions() {
+        let g = geom([2, 64, 300, 301], 3, 2);
+        let budget = 1 << 22;
+        let chunks = plan_with(&g, budget);
+        assert!(chunks.iter().all(|c| c.nb == 1 && c.p0 % 4 == 0));
+        assert!(chunks.len() > 2);
+        check_cover(&g, &chunks, budget);
+    }
 }
