@@ -300,7 +300,8 @@ pub(crate) struct GeoParams {
     write_col: u32,
     col_rs: u32,
     col_cs: u32,
-    _p: [u32; 2],
+    s0: u32,
+    s1: u32,
 }
 
 impl GeoParams {
@@ -329,7 +330,8 @@ impl GeoParams {
             write_col: 0,
             col_rs: u(c.cols()),
             col_cs: 1,
-            _p: [0; 2],
+            s0: 0,
+            s1: u(g.og() * g.kk() * c.cols()),
         }
     }
 
@@ -347,6 +349,14 @@ impl GeoParams {
     }
     pub fn nsamp(&self) -> usize {
         self.nsamp as usize
+    }
+
+    /// Restricts a dispatch to the sample points of one (offset group, tap) pair.
+    pub fn only_tap(mut self, group_tap: usize) -> GeoParams {
+        let per = self.nb * self.np;
+        self.s0 = u(group_tap) * per;
+        self.s1 = self.s0 + per;
+        self
     }
 }
 
@@ -402,7 +412,13 @@ impl<'a> SampleBinds<'a> {
             r(self.start),
             rw(self.ent),
         ];
-        gpu.dispatch(&K_SAMPLE, entry, p, &bufs, grid_1d(p.nsamp(), 64));
+        gpu.dispatch(
+            &K_SAMPLE,
+            entry,
+            p,
+            &bufs,
+            grid_1d((p.s1 - p.s0) as usize, 64),
+        );
     }
 }
 
