@@ -465,14 +465,7 @@ pub(crate) const MM_BIAS: u32 = 2;
 pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Tensor>, c: &Tensor) {
     let gpu = a.gpu();
     let al = |v: &[u32]| v.iter().all(|x| x % 4 == 0);
-    let b_al = al(&[p.b_off, p.b_skb, p.b_z1, p.b_z2]);
-    let entry = if p.a_sk == 1
-        && p.b_sk == 1
-        && b_al
-        && al(&[p.k, p.a_off, p.a_sm, p.a_skb, p.a_z1, p.a_z2, p.b_sn])
-    {
-        "mm_nt4"
-    } else if p.b_sn == 1 && b_al && al(&[p.n, p.b_sk]) {
+    let entry = if p.b_sn == 1 && al(&[p.n, p.b_off, p.b_sk, p.b_skb, p.b_z1, p.b_z2]) {
         "mm_nn4"
     } else {
         "mm"
@@ -490,7 +483,7 @@ pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Te
         &K_MM,
         entry,
         p,
-        &[a, b, bias.buffer(), c.buffer(), b, a],
+        &[a, b, bias.buffer(), c.buffer(), b],
         [gx as u32, gy as u32, gz as u32],
     );
 }
