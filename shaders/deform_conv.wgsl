@@ -17,7 +17,8 @@ struct Geo {
     pad: u32, dil: u32, og: u32, cpg: u32,      // cpg: channels per offset group
     nb: u32, b0: u32, np: u32, p0: u32,         // chunk: images b0..b0+nb, positions p0..p0+np
     nc: u32, has_mask: u32, nsamp: u32, write_col: u32,   // write_col: coord also writes columns
-    col_rs: u32, col_cs: u32, _p0: u32, _p1: u32,        // column element = r*col_rs + n*col_cs
+    col_rs: u32, col_cs: u32,                            // column element = r*col_rs + n*col_cs
+    s0: u32, s1: u32,                                    // this dispatch: sample points s0..s1
 }
 
 @group(0) @binding(0) var<uniform> q: Geo;
@@ -128,8 +129,8 @@ fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 // columns[c*kk + tap, n] = mask * bilinear(x[b, c], y, x) for every channel c of the group.
 @compute @workgroup_size(64)
 fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let s = flat(gid, nwg);
-    if (s >= q.nsamp) { return; }
+    let s = q.s0 + flat(gid, nwg);
+    if (s >= q.s1) { return; }
     let d = decode(s);
     let f = footprint(d.y, d.x);
     let hy = 1.0 - f.ly;
@@ -162,8 +163,8 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 // it also writes the columns for the weight gradient: it loads the same four corners anyway.
 @compute @workgroup_size(64)
 fn coord(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let s = flat(gid, nwg);
-    if (s >= q.nsamp) { return; }
+    let s = q.s0 + flat(gid, nwg);
+    if (s >= q.s1) { return; }
     let d = decode(s);
     let f = footprint(d.y, d.x);
     let hy = 1.0 - f.ly;
@@ -207,8 +208,8 @@ fn coord(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 // (bucket (bi*og + g)*H*W + pixel). Only integer atomics: WGSL has no float atomics.
 @compute @workgroup_size(64)
 fn dx_count(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let s = flat(gid, nwg);
-    if (s >= q.nsamp) { return; }
+    let s = q.s0 + flat(gid, nwg);
+    if (s >= q.s1) { return; }
     let d = decode(s);
     let f = footprint(d.y, d.x);
     if (!f.inside) { return; }
@@ -227,11 +228,13 @@ fn put(bucket: u32, key: u32, w: f32) {
 
 // Step 3 (after the scan of the counts into `start` and re-zeroing `cnt`): write each touch as
 // (key = tap*nc + n, weight = mask * bilinear corner weight) into its pixel's bucket. The order
-// inside a bucket depends on thread timing; dx_sort makes it canonical.
+// inside a bucket depends on thread timing; dx_sort makes it canonical. The launcher runs one
+// dispatch per (offset group, tap), i.e. per key range, so buckets arrive sorted up to the few
+// entries of one tap and the sort has little to do.
 @compute @workgroup_size(64)
 fn dx_fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let s = flat(gid, nwg);
-    if (s >= q.nsamp) { return; }
+    let s = q.s0 + flat(gid, nwg);
+    if (s >= q.s1) { return; }
     let d = decode(s);
     let f = footprint(d.y, d.x);
     if (!f.inside) { return; }

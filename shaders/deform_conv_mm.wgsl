@@ -1,9 +1,9 @@
 // Strided batched matmul for deformable convolution (ops/deform_conv.rs):
 //   C(m, n) [= or +=] sum_{kb, k} A(m, kb, k) * B(kb, k, n) [+ bias(m)]
 // with every operand addressed by explicit strides, so the forward (W x columns), the column
-// gradient (W^T x gy) and the weight gradient (gy x columns^T, reduced over the images of a chunk)
-// are the same kernel on NCHW tensors without transposes or copies. z = z1 * z2count + z2 selects
-// (image, weight group) for the forward and column gradient.
+// gradient (W^T x gy) and the weight gradient (gy x transposed columns, one partial product per
+// image, added by zsum) are the same kernel on NCHW tensors without copies.
+// z = z1 * p.z2 + z2 selects (image, weight group).
 //
 // Register tiling for lavapipe, no workgroup memory (slower than plain loads there).
 
@@ -21,10 +21,9 @@ struct Mm {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
-// The same buffers as b and a, read four floats at a time (only where the launcher has checked
-// that every vector load is 16-byte aligned).
+// The same buffer as b, read four floats at a time (only where the launcher has checked that
+// every vector load is 16-byte aligned).
 @group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read> a4: array<vec4<f32>>;
 
 // Tile geometry shared by the entry points: a workgroup is 8 invocations (one SIMD row of
 // lavapipe); it covers 8 rows x 64 columns, each invocation 8 rows x 8 columns. The rows come
@@ -225,92 +224,6 @@ fn mm_nn4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
         }
         ao += p.a_skb;
         bo += bskb;
-    }
-    store_row(t, 0u, c00, c01);
-    store_row(t, 1u, c10, c11);
-    store_row(t, 2u, c20, c21);
-    store_row(t, 3u, c30, c31);
-    store_row(t, 4u, c40, c41);
-    store_row(t, 5u, c50, c51);
-    store_row(t, 6u, c60, c61);
-    store_row(t, 7u, c70, c71);
-}
-
-fn dot4(a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
-}
-
-// A and B both contiguous along k (a_sk = b_sk = 1), 4-aligned, k % 4 == 0: the weight gradient
-// (gy x columns^T), four k per step as vectors.
-@compute @workgroup_size(8)
-fn mm_nt4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = tile(wg, lid);
-    let ar0 = a_row(t, 0u) / 4u;
-    let ar1 = a_row(t, 1u) / 4u;
-    let ar2 = a_row(t, 2u) / 4u;
-    let ar3 = a_row(t, 3u) / 4u;
-    let ar4 = a_row(t, 4u) / 4u;
-    let ar5 = a_row(t, 5u) / 4u;
-    let ar6 = a_row(t, 6u) / 4u;
-    let ar7 = a_row(t, 7u) / 4u;
-    var bc: array<u32, 8>;
-    for (var j = 0u; j < 8u; j++) { bc[j] = b_col(t, j) / 4u; }
-    let bc0 = bc[0]; let bc1 = bc[1]; let bc2 = bc[2]; let bc3 = bc[3];
-    let bc4 = bc[4]; let bc5 = bc[5]; let bc6 = bc[6]; let bc7 = bc[7];
-    var c00 = vec4<f32>(0.0);
-    var c01 = vec4<f32>(0.0);
-    var c10 = vec4<f32>(0.0);
-    var c11 = vec4<f32>(0.0);
-    var c20 = vec4<f32>(0.0);
-    var c21 = vec4<f32>(0.0);
-    var c30 = vec4<f32>(0.0);
-    var c31 = vec4<f32>(0.0);
-    var c40 = vec4<f32>(0.0);
-    var c41 = vec4<f32>(0.0);
-    var c50 = vec4<f32>(0.0);
-    var c51 = vec4<f32>(0.0);
-    var c60 = vec4<f32>(0.0);
-    var c61 = vec4<f32>(0.0);
-    var c70 = vec4<f32>(0.0);
-    var c71 = vec4<f32>(0.0);
-    var ao = 0u;
-    var bo = 0u;
-    let k4 = p.k / 4u;
-    for (var kb = 0u; kb < p.kb; kb++) {
-        var ak = ao;
-        var bk = bo;
-        for (var k = 0u; k < k4; k++) {
-            let q0 = b4[bc0 + bk]; let q1 = b4[bc1 + bk]; let q2 = b4[bc2 + bk]; let q3 = b4[bc3 + bk];
-            let q4 = b4[bc4 + bk]; let q5 = b4[bc5 + bk]; let q6 = b4[bc6 + bk]; let q7 = b4[bc7 + bk];
-            let x0 = a4[ar0 + ak];
-            c00 += dot4(x0, q0, q1, q2, q3);
-            c01 += dot4(x0, q4, q5, q6, q7);
-            let x1 = a4[ar1 + ak];
-            c10 += dot4(x1, q0, q1, q2, q3);
-            c11 += dot4(x1, q4, q5, q6, q7);
-            let x2 = a4[ar2 + ak];
-            c20 += dot4(x2, q0, q1, q2, q3);
-            c21 += dot4(x2, q4, q5, q6, q7);
-            let x3 = a4[ar3 + ak];
-            c30 += dot4(x3, q0, q1, q2, q3);
-            c31 += dot4(x3, q4, q5, q6, q7);
-            let x4 = a4[ar4 + ak];
-            c40 += dot4(x4, q0, q1, q2, q3);
-            c41 += dot4(x4, q4, q5, q6, q7);
-            let x5 = a4[ar5 + ak];
-            c50 += dot4(x5, q0, q1, q2, q3);
-            c51 += dot4(x5, q4, q5, q6, q7);
-            let x6 = a4[ar6 + ak];
-            c60 += dot4(x6, q0, q1, q2, q3);
-            c61 += dot4(x6, q4, q5, q6, q7);
-            let x7 = a4[ar7 + ak];
-            c70 += dot4(x7, q0, q1, q2, q3);
-            c71 += dot4(x7, q4, q5, q6, q7);
-            ak += 1u;
-            bk += 1u;
-        }
-        ao += p.a_skb / 4u;
-        bo += p.b_skb / 4u;
     }
     store_row(t, 0u, c00, c01);
     store_row(t, 1u, c10, c11);

@@ -225,7 +225,10 @@ fn binding_budget(gpu: &Gpu) -> usize {
 /// list (8 words per sample point and offset group) each fit the budget. Also keeps workgroup
 /// counts within 65535 per dimension.
 pub(crate) fn plan(g: &Geom, gpu: &Gpu) -> Vec<Chunk> {
-    let budget = binding_budget(gpu);
+    plan_with(g, binding_budget(gpu))
+}
+
+fn plan_with(g: &Geom, budget: usize) -> Vec<Chunk> {
     let p = g.p();
     let rows = g.rows().max(8 * g.og() * g.kk());
     let buckets = g.og() * g.h * g.w;
@@ -238,10 +241,13 @@ pub(crate) fn plan(g: &Geom, gpu: &Gpu) -> Vec<Chunk> {
     );
     let mut out = Vec::new();
     if rows * p <= budget {
-        let nb = (budget / (rows * p))
+        let most = (budget / (rows * p))
             .min((budget - 1) / buckets)
             .min(65535 / g.cfg.groups)
             .clamp(1, g.n);
+        // As few chunks as the budget allows, of (nearly) equal size.
+        let count = g.n.div_ceil(most);
+        let nb = g.n.div_ceil(count);
         let mut b0 = 0;
         while b0 < g.n {
             let nb = nb.min(g.n - b0);
@@ -254,7 +260,7 @@ pub(crate) fn plan(g: &Geom, gpu: &Gpu) -> Vec<Chunk> {
             b0 += nb;
         }
     } else {
-        // Parts of one image; multiples of 4 positions keep later vectorisation possible.
+        // Parts of one image; multiples of 4 positions keep the vector-load matmuls usable.
         let np = (budget / rows / 4 * 4).clamp(4, 65535 * 64);
         for b0 in 0..g.n {
             let mut p0 = 0;
@@ -294,7 +300,8 @@ pub(crate) struct GeoParams {
     write_col: u32,
     col_rs: u32,
     col_cs: u32,
-    _p: [u32; 2],
+    s0: u32,
+    s1: u32,
 }
 
 impl GeoParams {
@@ -323,7 +330,8 @@ impl GeoParams {
             write_col: 0,
             col_rs: u(c.cols()),
             col_cs: 1,
-            _p: [0; 2],
+            s0: 0,
+            s1: u(g.og() * g.kk() * c.cols()),
         }
     }
 
@@ -341,6 +349,14 @@ impl GeoParams {
     }
     pub fn nsamp(&self) -> usize {
         self.nsamp as usize
+    }
+
+    /// Restricts a dispatch to the sample points of one (offset group, tap) pair.
+    pub fn only_tap(mut self, group_tap: usize) -> GeoParams {
+        let per = self.nb * self.np;
+        self.s0 = u(group_tap) * per;
+        self.s1 = self.s0 + per;
+        self
     }
 }
 
@@ -396,7 +412,13 @@ impl<'a> SampleBinds<'a> {
             r(self.start),
             rw(self.ent),
         ];
-        gpu.dispatch(&K_SAMPLE, entry, p, &bufs, grid_1d(p.nsamp(), 64));
+        gpu.dispatch(
+            &K_SAMPLE,
+            entry,
+            p,
+            &bufs,
+            grid_1d((p.s1 - p.s0) as usize, 64),
+        );
     }
 }
 
@@ -443,14 +465,7 @@ pub(crate) const MM_BIAS: u32 = 2;
 pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Tensor>, c: &Tensor) {
     let gpu = a.gpu();
     let al = |v: &[u32]| v.iter().all(|x| x % 4 == 0);
-    let b_al = al(&[p.b_off, p.b_skb, p.b_z1, p.b_z2]);
-    let entry = if p.a_sk == 1
-        && p.b_sk == 1
-        && b_al
-        && al(&[p.k, p.a_off, p.a_sm, p.a_skb, p.a_z1, p.a_z2, p.b_sn])
-    {
-        "mm_nt4"
-    } else if p.b_sn == 1 && b_al && al(&[p.n, p.b_sk]) {
+    let entry = if p.b_sn == 1 && al(&[p.n, p.b_off, p.b_sk, p.b_skb, p.b_z1, p.b_z2]) {
         "mm_nn4"
     } else {
         "mm"
@@ -468,7 +483,7 @@ pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Te
         &K_MM,
         entry,
         p,
-        &[a, b, bias.buffer(), c.buffer(), b, a],
+        &[a, b, bias.buffer(), c.buffer(), b],
         [gx as u32, gy as u32, gz as u32],
     );
 }
@@ -718,4 +733,58 @@ pub fn split_offset_mask(
     let logits = channel_slice(t, pred, n_off, n_off / 2);
     let mask = elementwise::sigmoid(t, &logits);
     (offset, mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geom(x: [usize; 4], k: usize, og: usize) -> Geom {
+        let cfg = DeformCfg {
+            padding: k / 2,
+            offset_groups: og,
+            ..DeformCfg::default()
+        };
+        let off = [x[0], 2 * og * k * k, x[2], x[3]];
+        Geom::new(&x, &off, None, &[x[1], x[1], k, k], None, cfg)
+    }
+
+    /// Every (image, position) exactly once, and every chunk within the budget.
+    fn check_cover(g: &Geom, chunks: &[Chunk], budget: usize) {
+        let rows = g.rows().max(8 * g.og() * g.kk());
+        let mut seen = vec![0u8; g.n * g.p()];
+        for c in chunks {
+            assert!(c.cols() * rows <= budget, "{c:?} over budget");
+            assert!(c.nb * g.og() * g.h * g.w < budget);
+            for b in c.b0..c.b0 + c.nb {
+                for p in c.p0..c.p0 + c.np {
+                    seen[b * g.p() + p] += 1;
+                }
+            }
+        }
+        assert!(seen.iter().all(|&s| s == 1));
+    }
+
+    #[test]
+    fn chunks_fit_a_128_mib_binding_and_are_balanced() {
+        let budget = 1 << 25; // lavapipe: 128 MiB of f32
+        let g = geom([16, 64, 64, 64], 3, 1);
+        let chunks = plan_with(&g, budget);
+        // 151 MB of columns: two chunks of 8 images.
+        assert_eq!(chunks.len(), 2);
+        assert!(chunks.iter().all(|c| c.nb == 8 && c.np == 4096));
+        check_cover(&g, &chunks, budget);
+        let g = geom([5, 3, 7, 6], 3, 1);
+        assert_eq!(plan_with(&g, budget).len(), 1);
+    }
+
+    #[test]
+    fn large_images_are_split_into_runs_of_positions() {
+        let g = geom([2, 64, 300, 301], 3, 2);
+        let budget = 1 << 22;
+        let chunks = plan_with(&g, budget);
+        assert!(chunks.iter().all(|c| c.nb == 1 && c.p0 % 4 == 0));
+        assert!(chunks.len() > 2);
+        check_cover(&g, &chunks, budget);
+    }
 }

@@ -316,7 +316,9 @@ fn input_grad(
     cnt.fill_zero();
     sb.start = Some(&start);
     sb.ent = Some(&ent);
-    sb.run("dx_fill", &gp);
+    for gt in 0..og * g.kk() {
+        sb.run("dx_fill", &gp.only_tap(gt));
+    }
 
     let fin = bufs(&cnt, &start, &start, &ent, &ent);
     run("sort", &fin, grid_1d(nbk, 64));
