@@ -195,3 +195,26 @@ fn killed_search_resumes_to_the_same_genotype() {
     let _ = std::fs::remove_dir_all(&whole);
     let _ = std::fs::remove_dir_all(&cut);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn no_adapter_says_what_to_install() {
+    // Point the Vulkan loader at a driver list that does not exist: no adapter at all.
+    for cmd in [vec!["info"], vec!["search", "--quiet", "--budget", "tiny"]] {
+        let out = scratch("noadapter");
+        let o = hinas()
+            .args(&cmd)
+            .args(if cmd[0] == "search" {
+                vec!["--out".to_string(), out.display().to_string()]
+            } else {
+                vec![]
+            })
+            .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{cmd:?}: {}", stderr(&o));
+        assert_one_line_error(&o, "mesa-vulkan-drivers");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
