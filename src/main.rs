@@ -54,7 +54,7 @@ enum Command {
         #[arg(long, required_unless_present = "resume")]
         genotype: Option<PathBuf>,
         /// Training noise level (0-255; default 30).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         sigma: Option<f32>,
         /// tiny: minutes on a CPU-only machine; paper: the published setting.
         #[arg(long, default_value = "tiny", value_parser = ["tiny", "paper"])]
@@ -89,7 +89,7 @@ enum Command {
         #[arg(long, default_value = "builtin:test")]
         data: String,
         /// Noise levels, comma-separated (default: the model's training sigma).
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
         sigma: Vec<f32>,
         #[arg(long, default_value = "standard", value_parser = ["standard", "hinas-tiles"])]
         protocol: String,
@@ -114,10 +114,10 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Noise level of the inputs, if known (0-255).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         sigma: Option<f32>,
         /// Add Gaussian noise of this sigma first and also write the noisy image (a demo pair).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         add_noise: Option<f32>,
         /// Seed of --add-noise.
         #[arg(long, default_value_t = 0)]

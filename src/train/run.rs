@@ -200,10 +200,15 @@ impl Trainer {
             sum += prev.wait()[0] as f64;
             n += 1;
         }
+        anyhow::ensure!(
+            sum.is_finite(),
+            "training diverged before iteration {} (the loss is not finite); try a lower lr",
+            self.iteration
+        );
         let (psnr, ssim) = self.validate()?;
         let score = ssim + psnr / 100.0;
         let competes = self.iteration >= t.val_start || self.done();
-        let best = competes && self.best.is_none_or(|(b, _)| score > b);
+        let best = competes && score.is_finite() && self.best.is_none_or(|(b, _)| score > b);
         if best {
             self.best = Some((score, self.iteration));
         }
