@@ -2,7 +2,7 @@
 //! the best model by validation; outputs model.safetensors (best), checkpoint.safetensors
 //! (resumable), log.csv, loss.png, config.toml and genotype.json.
 //!
-//! The tiny budget (f = 8, stem 16, 32x32 patches, batch 6, 480 iterations, lr 0.01) is sized to finish
+//! The tiny budget (f = 8, stem 16, 32x32 patches, batch 6, 480 iterations, lr 0.005) is sized to finish
 //! well inside 15 minutes on a 2-core CPU with lavapipe.
 
 pub mod config;
