@@ -7,6 +7,7 @@
 
 pub mod checkpoint;
 pub mod data;
+pub mod eval;
 pub mod gpu;
 pub mod nn;
 pub mod ops;
@@ -14,3 +15,4 @@ pub mod optim;
 pub mod report;
 pub mod search;
 pub mod tape;
+pub mod train;

@@ -48,6 +48,89 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Retrain the network of a searched genotype and keep the best model by validation.
+    Train {
+        /// genotype.json written by `hinas search` (not needed with --resume).
+        #[arg(long, required_unless_present = "resume")]
+        genotype: Option<PathBuf>,
+        /// Training noise level (0-255; default 30).
+        #[arg(long, allow_negative_numbers = true)]
+        sigma: Option<f32>,
+        /// tiny: minutes on a CPU-only machine; paper: the published setting.
+        #[arg(long, default_value = "tiny", value_parser = ["tiny", "paper"])]
+        budget: String,
+        /// Training images: a folder, or builtin:train (default).
+        #[arg(long, default_value = "builtin:train")]
+        data: String,
+        /// Output folder (default runs/train-<date>-<time>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue the training saved in this folder.
+        #[arg(long, conflicts_with = "out")]
+        resume: Option<PathBuf>,
+        /// Train a colour (3-channel) denoiser.
+        #[arg(long)]
+        colour: bool,
+        /// TOML file overriding any field of the resolved config (see config.toml of a run).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// No progress bar or summary.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Score a trained model on test images (PSNR, both SSIMs), beside the noisy input.
+    Eval {
+        /// model.safetensors written by `hinas train`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Test images: a folder, or builtin:test (default).
+        #[arg(long, default_value = "builtin:test")]
+        data: String,
+        /// Noise levels, comma-separated (default: the model's training sigma).
+        #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+        sigma: Vec<f32>,
+        #[arg(long, default_value = "standard", value_parser = ["standard", "hinas-tiles"])]
+        protocol: String,
+        /// Folder for eval.csv and eval.json (default: eval/ beside the model).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed of the test noise.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Denoise PNG/JPEG images of any size with a trained model (PNG out).
+    Denoise {
+        /// model.safetensors written by `hinas train`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Input images.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output folder (default: beside each input); outputs are NAME_denoised.png.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Noise level of the inputs, if known (0-255).
+        #[arg(long, allow_negative_numbers = true)]
+        sigma: Option<f32>,
+        /// Add Gaussian noise of this sigma first and also write the noisy image (a demo pair).
+        #[arg(long, allow_negative_numbers = true)]
+        add_noise: Option<f32>,
+        /// Seed of --add-noise.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Tile side for large images (shrunk to fit the device).
+        #[arg(long, default_value_t = 256)]
+        tile: usize,
+        /// Overwrite existing outputs.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 fn main() {
@@ -91,6 +174,51 @@ fn main() {
             no_cell_sharing,
             quiet,
         ),
+        Command::Train {
+            genotype,
+            sigma,
+            budget,
+            data,
+            out,
+            resume,
+            colour,
+            config,
+            seed,
+            quiet,
+        } => train(
+            genotype, sigma, &budget, &data, out, resume, colour, config, seed, quiet,
+        ),
+        Command::Eval {
+            model,
+            data,
+            sigma,
+            protocol,
+            out,
+            seed,
+            quiet,
+        } => eval(model, &data, sigma, &protocol, out, seed, quiet),
+        Command::Denoise {
+            model,
+            inputs,
+            out,
+            sigma,
+            add_noise,
+            seed,
+            tile,
+            force,
+            quiet,
+        } => hinas::eval::denoise::denoise(hinas::eval::denoise::DenoiseArgs {
+            model,
+            inputs,
+            out_dir: out,
+            sigma,
+            add_noise,
+            seed,
+            tile,
+            force,
+            quiet,
+        })
+        .map(|_| ()),
     };
     if let Err(e) = result {
         let msg = format!("{e:#}");
@@ -150,6 +278,87 @@ fn search(
         data,
         out_dir,
         resume,
+        quiet,
+    })?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train(
+    genotype: Option<PathBuf>,
+    sigma: Option<f32>,
+    budget: &str,
+    data: &str,
+    out: Option<PathBuf>,
+    resume: Option<PathBuf>,
+    colour: bool,
+    config: Option<PathBuf>,
+    seed: Option<u64>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    use hinas::train::{config::TrainConfig, TrainArgs};
+    let mut cfg = TrainConfig::resolve(budget, config.as_deref())?;
+    if let Some(s) = sigma {
+        hinas::train::config::check_sigma(s)?;
+        cfg.train.sigma = s;
+    }
+    if let Some(s) = seed {
+        cfg.train.seed = s;
+    }
+    if colour {
+        cfg.net.channels = 3;
+    }
+    cfg.validate()?;
+    let genotype = match (&genotype, &resume) {
+        (Some(g), None) => Some(hinas::nn::genotype::Genotype::load(g)?),
+        _ => None,
+    };
+    let data: hinas::data::Source = data.parse().expect("infallible");
+    let (out_dir, resume) = match resume {
+        Some(dir) => (dir, true),
+        None => (
+            out.unwrap_or_else(|| hinas::search::default_out_dir("train")),
+            false,
+        ),
+    };
+    hinas::train::train(TrainArgs {
+        config: cfg,
+        genotype,
+        data,
+        out_dir,
+        resume,
+        quiet,
+    })?;
+    Ok(())
+}
+
+fn eval(
+    model: PathBuf,
+    data: &str,
+    sigmas: Vec<f32>,
+    protocol: &str,
+    out: Option<PathBuf>,
+    seed: u64,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let protocol = match protocol {
+        "hinas-tiles" => hinas::data::Protocol::hinas_tiles(),
+        _ => hinas::data::Protocol::Standard,
+    };
+    let out_dir = out.unwrap_or_else(|| {
+        model
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+            .join("eval")
+    });
+    hinas::eval::eval(hinas::eval::EvalArgs {
+        model,
+        data: data.parse().expect("infallible"),
+        sigmas,
+        protocol,
+        out_dir,
+        seed,
         quiet,
     })?;
     Ok(())

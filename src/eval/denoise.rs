@@ -1,0 +1,158 @@
+//! `hinas denoise`: PNG/JPEG in, PNG out, any size (overlapping tiles, linear seam blending),
+//! grey or colour as the model was trained.
+
+use super::{OVERLAP, TILE};
+use crate::checkpoint::write_atomic;
+use crate::data::{Channels, FloatImage, Image};
+use crate::gpu::Gpu;
+use crate::train::config::check_sigma;
+use crate::train::model::{Model, ModelFile};
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub struct DenoiseArgs {
+    pub model: PathBuf,
+    pub inputs: Vec<PathBuf>,
+    /// Output folder; default: each input's own folder.
+    pub out_dir: Option<PathBuf>,
+    /// The input's noise level, if known (a warning when it differs from the model's).
+    pub sigma: Option<f32>,
+    /// Add Gaussian noise of this sigma first (and write the noisy image too).
+    pub add_noise: Option<f32>,
+    pub seed: u64,
+    pub tile: usize,
+    pub force: bool,
+    pub quiet: bool,
+}
+
+/// One processed input.
+pub struct Denoised {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub noisy: Option<PathBuf>,
+    pub seconds: f64,
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
+    anyhow::ensure!(!args.inputs.is_empty(), "no input images given");
+    for s in args.sigma.iter().chain(args.add_noise.iter()) {
+        check_sigma(*s)?;
+    }
+    let file = ModelFile::read(&args.model)?;
+    let channels = Channels::from_count(file.genotype.space.channels)
+        .ok_or_else(|| anyhow::anyhow!("model has an unsupported channel count"))?;
+    // Every input is decoded and every output path checked before the GPU is touched.
+    let mut jobs = Vec::new();
+    for input in &args.inputs {
+        let bytes = std::fs::read(input)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?;
+        let img = Image::decode(&bytes)
+            .map_err(|e| anyhow::anyhow!("cannot decode {}: {e}", input.display()))?
+            .to_channels(channels);
+        let dir = match &args.out_dir {
+            Some(d) => d.clone(),
+            None => input
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+        };
+        let name = stem(input);
+        let output = dir.join(format!("{name}_denoised.png"));
+        let noisy = args
+            .add_noise
+            .map(|s| dir.join(format!("{name}_noisy{}.png", s as u32)));
+        for out in std::iter::once(&output).chain(noisy.iter()) {
+            let is_input = args.inputs.iter().any(|i| same_file(i, out));
+            let taken = jobs.iter().any(
+                |(_, _, o, n): &(PathBuf, Image, PathBuf, Option<PathBuf>)| {
+                    o == out || n.as_ref() == Some(out)
+                },
+            );
+            anyhow::ensure!(
+                !taken,
+                "two inputs would write {}; give them different names",
+                out.display()
+            );
+            anyhow::ensure!(
+                args.force || (!is_input && !out.exists()),
+                "{} already exists{}; use --force to overwrite it",
+                out.display(),
+                if is_input { " and is an input" } else { "" }
+            );
+        }
+        jobs.push((input.clone(), img, output, noisy));
+    }
+    if let Some(d) = &args.out_dir {
+        std::fs::create_dir_all(d)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", d.display()))?;
+    }
+    let gpu = Gpu::open()?;
+    let model = Model::from_file(&gpu, file, &args.model)?;
+    if let Some(s) = args.sigma.or(args.add_noise) {
+        if (s - model.sigma()).abs() > 0.5 && !args.quiet {
+            eprintln!(
+                "warning: the model was trained at sigma {}, the input has sigma {s}",
+                model.sigma()
+            );
+        }
+    }
+    let mut done = Vec::new();
+    for (k, (input, img, output, noisy_path)) in jobs.into_iter().enumerate() {
+        let mut x = img.to_float();
+        if let Some(s) = args.add_noise {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+            rng.set_stream(k as u64);
+            for v in &mut x.data {
+                let n: f32 = rng.sample(StandardNormal);
+                *v += n * s / 255.0;
+            }
+        }
+        if let Some(p) = &noisy_path {
+            write_atomic(p, &x.to_u8().to_png()?)?;
+        }
+        let t0 = Instant::now();
+        let y: FloatImage = model.denoise_tiled(&x, args.tile, OVERLAP)?;
+        let seconds = t0.elapsed().as_secs_f64();
+        write_atomic(&output, &y.to_u8().to_png()?)?;
+        if !args.quiet {
+            println!(
+                "{} ({}x{}) -> {} in {:.2} s{}",
+                input.display(),
+                img.width,
+                img.height,
+                output.display(),
+                seconds,
+                noisy_path
+                    .as_ref()
+                    .map(|p| format!(" (noisy input: {})", p.display()))
+                    .unwrap_or_default()
+            );
+        }
+        done.push(Denoised {
+            input,
+            output,
+            noisy: noisy_path,
+            seconds,
+        });
+    }
+    Ok(done)
+}
+
+/// The default tile side.
+pub const DEFAULT_TILE: usize = TILE;

@@ -1,0 +1,205 @@
+//! The retraining configuration (hinas.md §5): the derived network's size and the training
+//! procedure. The resolved config is written next to the results and into every model file, and
+//! any field can be set from a TOML file.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetCfg {
+    /// f of the retrained net (20 in the paper).
+    pub filter_multiplier: usize,
+    /// Stem width (64 in the paper).
+    pub stem_channels: usize,
+    /// 1 (grey), 3 (colour), or 0 = as the genotype was searched.
+    pub channels: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcedureCfg {
+    /// "tiny", "paper", or "custom".
+    pub budget: String,
+    pub iterations: usize,
+    pub batch_size: usize,
+    pub patch_size: usize,
+    /// The single training noise level (0-255 units).
+    pub sigma: f32,
+    pub lr: f64,
+    /// Poly schedule per iteration: lr * (1 - it/iterations)^power.
+    pub lr_power: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    /// Biases and BN shifts: lr x this, no weight decay.
+    pub bias_lr_mult: f64,
+    /// Gradients are clamped to +-clip_value (0 = off).
+    pub clip_value: f64,
+    /// Loss = (MSE + ssim_weight * -log10 SSIM) / 2.
+    pub ssim_weight: f64,
+    /// Validate (and keep the best model) every this many iterations, and after the last.
+    pub val_every: usize,
+    /// Validations before this iteration do not compete for the best model (the paper: 450k).
+    pub val_start: usize,
+    /// The last `val_images` training images (by name) are held out for validation.
+    pub val_images: usize,
+    /// Validation images are centre-cropped to this size (0 = whole images).
+    pub val_crop: usize,
+    pub seed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub net: NetCfg,
+    pub train: ProcedureCfg,
+}
+
+impl TrainConfig {
+    pub fn budget(name: &str) -> anyhow::Result<TrainConfig> {
+        let paper = TrainConfig {
+            net: NetCfg {
+                filter_multiplier: 20,
+                stem_channels: 64,
+                channels: 0,
+            },
+            train: ProcedureCfg {
+                budget: "paper".into(),
+                iterations: 600_000,
+                batch_size: 24,
+                patch_size: 64,
+                sigma: 30.0,
+                lr: 0.05,
+                lr_power: 0.9,
+                momentum: 0.9,
+                weight_decay: 4e-5,
+                bias_lr_mult: 2.0,
+                clip_value: 5.0,
+                ssim_weight: 0.6,
+                val_every: 1000,
+                val_start: 450_000,
+                val_images: 6,
+                val_crop: 0,
+                seed: 0,
+            },
+        };
+        match name {
+            "paper" => Ok(paper),
+            // Sized to finish well inside 15 minutes on a 2-core CPU with the software Vulkan
+            // driver (measured: see EVAL.md / the train module docs).
+            "tiny" => Ok(TrainConfig {
+                net: NetCfg {
+                    filter_multiplier: 8,
+                    stem_channels: 16,
+                    channels: 0,
+                },
+                train: ProcedureCfg {
+                    budget: "tiny".into(),
+                    iterations: 480,
+                    batch_size: 6,
+                    patch_size: 32,
+                    // 0.05 and 0.01 diverge (NaN) within 60 iterations at this width and batch.
+                    lr: 0.005,
+                    val_every: 60,
+                    val_start: 240,
+                    val_images: 2,
+                    val_crop: 96,
+                    ..paper.train
+                },
+            }),
+            other => anyhow::bail!("unknown budget {other:?} (known: tiny, paper)"),
+        }
+    }
+
+    /// The defaults of a budget, overridden by a TOML file's fields if given.
+    pub fn resolve(budget: &str, file: Option<&std::path::Path>) -> anyhow::Result<TrainConfig> {
+        let mut cfg = TrainConfig::budget(budget)?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+            let over: toml::Value = toml::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "malformed config {}: {}",
+                    path.display(),
+                    one_line(&e.to_string())
+                )
+            })?;
+            let mut base = toml::Value::try_from(&cfg)?;
+            merge(&mut base, over);
+            cfg = base.try_into().map_err(|e: toml::de::Error| {
+                anyhow::anyhow!(
+                    "bad config {}: {}",
+                    path.display(),
+                    one_line(&e.to_string())
+                )
+            })?;
+        }
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let (n, t) = (&self.net, &self.train);
+        anyhow::ensure!(
+            n.filter_multiplier >= 1,
+            "filter_multiplier must be at least 1"
+        );
+        anyhow::ensure!(n.stem_channels >= 1, "stem_channels must be at least 1");
+        anyhow::ensure!(
+            matches!(n.channels, 0 | 1 | 3),
+            "channels must be 0 (as the genotype), 1 or 3"
+        );
+        anyhow::ensure!(t.iterations >= 1, "iterations must be at least 1");
+        anyhow::ensure!(t.batch_size >= 1, "batch_size must be at least 1");
+        anyhow::ensure!(t.patch_size >= 8, "patch_size must be at least 8");
+        check_sigma(t.sigma)?;
+        anyhow::ensure!(t.lr > 0.0 && t.lr.is_finite(), "lr must be positive");
+        anyhow::ensure!(t.lr_power >= 0.0, "lr_power must be >= 0");
+        anyhow::ensure!(
+            (0.0..1.0).contains(&t.momentum),
+            "momentum must lie in [0, 1)"
+        );
+        anyhow::ensure!(t.weight_decay >= 0.0, "weight_decay must be >= 0");
+        anyhow::ensure!(t.bias_lr_mult > 0.0, "bias_lr_mult must be positive");
+        anyhow::ensure!(t.clip_value >= 0.0, "clip_value must be >= 0");
+        anyhow::ensure!(t.ssim_weight >= 0.0, "ssim_weight must be >= 0");
+        anyhow::ensure!(t.val_every >= 1, "val_every must be at least 1");
+        anyhow::ensure!(t.val_images >= 1, "val_images must be at least 1");
+        anyhow::ensure!(
+            t.val_crop == 0 || t.val_crop >= 8,
+            "val_crop must be 0 or at least 8"
+        );
+        Ok(())
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises")
+    }
+}
+
+/// A noise level in 0-255 units.
+pub fn check_sigma(s: f32) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        s.is_finite() && (0.0..=255.0).contains(&s),
+        "sigma {s} is outside 0-255"
+    );
+    Ok(())
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(bv) => merge(bv, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}

@@ -1,0 +1,342 @@
+//! `hinas train`, `eval` and `denoise` as a user meets them: search -> train -> eval -> denoise
+//! end to end on tiny sizes, a model file round trip, a killed training that resumes to the same
+//! model, and one-line errors on bad input.
+
+use hinas::data::{builtin_test, Channels, HostBatch};
+use hinas::nn::genotype::Genotype;
+use hinas::train::config::TrainConfig;
+use hinas::train::model::{retrain_genotype, Model};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hinas() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hinas"))
+}
+
+fn configs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hinas-train-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "command failed: {}", stderr(o));
+}
+
+/// A failing command must print exactly one line starting with "error:", and no panic.
+#[track_caller]
+fn assert_one_line_error(o: &Output, needle: &str) {
+    assert!(!o.status.success(), "command unexpectedly succeeded");
+    assert_ne!(o.status.code(), Some(101), "panicked: {}", stderr(o));
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(lines[0].contains(needle), "expected {needle:?} in {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Three 64x64 crops of the built-in test images, as PNG files.
+fn test_images(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for im in builtin_test(Channels::Grey).iter().take(3) {
+        let png = im.image.crop(64, 64, 64, 64).to_png().unwrap();
+        std::fs::write(dir.join(format!("{}.png", im.name.replace('.', "_"))), png).unwrap();
+    }
+}
+
+fn train(genotype: &Path, out: &Path, extra: &[&str]) -> Output {
+    hinas()
+        .args(["train", "--quiet", "--genotype"])
+        .arg(genotype)
+        .arg("--config")
+        .arg(configs().join("train_micro.toml"))
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn search_train_eval_denoise_end_to_end() {
+    let root = scratch("e2e");
+    let search = root.join("search");
+    let o = hinas()
+        .args(["search", "--quiet", "--config"])
+        .arg(configs().join("micro.toml"))
+        .arg("--out")
+        .arg(&search)
+        .output()
+        .unwrap();
+    assert_ok(&o);
+
+    let run = root.join("train");
+    let o = train(&search.join("genotype.json"), &run, &[]);
+    assert_ok(&o);
+    for f in [
+        "model.safetensors",
+        "checkpoint.safetensors",
+        "log.csv",
+        "loss.png",
+        "config.toml",
+        "genotype.json",
+    ] {
+        let p = run.join(f);
+        assert!(
+            p.metadata().map(|m| m.len() > 0).unwrap_or(false),
+            "missing or empty {f}"
+        );
+    }
+    let log = std::fs::read_to_string(run.join("log.csv")).unwrap();
+    assert_eq!(log.lines().count(), 1 + 2, "one row per validation:\n{log}");
+    // The resolved config is a valid config file again.
+    let cfg = TrainConfig::resolve("tiny", Some(&run.join("config.toml"))).unwrap();
+    assert_eq!(cfg.net.filter_multiplier, 4);
+
+    let data = root.join("test");
+    test_images(&data);
+    let ev = root.join("eval");
+    let o = hinas()
+        .args(["eval", "--quiet", "--model"])
+        .arg(run.join("model.safetensors"))
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&ev)
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    let csv = std::fs::read_to_string(ev.join("eval.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3 + 1, "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ev.join("eval.json")).unwrap()).unwrap();
+    let s = &json["sigmas"][0];
+    assert_eq!(s["sigma"].as_f64(), Some(50.0));
+    let denoised = s["mean_denoised"]["psnr"].as_f64().unwrap();
+    let noisy = s["mean_noisy"]["psnr"].as_f64().unwrap();
+    assert!(
+        denoised > noisy + 0.5,
+        "trained model {denoised:.2} dB does not beat the noisy input {noisy:.2} dB"
+    );
+    assert!(json["params"].as_u64().unwrap() > 1000);
+
+    // A non-square image bigger than one tile, with noise added, written beside a noisy copy.
+    let big = root.join("big.png");
+    image::GrayImage::from_fn(150, 90, |x, y| image::Luma([((x * 3 + y * 2) % 200) as u8]))
+        .save(&big)
+        .unwrap();
+    let out = root.join("den");
+    let den = |extra: &[&str]| {
+        hinas()
+            .args([
+                "denoise",
+                "--quiet",
+                "--tile",
+                "64",
+                "--add-noise",
+                "50",
+                "--model",
+            ])
+            .arg(run.join("model.safetensors"))
+            .arg(&big)
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_ok(&den(&[]));
+    let d = image::open(out.join("big_denoised.png")).unwrap();
+    assert_eq!((d.width(), d.height()), (150, 90));
+    assert!(out.join("big_noisy50.png").is_file());
+    // Never overwrite an existing output unless told to.
+    assert_one_line_error(&den(&[]), "already exists");
+    assert_ok(&den(&["--force"]));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn model_file_round_trip_gives_identical_outputs() {
+    let gpu = hinas::gpu::Gpu::open().unwrap();
+    let cfg = TrainConfig::resolve("tiny", Some(&configs().join("train_micro.toml"))).unwrap();
+    let g = Genotype::load(&configs().join("micro_genotype.json")).unwrap();
+    let g = retrain_genotype(&g, &cfg);
+    let a = Model::new(&gpu, &g, &cfg).unwrap();
+    let dir = scratch("roundtrip");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.safetensors");
+    a.save(&path, &[]).unwrap();
+    let b = Model::load(&gpu, &path).unwrap();
+    assert_eq!(a.param_count(), b.param_count());
+    let data: Vec<f32> = (0..2 * 20 * 28)
+        .map(|i| ((i * 37 % 101) as f32 / 101.0).sin())
+        .collect();
+    let x = HostBatch::new([2, 1, 20, 28], data);
+    assert_eq!(a.run(&x).unwrap().data, b.run(&x).unwrap().data);
+    // Tiled inference of an image larger than the tile stays close to the whole-image pass.
+    let img = x.item(0);
+    let whole = a.run(&HostBatch::from_image(&img)).unwrap().data;
+    let tiled = a.denoise_tiled(&img, 16, 8).unwrap().data;
+    assert_eq!(whole.len(), tiled.len());
+    assert!(tiled.iter().all(|v| v.is_finite()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn killed_training_resumes_to_the_same_model() {
+    let g = configs().join("micro_genotype.json");
+    let fast = ["--seed", "3", "--sigma", "40"];
+    let cfg = scratch("resume.toml");
+    std::fs::write(
+        &cfg,
+        "[net]\nfilter_multiplier = 2\nstem_channels = 4\n[train]\niterations = 6\nval_every = 2\nbatch_size = 2\npatch_size = 16\nval_images = 1\nval_crop = 16\n",
+    )
+    .unwrap();
+    let run = |out: &Path| {
+        let mut c = hinas();
+        c.args(["train", "--quiet", "--genotype"])
+            .arg(&g)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--out")
+            .arg(out)
+            .args(fast);
+        c
+    };
+    let whole = scratch("whole");
+    assert_ok(&run(&whole).output().unwrap());
+    let cut = scratch("cut");
+    let mut child = run(&cut).spawn().unwrap();
+    let ckpt = cut.join("checkpoint.safetensors");
+    let t0 = std::time::Instant::now();
+    while !ckpt.exists() && child.try_wait().unwrap().is_none() && t0.elapsed().as_secs() < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    if ckpt.exists() {
+        let o = hinas()
+            .args(["train", "--quiet", "--resume"])
+            .arg(&cut)
+            .output()
+            .unwrap();
+        assert_ok(&o);
+    }
+    let weights = |d: &Path| {
+        hinas::checkpoint::load(&d.join("model.safetensors"))
+            .unwrap()
+            .0
+    };
+    assert_eq!(
+        weights(&whole),
+        weights(&cut),
+        "resumed run ended elsewhere"
+    );
+    for d in [&whole, &cut] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    let _ = std::fs::remove_file(&cfg);
+}
+
+#[test]
+fn bad_input_gives_one_line_errors() {
+    let root = scratch("bad");
+    std::fs::create_dir_all(&root).unwrap();
+    let gpu = hinas::gpu::Gpu::open().unwrap();
+    let cfg = TrainConfig::resolve("tiny", Some(&configs().join("train_micro.toml"))).unwrap();
+    let g = Genotype::load(&configs().join("micro_genotype.json")).unwrap();
+    let model = root.join("model.safetensors");
+    Model::new(&gpu, &retrain_genotype(&g, &cfg), &cfg)
+        .unwrap()
+        .save(&model, &[])
+        .unwrap();
+    let img = root.join("in.png");
+    image::GrayImage::from_fn(20, 20, |x, y| image::Luma([(x * 9 + y) as u8]))
+        .save(&img)
+        .unwrap();
+    let denoise = |m: &Path, input: &Path, extra: &[&str]| {
+        hinas()
+            .args(["denoise", "--quiet", "--model"])
+            .arg(m)
+            .arg(input)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+
+    assert_one_line_error(
+        &denoise(&root.join("missing.safetensors"), &img, &[]),
+        "does not exist",
+    );
+    let junk = root.join("junk.safetensors");
+    std::fs::write(&junk, b"definitely not a model").unwrap();
+    assert_one_line_error(&denoise(&junk, &img, &[]), "not a valid safetensors");
+
+    // The weights of one genotype with another genotype in the metadata.
+    let (tensors, mut meta) = hinas::checkpoint::load(&model).unwrap();
+    let mut other = retrain_genotype(&g, &cfg);
+    other.path = other.path.iter().map(|&l| 1 - l.min(1)).collect();
+    other.path[0] = 0;
+    for c in other.cells.iter_mut() {
+        for e in c.iter_mut() {
+            e.op = if e.op == "con_c_3x3" {
+                "sep_c_3x3"
+            } else {
+                "con_c_3x3"
+            }
+            .into();
+        }
+    }
+    meta.insert("genotype".into(), serde_json::to_string(&other).unwrap());
+    let wrong = root.join("wrong.safetensors");
+    hinas::checkpoint::save(&wrong, &tensors, meta).unwrap();
+    assert_one_line_error(&denoise(&wrong, &img, &[]), "match");
+
+    let bad_png = root.join("bad.png");
+    std::fs::write(&bad_png, b"\x89PNG\r\n\x1a\n truncated").unwrap();
+    assert_one_line_error(&denoise(&model, &bad_png, &[]), "cannot decode");
+
+    let blocker = root.join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let o = denoise(
+        &model,
+        &img,
+        &["--out", blocker.join("sub").to_str().unwrap()],
+    );
+    assert_one_line_error(&o, "cannot create");
+
+    assert_one_line_error(&denoise(&model, &img, &["--add-noise", "300"]), "0-255");
+    let o = hinas()
+        .args(["eval", "--quiet", "--sigma", "-5", "--model"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "0-255");
+    let o = hinas()
+        .args(["train", "--quiet", "--sigma", "256", "--genotype"])
+        .arg(configs().join("micro_genotype.json"))
+        .arg("--out")
+        .arg(root.join("t"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "0-255");
+    let o = hinas()
+        .args(["train", "--quiet", "--genotype"])
+        .arg(root.join("nope.json"))
+        .arg("--out")
+        .arg(root.join("t"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "nope.json");
+    let _ = std::fs::remove_dir_all(&root);
+}
