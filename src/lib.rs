@@ -6,6 +6,7 @@
 //! them and only uploads through [`gpu`].
 
 pub mod checkpoint;
+pub mod config_file;
 pub mod data;
 pub mod eval;
 pub mod gpu;

@@ -109,7 +109,7 @@ impl DerivedCell {
         edges: &[Edge],
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(
-            edges.len() % 2 == 0 && !edges.is_empty(),
+            edges.len().is_multiple_of(2) && !edges.is_empty(),
             "a cell needs 2 edges per node, got {}",
             edges.len()
         );

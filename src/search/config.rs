@@ -169,24 +169,7 @@ impl SearchConfig {
             cfg.space.aspp_dilation = 4;
         }
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
-            let over: toml::Value = toml::from_str(&text).map_err(|e| {
-                anyhow::anyhow!(
-                    "malformed config {}: {}",
-                    path.display(),
-                    one_line(&e.to_string())
-                )
-            })?;
-            let mut base = toml::Value::try_from(&cfg)?;
-            merge(&mut base, over);
-            cfg = base.try_into().map_err(|e: toml::de::Error| {
-                anyhow::anyhow!(
-                    "bad config {}: {}",
-                    path.display(),
-                    one_line(&e.to_string())
-                )
-            })?;
+            cfg = crate::config_file::apply_overrides(cfg, path)?;
         }
         cfg.validate()?;
         Ok(cfg)
@@ -199,25 +182,5 @@ impl SearchConfig {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serialises")
-    }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn merge(base: &mut toml::Value, over: toml::Value) {
-    match (base, over) {
-        (toml::Value::Table(b), toml::Value::Table(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(bv) => merge(bv, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
     }
 }

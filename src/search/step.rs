@@ -5,7 +5,7 @@ use crate::nn::layers::Mode;
 use crate::nn::params::{Group, ParamStore};
 use crate::nn::supernet::Supernet;
 use crate::ops::{elementwise as ew, mse, ssim};
-use crate::optim::{Adam, ParamRef, Sgd};
+use crate::optim::{Adam, Optimizer, ParamRef, Sgd};
 use crate::tape::{Tape, Var};
 
 /// (MSE + w * -log10 SSIM) / 2, the HiNAS loss (hinas.md §4; retraining uses w = 0.6).
@@ -43,19 +43,21 @@ pub fn gradients(
     (loss_value, out)
 }
 
-/// One SGD step on the weights; returns the loss tensor (read it asynchronously).
+/// One optimiser step on the parameters of `group` (SGD on the weights, Adam on alpha/beta);
+/// returns the loss tensor (read it asynchronously).
 #[allow(clippy::too_many_arguments)]
-pub fn weight_step(
+pub fn optimizer_step(
     net: &Supernet,
     store: &ParamStore,
-    sgd: &mut Sgd,
+    group: Group,
+    opt: &mut impl Optimizer,
     lr: f32,
     weight_decay: f32,
     noisy: &Tensor,
     clean: &Tensor,
     ssim_weight: f32,
 ) -> Tensor {
-    let (loss, grads) = gradients(net, store, &[Group::Weight], noisy, clean, ssim_weight);
+    let (loss, grads) = gradients(net, store, &[group], noisy, clean, ssim_weight);
     let refs: Vec<ParamRef> = grads
         .iter()
         .map(|(i, g)| ParamRef {
@@ -66,8 +68,33 @@ pub fn weight_step(
             weight_decay,
         })
         .collect();
-    sgd.step(lr, &refs);
+    opt.step(lr, &refs);
     loss
+}
+
+/// One SGD step on the weights.
+#[allow(clippy::too_many_arguments)]
+pub fn weight_step(
+    net: &Supernet,
+    store: &ParamStore,
+    sgd: &mut Sgd,
+    lr: f32,
+    wd: f32,
+    noisy: &Tensor,
+    clean: &Tensor,
+    ssim_weight: f32,
+) -> Tensor {
+    optimizer_step(
+        net,
+        store,
+        Group::Weight,
+        sgd,
+        lr,
+        wd,
+        noisy,
+        clean,
+        ssim_weight,
+    )
 }
 
 /// One Adam step on alpha and beta.
@@ -77,22 +104,20 @@ pub fn arch_step(
     store: &ParamStore,
     adam: &mut Adam,
     lr: f32,
-    weight_decay: f32,
+    wd: f32,
     noisy: &Tensor,
     clean: &Tensor,
     ssim_weight: f32,
 ) -> Tensor {
-    let (loss, grads) = gradients(net, store, &[Group::Arch], noisy, clean, ssim_weight);
-    let refs: Vec<ParamRef> = grads
-        .iter()
-        .map(|(i, g)| ParamRef {
-            slot: *i,
-            param: &store.params[*i].value,
-            grad: g,
-            lr_scale: 1.0,
-            weight_decay,
-        })
-        .collect();
-    adam.step(lr, &refs);
-    loss
+    optimizer_step(
+        net,
+        store,
+        Group::Arch,
+        adam,
+        lr,
+        wd,
+        noisy,
+        clean,
+        ssim_weight,
+    )
 }

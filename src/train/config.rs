@@ -114,24 +114,7 @@ impl TrainConfig {
     pub fn resolve(budget: &str, file: Option<&std::path::Path>) -> anyhow::Result<TrainConfig> {
         let mut cfg = TrainConfig::budget(budget)?;
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
-            let over: toml::Value = toml::from_str(&text).map_err(|e| {
-                anyhow::anyhow!(
-                    "malformed config {}: {}",
-                    path.display(),
-                    one_line(&e.to_string())
-                )
-            })?;
-            let mut base = toml::Value::try_from(&cfg)?;
-            merge(&mut base, over);
-            cfg = base.try_into().map_err(|e: toml::de::Error| {
-                anyhow::anyhow!(
-                    "bad config {}: {}",
-                    path.display(),
-                    one_line(&e.to_string())
-                )
-            })?;
+            cfg = crate::config_file::apply_overrides(cfg, path)?;
         }
         Ok(cfg)
     }
@@ -182,24 +165,4 @@ pub fn check_sigma(s: f32) -> anyhow::Result<()> {
         "sigma {s} is outside 0-255"
     );
     Ok(())
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn merge(base: &mut toml::Value, over: toml::Value) {
-    match (base, over) {
-        (toml::Value::Table(b), toml::Value::Table(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(bv) => merge(bv, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
 }

@@ -49,7 +49,8 @@ pub(super) fn gemm(j: &Job) {
     let blocks = j.m.div_ceil(8);
     let chunks = j.n.div_ceil(8).div_ceil(64);
     let total = j.batches * j.groups * chunks;
-    let vec4 = j.n % 4 == 0 && j.b_nstride % 4 == 0 && j.b_gstride % 4 == 0;
+    let vec4 =
+        j.n.is_multiple_of(4) && j.b_nstride.is_multiple_of(4) && j.b_gstride.is_multiple_of(4);
     let p = Params {
         m: u(j.m),
         k: u(j.k),

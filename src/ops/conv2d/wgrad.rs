@@ -102,7 +102,11 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         dw.buffer(),
         gy.buffer(),
     ];
-    let entry = if g.wo % 4 == 0 { "wgrad8_v4" } else { "wgrad8" };
+    let entry = if g.wo.is_multiple_of(4) {
+        "wgrad8_v4"
+    } else {
+        "wgrad8"
+    };
     gpu.dispatch(&K, entry, &p, &bufs, [u(chunks), u(nblk), u(tblocks)]);
     gpu.dispatch(
         &K,
