@@ -78,3 +78,27 @@ pub fn load(path: &Path) -> anyhow::Result<(Vec<HostTensor>, HashMap<String, Str
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok((out, meta.metadata().clone().unwrap_or_default()))
 }
+
+/// A run folder must hold a checkpoint to be resumed, and must not hold one to start afresh
+/// (`what` names the run: "search", "training run").
+pub fn check_run_dir(
+    dir: &Path,
+    has_checkpoint: bool,
+    resume: bool,
+    what: &str,
+) -> anyhow::Result<()> {
+    if resume {
+        anyhow::ensure!(
+            has_checkpoint,
+            "nothing to resume: {} holds no {what} checkpoint",
+            dir.display()
+        );
+    } else {
+        anyhow::ensure!(
+            !has_checkpoint,
+            "{} already holds a {what}; use --resume {0} to continue it or choose another --out",
+            dir.display()
+        );
+    }
+    Ok(())
+}

@@ -177,23 +177,7 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
     }
     let (og, red) = (g.cout_g(), g.cin_g());
     if g.pointwise() && og > 1 {
-        let a = pack_weights(w, 8, cfg.groups, og, red, false);
-        let hw = g.h * g.w;
-        gemm::gemm(&gemm::Job {
-            a: &a,
-            m: og,
-            k: red,
-            n: hw,
-            groups: cfg.groups,
-            batches: g.n,
-            b: x,
-            b_nstride: g.cin * hw,
-            b_gstride: red * hw,
-            c: &y,
-            c_nstride: g.cout * hw,
-            c_gstride: og * hw,
-            bias: b,
-        });
+        pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b);
         return y;
     }
     let one = og == 1;
@@ -226,6 +210,39 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
     y
 }
 
+/// A 1x1 stride-1 conv (or its input gradient, `transposed`) as one grouped GEMM per image:
+/// `dst[n, g*og..] = W_g (og x red) * src[n, g*red..]` over `hw` pixels.
+#[allow(clippy::too_many_arguments)]
+fn pointwise_gemm(
+    w: &Tensor,
+    groups: usize,
+    og: usize,
+    red: usize,
+    transposed: bool,
+    n: usize,
+    hw: usize,
+    src: &Tensor,
+    dst: &Tensor,
+    bias: Option<&Tensor>,
+) {
+    let a = pack_weights(w, 8, groups, og, red, transposed);
+    gemm::gemm(&gemm::Job {
+        a: &a,
+        m: og,
+        k: red,
+        n: hw,
+        groups,
+        batches: n,
+        b: src,
+        b_nstride: groups * red * hw,
+        b_gstride: red * hw,
+        c: dst,
+        c_nstride: groups * og * hw,
+        c_gstride: og * hw,
+        bias,
+    });
+}
+
 /// Input gradient: the transposed convolution of `gy` [N, Cout, Hout, Wout], gathered per stride
 /// phase. `x_shape` is needed because several input sizes give the same output size.
 pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Conv2dCfg) -> Tensor {
@@ -248,23 +265,7 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
     // Destination = input channels, reduction = output channels of the group.
     let (og, red) = (g.cin_g(), g.cout_g());
     if g.pointwise() && og > 1 {
-        let a = pack_weights(w, 8, cfg.groups, og, red, true);
-        let hw = g.h * g.w;
-        gemm::gemm(&gemm::Job {
-            a: &a,
-            m: og,
-            k: red,
-            n: hw,
-            groups: cfg.groups,
-            batches: g.n,
-            b: gy,
-            b_nstride: g.cout * hw,
-            b_gstride: red * hw,
-            c: &dx,
-            c_nstride: g.cin * hw,
-            c_gstride: og * hw,
-            bias: None,
-        });
+        pointwise_gemm(w, cfg.groups, og, red, true, g.n, g.h * g.w, gy, &dx, None);
         return dx;
     }
     let one = og == 1;

@@ -31,19 +31,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         resume,
         quiet,
     } = args;
-    if resume {
-        anyhow::ensure!(
-            state::exists(&out_dir),
-            "nothing to resume: {} holds no search checkpoint",
-            out_dir.display()
-        );
-    } else {
-        anyhow::ensure!(
-            !state::exists(&out_dir),
-            "{} already holds a search; use --resume {0} to continue it or choose another --out",
-            out_dir.display()
-        );
-    }
+    crate::checkpoint::check_run_dir(&out_dir, state::exists(&out_dir), resume, "search")?;
     let config = if resume {
         state::saved_config(&out_dir)?
     } else {

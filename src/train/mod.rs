@@ -54,19 +54,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
         resume,
         quiet,
     } = args;
-    if resume {
-        anyhow::ensure!(
-            state::exists(&out_dir),
-            "nothing to resume: {} holds no training checkpoint",
-            out_dir.display()
-        );
-    } else {
-        anyhow::ensure!(
-            !state::exists(&out_dir),
-            "{} already holds a training run; use --resume {0} to continue it or choose another --out",
-            out_dir.display()
-        );
-    }
+    crate::checkpoint::check_run_dir(&out_dir, state::exists(&out_dir), resume, "training run")?;
     let (config, genotype) = if resume {
         state::saved_setup(&out_dir)?
     } else {
