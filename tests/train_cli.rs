@@ -7,42 +7,18 @@ use hinas::nn::genotype::Genotype;
 use hinas::train::config::TrainConfig;
 use hinas::train::model::{retrain_genotype, Model};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn hinas() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hinas"))
-}
+mod common;
+use common::cli::*;
 
 fn configs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hinas-train-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 #[track_caller]
 fn assert_ok(o: &Output) {
     assert!(o.status.success(), "command failed: {}", stderr(o));
-}
-
-/// A failing command must print exactly one line starting with "error:", and no panic.
-#[track_caller]
-fn assert_one_line_error(o: &Output, needle: &str) {
-    assert!(!o.status.success(), "command unexpectedly succeeded");
-    assert_ne!(o.status.code(), Some(101), "panicked: {}", stderr(o));
-    let err = stderr(o);
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one line, got: {err}");
-    assert!(lines[0].starts_with("error: "), "{err}");
-    assert!(lines[0].contains(needle), "expected {needle:?} in {err}");
-    assert!(!err.contains("panicked"), "{err}");
 }
 
 /// Three 64x64 crops of the built-in test images, as PNG files.

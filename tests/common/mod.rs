@@ -2,6 +2,8 @@
 //! f64, norm-wise comparisons, and PyTorch fixtures.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use hinas::gpu::{Gpu, Tensor};
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
