@@ -65,6 +65,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         );
     }
     let mut stopped_early = false;
+    let mut first_step_seconds = None;
     while !s.should_stop() {
         let bar = if quiet {
             ProgressBar::hidden()
@@ -82,6 +83,8 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         let log = s.run_epoch(|_, loss| {
             bar.inc(1);
             if let Some(l) = loss {
+                // A loss read back means its step has finished on the GPU.
+                first_step_seconds.get_or_insert(started.elapsed().as_secs_f64());
                 bar.set_message(format!("loss {l:.4}"));
             }
         })?;
@@ -118,6 +121,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         epochs_run: s.epoch,
         stopped_early,
         seconds: started.elapsed().as_secs_f64(),
+        first_step_seconds,
         peak_bytes: gpu.memory().peak,
     };
     if !quiet {
@@ -167,6 +171,9 @@ pub fn print_summary(o: &run::Outcome) {
         "peak GPU memory {:.1} MiB",
         o.peak_bytes as f64 / (1 << 20) as f64
     );
+    if let Some(t) = o.first_step_seconds {
+        println!("first step finished {t:.1} s after start (pipeline compilation included)");
+    }
     println!("outputs in {}", o.out_dir.display());
 }
 

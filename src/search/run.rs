@@ -40,6 +40,9 @@ pub struct Outcome {
     pub epochs_run: usize,
     pub stopped_early: bool,
     pub seconds: f64,
+    /// From the start of the command to the first finished step (pipeline compilation included;
+    /// None when this run took no step).
+    pub first_step_seconds: Option<f64>,
     pub peak_bytes: u64,
 }
 

@@ -1,5 +1,5 @@
-//! The retraining loop (hinas.md §5): SGD with momentum, poly lr per iteration, biases at a
-//! higher lr and without decay, gradients clipped by value; validation on held-out images at
+//! The retraining loop (hinas.md §5): SGD with momentum (or Adam, for short budgets), poly lr
+//! per iteration, biases at a higher lr and without decay, gradients clipped by value (SGD); validation on held-out images at
 //! regular intervals keeps the best model.
 
 use super::config::TrainConfig;
@@ -12,7 +12,7 @@ use crate::gpu::{Gpu, PendingRead};
 use crate::nn::genotype::Genotype;
 use crate::nn::layers::Mode;
 use crate::nn::params::Group;
-use crate::optim::{LrSchedule, ParamRef, Sgd};
+use crate::optim::{Adam, LrSchedule, Optimizer, ParamRef, Sgd};
 use crate::search::step::denoise_loss;
 use crate::tape::Tape;
 use std::path::{Path, PathBuf};
@@ -76,7 +76,7 @@ pub struct Trainer {
     pub out_dir: PathBuf,
     pub gpu: Gpu,
     pub model: Model,
-    pub sgd: Sgd,
+    pub optimizer: Box<dyn Optimizer>,
     pub sampler: PatchSampler,
     pub val: Vec<NamedImage>,
     /// Iterations completed.
@@ -108,8 +108,12 @@ impl Trainer {
         let sampler =
             PatchSampler::new(images, sampler_cfg, t.seed.wrapping_mul(3).wrapping_add(1))?;
         let clip = (t.clip_value > 0.0).then_some(t.clip_value as f32);
+        let optimizer: Box<dyn Optimizer> = match t.optimizer.as_str() {
+            "adam" => Box::new(Adam::new()),
+            _ => Box::new(Sgd::new(t.momentum as f32, clip)),
+        };
         Ok(Trainer {
-            sgd: Sgd::new(t.momentum as f32, clip),
+            optimizer,
             gpu: gpu.clone(),
             model,
             sampler,
@@ -134,7 +138,7 @@ impl Trainer {
         self.iteration >= self.cfg.train.iterations
     }
 
-    /// One SGD step; returns the loss (read it asynchronously).
+    /// One optimiser step; returns the loss (read it asynchronously).
     fn step(&mut self) -> PendingRead {
         let t = &self.cfg.train;
         let lr = self.schedule().lr(self.iteration) as f32;
@@ -167,7 +171,7 @@ impl Trainer {
                 }
             })
             .collect();
-        self.sgd.step(lr, &refs);
+        self.optimizer.step(lr, &refs);
         loss_value.read_async()
     }
 

@@ -1,4 +1,4 @@
-//! The training checkpoint: parameters and BN statistics, the SGD momenta, the sampler position,
+//! The training checkpoint: parameters and BN statistics, the optimiser state, the sampler position,
 //! the interval history and the best score, in one safetensors file written atomically after
 //! every validation. Restoring it and continuing gives the same result as an uninterrupted run.
 
@@ -7,7 +7,6 @@ use super::run::{IntervalLog, Trainer};
 use crate::checkpoint::{self, HostTensor};
 use crate::gpu::Tensor;
 use crate::nn::genotype::Genotype;
-use crate::optim::Optimizer;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -29,10 +28,10 @@ pub fn save(s: &Trainer) -> anyhow::Result<()> {
         .into_iter()
         .map(|(n, sh, d)| (format!("param/{n}"), sh, d))
         .collect();
-    let state = s.sgd.state();
+    let state = s.optimizer.state();
     let pending: Vec<_> = state.iter().map(|(_, t)| t.read_async()).collect();
     for ((n, t), r) in state.iter().zip(pending) {
-        tensors.push((format!("sgd/{n}"), t.shape().to_vec(), r.wait()));
+        tensors.push((format!("optim/{n}"), t.shape().to_vec(), r.wait()));
     }
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
@@ -78,16 +77,16 @@ pub fn load(s: &mut Trainer) -> anyhow::Result<()> {
     let (tensors, m) = read(&s.out_dir)?;
     let gpu = s.gpu.clone();
     let mut params = Vec::new();
-    let mut sgd = Vec::new();
+    let mut optim = Vec::new();
     for (name, shape, data) in tensors {
         if let Some(n) = name.strip_prefix("param/") {
             params.push((n.to_string(), shape, data));
-        } else if let Some(n) = name.strip_prefix("sgd/") {
-            sgd.push((n.to_string(), Tensor::from_slice(&gpu, &shape, &data)));
+        } else if let Some(n) = name.strip_prefix("optim/") {
+            optim.push((n.to_string(), Tensor::from_slice(&gpu, &shape, &data)));
         }
     }
     s.model.store.load_host(&params)?;
-    s.sgd.load_state(sgd)?;
+    s.optimizer.load_state(optim)?;
     s.iteration = field(&m, "iteration")?.parse()?;
     s.history = serde_json::from_str::<Vec<IntervalLog>>(field(&m, "history")?)?;
     s.best = serde_json::from_str::<Option<(f64, usize)>>(field(&m, "best")?)?;
