@@ -65,7 +65,6 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         );
     }
     let mut stopped_early = false;
-    let mut first_step_seconds = None;
     while !s.should_stop() {
         let bar = if quiet {
             ProgressBar::hidden()
@@ -83,8 +82,6 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         let log = s.run_epoch(|_, loss| {
             bar.inc(1);
             if let Some(l) = loss {
-                // A loss read back means its step has finished on the GPU.
-                first_step_seconds.get_or_insert(started.elapsed().as_secs_f64());
                 bar.set_message(format!("loss {l:.4}"));
             }
         })?;
@@ -121,7 +118,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         epochs_run: s.epoch,
         stopped_early,
         seconds: started.elapsed().as_secs_f64(),
-        first_step_seconds,
+        first_step_seconds: s.first_step_done.map(|t| (t - started).as_secs_f64()),
         peak_bytes: gpu.memory().peak,
     };
     if !quiet {

@@ -110,6 +110,8 @@ pub struct Search {
     /// (score, genotype) of the best validation epoch so far.
     pub best: Option<(f64, Genotype)>,
     pub unchanged: usize,
+    /// When this process first read a loss back, i.e. its first step had finished on the GPU.
+    pub first_step_done: Option<Instant>,
 }
 
 impl Search {
@@ -146,6 +148,7 @@ impl Search {
             sc.seed.wrapping_mul(3).wrapping_add(2),
         )?;
         Ok(Search {
+            first_step_done: None,
             sgd: Sgd::new(sc.weight_momentum as f32, None),
             adam: Adam::new(),
             cfg,
@@ -227,6 +230,7 @@ impl Search {
             let mut last = None;
             if let Some((w, a)) = prev {
                 let w = w.wait()[0] as f64;
+                self.first_step_done.get_or_insert_with(Instant::now);
                 wsum += w;
                 asum += a.map(|a| a.wait()[0] as f64).unwrap_or(0.0);
                 n += 1;
@@ -236,6 +240,7 @@ impl Search {
         }
         if let Some((w, a)) = pending {
             wsum += w.wait()[0] as f64;
+            self.first_step_done.get_or_insert_with(Instant::now);
             asum += a.map(|a| a.wait()[0] as f64).unwrap_or(0.0);
             n += 1;
         }
