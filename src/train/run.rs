@@ -148,7 +148,13 @@ impl Trainer {
         let p = store.bind(&mut tape, Some(Group::Weight));
         let xv = tape.constant(x);
         let yv = tape.constant(y);
-        let out = self.model.net.forward(&mut tape, &p, &xv, Mode::Train);
+        let frozen_from = t.iterations as f64 * (1.0 - t.bn_frozen_fraction);
+        let mode = if (self.iteration as f64) < frozen_from {
+            Mode::Train
+        } else {
+            Mode::Eval
+        };
+        let out = self.model.net.forward(&mut tape, &p, &xv, mode);
         let loss = denoise_loss(&mut tape, &out, &yv, t.ssim_weight as f32);
         let loss_value = loss.value().clone();
         let mut grads = tape.backward(&loss);
