@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod config_file;
 pub mod data;
 pub mod eval;
+pub mod export;
 pub mod gpu;
 pub mod nn;
 pub mod ops;

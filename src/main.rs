@@ -131,6 +131,17 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Export a trained model as ONNX (opset 19, deformable convs as DeformConv).
+    Export {
+        /// model.safetensors written by `hinas train`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Output .onnx file (overwritten if it exists).
+        #[arg(long)]
+        onnx: PathBuf,
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 fn main() {
@@ -219,6 +230,7 @@ fn main() {
             quiet,
         })
         .map(|_| ()),
+        Command::Export { model, onnx, quiet } => export(model, onnx, quiet),
     };
     if let Err(e) = result {
         let msg = format!("{e:#}");
@@ -361,5 +373,20 @@ fn eval(
         seed,
         quiet,
     })?;
+    Ok(())
+}
+
+fn export(model: PathBuf, onnx: PathBuf, quiet: bool) -> anyhow::Result<()> {
+    let s = hinas::export::export(&model, &onnx)?;
+    if !quiet {
+        println!(
+            "wrote {}: {} nodes, {} parameters, {} bytes (ONNX opset {})",
+            onnx.display(),
+            s.nodes,
+            s.params,
+            s.bytes,
+            hinas::export::OPSET
+        );
+    }
     Ok(())
 }

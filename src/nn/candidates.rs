@@ -3,6 +3,7 @@
 
 use super::layers::{Act, BatchNorm, Conv, DeformConv, Mode};
 use super::params::{Bound, ParamStore};
+use crate::export::graph::OnnxGraph;
 use crate::ops::conv2d::Conv2dCfg;
 use crate::tape::{Tape, Var};
 use rand::Rng;
@@ -165,6 +166,33 @@ impl Candidate {
                 Some(bn.forward(t, p, &y, mode))
             }
             Candidate::Skip => Some(x.clone()),
+            Candidate::Zero => None,
+        }
+    }
+
+    pub fn export(&self, g: &mut OnnxGraph, x: &str, act: Act) -> Option<String> {
+        match self {
+            Candidate::Dense { conv, bn } => {
+                let y = act.export(g, x);
+                let y = conv.export(g, &y);
+                Some(bn.export(g, &y))
+            }
+            Candidate::Sep { stages } => {
+                let mut y = x.to_string();
+                for st in stages {
+                    y = act.export(g, &y);
+                    y = st.dw.export(g, &y);
+                    y = st.pw.export(g, &y);
+                    y = st.bn.export(g, &y);
+                }
+                Some(y)
+            }
+            Candidate::Deform { dcn, bn } => {
+                let y = act.export(g, x);
+                let y = dcn.export(g, &y);
+                Some(bn.export(g, &y))
+            }
+            Candidate::Skip => Some(x.to_string()),
             Candidate::Zero => None,
         }
     }

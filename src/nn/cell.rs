@@ -8,6 +8,8 @@
 use super::candidates::{Candidate, OpKind};
 use super::layers::{Act, Mode};
 use super::params::{Bound, ParamStore};
+use crate::export::graph::OnnxGraph;
+use crate::export::proto::Attribute;
 use crate::ops::{concat, mixed};
 use crate::tape::{Tape, Var};
 use rand::Rng;
@@ -157,5 +159,22 @@ impl DerivedCell {
         }
         let outs: Vec<&Var> = states[2..].iter().collect();
         concat::concat(t, &outs)
+    }
+
+    pub fn export(&self, g: &mut OnnxGraph, s0: &str, s1: &str, act: Act) -> String {
+        let mut states = vec![s0.to_string(), s1.to_string()];
+        for node in &self.nodes {
+            let ys: Vec<String> = node
+                .iter()
+                .map(|(input, cand)| {
+                    cand.export(g, &states[*input], act)
+                        .expect("no zero op in a derived cell")
+                })
+                .collect();
+            let sum = g.node("Add", &[&ys[0], &ys[1]], vec![]);
+            states.push(sum);
+        }
+        let outs: Vec<&str> = states[2..].iter().map(String::as_str).collect();
+        g.node("Concat", &outs, vec![Attribute::int("axis", 1)])
     }
 }

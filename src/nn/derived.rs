@@ -6,6 +6,8 @@ use super::cell::DerivedCell;
 use super::genotype::Genotype;
 use super::layers::{Act, Conv, ConvBn, Mode};
 use super::params::{Bound, ParamStore};
+use crate::export::graph::OnnxGraph;
+use crate::export::proto::Attribute;
 use crate::ops::conv2d::Conv2dCfg;
 use crate::ops::{concat, elementwise as ew};
 use crate::tape::{Tape, Var};
@@ -55,6 +57,10 @@ impl SepBn {
         let y = self.dw.forward(t, p, x, mode);
         self.pw.forward(t, p, &y, mode)
     }
+    fn export(&self, g: &mut OnnxGraph, x: &str) -> String {
+        let y = self.dw.export(g, x);
+        self.pw.export(g, &y)
+    }
 }
 
 /// act -> 1x1 conv -> BN: brings a tensor to a cell's width.
@@ -64,6 +70,10 @@ impl Scaler {
     fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, act: Act, mode: Mode) -> Var {
         let y = act.apply(t, x);
         self.0.forward(t, p, &y, mode)
+    }
+    fn export(&self, g: &mut OnnxGraph, x: &str, act: Act) -> String {
+        let y = act.export(g, x);
+        self.0.export(g, &y)
     }
 }
 
@@ -187,5 +197,35 @@ impl DerivedNet {
         let y = self.sep2.forward(t, p, &y, mode);
         let noise = self.out.forward(t, p, &y);
         ew::sub(t, x, &noise)
+    }
+
+    /// The eval-mode network as ONNX nodes, mirroring `forward` step by step; returns the name
+    /// of the denoised output.
+    pub fn export(&self, g: &mut OnnxGraph, x: &str) -> String {
+        let s1 = self.stem1.export(g, x);
+        let s1a = self.act.export(g, &s1);
+        let s2 = self.stem2.export(g, &s1a);
+        let (mut prevprev, mut prev) = (s1, s2.clone());
+        let mut outs = Vec::new();
+        for ((pp, pr), cell) in self.scalers.iter().zip(&self.cells) {
+            let a = pp.export(g, &prevprev, self.act);
+            let b = pr.export(g, &prev, self.act);
+            let y = cell.export(g, &a, &b, self.act);
+            prevprev = prev;
+            prev = y.clone();
+            outs.push(y);
+        }
+        let low_in = match &self.low_source {
+            Ok(l) => outs[*l].clone(),
+            Err(reduce) => reduce.export(g, &s2),
+        };
+        let low = self.low.export(g, &low_in);
+        let hi = self.act.export(g, &prev);
+        let hi = self.high.export(g, &hi);
+        let cat = g.node("Concat", &[&low, &hi], vec![Attribute::int("axis", 1)]);
+        let y = self.sep1.export(g, &cat);
+        let y = self.sep2.export(g, &y);
+        let noise = self.out.export(g, &y);
+        g.node("Sub", &[x, &noise], vec![])
     }
 }

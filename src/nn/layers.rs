@@ -1,6 +1,9 @@
 //! Layers: parameter-owning wrappers around ops, built on a [`ParamStore`].
 
 use super::params::{conv_init, Bound, Group, ParamId, ParamStore};
+use crate::export::graph::{conv_attrs, OnnxGraph};
+use crate::export::proto::{Attribute, TensorData};
+use crate::ops::batchnorm::EPS;
 use crate::ops::batchnorm::{batch_norm, BnRunning};
 use crate::ops::conv2d::{conv2d, Conv2dCfg};
 use crate::ops::deform_conv::{deform_conv2d, DeformCfg};
@@ -20,6 +23,13 @@ impl Act {
         match self {
             Act::Relu => ew::relu(t, x),
             Act::Leaky(s) => ew::leaky_relu(t, x, s),
+        }
+    }
+
+    pub fn export(self, g: &mut OnnxGraph, x: &str) -> String {
+        match self {
+            Act::Relu => g.node("Relu", &[x], vec![]),
+            Act::Leaky(s) => g.node("LeakyRelu", &[x], vec![Attribute::float("alpha", s)]),
         }
     }
 }
@@ -96,11 +106,24 @@ impl Conv {
     pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var) -> Var {
         conv2d(t, x, p.var(self.w), self.b.map(|b| p.var(b)), self.cfg)
     }
+
+    pub fn export(&self, g: &mut OnnxGraph, x: &str) -> String {
+        let k = g.param_shape(self.w)[2];
+        let w = g.param(self.w);
+        let b = self.b.map(|b| g.param(b));
+        let mut inputs = vec![x, &w];
+        inputs.extend(b.as_deref());
+        let c = self.cfg;
+        let attrs = conv_attrs(k, c.stride, c.padding, c.dilation, c.groups);
+        g.node("Conv", &inputs, attrs)
+    }
 }
 
 pub struct BatchNorm {
     pub affine: Option<(ParamId, ParamId)>,
     pub running: BnRunning,
+    /// The running mean and variance in the store (the tensors `running` shares).
+    pub stats: (ParamId, ParamId),
 }
 
 impl BatchNorm {
@@ -132,12 +155,45 @@ impl BatchNorm {
             mean: s.get(mean).clone(),
             var: s.get(var).clone(),
         };
-        BatchNorm { affine, running }
+        BatchNorm {
+            affine,
+            running,
+            stats: (mean, var),
+        }
     }
 
     pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, mode: Mode) -> Var {
         let affine = self.affine.map(|(g, b)| (p.var(g), p.var(b)));
         batch_norm(t, x, affine, &self.running, mode == Mode::Train)
+    }
+
+    /// Eval mode: BatchNormalization with the running statistics (unit scale and zero shift
+    /// when not affine, as ONNX requires both).
+    pub fn export(&self, g: &mut OnnxGraph, x: &str) -> String {
+        let c = g.param_shape(self.stats.0)[0];
+        let (scale, shift) = match self.affine {
+            Some((gamma, beta)) => (g.param(gamma), g.param(beta)),
+            None => (
+                g.constant(
+                    &format!("const.ones.{c}"),
+                    &[c],
+                    TensorData::F32(vec![1.0; c]),
+                ),
+                g.constant(
+                    &format!("const.zeros.{c}"),
+                    &[c],
+                    TensorData::F32(vec![0.0; c]),
+                ),
+            ),
+        };
+        let mean = g.param(self.stats.0);
+        let var = g.param(self.stats.1);
+        let attrs = vec![Attribute::float("epsilon", EPS)];
+        g.node(
+            "BatchNormalization",
+            &[x, &scale, &shift, &mean, &var],
+            attrs,
+        )
     }
 }
 
@@ -175,6 +231,15 @@ impl ConvBn {
         let y = self.bn.forward(t, p, &y, mode);
         match self.act_after {
             Some(a) => a.apply(t, &y),
+            None => y,
+        }
+    }
+
+    pub fn export(&self, g: &mut OnnxGraph, x: &str) -> String {
+        let y = self.conv.export(g, x);
+        let y = self.bn.export(g, &y);
+        match self.act_after {
+            Some(a) => a.export(g, &y),
             None => y,
         }
     }
@@ -234,5 +299,25 @@ impl DeformConv {
         let parts = concat::split(t, &om, &[2 * self.taps, self.taps]);
         let mask = ew::sigmoid(t, &parts[1]);
         deform_conv2d(t, x, &parts[0], Some(&mask), p.var(self.w), None, self.cfg)
+    }
+
+    /// ONNX's DeformConv (opset 19) has torchvision's offset layout: (dy, dx) per tap per offset
+    /// group, which is ours (docs/deform_conv.md).
+    pub fn export(&self, g: &mut OnnxGraph, x: &str) -> String {
+        let om = self.offset_conv.export(g, x);
+        let sizes = [2 * self.taps as i64, self.taps as i64];
+        let split = g.constant(
+            &format!("const.split.{}.{}", sizes[0], sizes[1]),
+            &[2],
+            TensorData::I64(sizes.to_vec()),
+        );
+        let parts = g.node_n("Split", &[&om, &split], vec![Attribute::int("axis", 1)], 2);
+        let mask = g.node("Sigmoid", &[&parts[1]], vec![]);
+        let k = g.param_shape(self.w)[2];
+        let w = g.param(self.w);
+        let c = self.cfg;
+        let mut attrs = conv_attrs(k, c.stride, c.padding, c.dilation, c.groups);
+        attrs.push(Attribute::int("offset_group", c.offset_groups as i64));
+        g.node("DeformConv", &[x, &w, &parts[0], "", &mask], attrs)
     }
 }
