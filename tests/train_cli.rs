@@ -316,3 +316,48 @@ fn bad_input_gives_one_line_errors() {
     assert_one_line_error(&o, "nope.json");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn frozen_bn_phase_keeps_running_statistics() {
+    let g = configs().join("micro_genotype.json");
+    let stats = |frozen: f64| {
+        let cfg = scratch(&format!("frozen{frozen}.toml"));
+        std::fs::write(
+            &cfg,
+            format!("[net]\nfilter_multiplier = 2\nstem_channels = 4\n[train]\niterations = 2\nval_every = 2\nbatch_size = 2\npatch_size = 16\nval_images = 1\nval_crop = 16\nbn_frozen_fraction = {frozen}\n"),
+        )
+        .unwrap();
+        let out = scratch(&format!("frozen{frozen}"));
+        let o = hinas()
+            .args(["train", "--quiet", "--genotype"])
+            .arg(&g)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_ok(&o);
+        let (tensors, _) = hinas::checkpoint::load(&out.join("model.safetensors")).unwrap();
+        let _ = std::fs::remove_dir_all(&out);
+        let _ = std::fs::remove_file(&cfg);
+        let running: Vec<_> = tensors
+            .into_iter()
+            .filter(|(n, _, _)| n.contains("running_"))
+            .collect();
+        assert!(!running.is_empty());
+        running
+    };
+    // Fresh BN statistics are mean 0 / variance 1; training in batch-statistics mode moves them,
+    // a run that is frozen throughout must not.
+    let fresh = |(n, _, d): &(String, Vec<usize>, Vec<f32>)| {
+        let want = if n.ends_with("running_mean") {
+            0.0
+        } else {
+            1.0
+        };
+        d.iter().all(|v| *v == want)
+    };
+    assert!(stats(1.0).iter().all(fresh), "frozen BN statistics moved");
+    assert!(!stats(0.0).iter().all(fresh), "BN statistics never updated");
+}
