@@ -10,7 +10,10 @@
 //! variant of the gather.
 //!
 //! Tuned on lavapipe, where every load with a non-constant index runs lane by lane: the kernels
-//! maximise FMAs per load, and use no workgroup memory in their inner loops.
+//! maximise FMAs per load, and use no workgroup memory in their inner loops. Where a group has
+//! >= 48 destination channels and the device has 8-lane subgroups, the gather and the weight
+//! gradient switch to variants whose 8 lanes own 64 channels and share the pixel loads through
+//! subgroupBroadcast (`gather64`, `wgrad_sg`: 1.7-2.2x less CPU time on lavapipe).
 
 mod gather;
 mod gemm;

@@ -132,6 +132,11 @@ pub(super) struct GatherParams {
     pub(super) _pad: u32,
 }
 
+/// Destination channels per group from which gather64 is used (its blocks are 64 wide).
+const WIDE_MIN_CHANNELS: usize = 48;
+/// Destination pixels of one gather64 workgroup (the `NP` its shader is unrolled for).
+const WIDE_PIXELS: u32 = 16;
+
 /// Folds `total` workgroups into (x, z) so neither exceeds the per-dimension limit.
 pub(super) fn fold(total: usize, y: usize, what: &str) -> [u32; 3] {
     assert!(
@@ -156,19 +161,31 @@ pub(super) fn gather(
     if p.rows == 0 || p.cols == 0 {
         return;
     }
-    p.cols_b = p.cols.div_ceil(8);
-    p.chunks = (p.rows * p.cols_b).div_ceil(64);
+    let gpu = src.gpu();
+    let kernel = gather_kernel(gpu);
+    let groups = (p.cout / p.og) as usize;
+    // gather64 (subgroup kernels only) shares each source value across 8 lanes that own 64
+    // destination channels; with fewer channels per group most of its lanes would be padding.
+    let wide = !one && std::ptr::eq(kernel, &K_SG) && p.og as usize >= WIDE_MIN_CHANNELS;
+    let px_per_group = if wide { WIDE_PIXELS } else { 8 };
+    p.cols_b = p.cols.div_ceil(px_per_group);
+    p.chunks = if wide {
+        p.rows * p.cols_b
+    } else {
+        (p.rows * p.cols_b).div_ceil(64)
+    };
     p.total = p.n * p.chunks;
     p.has_bias = bias.is_some() as u32;
-    let groups = (p.cout / p.og) as usize;
     let (entry, y) = if one {
         ("gather1", p.cout as usize)
+    } else if wide {
+        ("gather64", groups * p.blocks_g.div_ceil(8) as usize)
     } else {
         ("gather8", groups * p.blocks_g as usize)
     };
     let b = bias.unwrap_or(packed);
-    src.gpu().dispatch(
-        gather_kernel(src.gpu()),
+    gpu.dispatch(
+        kernel,
         entry,
         &p,
         &[
