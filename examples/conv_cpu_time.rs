@@ -40,7 +40,7 @@ fn main() {
         gpu.adapter_line(),
         std::env::var("LP_NUM_THREADS").ok()
     );
-    let shapes: [(&str, [usize; 4], usize, usize, Conv2dCfg); 3] = [
+    let shapes: [(&str, [usize; 4], usize, usize, Conv2dCfg); 4] = [
         (
             "8x64x64x64 k3",
             [8, 64, 64, 64],
@@ -61,6 +61,13 @@ fn main() {
             20,
             5,
             Conv2dCfg::new(1, 4, 2, 1),
+        ),
+        (
+            "6x10x64x64 k3",
+            [6, 10, 64, 64],
+            10,
+            3,
+            Conv2dCfg::new(1, 1, 1, 1),
         ),
     ];
     for (name, xs, cout, k, cfg) in shapes {

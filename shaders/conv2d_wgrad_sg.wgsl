@@ -1,5 +1,5 @@
 // Appended to conv2d_wgrad.wgsl (see src/ops/conv2d/wgrad.rs): the weight gradient for devices
-// with subgroups of at least 8 lanes, chosen there when an output-channel group is wide enough.
+// with subgroups of at least 8 lanes, chosen there from 10 output channels per group.
 //
 // A workgroup is one subgroup of 8 lanes that walk the same output pixels of one chunk: lane l
 // owns 8 output channels (cb + 8 l .. cb + 8 l + 7, so a workgroup covers 64) x the workgroup's
@@ -7,9 +7,11 @@
 // wo % 4 == 0) and x at its own two taps only (8 scalars), and gets the other 14 taps' x from its
 // neighbours with subgroupBroadcast. On lavapipe each non-constant-index load runs lane by lane,
 // so this is 16 loads per 512 FMAs per lane instead of 72 in wgrad8: every x value is loaded once
-// per subgroup instead of once per lane. (8 taps per workgroup measured 1.7x slower, 24 the
-// same, 32 slower.) Each lane writes its 8 x 16 sums for the chunk straight to `part` (no
-// workgroup memory); wgrad_finish adds the chunks in order.
+// per subgroup instead of once per lane. Measured alternatives: 8 taps per workgroup 1.7x
+// slower, 24 the same, 32 slower; a loop over the 4 pixels indexing vector components by the
+// loop variable (instead of the unrolled code below) 1.6x slower. Each lane writes its 8 x 16
+// sums for the chunk straight to `part` (no workgroup memory); wgrad_finish adds the chunks in
+// order.
 
 fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
   let chunk = wid.x;
@@ -84,35 +86,107 @@ fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
       v0 = gy4[g4 + o0 / 4u]; v1 = gy4[g4 + o1 / 4u]; v2 = gy4[g4 + o2 / 4u]; v3 = gy4[g4 + o3 / 4u];
       v4 = gy4[g4 + o4 / 4u]; v5 = gy4[g4 + o5 / 4u]; v6 = gy4[g4 + o6 / 4u]; v7 = gy4[g4 + o7 / 4u];
     }
-    for (var j = 0u; j < 4u; j++) {
-      var gl: vec4<f32>;
-      var gh: vec4<f32>;
-      if (vec) {
-        gl = vec4<f32>(v0[j], v1[j], v2[j], v3[j]);
-        gh = vec4<f32>(v4[j], v5[j], v6[j], v7[j]);
-      } else {
-        let ox = qd * 4u + j;
-        let pok = ox < q.wo;
-        let gj = gb + select(0u, ox, pok);
-        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok);
-        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok);
+    // Pixels j = 0..3 unrolled, so every vector component index is a constant.
+    let pok = vec4<bool>(qd * 4u < q.wo, qd * 4u + 1u < q.wo, qd * 4u + 2u < q.wo, qd * 4u + 3u < q.wo);
+    {
+      var gl = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
+      var gh = vec4<f32>(v4.x, v5.x, v6.x, v7.x);
+      if (!vec) {
+        let gj = gb + select(0u, qd * 4u + 0u, pok.x);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.x);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.x);
       }
-      c0l += gl * b0[j]; c0h += gh * b0[j];
-      c1l += gl * b1[j]; c1h += gh * b1[j];
-      c2l += gl * b2[j]; c2h += gh * b2[j];
-      c3l += gl * b3[j]; c3h += gh * b3[j];
-      c4l += gl * b4[j]; c4h += gh * b4[j];
-      c5l += gl * b5[j]; c5h += gh * b5[j];
-      c6l += gl * b6[j]; c6h += gh * b6[j];
-      c7l += gl * b7[j]; c7h += gh * b7[j];
-      c8l += gl * b8[j]; c8h += gh * b8[j];
-      c9l += gl * b9[j]; c9h += gh * b9[j];
-      c10l += gl * b10[j]; c10h += gh * b10[j];
-      c11l += gl * b11[j]; c11h += gh * b11[j];
-      c12l += gl * b12[j]; c12h += gh * b12[j];
-      c13l += gl * b13[j]; c13h += gh * b13[j];
-      c14l += gl * b14[j]; c14h += gh * b14[j];
-      c15l += gl * b15[j]; c15h += gh * b15[j];
+      c0l += gl * b0.x; c0h += gh * b0.x;
+      c1l += gl * b1.x; c1h += gh * b1.x;
+      c2l += gl * b2.x; c2h += gh * b2.x;
+      c3l += gl * b3.x; c3h += gh * b3.x;
+      c4l += gl * b4.x; c4h += gh * b4.x;
+      c5l += gl * b5.x; c5h += gh * b5.x;
+      c6l += gl * b6.x; c6h += gh * b6.x;
+      c7l += gl * b7.x; c7h += gh * b7.x;
+      c8l += gl * b8.x; c8h += gh * b8.x;
+      c9l += gl * b9.x; c9h += gh * b9.x;
+      c10l += gl * b10.x; c10h += gh * b10.x;
+      c11l += gl * b11.x; c11h += gh * b11.x;
+      c12l += gl * b12.x; c12h += gh * b12.x;
+      c13l += gl * b13.x; c13h += gh * b13.x;
+      c14l += gl * b14.x; c14h += gh * b14.x;
+      c15l += gl * b15.x; c15h += gh * b15.x;
+    }
+    {
+      var gl = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+      var gh = vec4<f32>(v4.y, v5.y, v6.y, v7.y);
+      if (!vec) {
+        let gj = gb + select(0u, qd * 4u + 1u, pok.y);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.y);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.y);
+      }
+      c0l += gl * b0.y; c0h += gh * b0.y;
+      c1l += gl * b1.y; c1h += gh * b1.y;
+      c2l += gl * b2.y; c2h += gh * b2.y;
+      c3l += gl * b3.y; c3h += gh * b3.y;
+      c4l += gl * b4.y; c4h += gh * b4.y;
+      c5l += gl * b5.y; c5h += gh * b5.y;
+      c6l += gl * b6.y; c6h += gh * b6.y;
+      c7l += gl * b7.y; c7h += gh * b7.y;
+      c8l += gl * b8.y; c8h += gh * b8.y;
+      c9l += gl * b9.y; c9h += gh * b9.y;
+      c10l += gl * b10.y; c10h += gh * b10.y;
+      c11l += gl * b11.y; c11h += gh * b11.y;
+      c12l += gl * b12.y; c12h += gh * b12.y;
+      c13l += gl * b13.y; c13h += gh * b13.y;
+      c14l += gl * b14.y; c14h += gh * b14.y;
+      c15l += gl * b15.y; c15h += gh * b15.y;
+    }
+    {
+      var gl = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
+      var gh = vec4<f32>(v4.z, v5.z, v6.z, v7.z);
+      if (!vec) {
+        let gj = gb + select(0u, qd * 4u + 2u, pok.z);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.z);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.z);
+      }
+      c0l += gl * b0.z; c0h += gh * b0.z;
+      c1l += gl * b1.z; c1h += gh * b1.z;
+      c2l += gl * b2.z; c2h += gh * b2.z;
+      c3l += gl * b3.z; c3h += gh * b3.z;
+      c4l += gl * b4.z; c4h += gh * b4.z;
+      c5l += gl * b5.z; c5h += gh * b5.z;
+      c6l += gl * b6.z; c6h += gh * b6.z;
+      c7l += gl * b7.z; c7h += gh * b7.z;
+      c8l += gl * b8.z; c8h += gh * b8.z;
+      c9l += gl * b9.z; c9h += gh * b9.z;
+      c10l += gl * b10.z; c10h += gh * b10.z;
+      c11l += gl * b11.z; c11h += gh * b11.z;
+      c12l += gl * b12.z; c12h += gh * b12.z;
+      c13l += gl * b13.z; c13h += gh * b13.z;
+      c14l += gl * b14.z; c14h += gh * b14.z;
+      c15l += gl * b15.z; c15h += gh * b15.z;
+    }
+    {
+      var gl = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+      var gh = vec4<f32>(v4.w, v5.w, v6.w, v7.w);
+      if (!vec) {
+        let gj = gb + select(0u, qd * 4u + 3u, pok.w);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.w);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.w);
+      }
+      c0l += gl * b0.w; c0h += gh * b0.w;
+      c1l += gl * b1.w; c1h += gh * b1.w;
+      c2l += gl * b2.w; c2h += gh * b2.w;
+      c3l += gl * b3.w; c3h += gh * b3.w;
+      c4l += gl * b4.w; c4h += gh * b4.w;
+      c5l += gl * b5.w; c5h += gh * b5.w;
+      c6l += gl * b6.w; c6h += gh * b6.w;
+      c7l += gl * b7.w; c7h += gh * b7.w;
+      c8l += gl * b8.w; c8h += gh * b8.w;
+      c9l += gl * b9.w; c9h += gh * b9.w;
+      c10l += gl * b10.w; c10h += gh * b10.w;
+      c11l += gl * b11.w; c11h += gh * b11.w;
+      c12l += gl * b12.w; c12h += gh * b12.w;
+      c13l += gl * b13.w; c13h += gh * b13.w;
+      c14l += gl * b14.w; c14h += gh * b14.w;
+      c15l += gl * b15.w; c15h += gh * b15.w;
     }
     qd += 1u;
     if (qd == q.quads) { qd = 0u; oy += 1u; }

@@ -14,7 +14,7 @@
 //! 8-lane subgroups, the gather switches to variants whose 8 lanes share the pixel loads through
 //! subgroupBroadcast and own 32 or 64 channels between them (`gather32` from 10 destination
 //! channels per group, `gather64` from 48; see `Variant` in conv2d/gather.rs), and so does the
-//! weight gradient from 48 output channels per group (`wgrad_sg`).
+//! weight gradient from 10 output channels per group (`wgrad_sg`, conv2d/wgrad.rs).
 
 mod gather;
 mod gemm;
