@@ -15,3 +15,306 @@ fn gather8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
            @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
   gather8_body(wid, lid, nwg, sid);
 }
+
+// 64 destination channels x 32 destination pixels per workgroup of one 8-lane subgroup, chosen
+// by src/ops/conv2d/gather.rs when a group has enough destination channels: the lanes share
+// the pixels and lane l owns channels 8 l .. 8 l + 7 of the block. Per reduction step each lane
+// loads 4 source values (pixels lane, lane + 8, ...) and hands them to the others with
+// subgroupBroadcast, and loads its own 8 weights as two vec4: 6 loads per 256 FMAs
+// instead of 9 per 64 in gather8, as every source value is loaded once per subgroup.
+// Grid: x/z = folded (n, row, 32-pixel block), y = 64-channel block (group-major).
+@compute @workgroup_size(8)
+fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(subgroup_invocation_id) sid: u32) {
+  let lane = sid & 7u;
+  let flat = wid.x + wid.z * nwg.x;
+  let live = flat < p.total;
+  let n = min(flat / p.chunks, p.n - 1u);
+  let t = flat % p.chunks;
+  let a = t / p.cols_b;
+  let b0 = (t % p.cols_b) * 32u;
+  let blocks64 = (p.blocks_g + 7u) / 8u;
+  let g = wid.y / blocks64;
+  let cb = (wid.y % blocks64) * 8u + lane;     // this lane's 8-channel block in the group
+  let wblk = g * p.blocks_g + min(cb, p.blocks_g - 1u);
+  let ihw = p.ih * p.iw;
+  let src0 = (n * p.cin + g * p.red) * ihw;
+  let m = i32(p.in_mul);
+  var a0l = vec4<f32>(0.0); var a0h = vec4<f32>(0.0);
+  var a1l = vec4<f32>(0.0); var a1h = vec4<f32>(0.0);
+  var a2l = vec4<f32>(0.0); var a2h = vec4<f32>(0.0);
+  var a3l = vec4<f32>(0.0); var a3h = vec4<f32>(0.0);
+  var a4l = vec4<f32>(0.0); var a4h = vec4<f32>(0.0);
+  var a5l = vec4<f32>(0.0); var a5h = vec4<f32>(0.0);
+  var a6l = vec4<f32>(0.0); var a6h = vec4<f32>(0.0);
+  var a7l = vec4<f32>(0.0); var a7h = vec4<f32>(0.0);
+  var a8l = vec4<f32>(0.0); var a8h = vec4<f32>(0.0);
+  var a9l = vec4<f32>(0.0); var a9h = vec4<f32>(0.0);
+  var a10l = vec4<f32>(0.0); var a10h = vec4<f32>(0.0);
+  var a11l = vec4<f32>(0.0); var a11h = vec4<f32>(0.0);
+  var a12l = vec4<f32>(0.0); var a12h = vec4<f32>(0.0);
+  var a13l = vec4<f32>(0.0); var a13h = vec4<f32>(0.0);
+  var a14l = vec4<f32>(0.0); var a14h = vec4<f32>(0.0);
+  var a15l = vec4<f32>(0.0); var a15h = vec4<f32>(0.0);
+  var a16l = vec4<f32>(0.0); var a16h = vec4<f32>(0.0);
+  var a17l = vec4<f32>(0.0); var a17h = vec4<f32>(0.0);
+  var a18l = vec4<f32>(0.0); var a18h = vec4<f32>(0.0);
+  var a19l = vec4<f32>(0.0); var a19h = vec4<f32>(0.0);
+  var a20l = vec4<f32>(0.0); var a20h = vec4<f32>(0.0);
+  var a21l = vec4<f32>(0.0); var a21h = vec4<f32>(0.0);
+  var a22l = vec4<f32>(0.0); var a22h = vec4<f32>(0.0);
+  var a23l = vec4<f32>(0.0); var a23h = vec4<f32>(0.0);
+  var a24l = vec4<f32>(0.0); var a24h = vec4<f32>(0.0);
+  var a25l = vec4<f32>(0.0); var a25h = vec4<f32>(0.0);
+  var a26l = vec4<f32>(0.0); var a26h = vec4<f32>(0.0);
+  var a27l = vec4<f32>(0.0); var a27h = vec4<f32>(0.0);
+  var a28l = vec4<f32>(0.0); var a28h = vec4<f32>(0.0);
+  var a29l = vec4<f32>(0.0); var a29h = vec4<f32>(0.0);
+  var a30l = vec4<f32>(0.0); var a30h = vec4<f32>(0.0);
+  var a31l = vec4<f32>(0.0); var a31h = vec4<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = tap_off(p.tc0y, ky);
+    if (ty == -2147483647 - 1) { continue; }
+    let sy = i32(a) * m + ty;
+    let rok = live && sy >= 0 && sy < i32(p.ih);
+    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let tx = tap_off(p.tc0x, kx);
+      if (tx == -2147483647 - 1) { continue; }
+      let sx = i32(b0 + lane) * m + tx;
+      let q0 = px(rowb, rok, sx + 0 * m);
+      let q1 = px(rowb, rok, sx + 8 * m);
+      let q2 = px(rowb, rok, sx + 16 * m);
+      let q3 = px(rowb, rok, sx + 24 * m);
+      var wi = ((wblk * p.kh + ky) * p.kw + kx) * p.red * 2u;
+      var c = 0u;
+      for (var ci = 0u; ci < p.red; ci++) {
+        let wl = wp[wi];
+        let wh = wp[wi + 1u];
+        let x0 = ld(q0, c);
+        let x1 = ld(q1, c);
+        let x2 = ld(q2, c);
+        let x3 = ld(q3, c);
+        let s0 = subgroupBroadcast(x0, 0u); a0l += wl * s0; a0h += wh * s0;
+        let s1 = subgroupBroadcast(x0, 1u); a1l += wl * s1; a1h += wh * s1;
+        let s2 = subgroupBroadcast(x0, 2u); a2l += wl * s2; a2h += wh * s2;
+        let s3 = subgroupBroadcast(x0, 3u); a3l += wl * s3; a3h += wh * s3;
+        let s4 = subgroupBroadcast(x0, 4u); a4l += wl * s4; a4h += wh * s4;
+        let s5 = subgroupBroadcast(x0, 5u); a5l += wl * s5; a5h += wh * s5;
+        let s6 = subgroupBroadcast(x0, 6u); a6l += wl * s6; a6h += wh * s6;
+        let s7 = subgroupBroadcast(x0, 7u); a7l += wl * s7; a7h += wh * s7;
+        let s8 = subgroupBroadcast(x1, 0u); a8l += wl * s8; a8h += wh * s8;
+        let s9 = subgroupBroadcast(x1, 1u); a9l += wl * s9; a9h += wh * s9;
+        let s10 = subgroupBroadcast(x1, 2u); a10l += wl * s10; a10h += wh * s10;
+        let s11 = subgroupBroadcast(x1, 3u); a11l += wl * s11; a11h += wh * s11;
+        let s12 = subgroupBroadcast(x1, 4u); a12l += wl * s12; a12h += wh * s12;
+        let s13 = subgroupBroadcast(x1, 5u); a13l += wl * s13; a13h += wh * s13;
+        let s14 = subgroupBroadcast(x1, 6u); a14l += wl * s14; a14h += wh * s14;
+        let s15 = subgroupBroadcast(x1, 7u); a15l += wl * s15; a15h += wh * s15;
+        let s16 = subgroupBroadcast(x2, 0u); a16l += wl * s16; a16h += wh * s16;
+        let s17 = subgroupBroadcast(x2, 1u); a17l += wl * s17; a17h += wh * s17;
+        let s18 = subgroupBroadcast(x2, 2u); a18l += wl * s18; a18h += wh * s18;
+        let s19 = subgroupBroadcast(x2, 3u); a19l += wl * s19; a19h += wh * s19;
+        let s20 = subgroupBroadcast(x2, 4u); a20l += wl * s20; a20h += wh * s20;
+        let s21 = subgroupBroadcast(x2, 5u); a21l += wl * s21; a21h += wh * s21;
+        let s22 = subgroupBroadcast(x2, 6u); a22l += wl * s22; a22h += wh * s22;
+        let s23 = subgroupBroadcast(x2, 7u); a23l += wl * s23; a23h += wh * s23;
+        let s24 = subgroupBroadcast(x3, 0u); a24l += wl * s24; a24h += wh * s24;
+        let s25 = subgroupBroadcast(x3, 1u); a25l += wl * s25; a25h += wh * s25;
+        let s26 = subgroupBroadcast(x3, 2u); a26l += wl * s26; a26h += wh * s26;
+        let s27 = subgroupBroadcast(x3, 3u); a27l += wl * s27; a27h += wh * s27;
+        let s28 = subgroupBroadcast(x3, 4u); a28l += wl * s28; a28h += wh * s28;
+        let s29 = subgroupBroadcast(x3, 5u); a29l += wl * s29; a29h += wh * s29;
+        let s30 = subgroupBroadcast(x3, 6u); a30l += wl * s30; a30h += wh * s30;
+        let s31 = subgroupBroadcast(x3, 7u); a31l += wl * s31; a31h += wh * s31;
+        wi += 2u;
+        c += ihw;
+      }
+    }
+  }
+  if (!live || cb >= p.blocks_g) { return; }
+  let nc = min(p.og - cb * 8u, 8u);
+  let c0 = g * p.og + cb * 8u;
+  store8(n, c0, nc, a, b0 + 0u, a0l, a0h);
+  store8(n, c0, nc, a, b0 + 1u, a1l, a1h);
+  store8(n, c0, nc, a, b0 + 2u, a2l, a2h);
+  store8(n, c0, nc, a, b0 + 3u, a3l, a3h);
+  store8(n, c0, nc, a, b0 + 4u, a4l, a4h);
+  store8(n, c0, nc, a, b0 + 5u, a5l, a5h);
+  store8(n, c0, nc, a, b0 + 6u, a6l, a6h);
+  store8(n, c0, nc, a, b0 + 7u, a7l, a7h);
+  store8(n, c0, nc, a, b0 + 8u, a8l, a8h);
+  store8(n, c0, nc, a, b0 + 9u, a9l, a9h);
+  store8(n, c0, nc, a, b0 + 10u, a10l, a10h);
+  store8(n, c0, nc, a, b0 + 11u, a11l, a11h);
+  store8(n, c0, nc, a, b0 + 12u, a12l, a12h);
+  store8(n, c0, nc, a, b0 + 13u, a13l, a13h);
+  store8(n, c0, nc, a, b0 + 14u, a14l, a14h);
+  store8(n, c0, nc, a, b0 + 15u, a15l, a15h);
+  store8(n, c0, nc, a, b0 + 16u, a16l, a16h);
+  store8(n, c0, nc, a, b0 + 17u, a17l, a17h);
+  store8(n, c0, nc, a, b0 + 18u, a18l, a18h);
+  store8(n, c0, nc, a, b0 + 19u, a19l, a19h);
+  store8(n, c0, nc, a, b0 + 20u, a20l, a20h);
+  store8(n, c0, nc, a, b0 + 21u, a21l, a21h);
+  store8(n, c0, nc, a, b0 + 22u, a22l, a22h);
+  store8(n, c0, nc, a, b0 + 23u, a23l, a23h);
+  store8(n, c0, nc, a, b0 + 24u, a24l, a24h);
+  store8(n, c0, nc, a, b0 + 25u, a25l, a25h);
+  store8(n, c0, nc, a, b0 + 26u, a26l, a26h);
+  store8(n, c0, nc, a, b0 + 27u, a27l, a27h);
+  store8(n, c0, nc, a, b0 + 28u, a28l, a28h);
+  store8(n, c0, nc, a, b0 + 29u, a29l, a29h);
+  store8(n, c0, nc, a, b0 + 30u, a30l, a30h);
+  store8(n, c0, nc, a, b0 + 31u, a31l, a31h);
+}
+
+// Like gather64 with 4 channels per lane (32 per workgroup), for groups of 10-47 destination
+// channels where 64-channel blocks would be mostly padding: 5 loads per 128 FMAs
+// (gather8: 9 per 64). Weights packed with R = 4, as one vec4 per step.
+@compute @workgroup_size(8)
+fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(subgroup_invocation_id) sid: u32) {
+  let lane = sid & 7u;
+  let flat = wid.x + wid.z * nwg.x;
+  let live = flat < p.total;
+  let n = min(flat / p.chunks, p.n - 1u);
+  let t = flat % p.chunks;
+  let a = t / p.cols_b;
+  let b0 = (t % p.cols_b) * 32u;
+  let blocks32 = (p.blocks_g + 7u) / 8u;
+  let g = wid.y / blocks32;
+  let cb = (wid.y % blocks32) * 8u + lane;     // this lane's 4-channel block in the group
+  let wblk = g * p.blocks_g + min(cb, p.blocks_g - 1u);
+  let ihw = p.ih * p.iw;
+  let src0 = (n * p.cin + g * p.red) * ihw;
+  let m = i32(p.in_mul);
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  var a4 = vec4<f32>(0.0);
+  var a5 = vec4<f32>(0.0);
+  var a6 = vec4<f32>(0.0);
+  var a7 = vec4<f32>(0.0);
+  var a8 = vec4<f32>(0.0);
+  var a9 = vec4<f32>(0.0);
+  var a10 = vec4<f32>(0.0);
+  var a11 = vec4<f32>(0.0);
+  var a12 = vec4<f32>(0.0);
+  var a13 = vec4<f32>(0.0);
+  var a14 = vec4<f32>(0.0);
+  var a15 = vec4<f32>(0.0);
+  var a16 = vec4<f32>(0.0);
+  var a17 = vec4<f32>(0.0);
+  var a18 = vec4<f32>(0.0);
+  var a19 = vec4<f32>(0.0);
+  var a20 = vec4<f32>(0.0);
+  var a21 = vec4<f32>(0.0);
+  var a22 = vec4<f32>(0.0);
+  var a23 = vec4<f32>(0.0);
+  var a24 = vec4<f32>(0.0);
+  var a25 = vec4<f32>(0.0);
+  var a26 = vec4<f32>(0.0);
+  var a27 = vec4<f32>(0.0);
+  var a28 = vec4<f32>(0.0);
+  var a29 = vec4<f32>(0.0);
+  var a30 = vec4<f32>(0.0);
+  var a31 = vec4<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = tap_off(p.tc0y, ky);
+    if (ty == -2147483647 - 1) { continue; }
+    let sy = i32(a) * m + ty;
+    let rok = live && sy >= 0 && sy < i32(p.ih);
+    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let tx = tap_off(p.tc0x, kx);
+      if (tx == -2147483647 - 1) { continue; }
+      let sx = i32(b0 + lane) * m + tx;
+      let q0 = px(rowb, rok, sx + 0 * m);
+      let q1 = px(rowb, rok, sx + 8 * m);
+      let q2 = px(rowb, rok, sx + 16 * m);
+      let q3 = px(rowb, rok, sx + 24 * m);
+      var wi = ((wblk * p.kh + ky) * p.kw + kx) * p.red;
+      var c = 0u;
+      for (var ci = 0u; ci < p.red; ci++) {
+        let wv = wp[wi];
+        let x0 = ld(q0, c);
+        let x1 = ld(q1, c);
+        let x2 = ld(q2, c);
+        let x3 = ld(q3, c);
+        a0 += wv * subgroupBroadcast(x0, 0u);
+        a1 += wv * subgroupBroadcast(x0, 1u);
+        a2 += wv * subgroupBroadcast(x0, 2u);
+        a3 += wv * subgroupBroadcast(x0, 3u);
+        a4 += wv * subgroupBroadcast(x0, 4u);
+        a5 += wv * subgroupBroadcast(x0, 5u);
+        a6 += wv * subgroupBroadcast(x0, 6u);
+        a7 += wv * subgroupBroadcast(x0, 7u);
+        a8 += wv * subgroupBroadcast(x1, 0u);
+        a9 += wv * subgroupBroadcast(x1, 1u);
+        a10 += wv * subgroupBroadcast(x1, 2u);
+        a11 += wv * subgroupBroadcast(x1, 3u);
+        a12 += wv * subgroupBroadcast(x1, 4u);
+        a13 += wv * subgroupBroadcast(x1, 5u);
+        a14 += wv * subgroupBroadcast(x1, 6u);
+        a15 += wv * subgroupBroadcast(x1, 7u);
+        a16 += wv * subgroupBroadcast(x2, 0u);
+        a17 += wv * subgroupBroadcast(x2, 1u);
+        a18 += wv * subgroupBroadcast(x2, 2u);
+        a19 += wv * subgroupBroadcast(x2, 3u);
+        a20 += wv * subgroupBroadcast(x2, 4u);
+        a21 += wv * subgroupBroadcast(x2, 5u);
+        a22 += wv * subgroupBroadcast(x2, 6u);
+        a23 += wv * subgroupBroadcast(x2, 7u);
+        a24 += wv * subgroupBroadcast(x3, 0u);
+        a25 += wv * subgroupBroadcast(x3, 1u);
+        a26 += wv * subgroupBroadcast(x3, 2u);
+        a27 += wv * subgroupBroadcast(x3, 3u);
+        a28 += wv * subgroupBroadcast(x3, 4u);
+        a29 += wv * subgroupBroadcast(x3, 5u);
+        a30 += wv * subgroupBroadcast(x3, 6u);
+        a31 += wv * subgroupBroadcast(x3, 7u);
+        wi += 1u;
+        c += ihw;
+      }
+    }
+  }
+  if (!live || cb >= p.blocks_g) { return; }
+  let nc = min(p.og - cb * 4u, 4u);
+  let c0 = g * p.og + cb * 4u;
+  for (var r = 0u; r < nc; r++) {
+    store(n, c0 + r, a, b0 + 0u, a0[r]);
+    store(n, c0 + r, a, b0 + 1u, a1[r]);
+    store(n, c0 + r, a, b0 + 2u, a2[r]);
+    store(n, c0 + r, a, b0 + 3u, a3[r]);
+    store(n, c0 + r, a, b0 + 4u, a4[r]);
+    store(n, c0 + r, a, b0 + 5u, a5[r]);
+    store(n, c0 + r, a, b0 + 6u, a6[r]);
+    store(n, c0 + r, a, b0 + 7u, a7[r]);
+    store(n, c0 + r, a, b0 + 8u, a8[r]);
+    store(n, c0 + r, a, b0 + 9u, a9[r]);
+    store(n, c0 + r, a, b0 + 10u, a10[r]);
+    store(n, c0 + r, a, b0 + 11u, a11[r]);
+    store(n, c0 + r, a, b0 + 12u, a12[r]);
+    store(n, c0 + r, a, b0 + 13u, a13[r]);
+    store(n, c0 + r, a, b0 + 14u, a14[r]);
+    store(n, c0 + r, a, b0 + 15u, a15[r]);
+    store(n, c0 + r, a, b0 + 16u, a16[r]);
+    store(n, c0 + r, a, b0 + 17u, a17[r]);
+    store(n, c0 + r, a, b0 + 18u, a18[r]);
+    store(n, c0 + r, a, b0 + 19u, a19[r]);
+    store(n, c0 + r, a, b0 + 20u, a20[r]);
+    store(n, c0 + r, a, b0 + 21u, a21[r]);
+    store(n, c0 + r, a, b0 + 22u, a22[r]);
+    store(n, c0 + r, a, b0 + 23u, a23[r]);
+    store(n, c0 + r, a, b0 + 24u, a24[r]);
+    store(n, c0 + r, a, b0 + 25u, a25[r]);
+    store(n, c0 + r, a, b0 + 26u, a26[r]);
+    store(n, c0 + r, a, b0 + 27u, a27[r]);
+    store(n, c0 + r, a, b0 + 28u, a28[r]);
+    store(n, c0 + r, a, b0 + 29u, a29[r]);
+    store(n, c0 + r, a, b0 + 30u, a30[r]);
+    store(n, c0 + r, a, b0 + 31u, a31[r]);
+  }
+}

@@ -7,7 +7,8 @@
 // output pixels: each lane walks its own quads of 4 output pixels and keeps 8 x 16 partial sums in
 // registers; the 64 lanes are summed once at the end through workgroup memory. Chunks write
 // separate partial sums and `wgrad_finish` adds them up: deterministic, no atomics, and no
-// batch/channel transposition of the tensors.
+// batch/channel transposition of the tensors. With subgroups and wide channel groups,
+// conv2d_wgrad_sg.wgsl's `wgrad_sg` replaces wgrad8 (same partial-sum scheme).
 
 struct WGrad {
   n: u32, cin: u32, h: u32, w: u32,
@@ -15,8 +16,8 @@ struct WGrad {
   cout_g: u32, blocks_g: u32, kh: u32, kw: u32,
   stride: u32, pad: u32, dil: u32, ntaps: u32,     // ntaps = cin_g * kh * kw
   quads: u32, items: u32, ipc: u32, tblocks: u32,  // quads = ceil(wo / 4), items = n * ho * quads, ipc = items per chunk
-  nblk: u32, chunks: u32, total: u32, _pad: u32,   // nblk = groups * blocks_g, total = elements of dw (finish)
-}
+  nblk: u32, chunks: u32, total: u32, lanes: u32,  // nblk = groups * blocks_g, total = elements of dw (finish),
+}                                                  // a block = lanes x 8 channels (layout of part)
 
 @group(0) @binding(0) var<uniform> q: WGrad;
 @group(0) @binding(1) var<storage, read> gy: array<f32>;
@@ -215,7 +216,9 @@ fn wgrad8_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
   wgrad_body(wid, lid, true);
 }
 
-// dw in PyTorch layout [cout, cin_g, kh, kw]: adds the chunks' partial sums.
+// dw in PyTorch layout [cout, cin_g, kh, kw]: adds the chunks' partial sums in chunk order.
+// part[chunk][blk][tb][lane][tap i][r]: a block is `lanes` x 8 channels (channel lane * 8 + r)
+// and TB taps (tap tb * TB + i); wgrad8 has lanes = 1, wgrad_sg (conv2d_wgrad_sg.wgsl) 8.
 @compute @workgroup_size(256)
 fn wgrad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = gid.x + gid.y * nwg.x * 256u;
@@ -224,11 +227,12 @@ fn wgrad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let t = e % q.ntaps;
   let g = co / q.cout_g;
   let col = co % q.cout_g;
-  let blk = g * q.blocks_g + col / 8u;
+  let bc = q.lanes * 8u;
+  let blk = g * q.blocks_g + col / bc;
+  let l = (col % bc) / 8u;
   let r = col % 8u;
-  // element index inside one chunk's block: ((blk * tblocks + tb) * TB + i) * 8 + r
-  let inner = ((blk * q.tblocks + t / TB) * TB + t % TB) * 8u + r;
-  let stride = q.nblk * q.tblocks * TB * 8u;
+  let inner = ((((blk * q.tblocks + t / TB) * q.lanes + l) * TB + t % TB) * 8u) + r;
+  let stride = q.nblk * q.tblocks * bc * TB;
   var s = 0.0;
   for (var c = 0u; c < q.chunks; c++) { s += part_in[c * stride + inner]; }
   out[e] = s;

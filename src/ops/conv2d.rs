@@ -10,14 +10,18 @@
 //! variant of the gather.
 //!
 //! Tuned on lavapipe, where every load with a non-constant index runs lane by lane: the kernels
-//! maximise FMAs per load, and use no workgroup memory in their inner loops.
+//! maximise FMAs per load, and use no workgroup memory in their inner loops. On devices with
+//! 8-lane subgroups, the gather switches to variants whose 8 lanes share the pixel loads through
+//! subgroupBroadcast and own 32 or 64 channels between them (`gather32` from 10 destination
+//! channels per group, `gather64` from 48; see `Variant` in conv2d/gather.rs), and so does the
+//! weight gradient from 10 output channels per group (`wgrad_sg`, conv2d/wgrad.rs).
 
 mod gather;
 mod gemm;
 mod wgrad;
 
 pub use gather::with_plain_weight_loads;
-use gather::{gather, pack_weights, GatherParams};
+use gather::{gather, pack_weights, GatherParams, Variant};
 pub use gemm::matmul_raw;
 
 use crate::gpu::{Gpu, Tensor};
@@ -180,8 +184,8 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
         pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b);
         return y;
     }
-    let one = og == 1;
-    let packed = pack_weights(w, if one { 1 } else { 8 }, cfg.groups, og, red, false);
+    let v = Variant::for_channels(gpu, og);
+    let packed = pack_weights(w, v.r(), cfg.groups, og, red, false);
     let p = GatherParams {
         n: u(g.n),
         cin: u(g.cin),
@@ -192,7 +196,6 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
         ow: u(g.wo),
         red: u(red),
         og: u(og),
-        blocks_g: u(og.div_ceil(8)),
         kh: u(g.kh),
         kw: u(g.kw),
         rows: u(g.ho),
@@ -206,7 +209,7 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
         dil: u(cfg.dilation),
         ..Default::default()
     };
-    gather(x, &packed, b, &y, p, one);
+    gather(x, &packed, b, &y, p, v);
     y
 }
 
@@ -268,8 +271,8 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
         pointwise_gemm(w, cfg.groups, og, red, true, g.n, g.h * g.w, gy, &dx, None);
         return dx;
     }
-    let one = og == 1;
-    let packed = pack_weights(w, if one { 1 } else { 8 }, cfg.groups, og, red, true);
+    let v = Variant::for_channels(gpu, og);
+    let packed = pack_weights(w, v.r(), cfg.groups, og, red, true);
     let s = cfg.stride;
     for py in 0..s.min(g.h) {
         for pxx in 0..s.min(g.w) {
@@ -283,7 +286,6 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
                 ow: u(g.w),
                 red: u(red),
                 og: u(og),
-                blocks_g: u(og.div_ceil(8)),
                 kh: u(g.kh),
                 kw: u(g.kw),
                 rows: u((g.h - py).div_ceil(s)),
@@ -299,7 +301,7 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
                 dil: u(cfg.dilation),
                 ..Default::default()
             };
-            gather(gy, &packed, None, &dx, p, one);
+            gather(gy, &packed, None, &dx, p, v);
         }
     }
     dx

@@ -30,8 +30,8 @@ thread_local! {
     static PLAIN_WEIGHT_LOADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Runs `f` with the subgroup weight loads of the gather kernel disabled on this thread (for
-/// tests that cover both variants).
+/// Runs `f` with the gather's subgroup kernels (gather8's weight loads, gather32/64) disabled
+/// on this thread (for tests that cover both variants).
 #[doc(hidden)]
 pub fn with_plain_weight_loads<R>(f: impl FnOnce() -> R) -> R {
     let old = PLAIN_WEIGHT_LOADS.with(|c| c.replace(true));
@@ -132,6 +132,52 @@ pub(super) struct GatherParams {
     pub(super) _pad: u32,
 }
 
+/// Which gather kernel a launch uses, from the destination channels per group `og`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Variant {
+    /// `gather1`: one channel x 8 pixels per lane (depthwise and og == 1).
+    One,
+    /// `gather8`: 8 channels x 8 pixels per lane, no lane shares loads with another.
+    Eight,
+    /// `gather32` / `gather64`: the 8 lanes of a subgroup share 16 pixels and own 4 / 8
+    /// channels each, so each source value is loaded once per subgroup (subgroupBroadcast).
+    Wide32,
+    Wide64,
+}
+
+impl Variant {
+    /// Rule (CPU time on lavapipe, where loads per FMA set the time): the subgroup kernels need
+    /// 8-lane subgroups; gather64 from 48 channels per group (a 64-channel block mostly full),
+    /// gather32 from 10 (its 32-channel block is at least 1/3 full, and it still does fewer loads
+    /// per useful FMA than gather8 there), gather8 below.
+    pub(super) fn for_channels(gpu: &Gpu, og: usize) -> Variant {
+        let sg = std::ptr::eq(gather_kernel(gpu), &K_SG);
+        match og {
+            1 => Variant::One,
+            48.. if sg => Variant::Wide64,
+            10.. if sg => Variant::Wide32,
+            _ => Variant::Eight,
+        }
+    }
+    /// Destination pixels per block: one lane's for gather1/8, the workgroup's for gather32/64
+    /// (the `NP` their shaders are unrolled for; 32 measured faster than 16 for both, and 64 no
+    /// better for gather32 while wasting more of narrow rows).
+    fn pixels(self) -> u32 {
+        match self {
+            Variant::One | Variant::Eight => 8,
+            Variant::Wide32 | Variant::Wide64 => 32,
+        }
+    }
+    /// Channels per packed weight block (`R` of pack_weights).
+    pub(super) fn r(self) -> usize {
+        match self {
+            Variant::One => 1,
+            Variant::Wide32 => 4,
+            Variant::Eight | Variant::Wide64 => 8,
+        }
+    }
+}
+
 /// Folds `total` workgroups into (x, z) so neither exceeds the per-dimension limit.
 pub(super) fn fold(total: usize, y: usize, what: &str) -> [u32; 3] {
     assert!(
@@ -151,24 +197,33 @@ pub(super) fn gather(
     bias: Option<&Tensor>,
     dst: &Tensor,
     mut p: GatherParams,
-    one: bool,
+    v: Variant,
 ) {
     if p.rows == 0 || p.cols == 0 {
         return;
     }
-    p.cols_b = p.cols.div_ceil(8);
-    p.chunks = (p.rows * p.cols_b).div_ceil(64);
+    let gpu = src.gpu();
+    let groups = (p.cout / p.og) as usize;
+    p.blocks_g = p.og.div_ceil(u(v.r()));
+    let wide = matches!(v, Variant::Wide32 | Variant::Wide64);
+    p.cols_b = p.cols.div_ceil(v.pixels());
+    // gather1/8 put 64 pixel blocks in a workgroup, gather32/64 one.
+    p.chunks = if wide {
+        p.rows * p.cols_b
+    } else {
+        (p.rows * p.cols_b).div_ceil(64)
+    };
     p.total = p.n * p.chunks;
     p.has_bias = bias.is_some() as u32;
-    let groups = (p.cout / p.og) as usize;
-    let (entry, y) = if one {
-        ("gather1", p.cout as usize)
-    } else {
-        ("gather8", groups * p.blocks_g as usize)
+    let (entry, y) = match v {
+        Variant::One => ("gather1", p.cout as usize),
+        Variant::Eight => ("gather8", groups * p.blocks_g as usize),
+        Variant::Wide32 => ("gather32", groups * p.blocks_g.div_ceil(8) as usize),
+        Variant::Wide64 => ("gather64", groups * p.blocks_g.div_ceil(8) as usize),
     };
     let b = bias.unwrap_or(packed);
-    src.gpu().dispatch(
-        gather_kernel(src.gpu()),
+    gpu.dispatch(
+        gather_kernel(gpu),
         entry,
         &p,
         &[

@@ -1,9 +1,23 @@
-//! Weight and bias gradients (shaders/conv2d_wgrad.wgsl).
+//! Weight and bias gradients (shaders/conv2d_wgrad.wgsl, + conv2d_wgrad_sg.wgsl).
 
 use super::{check_binding, u, Geom};
-use crate::gpu::{Kernel, Tensor};
+use crate::gpu::{Gpu, Kernel, Tensor};
 
 const K: Kernel = crate::kernel!("conv2d_wgrad");
+/// shaders/conv2d_wgrad.wgsl followed by the subgroup variant `wgrad_sg`.
+const K_SG: Kernel = Kernel {
+    name: "conv2d_wgrad_sg",
+    source: concat!(
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/shaders/conv2d_wgrad.wgsl"
+        )),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/shaders/conv2d_wgrad_sg.wgsl"
+        )),
+    ),
+};
 
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -31,7 +45,7 @@ struct Params {
     nblk: u32,
     chunks: u32,
     total: u32,
-    _pad: u32,
+    lanes: u32,
 }
 
 /// Workgroups we aim for: enough to spread over many cores or GPU units, while each lane still
@@ -41,21 +55,39 @@ const MIN_ITEMS_PER_LANE: usize = 8;
 /// `TB` in the shader: weight elements per workgroup are 8 output channels x this many taps.
 const TAPS_PER_GROUP: usize = 16;
 
+/// The subgroup kernel (`wgrad_sg`: 64 channels x 16 taps per 8-lane workgroup, x shared by
+/// subgroupBroadcast) needs subgroups of at least 8 lanes. Measured on lavapipe (CPU time), it
+/// beats `wgrad8` (8 channels x 16 taps per lane) even with most of its 64-channel block as
+/// padding: 3.4x at 64 output channels, 1.3-1.4x at 20, equal at 10; below 10 channels per
+/// group (unmeasured) `wgrad8` is kept, as its 8-channel blocks then waste the least.
+fn use_subgroups(gpu: &Gpu, cout_g: usize) -> bool {
+    gpu.features().contains(wgpu::Features::SUBGROUP)
+        && gpu.info().subgroup_min_size >= 8
+        && cout_g >= SG_MIN_COUT_G
+}
+const SG_MIN_COUT_G: usize = 10;
+
 pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     let gpu = x.gpu();
     let (cin_g, cout_g) = (g.cin_g(), g.cout_g());
+    let sg = use_subgroups(gpu, cout_g);
+    // Output channels per workgroup (both kernels take TAPS_PER_GROUP taps).
+    let bc = if sg { 64 } else { 8 };
     let groups = g.cfg.groups;
-    let blocks_g = cout_g.div_ceil(8);
+    let blocks_g = cout_g.div_ceil(bc);
     let nblk = groups * blocks_g;
     let ntaps = cin_g * g.kh * g.kw;
     let tblocks = ntaps.div_ceil(TAPS_PER_GROUP);
     let quads = g.wo.div_ceil(4);
     let items = g.n * g.ho * quads;
     let base = nblk * tblocks;
-    let max_chunks = items.div_ceil(64 * MIN_ITEMS_PER_LANE).max(1);
+    // wgrad8's lanes split a chunk's quads; wgrad_sg's all walk the same ones.
+    let per_lane = if sg { 1 } else { 64 };
+    let max_chunks = items.div_ceil(per_lane * MIN_ITEMS_PER_LANE).max(1);
     let mut chunks = TARGET_GROUPS.div_ceil(base).clamp(1, max_chunks.min(65535));
+    let block = bc * TAPS_PER_GROUP;
     // The partial sums must fit in one binding.
-    while chunks > 1 && chunks * base * TAPS_PER_GROUP * 8 > gpu.max_binding_elems() {
+    while chunks > 1 && chunks * base * block > gpu.max_binding_elems() {
         chunks /= 2;
     }
     let ipc = items.div_ceil(chunks);
@@ -67,7 +99,7 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     for (t, what) in [(gy, "conv2d output gradient"), (x, "conv2d input")] {
         check_binding(gpu, t, what);
     }
-    let part = Tensor::empty(gpu, &[chunks * base * TAPS_PER_GROUP * 8]);
+    let part = Tensor::empty(gpu, &[chunks * base * block]);
     let p = Params {
         n: u(g.n),
         cin: u(g.cin),
@@ -92,7 +124,7 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         nblk: u(nblk),
         chunks: u(chunks),
         total: u(dw.numel()),
-        _pad: 0,
+        lanes: u(bc / 8),
     };
     let bufs = [
         gy.buffer(),
@@ -102,14 +134,15 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         dw.buffer(),
         gy.buffer(),
     ];
-    let entry = if g.wo.is_multiple_of(4) {
-        "wgrad8_v4"
-    } else {
-        "wgrad8"
+    let (kernel, entry) = match (sg, g.wo.is_multiple_of(4)) {
+        (true, true) => (&K_SG, "wgrad_sg_v4"),
+        (true, false) => (&K_SG, "wgrad_sg"),
+        (false, true) => (&K, "wgrad8_v4"),
+        (false, false) => (&K, "wgrad8"),
     };
-    gpu.dispatch(&K, entry, &p, &bufs, [u(chunks), u(nblk), u(tblocks)]);
+    gpu.dispatch(kernel, entry, &p, &bufs, [u(chunks), u(nblk), u(tblocks)]);
     gpu.dispatch(
-        &K,
+        kernel,
         "wgrad_finish",
         &p,
         &bufs,

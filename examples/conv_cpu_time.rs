@@ -1,0 +1,101 @@
+//! Process CPU time per conv2d pass (forward, input grad, weight grad), for kernel tuning on a
+//! shared machine where wall time is noisy. Run with one lavapipe worker thread so the CPU time
+//! is the shader work plus a little host overhead, not other processes' contention:
+//!
+//!     LP_NUM_THREADS=1 cargo run --release --example conv_cpu_time [-- ITERS [PASS]]
+//!
+//! PASS is fwd, dx or dw (all three by default). Prints CPU ms (user + system of this process)
+//! and wall ms per iteration after one warm-up iteration.
+
+use hinas::gpu::{Gpu, Tensor};
+use hinas::ops::conv2d::*;
+use std::time::Instant;
+
+fn cpu_ms() -> f64 {
+    // /proc/self/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
+    let s = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let rest = &s[s.rfind(')').expect("stat format") + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let t: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    t * 10.0
+}
+
+fn data(n: usize, seed: u32) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let h = (i as u32)
+                .wrapping_mul(2654435761)
+                .wrapping_add(seed.wrapping_mul(40503));
+            (h >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn main() {
+    let iters: usize = std::env::args().nth(1).map_or(4, |s| s.parse().unwrap());
+    let only = std::env::args().nth(2);
+    let gpu = Gpu::open().expect("needs a GPU adapter");
+    println!(
+        "adapter: {}  LP_NUM_THREADS={:?}",
+        gpu.adapter_line(),
+        std::env::var("LP_NUM_THREADS").ok()
+    );
+    let shapes: [(&str, [usize; 4], usize, usize, Conv2dCfg); 4] = [
+        (
+            "8x64x64x64 k3",
+            [8, 64, 64, 64],
+            64,
+            3,
+            Conv2dCfg::new(1, 1, 1, 1),
+        ),
+        (
+            "6x20x64x64 k3",
+            [6, 20, 64, 64],
+            20,
+            3,
+            Conv2dCfg::new(1, 1, 1, 1),
+        ),
+        (
+            "6x20x64x64 k5d2",
+            [6, 20, 64, 64],
+            20,
+            5,
+            Conv2dCfg::new(1, 4, 2, 1),
+        ),
+        (
+            "6x10x64x64 k3",
+            [6, 10, 64, 64],
+            10,
+            3,
+            Conv2dCfg::new(1, 1, 1, 1),
+        ),
+    ];
+    for (name, xs, cout, k, cfg) in shapes {
+        let (ho, wo) = conv2d_out_hw(xs[2], xs[3], k, k, cfg);
+        let ws = [cout, xs[1], k, k];
+        let ys = [xs[0], cout, ho, wo];
+        let x = Tensor::from_slice(&gpu, &xs, &data(xs.iter().product(), 1));
+        let w = Tensor::from_slice(&gpu, &ws, &data(ws.iter().product(), 2));
+        let gy = Tensor::from_slice(&gpu, &ys, &data(ys.iter().product(), 3));
+        let passes: [(&str, Box<dyn Fn() -> Tensor>); 3] = [
+            ("fwd", Box::new(|| conv2d_raw(&x, &w, None, cfg))),
+            ("dx", Box::new(|| conv2d_backward_input(&gy, &w, &xs, cfg))),
+            ("dw", Box::new(|| conv2d_backward_weight(&gy, &x, &ws, cfg))),
+        ];
+        for (pass, f) in passes.iter() {
+            if only.as_deref().is_some_and(|o| o != *pass) {
+                continue;
+            }
+            drop(f());
+            gpu.sync();
+            let (c0, t0) = (cpu_ms(), Instant::now());
+            for _ in 0..iters {
+                drop(f());
+                gpu.sync();
+            }
+            let cpu = (cpu_ms() - c0) / iters as f64;
+            let wall = t0.elapsed().as_secs_f64() * 1e3 / iters as f64;
+            println!("{name:<16} {pass:<4} cpu {cpu:8.1} ms   wall {wall:8.1} ms");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+// Appended to conv2d_wgrad.wgsl (see src/ops/conv2d/wgrad.rs): the weight gradient for devices
+// with subgroups of at least 8 lanes, chosen there from 10 output channels per group.
+//
+// A workgroup is one subgroup of 8 lanes that walk the same output pixels of one chunk: lane l
+// owns 8 output channels (cb + 8 l .. cb + 8 l + 7, so a workgroup covers 64) x the workgroup's
+// TB = 16 taps. Per quad of 4 output pixels a lane loads its 8 channels of gy (8 vec4 when
+// wo % 4 == 0) and x at its own two taps only (8 scalars), and gets the other 14 taps' x from its
+// neighbours with subgroupBroadcast. On lavapipe each non-constant-index load runs lane by lane,
+// so this is 16 loads per 512 FMAs per lane instead of 72 in wgrad8: every x value is loaded once
+// per subgroup instead of once per lane. Measured alternatives: 8 taps per workgroup 1.7x
+// slower, 24 the same, 32 slower; a loop over the 4 pixels indexing vector components by the
+// loop variable (instead of the unrolled code below) 1.6x slower. Each lane writes its 8 x 16
+// sums for the chunk straight to `part` (no workgroup memory); wgrad_finish adds the chunks in
+// order.
+
+fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
+  let chunk = wid.x;
+  let blk = wid.y;
+  let tb = wid.z;
+  let howo = q.ho * q.wo;
+  let g = blk / q.blocks_g;
+  let lane = sid & 7u;
+  let cb = (blk % q.blocks_g) * 64u + lane * 8u;
+  // Channel offsets, clamped into the group: the duplicates of padding channels are discarded.
+  let cl = g * q.cout_g;
+  let ch = q.cout_g - 1u;
+  let o0 = (cl + min(cb, ch)) * howo;      let o1 = (cl + min(cb + 1u, ch)) * howo;
+  let o2 = (cl + min(cb + 2u, ch)) * howo; let o3 = (cl + min(cb + 3u, ch)) * howo;
+  let o4 = (cl + min(cb + 4u, ch)) * howo; let o5 = (cl + min(cb + 5u, ch)) * howo;
+  let o6 = (cl + min(cb + 6u, ch)) * howo; let o7 = (cl + min(cb + 7u, ch)) * howo;
+  // This lane's taps: tb * TB + lane and tb * TB + 8 + lane.
+  let t0 = tap(blk, tb, lane);
+  let t1 = tap(blk, tb, 8u + lane);
+  var c0l = vec4<f32>(0.0); var c0h = vec4<f32>(0.0);
+  var c1l = vec4<f32>(0.0); var c1h = vec4<f32>(0.0);
+  var c2l = vec4<f32>(0.0); var c2h = vec4<f32>(0.0);
+  var c3l = vec4<f32>(0.0); var c3h = vec4<f32>(0.0);
+  var c4l = vec4<f32>(0.0); var c4h = vec4<f32>(0.0);
+  var c5l = vec4<f32>(0.0); var c5h = vec4<f32>(0.0);
+  var c6l = vec4<f32>(0.0); var c6h = vec4<f32>(0.0);
+  var c7l = vec4<f32>(0.0); var c7h = vec4<f32>(0.0);
+  var c8l = vec4<f32>(0.0); var c8h = vec4<f32>(0.0);
+  var c9l = vec4<f32>(0.0); var c9h = vec4<f32>(0.0);
+  var c10l = vec4<f32>(0.0); var c10h = vec4<f32>(0.0);
+  var c11l = vec4<f32>(0.0); var c11h = vec4<f32>(0.0);
+  var c12l = vec4<f32>(0.0); var c12h = vec4<f32>(0.0);
+  var c13l = vec4<f32>(0.0); var c13h = vec4<f32>(0.0);
+  var c14l = vec4<f32>(0.0); var c14h = vec4<f32>(0.0);
+  var c15l = vec4<f32>(0.0); var c15h = vec4<f32>(0.0);
+  let it0 = chunk * q.ipc;
+  let end = min(it0 + q.ipc, q.items);
+  let s = i32(q.stride);
+  // Item it = (nn * ho + oy) * quads + qd, advanced without dividing in the loop.
+  var qd = it0 % q.quads;
+  var oy = (it0 / q.quads) % q.ho;
+  var nn = it0 / (q.quads * q.ho);
+  for (var it = it0; it < end; it++) {
+    let gb = nn * q.cout * howo + oy * q.wo;
+    let xb = nn * q.cin * q.h * q.w;
+    let iy0 = i32(oy) * s;
+    let ix0 = i32(qd * 4u) * s;
+    let r0 = xrow(t0, xb, iy0);
+    let x0 = vec4<f32>(xv(r0, t0.dx, ix0), xv(r0, t0.dx, ix0 + s), xv(r0, t0.dx, ix0 + 2 * s), xv(r0, t0.dx, ix0 + 3 * s));
+    let r1 = xrow(t1, xb, iy0);
+    let x1 = vec4<f32>(xv(r1, t1.dx, ix0), xv(r1, t1.dx, ix0 + s), xv(r1, t1.dx, ix0 + 2 * s), xv(r1, t1.dx, ix0 + 3 * s));
+    let b0 = subgroupBroadcast(x0, 0u);
+    let b1 = subgroupBroadcast(x0, 1u);
+    let b2 = subgroupBroadcast(x0, 2u);
+    let b3 = subgroupBroadcast(x0, 3u);
+    let b4 = subgroupBroadcast(x0, 4u);
+    let b5 = subgroupBroadcast(x0, 5u);
+    let b6 = subgroupBroadcast(x0, 6u);
+    let b7 = subgroupBroadcast(x0, 7u);
+    let b8 = subgroupBroadcast(x1, 0u);
+    let b9 = subgroupBroadcast(x1, 1u);
+    let b10 = subgroupBroadcast(x1, 2u);
+    let b11 = subgroupBroadcast(x1, 3u);
+    let b12 = subgroupBroadcast(x1, 4u);
+    let b13 = subgroupBroadcast(x1, 5u);
+    let b14 = subgroupBroadcast(x1, 6u);
+    let b15 = subgroupBroadcast(x1, 7u);
+    var v0 = vec4<f32>(0.0); var v1 = vec4<f32>(0.0); var v2 = vec4<f32>(0.0); var v3 = vec4<f32>(0.0);
+    var v4 = vec4<f32>(0.0); var v5 = vec4<f32>(0.0); var v6 = vec4<f32>(0.0); var v7 = vec4<f32>(0.0);
+    if (vec) {
+      let g4 = (gb + qd * 4u) / 4u;
+      v0 = gy4[g4 + o0 / 4u]; v1 = gy4[g4 + o1 / 4u]; v2 = gy4[g4 + o2 / 4u]; v3 = gy4[g4 + o3 / 4u];
+      v4 = gy4[g4 + o4 / 4u]; v5 = gy4[g4 + o5 / 4u]; v6 = gy4[g4 + o6 / 4u]; v7 = gy4[g4 + o7 / 4u];
+    }
+    // Pixels j = 0..3 unrolled, so every vector component index is a constant.
+    let pok = vec4<bool>(qd * 4u < q.wo, qd * 4u + 1u < q.wo, qd * 4u + 2u < q.wo, qd * 4u + 3u < q.wo);
+    {
+      var gl = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
+      var gh = vec4<f32>(v4.x, v5.x, v6.x, v7.x);
+      if (!vec) {
+        let gj = gb + select(0u, qd * 4u + 0u, pok.x);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.x);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.x);
+      }
+      c0l += gl * b0.x; c0h += gh * b0.x;
+      c1l += gl * b1.x; c1h += gh * b1.x;
+      c2l += gl * b2.x; c2h += gh * b2.x;
+      c3l += gl * b3.x; c3h += gh * b3.x;
+      c4l += gl * b4.x; c4h += gh * b4.x;
+      c5l += gl * b5.x; c5h += gh * b5.x;
+      c6l += gl * b6.x; c6h += gh * b6.x;
+      c7l += gl * b7.x; c7h += gh * b7.x;
+      c8l += gl * b8.x; c8h += gh * b8.x;
+      c9l += gl * b9.x; c9h += gh * b9.x;
+      c10l += gl * b10.x; c10h += gh * b10.x;
+      c11l += gl * b11.x; c11h += gh * b11.x;
+      c12l += gl * b12.x; c12h += gh * b12.x;
+      c13l += gl * b13.x; c13h += gh * b13.x;
+      c14l += gl * b14.x; c14h += gh * b14.x;
+      c15l += gl * b15.x; c15h += gh * b15.x;
+    }
+    {
+      var gl = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+      var gh = vec4<f32>(v4.y, v5.y, v6.y, v7.y);
+      if (!vec) {
+        let gj = gb + select(0u, qd * 4u + 1u, pok.y);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.y);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.y);
+      }
+      c0l += gl * b0.y; c0h += gh * b0.y;
+      c1l += gl * b1.y; c1h += gh * b1.y;
+      c2l += gl * b2.y; c2h += gh * b2.y;
+      c3l += gl * b3.y; c3h += gh * b3.y;
+      c4l += gl * b4.y; c4h += gh * b4.y;
+      c5l += gl * b5.y; c5h += gh * b5.y;
+      c6l += gl * b6.y; c6h += gh * b6.y;
+      c7l += gl * b7.y; c7h += gh * b7.y;
+      c8l += gl * b8.y; c8h += gh * b8.y;
+      c9l += gl * b9.y; c9h += gh * b9.y;
+      c10l += gl * b10.y; c10h += gh * b10.y;
+      c11l += gl * b11.y; c11h += gh * b11.y;
+      c12l += gl * b12.y; c12h += gh * b12.y;
+      c13l += gl * b13.y; c13h += gh * b13.y;
+      c14l += gl * b14.y; c14h += gh * b14.y;
+      c15l += gl * b15.y; c15h += gh * b15.y;
+    }
+    {
+      var gl = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
+      var gh = vec4<f32>(v4.z, v5.z, v6.z, v7.z);
+      if (!vec) {
+        let gj = gb + select(0u, qd * 4u + 2u, pok.z);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.z);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.z);
+      }
+      c0l += gl * b0.z; c0h += gh * b0.z;
+      c1l += gl * b1.z; c1h += gh * b1.z;
+      c2l += gl * b2.z; c2h += gh * b2.z;
+      c3l += gl * b3.z; c3h += gh * b3.z;
+      c4l += gl * b4.z; c4h += gh * b4.z;
+      c5l += gl * b5.z; c5h += gh * b5.z;
+      c6l += gl * b6.z; c6h += gh * b6.z;
+      c7l += gl * b7.z; c7h += gh * b7.z;
+      c8l += gl * b8.z; c8h += gh * b8.z;
+      c9l += gl * b9.z; c9h += gh * b9.z;
+      c10l += gl * b10.z; c10h += gh * b10.z;
+      c11l += gl * b11.z; c11h += gh * b11.z;
+      c12l += gl * b12.z; c12h += gh * b12.z;
+      c13l += gl * b13.z; c13h += gh * b13.z;
+      c14l += gl * b14.z; c14h += gh * b14.z;
+      c15l += gl * b15.z; c15h += gh * b15.z;
+    }
+    {
+      var gl = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+      var gh = vec4<f32>(v4.w, v5.w, v6.w, v7.w);
+      if (!vec) {
+        let gj = gb + select(0u, qd * 4u + 3u, pok.w);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.w);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.w);
+      }
+      c0l += gl * b0.w; c0h += gh * b0.w;
+      c1l += gl * b1.w; c1h += gh * b1.w;
+      c2l += gl * b2.w; c2h += gh * b2.w;
+      c3l += gl * b3.w; c3h += gh * b3.w;
+      c4l += gl * b4.w; c4h += gh * b4.w;
+      c5l += gl * b5.w; c5h += gh * b5.w;
+      c6l += gl * b6.w; c6h += gh * b6.w;
+      c7l += gl * b7.w; c7h += gh * b7.w;
+      c8l += gl * b8.w; c8h += gh * b8.w;
+      c9l += gl * b9.w; c9h += gh * b9.w;
+      c10l += gl * b10.w; c10h += gh * b10.w;
+      c11l += gl * b11.w; c11h += gh * b11.w;
+      c12l += gl * b12.w; c12h += gh * b12.w;
+      c13l += gl * b13.w; c13h += gh * b13.w;
+      c14l += gl * b14.w; c14h += gh * b14.w;
+      c15l += gl * b15.w; c15h += gh * b15.w;
+    }
+    qd += 1u;
+    if (qd == q.quads) { qd = 0u; oy += 1u; }
+    if (oy == q.ho) { oy = 0u; nn += 1u; }
+  }
+  // part[chunk][blk][tb][lane][tap i][channel half] as vec4: the layout wgrad_finish reads with
+  // lanes = 8.
+  let pb = (((chunk * q.nblk + blk) * q.tblocks + tb) * 8u + lane) * 32u;
+  part[pb + 0u] = c0l; part[pb + 1u] = c0h;
+  part[pb + 2u] = c1l; part[pb + 3u] = c1h;
+  part[pb + 4u] = c2l; part[pb + 5u] = c2h;
+  part[pb + 6u] = c3l; part[pb + 7u] = c3h;
+  part[pb + 8u] = c4l; part[pb + 9u] = c4h;
+  part[pb + 10u] = c5l; part[pb + 11u] = c5h;
+  part[pb + 12u] = c6l; part[pb + 13u] = c6h;
+  part[pb + 14u] = c7l; part[pb + 15u] = c7h;
+  part[pb + 16u] = c8l; part[pb + 17u] = c8h;
+  part[pb + 18u] = c9l; part[pb + 19u] = c9h;
+  part[pb + 20u] = c10l; part[pb + 21u] = c10h;
+  part[pb + 22u] = c11l; part[pb + 23u] = c11h;
+  part[pb + 24u] = c12l; part[pb + 25u] = c12h;
+  part[pb + 26u] = c13l; part[pb + 27u] = c13h;
+  part[pb + 28u] = c14l; part[pb + 29u] = c14h;
+  part[pb + 30u] = c15l; part[pb + 31u] = c15h;
+}
+
+// Grid: x = pixel chunk, y = 64-channel block (group-major), z = 16-tap block (TB).
+@compute @workgroup_size(8)
+fn wgrad_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  wgrad_sg_body(wid, sid, false);
+}
+
+@compute @workgroup_size(8)
+fn wgrad_sg_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  wgrad_sg_body(wid, sid, true);
+}
