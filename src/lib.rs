@@ -12,6 +12,7 @@ pub mod eval;
 pub mod export;
 pub mod gpu;
 pub mod nn;
+pub mod onnx;
 pub mod ops;
 pub mod optim;
 pub mod report;

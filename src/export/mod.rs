@@ -3,17 +3,14 @@
 //! noise, exactly the eval-mode forward (no clamp, as ours has none). The deformable convs are
 //! ONNX's DeformConv, BN is BatchNormalization with the running statistics, weights are
 //! initializers named as in the model file. The nodes come from the `export` method beside each
-//! layer's `forward` ([`graph::OnnxGraph`]); the protobuf encoding is [`proto`].
+//! layer's `forward` ([`OnnxGraph`]); the protobuf encoding is [`crate::onnx::proto`].
 //! tools/onnx_check.py compares ONNX Runtime's output with ours.
-
-pub mod graph;
-pub mod proto;
 
 use crate::checkpoint::write_atomic;
 use crate::gpu::Gpu;
+use crate::onnx::graph::{image_value, OnnxGraph};
+use crate::onnx::proto::{Message, ModelProto};
 use crate::train::model::{Model, ModelFile};
-use graph::{image_value, OnnxGraph};
-use proto::{Message, ModelProto};
 use std::path::Path;
 
 pub const OPSET: i64 = 19;

@@ -3,7 +3,7 @@
 
 use super::layers::{Act, BatchNorm, Conv, DeformConv, Mode};
 use super::params::{Bound, ParamStore};
-use crate::export::graph::OnnxGraph;
+use crate::onnx::graph::OnnxGraph;
 use crate::ops::conv2d::Conv2dCfg;
 use crate::tape::{Tape, Var};
 use rand::Rng;

@@ -8,8 +8,8 @@
 use super::candidates::{Candidate, OpKind};
 use super::layers::{Act, Mode};
 use super::params::{Bound, ParamStore};
-use crate::export::graph::OnnxGraph;
-use crate::export::proto::Attribute;
+use crate::onnx::graph::OnnxGraph;
+use crate::onnx::proto::Attribute;
 use crate::ops::{concat, mixed};
 use crate::tape::{Tape, Var};
 use rand::Rng;

@@ -1,8 +1,8 @@
 //! Layers: parameter-owning wrappers around ops, built on a [`ParamStore`].
 
 use super::params::{conv_init, Bound, Group, ParamId, ParamStore};
-use crate::export::graph::{conv_attrs, OnnxGraph};
-use crate::export::proto::{Attribute, TensorData};
+use crate::onnx::graph::{conv_attrs, OnnxGraph};
+use crate::onnx::proto::{Attribute, TensorData};
 use crate::ops::batchnorm::EPS;
 use crate::ops::batchnorm::{batch_norm, BnRunning};
 use crate::ops::conv2d::{conv2d, Conv2dCfg};
