@@ -79,6 +79,29 @@ pub fn load(path: &Path) -> anyhow::Result<(Vec<HostTensor>, HashMap<String, Str
     Ok((out, meta.metadata().clone().unwrap_or_default()))
 }
 
+/// A checkpoint whose `format` metadata must be `format`; `what` names the kind in the error
+/// ("search", "training").
+pub fn load_checkpoint(
+    path: &Path,
+    format: &str,
+    what: &str,
+) -> anyhow::Result<(Vec<HostTensor>, HashMap<String, String>)> {
+    let (t, m) = load(path)?;
+    anyhow::ensure!(
+        m.get("format").map(String::as_str) == Some(format),
+        "{} is not a hinas {what} checkpoint",
+        path.display()
+    );
+    Ok((t, m))
+}
+
+/// A metadata field a checkpoint must have.
+pub fn meta_field<'a>(m: &'a HashMap<String, String>, key: &str) -> anyhow::Result<&'a str> {
+    m.get(key)
+        .map(String::as_str)
+        .ok_or_else(|| anyhow::anyhow!("checkpoint lacks {key}"))
+}
+
 /// A run folder must hold a checkpoint to be resumed, and must not hold one to start afresh
 /// (`what` names the run: "search", "training run").
 pub fn check_run_dir(

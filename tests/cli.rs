@@ -73,34 +73,23 @@ fn bad_input_gives_one_line_errors() {
     assert_one_line_error(&o, "/definitely/not/here");
 
     let cfg = out.with_extension("toml");
-    std::fs::write(&cfg, "[search]\nepochs = \"many\"\n").unwrap();
-    let o = hinas()
-        .args(["search", "--quiet", "--config"])
-        .arg(&cfg)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let with_config = |toml: &str| {
+        std::fs::write(&cfg, toml).unwrap();
+        hinas()
+            .args(["search", "--quiet", "--config"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = with_config("[search]\nepochs = \"many\"\n");
     assert_one_line_error(&o, "config");
 
-    std::fs::write(&cfg, "[space]\nops = [\"con_c_3x3\", \"warp_drive\"]\n").unwrap();
-    let o = hinas()
-        .args(["search", "--quiet", "--config"])
-        .arg(&cfg)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = with_config("[space]\nops = [\"con_c_3x3\", \"warp_drive\"]\n");
     assert_one_line_error(&o, "warp_drive");
 
-    std::fs::write(&cfg, "[search]\nbatch_size = 0\n").unwrap();
-    let o = hinas()
-        .args(["search", "--quiet", "--config"])
-        .arg(&cfg)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = with_config("[search]\nbatch_size = 0\n");
     assert_one_line_error(&o, "batch_size");
 
     // Two images cannot be split into weight, architecture and validation sets.

@@ -5,7 +5,7 @@
 
 use super::config::SearchConfig;
 use super::run::{EpochLog, Search};
-use crate::checkpoint::{self, HostTensor};
+use crate::checkpoint::{self, meta_field, HostTensor};
 use crate::gpu::Tensor;
 use crate::nn::genotype::Genotype;
 use crate::optim::Optimizer;
@@ -59,25 +59,13 @@ pub fn save(s: &Search) -> anyhow::Result<()> {
 }
 
 fn read(dir: &Path) -> anyhow::Result<(Vec<HostTensor>, HashMap<String, String>)> {
-    let (t, m) = checkpoint::load(&path(dir))?;
-    anyhow::ensure!(
-        m.get("format").map(String::as_str) == Some(FORMAT),
-        "{} is not a hinas search checkpoint",
-        path(dir).display()
-    );
-    Ok((t, m))
-}
-
-fn field<'a>(m: &'a HashMap<String, String>, k: &str) -> anyhow::Result<&'a str> {
-    m.get(k)
-        .map(String::as_str)
-        .ok_or_else(|| anyhow::anyhow!("checkpoint lacks {k}"))
+    checkpoint::load_checkpoint(&path(dir), FORMAT, "search")
 }
 
 /// The config a saved search ran with (a resumed search keeps it).
 pub fn saved_config(dir: &Path) -> anyhow::Result<SearchConfig> {
     let (_, m) = read(dir)?;
-    let cfg: SearchConfig = toml::from_str(field(&m, "config")?)
+    let cfg: SearchConfig = toml::from_str(meta_field(&m, "config")?)
         .map_err(|e| anyhow::anyhow!("checkpoint config: {e}"))?;
     cfg.validate()?;
     Ok(cfg)
@@ -100,13 +88,13 @@ pub fn load(s: &mut Search) -> anyhow::Result<()> {
     s.store.load_host(&params)?;
     s.sgd.load_state(sgd)?;
     s.adam.load_state(adam)?;
-    s.epoch = field(&m, "epoch")?.parse()?;
-    s.unchanged = field(&m, "unchanged")?.parse()?;
-    s.history = serde_json::from_str::<Vec<EpochLog>>(field(&m, "history")?)?;
-    s.best = serde_json::from_str::<Option<(f64, Genotype)>>(field(&m, "best")?)?;
+    s.epoch = meta_field(&m, "epoch")?.parse()?;
+    s.unchanged = meta_field(&m, "unchanged")?.parse()?;
+    s.history = serde_json::from_str::<Vec<EpochLog>>(meta_field(&m, "history")?)?;
+    s.best = serde_json::from_str::<Option<(f64, Genotype)>>(meta_field(&m, "best")?)?;
     s.weight_sampler
-        .restore(serde_json::from_str(field(&m, "weight_sampler")?)?);
+        .restore(serde_json::from_str(meta_field(&m, "weight_sampler")?)?);
     s.arch_sampler
-        .restore(serde_json::from_str(field(&m, "arch_sampler")?)?);
+        .restore(serde_json::from_str(meta_field(&m, "arch_sampler")?)?);
     Ok(())
 }

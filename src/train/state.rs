@@ -4,7 +4,7 @@
 
 use super::config::TrainConfig;
 use super::run::{IntervalLog, Trainer};
-use crate::checkpoint::{self, HostTensor};
+use crate::checkpoint::{self, meta_field, HostTensor};
 use crate::gpu::Tensor;
 use crate::nn::genotype::Genotype;
 use std::collections::HashMap;
@@ -48,28 +48,16 @@ pub fn save(s: &Trainer) -> anyhow::Result<()> {
 }
 
 fn read(dir: &Path) -> anyhow::Result<(Vec<HostTensor>, HashMap<String, String>)> {
-    let (t, m) = checkpoint::load(&path(dir))?;
-    anyhow::ensure!(
-        m.get("format").map(String::as_str) == Some(FORMAT),
-        "{} is not a hinas training checkpoint",
-        path(dir).display()
-    );
-    Ok((t, m))
-}
-
-fn field<'a>(m: &'a HashMap<String, String>, k: &str) -> anyhow::Result<&'a str> {
-    m.get(k)
-        .map(String::as_str)
-        .ok_or_else(|| anyhow::anyhow!("checkpoint lacks {k}"))
+    checkpoint::load_checkpoint(&path(dir), FORMAT, "training")
 }
 
 /// The config and (retrained) genotype a saved run used; a resumed run keeps both.
 pub fn saved_setup(dir: &Path) -> anyhow::Result<(TrainConfig, Genotype)> {
     let (_, m) = read(dir)?;
-    let cfg: TrainConfig = toml::from_str(field(&m, "config")?)
+    let cfg: TrainConfig = toml::from_str(meta_field(&m, "config")?)
         .map_err(|e| anyhow::anyhow!("checkpoint config: {e}"))?;
     cfg.validate()?;
-    let g: Genotype = serde_json::from_str(field(&m, "genotype")?)?;
+    let g: Genotype = serde_json::from_str(meta_field(&m, "genotype")?)?;
     Ok((cfg, g))
 }
 
@@ -87,10 +75,10 @@ pub fn load(s: &mut Trainer) -> anyhow::Result<()> {
     }
     s.model.store.load_host(&params)?;
     s.optimizer.load_state(optim)?;
-    s.iteration = field(&m, "iteration")?.parse()?;
-    s.history = serde_json::from_str::<Vec<IntervalLog>>(field(&m, "history")?)?;
-    s.best = serde_json::from_str::<Option<(f64, usize)>>(field(&m, "best")?)?;
+    s.iteration = meta_field(&m, "iteration")?.parse()?;
+    s.history = serde_json::from_str::<Vec<IntervalLog>>(meta_field(&m, "history")?)?;
+    s.best = serde_json::from_str::<Option<(f64, usize)>>(meta_field(&m, "best")?)?;
     s.sampler
-        .restore(serde_json::from_str(field(&m, "sampler")?)?);
+        .restore(serde_json::from_str(meta_field(&m, "sampler")?)?);
     Ok(())
 }
