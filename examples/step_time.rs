@@ -1,4 +1,6 @@
-//! Times supernet steps: `cargo run --release --example step_time -- [CONFIG.toml|--paper] [--no-cell-sharing] [--iters N]`.
+//! Times supernet steps: `cargo run --release --example step_time -- [CONFIG.toml|--paper] [--no-cell-sharing] [--iters N] [--profile]`.
+//! `--profile` adds the GPU time per kernel over the timed iterations (the warm-up excluded);
+//! profiling waits at every submit, so the step times printed with it are not the normal ones.
 use hinas::gpu::Gpu;
 use hinas::nn::params::{Group, ParamStore};
 use hinas::nn::supernet::Supernet;
@@ -61,6 +63,10 @@ fn main() -> anyhow::Result<()> {
         }
         println!("{by:?}");
     }
+    let profile = args.iter().any(|a| a == "--profile");
+    if profile {
+        gpu.enable_profiler()?;
+    }
     let (mut adam, mut sgd) = (Adam::new(), Sgd::new(0.9, None));
     let mut times = Vec::new();
     for it in 0..=iters {
@@ -83,7 +89,15 @@ fn main() -> anyhow::Result<()> {
         println!("iter {it}{note}: arch step {a:.1} ms + weight step {w:.1} ms = {total:.1} ms, peak GPU memory {peak:.1} MiB");
         if it > 0 {
             times.push(total);
+        } else {
+            gpu.reset_profile();
         }
+    }
+    if profile {
+        println!(
+            "GPU time per kernel over {iters} iterations:\n{}",
+            hinas::gpu::format_report(&gpu.profile())
+        );
     }
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     if !times.is_empty() {

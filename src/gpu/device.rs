@@ -65,6 +65,7 @@ pub fn choose_adapter() -> anyhow::Result<wgpu::Adapter> {
 pub fn wanted_features(adapter: &wgpu::Adapter) -> wgpu::Features {
     let want = wgpu::Features::TIMESTAMP_QUERY
         | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
+        | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
         | wgpu::Features::SHADER_F16
         | wgpu::Features::SUBGROUP;
     adapter.features() & want

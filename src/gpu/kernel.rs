@@ -5,7 +5,7 @@
 //! them. An entry point may use a subset; the cache reflects which bindings each entry point
 //! uses (with naga) and binds only those.
 
-use super::{Gpu, Inner, DISPATCHES_PER_SUBMIT};
+use super::{Gpu, Inner, Recorder, DISPATCHES_PER_SUBMIT};
 use std::sync::Arc;
 
 /// A WGSL source file in shaders/, compiled into one pipeline per entry point on first use.
@@ -191,10 +191,19 @@ impl Gpu {
                 .forget_lifetime();
             rec.pass = Some(pass);
         }
-        let pass = rec.pass.as_mut().unwrap();
+        let Recorder { pass, profiler, .. } = &mut *rec;
+        let pass = pass.as_mut().unwrap();
         pass.set_pipeline(&p.pipeline);
         pass.set_bind_group(0, &bg, &[]);
-        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        match profiler {
+            Some(prof) => {
+                let (queries, slot) = prof.begin(kernel.name, entry);
+                pass.write_timestamp(queries, slot);
+                pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+                pass.write_timestamp(queries, slot + 1);
+            }
+            None => pass.dispatch_workgroups(groups[0], groups[1], groups[2]),
+        }
         rec.dispatches += 1;
         if rec.dispatches >= DISPATCHES_PER_SUBMIT {
             Gpu::submit_locked(&self.0, &mut rec);

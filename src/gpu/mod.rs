@@ -5,11 +5,13 @@
 mod device;
 mod kernel;
 mod pool;
+mod profile;
 mod tensor;
 
 pub use device::{describe, enumerate, NO_ADAPTER_HINT};
 pub use kernel::{grid_1d, Kernel};
 pub use pool::MemoryStats;
+pub use profile::{format_report, KernelTime};
 pub use tensor::{PendingRead, Tensor};
 
 use std::collections::HashMap;
@@ -32,6 +34,28 @@ pub(crate) struct Inner {
     pub pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<kernel::Pipeline>>>,
     pub uniforms: Mutex<HashMap<Vec<u8>, wgpu::Buffer>>,
     pub recorder: Mutex<Recorder>,
+    /// Print the profile to stderr when the device closes (`HINAS_PROFILE`).
+    pub report_on_drop: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if !self
+            .report_on_drop
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        let mut rec = std::mem::take(self.recorder.get_mut().unwrap());
+        Gpu::submit_locked(self, &mut rec);
+        if let Some(p) = &rec.profiler {
+            eprintln!(
+                "GPU time per kernel ({}):\n{}",
+                self.info.name,
+                format_report(&p.report())
+            );
+        }
+    }
 }
 
 #[derive(Default)]
@@ -39,13 +63,23 @@ pub(crate) struct Recorder {
     pub encoder: Option<wgpu::CommandEncoder>,
     pub pass: Option<wgpu::ComputePass<'static>>,
     pub dispatches: u32,
+    pub profiler: Option<profile::Profiler>,
 }
 
 impl Gpu {
     /// Opens the chosen adapter (see [`device::choose_adapter`]) with the adapter's own limits.
+    /// With `HINAS_PROFILE` set, per-kernel GPU times are collected and printed to stderr when
+    /// the device is closed (see [`Gpu::enable_profiler`]).
     pub fn open() -> anyhow::Result<Gpu> {
         let adapter = device::choose_adapter()?;
-        Self::from_adapter(adapter)
+        let gpu = Self::from_adapter(adapter)?;
+        if std::env::var_os("HINAS_PROFILE").is_some() {
+            gpu.enable_profiler()?;
+            gpu.0
+                .report_on_drop
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(gpu)
     }
 
     pub fn from_adapter(adapter: wgpu::Adapter) -> anyhow::Result<Gpu> {
@@ -70,7 +104,50 @@ impl Gpu {
             pipelines: Mutex::new(HashMap::new()),
             uniforms: Mutex::new(HashMap::new()),
             recorder: Mutex::new(Recorder::default()),
+            report_on_drop: Default::default(),
         })))
+    }
+
+    /// Starts timing every dispatch on the GPU (timestamps around each one). Each submit then
+    /// waits for the GPU, so only the per-kernel times are meaningful, not the wall time.
+    pub fn enable_profiler(&self) -> anyhow::Result<()> {
+        if !self
+            .0
+            .features
+            .contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES)
+        {
+            anyhow::bail!(
+                "this adapter cannot write timestamps inside compute passes, so kernels cannot be profiled"
+            );
+        }
+        self.flush();
+        let mut rec = self.0.recorder.lock().unwrap();
+        if rec.profiler.is_none() {
+            rec.profiler = Some(profile::Profiler::new(
+                &self.0.device,
+                &self.0.queue,
+                DISPATCHES_PER_SUBMIT,
+            ));
+        }
+        Ok(())
+    }
+
+    /// GPU time per kernel since profiling began (or since [`Gpu::reset_profile`]), the most
+    /// expensive first; empty when profiling is off.
+    pub fn profile(&self) -> Vec<KernelTime> {
+        self.flush();
+        let rec = self.0.recorder.lock().unwrap();
+        rec.profiler
+            .as_ref()
+            .map(|p| p.report())
+            .unwrap_or_default()
+    }
+
+    pub fn reset_profile(&self) {
+        self.flush();
+        if let Some(p) = self.0.recorder.lock().unwrap().profiler.as_mut() {
+            p.reset();
+        }
     }
 
     pub fn device(&self) -> &wgpu::Device {
@@ -135,9 +212,13 @@ impl Gpu {
     fn submit_locked(inner: &Inner, rec: &mut Recorder) -> Option<wgpu::SubmissionIndex> {
         rec.pass = None;
         rec.dispatches = 0;
-        rec.encoder
-            .take()
-            .map(|enc| inner.queue.submit([enc.finish()]))
+        let mut enc = rec.encoder.take()?;
+        let timed = rec.profiler.as_ref().is_some_and(|p| p.resolve(&mut enc));
+        let index = inner.queue.submit([enc.finish()]);
+        if timed {
+            rec.profiler.as_mut().unwrap().collect(&inner.device);
+        }
+        Some(index)
     }
 
     /// Submits and waits until the GPU has finished all work (for timing and tests).
