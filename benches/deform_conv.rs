@@ -86,11 +86,12 @@ fn main() {
     let quick = std::env::var("HINAS_BENCH_QUICK").is_ok_and(|v| v != "0");
     let gpu = Gpu::open().expect("no GPU adapter");
     println!("adapter: {}", gpu.adapter_line());
+    // Command-line options (e.g. `--measurement-time 2`) override these.
     let mut c = Criterion::default()
-        .configure_from_args()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(if quick { 100 } else { 500 }))
-        .measurement_time(Duration::from_secs(if quick { 1 } else { 5 }));
+        .measurement_time(Duration::from_secs(if quick { 1 } else { 5 }))
+        .configure_from_args();
     let shapes: &[(usize, usize)] = if quick {
         &[(6, 10), (6, 20)]
     } else {

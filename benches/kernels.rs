@@ -2,10 +2,11 @@
 //! gradient on the [8,64,64,64] -> 64 3x3 reference shape and on the HiNAS search shapes
 //! [6,C,64,64] -> C (C in 10/15/20, kernel 3/5, dilation 1/2, "same" padding).
 //!
-//! Each timed iteration ends with `gpu.sync()`, so the GPU work is inside the timed region.
+//! Each timed sample ends with `gpu.sync()`, so the GPU work is inside the timed region.
 //! Besides criterion's own report, prints one line per case with the median time and GFLOP/s
 //! (2 * N * Cout * Hout * Wout * Cin/groups * kh * kw per pass) and writes the medians to
-//! target/bench_kernels.json, which tools/bench_torch.py reads to print ours-vs-torch ratios.
+//! target/bench_kernels.json (or $HINAS_BENCH_JSON), which tools/bench_torch.py reads to print
+//! ours-vs-torch ratios.
 //!
 //!     cargo bench --bench kernels                         # everything
 //!     HINAS_BENCH_QUICK=1 cargo bench --bench kernels     # two shapes only
@@ -120,17 +121,16 @@ fn main() {
         for (pass, f) in passes.iter() {
             let times = RefCell::new(Vec::new());
             group.bench_function(*pass, |b| {
+                // `iters` passes, then one wait: on a fast GPU a wait per pass would time the
+                // submit round trip more than the kernel.
                 b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
+                    let t0 = Instant::now();
                     for _ in 0..iters {
-                        let t0 = Instant::now();
-                        let out = f();
-                        gpu.sync();
-                        let dt = t0.elapsed();
-                        drop(out);
-                        times.borrow_mut().push(dt);
-                        total += dt;
+                        drop(f());
                     }
+                    gpu.sync();
+                    let total = t0.elapsed();
+                    times.borrow_mut().push(total / iters as u32);
                     total
                 })
             });
@@ -155,13 +155,17 @@ fn main() {
             format!("{{\"shape\":\"{n}\",\"pass\":\"{p}\",\"median_s\":{m},\"gflops\":{g}}}")
         })
         .collect();
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench_kernels.json");
+    // HINAS_BENCH_JSON moves the file (a bench binary copied to another machine has no
+    // source tree there).
+    let path = std::env::var("HINAS_BENCH_JSON").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench_kernels.json").into()
+    });
     let body = format!(
         "{{\"adapter\":{:?},\"rows\":[{}]}}\n",
         adapter,
         json.join(",")
     );
-    if let Err(e) = std::fs::write(path, body) {
+    if let Err(e) = std::fs::write(&path, body) {
         eprintln!("could not write {path}: {e}");
     }
     c.final_summary();

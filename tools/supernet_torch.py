@@ -7,8 +7,9 @@ parameter for parameter by name, used two ways:
       config; OUT gets the loss and every gradient at the initial weights on batch A, then the state
       after one Adam step on alpha/beta (batch A) and one SGD step on the weights (batch B): the
       fixture of tests/supernet.rs.
-  supernet_torch.py bench IN.safetensors [--iters N]
-      times one search iteration (architecture step + weight step) on the CPU.
+  supernet_torch.py bench IN.safetensors [--iters N] [--threads N] [--device cpu|cuda]
+      times one search iteration (architecture step + weight step) on the CPU, or on CUDA in
+      fp32 with TF32 off (the median over N iterations after one warm-up iteration).
 
 The functional style (parameters in a dict) mirrors the Rust code so the two can be read side by side.
 """
@@ -155,7 +156,7 @@ class Net:
 
     def beta_mask(self):
         rows = self.row(self.s["layers"], 0)
-        m = torch.zeros(rows, 3)
+        m = torch.zeros(rows, 3, device=self.p["alpha"].device)
         for l in range(self.s["layers"]):
             for i in range(self.sources(l)):
                 for d in range(3):
@@ -174,7 +175,7 @@ def gaussian_window(c):
 
 def ssim(a, b):
     c = a.shape[1]
-    w = gaussian_window(c)
+    w = gaussian_window(c).to(a.device)
     f = lambda t: F.conv2d(t, w, padding=5, groups=c)
     mu1, mu2 = f(a), f(b)
     s11 = f(a * a) - mu1 * mu1
@@ -189,8 +190,13 @@ def loss_fn(out, clean, ssim_weight):
     return (F.mse_loss(out, clean) + ssim_weight * -torch.log10(ssim(out, clean))) / 2
 
 
-def run(path, bench_iters=0):
+def run(path, bench_iters=0, device="cpu"):
     tensors, meta = load_safetensors(path)
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    tensors = {k: v.to(dev) for k, v in tensors.items()}
     cfg = json.loads(meta["config"])
     space, sc = cfg["space"], cfg["search"]
     params = {k[len("param/"):]: v for k, v in tensors.items() if k.startswith("param/")}
@@ -215,9 +221,13 @@ def run(path, bench_iters=0):
             adam.zero_grad(); sgd.zero_grad()
             loss_fn(net.forward(xb), yb, w).backward()
             sgd.step()
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
             times.append(time.perf_counter() - t0)
         times = sorted(times[1:])
-        print(f"pytorch cpu ({torch.get_num_threads()} threads): search iteration median {1e3 * times[len(times) // 2]:.1f} ms, best {1e3 * times[0]:.1f} ms over {bench_iters}")
+        where = f"cuda ({torch.cuda.get_device_name(dev)}, fp32)" if dev.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+        peak = f", peak CUDA memory {torch.cuda.max_memory_allocated(dev) / 2**20:.0f} MiB" if dev.type == "cuda" else ""
+        print(f"pytorch {where}: search iteration median {1e3 * times[len(times) // 2]:.1f} ms, best {1e3 * times[0]:.1f} ms over {bench_iters}{peak}")
         return None
     out = {}
     # 1. Gradients of everything at the initial weights on batch A (BN in train mode updates the
@@ -262,7 +272,8 @@ def main():
         iters = int(sys.argv[sys.argv.index("--iters") + 1]) if "--iters" in sys.argv else 5
         if "--threads" in sys.argv:
             torch.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
-        run(sys.argv[2], bench_iters=iters)
+        device = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+        run(sys.argv[2], bench_iters=iters, device=device)
 
 
 if __name__ == "__main__":
