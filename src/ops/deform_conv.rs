@@ -351,11 +351,12 @@ impl GeoParams {
         self.nsamp as usize
     }
 
-    /// Restricts a dispatch to the sample points of one (offset group, tap) pair.
-    pub fn only_tap(mut self, group_tap: usize) -> GeoParams {
+    /// Restricts a dispatch to the sample points of the (offset group, tap) pairs `taps`
+    /// (sample points are ordered group, tap, image, position).
+    pub fn only_taps(mut self, taps: std::ops::Range<usize>) -> GeoParams {
         let per = self.nb * self.np;
-        self.s0 = u(group_tap) * per;
-        self.s1 = self.s0 + per;
+        self.s0 = u(taps.start) * per;
+        self.s1 = u(taps.end) * per;
         self
     }
 }
