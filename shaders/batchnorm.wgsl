@@ -60,11 +60,9 @@ fn plane_index(gid: vec3<u32>) -> u32 {
     return (gid.z * p.c + gid.y) * p.hw + gid.x;
 }
 
-// Forward partial: (count, mean, M2) of chunk s of channel c -> part[(c * S + s) * 3 ..].
-@compute @workgroup_size(64)
-fn fwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-    let c = wg.x;
-    let s = wg.y;
+// (count, mean, M2) of chunk s of channel c, left in sh_a[0], sh_b[0], sh_c[0] for every
+// invocation of the workgroup.
+fn fwd_summary(c: u32, s: u32, t: u32) {
     let m = p.n * p.hw;
     let a = s * p.chunk_len;
     let b = min(a + p.chunk_len, m);
@@ -107,6 +105,14 @@ fn fwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
         }
         workgroupBarrier();
     }
+}
+
+// Forward partial: (count, mean, M2) of chunk s of channel c -> part[(c * S + s) * 3 ..].
+@compute @workgroup_size(64)
+fn fwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    let c = wg.x;
+    let s = wg.y;
+    fwd_summary(c, s, t);
     if (t == 0u) {
         let o = (c * p.chunks + s) * 3u;
         part[o] = sh_a[0];
@@ -115,21 +121,37 @@ fn fwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     }
 }
 
-fn write_stats(c: u32, mean: f32, invstd: f32) {
+// The per-channel stats: mean, invstd, scale, shift.
+fn channel_stats(c: u32, mean: f32, invstd: f32) -> vec4<f32> {
     var g = 1.0;
     var sh = 0.0;
     if (p.affine == 1u) {
         g = gamma[c];
         sh = beta[c];
     }
-    stats[c] = mean;
-    stats[p.c + c] = invstd;
-    stats[2u * p.c + c] = g * invstd;
-    stats[3u * p.c + c] = sh;
+    return vec4<f32>(mean, invstd, g * invstd, sh);
 }
 
-// Train mode: batch statistics (biased variance) and the running-stat update (unbiased), one
-// invocation per channel.
+fn write_stats(c: u32, st: vec4<f32>) {
+    stats[c] = st.x;
+    stats[p.c + c] = st.y;
+    stats[2u * p.c + c] = st.z;
+    stats[3u * p.c + c] = st.w;
+}
+
+// Train mode from a channel's (count, mean, M2): batch statistics (biased variance), and the
+// running-stat update (unbiased) when `update`.
+fn train_stats(c: u32, acc: vec3<f32>, update: bool) -> vec4<f32> {
+    let var_b = acc.z / acc.x;
+    if (update) {
+        let var_u = acc.z / (acc.x - 1.0);
+        rmean[c] = (1.0 - p.momentum) * rmean[c] + p.momentum * acc.y;
+        rvar[c] = (1.0 - p.momentum) * rvar[c] + p.momentum * var_u;
+    }
+    return channel_stats(c, acc.y, 1.0 / sqrt(var_b + p.eps));
+}
+
+// Train mode: combines the chunks of each channel, one invocation per channel.
 @compute @workgroup_size(64)
 fn fwd_finalize_train(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = gid.x;
@@ -139,11 +161,25 @@ fn fwd_finalize_train(@builtin(global_invocation_id) gid: vec3<u32>) {
         let o = (c * p.chunks + s) * 3u;
         acc = chan(acc, vec3<f32>(part[o], part[o + 1u], part[o + 2u]));
     }
-    let var_b = acc.z / acc.x;
-    write_stats(c, acc.y, 1.0 / sqrt(var_b + p.eps));
-    let var_u = acc.z / (acc.x - 1.0);
-    rmean[c] = (1.0 - p.momentum) * rmean[c] + p.momentum * acc.y;
-    rvar[c] = (1.0 - p.momentum) * rvar[c] + p.momentum * var_u;
+    write_stats(c, train_stats(c, acc, true));
+}
+
+// Train mode when a channel is one chunk (S == 1): fwd_partial, fwd_finalize_train and
+// normalize in one dispatch, one workgroup per channel, with the same arithmetic (the combine
+// of a single chunk returns it unchanged). On lavapipe each dispatch has a fixed cost of tens of
+// microseconds that dominates small BatchNorms.
+@compute @workgroup_size(64)
+fn fwd_fused_train(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    let c = wg.x;
+    fwd_summary(c, 0u, t);
+    let st = train_stats(c, vec3<f32>(sh_a[0], sh_b[0], sh_c[0]), t == 0u);
+    if (t == 0u) { write_stats(c, st); }
+    for (var n = 0u; n < p.n; n++) {
+        let base = (n * p.c + c) * p.hw;
+        for (var i = t; i < p.hw; i += WG) {
+            out[base + i] = (x[base + i] - st.x) * st.z + st.w;
+        }
+    }
 }
 
 // Eval mode: the running statistics, unchanged.
@@ -151,7 +187,7 @@ fn fwd_finalize_train(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn fwd_finalize_eval(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = gid.x;
     if (c >= p.c) { return; }
-    write_stats(c, rmean[c], 1.0 / sqrt(rvar[c] + p.eps));
+    write_stats(c, channel_stats(c, rmean[c], 1.0 / sqrt(rvar[c] + p.eps)));
 }
 
 @compute @workgroup_size(256)
@@ -162,11 +198,9 @@ fn normalize(@builtin(global_invocation_id) gid: vec3<u32>) {
     out[j] = (x[j] - stats[c]) * stats[2u * p.c + c] + stats[3u * p.c + c];
 }
 
-// Backward partial: (sum g, sum g * xhat) of chunk s of channel c -> part[(c * S + s) * 2 ..].
-@compute @workgroup_size(64)
-fn bwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-    let c = wg.x;
-    let s = wg.y;
+// (sum g, sum g * (x - mean)) of chunk s of channel c, left in sh_a[0], sh_b[0] for every
+// invocation of the workgroup.
+fn bwd_summary(c: u32, s: u32, t: u32) {
     let m = p.n * p.hw;
     let a = s * p.chunk_len;
     let b = min(a + p.chunk_len, m);
@@ -197,6 +231,14 @@ fn bwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
         }
         workgroupBarrier();
     }
+}
+
+// Backward partial: (sum g, sum g * xhat) of chunk s of channel c -> part[(c * S + s) * 2 ..].
+@compute @workgroup_size(64)
+fn bwd_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    let c = wg.x;
+    let s = wg.y;
+    bwd_summary(c, s, t);
     if (t == 0u) {
         let o = (c * p.chunks + s) * 2u;
         part[o] = sh_a[0];
@@ -230,6 +272,31 @@ fn bwd_dx_train(@builtin(global_invocation_id) gid: vec3<u32>) {
     let inv_m = 1.0 / f32(p.n * p.hw);
     let xhat = (x[j] - stats[c]) * stats[p.c + c];
     out[j] = stats[2u * p.c + c] * (gy[j] - gbeta[c] * inv_m - xhat * ggamma[c] * inv_m);
+}
+
+// Train mode when a channel is one chunk: bwd_partial, bwd_finalize and bwd_dx_train in one
+// dispatch, one workgroup per channel, with the same arithmetic.
+@compute @workgroup_size(64)
+fn bwd_fused_train(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    let c = wg.x;
+    bwd_summary(c, 0u, t);
+    let sg = sh_a[0];
+    let sgx = sh_b[0] * stats[p.c + c];
+    if (t == 0u) {
+        gbeta[c] = sg;
+        ggamma[c] = sgx;
+    }
+    let inv_m = 1.0 / f32(p.n * p.hw);
+    let mean = stats[c];
+    let invstd = stats[p.c + c];
+    let scale = stats[2u * p.c + c];
+    for (var n = 0u; n < p.n; n++) {
+        let base = (n * p.c + c) * p.hw;
+        for (var i = t; i < p.hw; i += WG) {
+            let xhat = (x[base + i] - mean) * invstd;
+            out[base + i] = scale * (gy[base + i] - sg * inv_m - xhat * sgx * inv_m);
+        }
+    }
 }
 
 // Eval mode: an affine map per channel.

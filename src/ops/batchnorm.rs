@@ -160,6 +160,12 @@ pub fn batch_norm_raw(
             "batch_norm: train mode needs more than one value per channel, got {:?}",
             x.shape()
         );
+        if p.chunks == 1 {
+            let mut slots = vec![(X, x), (OUT, &out)];
+            slots.extend_from_slice(&fin);
+            run("fwd_fused_train", &p, &slots, [p.c, 1, 1]);
+            return (out, stats);
+        }
         let part = Tensor::empty(gpu, &[c * p.chunks as usize * 3]);
         run(
             "fwd_partial",
@@ -205,6 +211,29 @@ pub fn batch_norm_backward(
         beta: None,
     };
     if c == 0 || (!want_x && !want_affine) {
+        return r;
+    }
+    if training && want_x && p.chunks == 1 && p.total > 0 {
+        // One dispatch: the sums and the input gradient (shaders/batchnorm.wgsl).
+        let (gx, gb, gg) = (
+            Tensor::empty(gpu, x.shape()),
+            Tensor::empty(gpu, &[c]),
+            Tensor::empty(gpu, &[c]),
+        );
+        let slots = [
+            (X, x),
+            (GY, gy),
+            (STATS, stats),
+            (OUT, &gx),
+            (GBETA, &gb),
+            (GGAMMA, &gg),
+        ];
+        run("bwd_fused_train", &p, &slots, [p.c, 1, 1]);
+        r.x = Some(gx);
+        if want_affine {
+            r.beta = Some(gb);
+            r.gamma = Some(gg);
+        }
         return r;
     }
     let sums = (want_affine || training).then(|| {
