@@ -143,17 +143,29 @@ impl Candidate {
     }
 
     /// The op's output, or `None` for the zero op (which contributes nothing to a sum).
-    pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, act: Act, mode: Mode) -> Option<Var> {
+    /// `acted` holds `act(x)` once some candidate has computed it: every op but skip and zero
+    /// starts with it, and a cell feeds each state to several edges of several ops, so sharing
+    /// it saves one activation (and its saved tensor and backward) per extra reader.
+    pub fn forward(
+        &self,
+        t: &mut Tape,
+        p: &Bound,
+        x: &Var,
+        acted: &mut Option<Var>,
+        act: Act,
+        mode: Mode,
+    ) -> Option<Var> {
+        let mut pre_act = |t: &mut Tape| acted.get_or_insert_with(|| act.apply(t, x)).clone();
         match self {
             Candidate::Dense { conv, bn } => {
-                let y = act.apply(t, x);
+                let y = pre_act(t);
                 let y = conv.forward(t, p, &y);
                 Some(bn.forward(t, p, &y, mode))
             }
             Candidate::Sep { stages } => {
                 let mut y = x.clone();
-                for st in stages {
-                    y = act.apply(t, &y);
+                for (i, st) in stages.iter().enumerate() {
+                    y = if i == 0 { pre_act(t) } else { act.apply(t, &y) };
                     y = st.dw.forward(t, p, &y);
                     y = st.pw.forward(t, p, &y);
                     y = st.bn.forward(t, p, &y, mode);
@@ -161,7 +173,7 @@ impl Candidate {
                 Some(y)
             }
             Candidate::Deform { dcn, bn } => {
-                let y = act.apply(t, x);
+                let y = pre_act(t);
                 let y = dcn.forward(t, p, &y);
                 Some(bn.forward(t, p, &y, mode))
             }

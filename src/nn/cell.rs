@@ -67,13 +67,14 @@ impl SearchCell {
     ) -> Var {
         let k = self.ops.len();
         let mut states = vec![s0.clone(), s1.clone()];
+        let mut acted = vec![None, None];
         let mut e = 0;
         for j in 0..self.nodes {
             let mut xs = Vec::new();
             let mut idx = Vec::new();
             for i in 0..2 + j {
                 for (o, cand) in self.edges[e].iter().enumerate() {
-                    if let Some(y) = cand.forward(t, p, &states[i], act, mode) {
+                    if let Some(y) = cand.forward(t, p, &states[i], &mut acted[i], act, mode) {
                         xs.push(y);
                         idx.push((row0 + e) * k + o);
                     }
@@ -83,6 +84,7 @@ impl SearchCell {
             let refs: Vec<&Var> = xs.iter().collect();
             let node = mixed::weighted_sum(t, &refs, alpha, &idx);
             states.push(node);
+            acted.push(None);
         }
         let outs: Vec<&Var> = states[2..].iter().collect();
         concat::concat(t, &outs)
@@ -146,16 +148,18 @@ impl DerivedCell {
         mode: Mode,
     ) -> Var {
         let mut states = vec![s0.clone(), s1.clone()];
+        let mut acted = vec![None, None];
         for node in &self.nodes {
             let ys: Vec<Var> = node
                 .iter()
                 .map(|(input, cand)| {
-                    cand.forward(t, p, &states[*input], act, mode)
+                    cand.forward(t, p, &states[*input], &mut acted[*input], act, mode)
                         .expect("no zero op in a derived cell")
                 })
                 .collect();
             let sum = crate::ops::elementwise::add(t, &ys[0], &ys[1]);
             states.push(sum);
+            acted.push(None);
         }
         let outs: Vec<&Var> = states[2..].iter().collect();
         concat::concat(t, &outs)
