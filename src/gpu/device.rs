@@ -61,6 +61,22 @@ pub fn choose_adapter() -> anyhow::Result<wgpu::Adapter> {
     Ok(adapters.remove(0))
 }
 
+/// Whether the kernels that share loads across one 8-lane subgroup per workgroup (conv2d's
+/// gather32/64, its weight loads in gather8, wgrad_sg) are used. They need subgroups of at least
+/// 8 lanes, and by default run only where subgroups are exactly 8 wide (lavapipe, where they were
+/// measured 1.3-3.4x faster): on a GPU with 32- or 64-wide SIMD units a workgroup of 8
+/// invocations leaves most of each unit idle, so the plain kernels are the default there until
+/// measured otherwise. `HINAS_SUBGROUP_KERNELS=1` or `=0` overrides the default (for measuring
+/// both on one adapter); 1 is ignored where subgroups are missing or narrower than 8.
+pub fn subgroup_kernels(info: &wgpu::AdapterInfo, features: wgpu::Features) -> bool {
+    let possible = features.contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8;
+    match std::env::var("HINAS_SUBGROUP_KERNELS").as_deref() {
+        Ok("1") => possible,
+        Ok("0") => false,
+        _ => possible && info.subgroup_max_size == 8,
+    }
+}
+
 /// Features we use when present; none is required.
 pub fn wanted_features(adapter: &wgpu::Adapter) -> wgpu::Features {
     let want = wgpu::Features::TIMESTAMP_QUERY
@@ -130,6 +146,11 @@ pub fn describe(adapter: &wgpu::Adapter) -> String {
         yn(f.contains(wgpu::Features::SUBGROUP)),
         i.subgroup_min_size,
         i.subgroup_max_size
+    );
+    let _ = writeln!(
+        s,
+        "  8-lane subgroup kernels: {} (HINAS_SUBGROUP_KERNELS=1|0 overrides)",
+        yn(subgroup_kernels(&i, f))
     );
     s
 }

@@ -30,6 +30,7 @@ pub(crate) struct Inner {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
+    pub subgroup_kernels: bool,
     pub pool: Mutex<pool::Pool>,
     pub pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<kernel::Pipeline>>>,
     pub uniforms: Mutex<HashMap<Vec<u8>, wgpu::Buffer>>,
@@ -94,12 +95,15 @@ impl Gpu {
             trace: wgpu::Trace::Off,
         }))
         .map_err(|e| anyhow::anyhow!("could not open GPU device: {e}"))?;
+        let info = adapter.get_info();
+        let subgroup_kernels = device::subgroup_kernels(&info, features);
         Ok(Gpu(Arc::new(Inner {
             device,
             queue,
-            info: adapter.get_info(),
+            info,
             limits,
             features,
+            subgroup_kernels,
             pool: Mutex::new(pool::Pool::default()),
             pipelines: Mutex::new(HashMap::new()),
             uniforms: Mutex::new(HashMap::new()),
@@ -164,6 +168,11 @@ impl Gpu {
     }
     pub fn features(&self) -> wgpu::Features {
         self.0.features
+    }
+    /// Whether ops may use their kernels built on 8-lane subgroups (see
+    /// [`device::subgroup_kernels`]).
+    pub fn subgroup_kernels(&self) -> bool {
+        self.0.subgroup_kernels
     }
     /// One line naming the adapter and driver, for logs and benchmark output.
     pub fn adapter_line(&self) -> String {

@@ -41,9 +41,7 @@ pub fn with_plain_weight_loads<R>(f: impl FnOnce() -> R) -> R {
 }
 
 fn gather_kernel(gpu: &Gpu) -> &'static Kernel {
-    let sg = gpu.features().contains(wgpu::Features::SUBGROUP)
-        && gpu.info().subgroup_min_size >= 8
-        && !PLAIN_WEIGHT_LOADS.with(|c| c.get());
+    let sg = gpu.subgroup_kernels() && !PLAIN_WEIGHT_LOADS.with(|c| c.get());
     if sg {
         &K_SG
     } else {

@@ -61,9 +61,7 @@ const TAPS_PER_GROUP: usize = 16;
 /// padding: 3.4x at 64 output channels, 1.3-1.4x at 20, equal at 10; below 10 channels per
 /// group (unmeasured) `wgrad8` is kept, as its 8-channel blocks then waste the least.
 fn use_subgroups(gpu: &Gpu, cout_g: usize) -> bool {
-    gpu.features().contains(wgpu::Features::SUBGROUP)
-        && gpu.info().subgroup_min_size >= 8
-        && cout_g >= SG_MIN_COUT_G
+    gpu.subgroup_kernels() && cout_g >= SG_MIN_COUT_G
 }
 const SG_MIN_COUT_G: usize = 10;
 
