@@ -96,9 +96,15 @@ fn sort(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let n = start_r[bk + 1u] - base;
     if (n < 2u) { return; }
     if (n <= 64u) {
+        // `top`: the largest key of the sorted prefix, kept in a register so an entry already
+        // in place costs one load (the usual case).
+        var top = ent[2u * base];
         for (var i = 1u; i < n; i++) {
             let k = ent[2u * (base + i)];
-            if (ent[2u * (base + i - 1u)] <= k) { continue; }
+            if (top <= k) {
+                top = k;
+                continue;
+            }
             let w = ent[2u * (base + i) + 1u];
             var j = i;
             while (j > 0u && ent[2u * (base + j - 1u)] > k) {
