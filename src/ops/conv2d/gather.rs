@@ -73,6 +73,11 @@ pub(super) fn pack_weights(
     red: usize,
     trans: bool,
 ) -> Tensor {
+    // One destination and one reduction channel per group (depthwise, either direction) with
+    // one-channel blocks: the packed layout [groups][kk] is the weight's own, so no pass.
+    if r == 1 && og == 1 && red == 1 {
+        return w.clone();
+    }
     let kk = w.shape()[2] * w.shape()[3];
     let blocks_g = og.div_ceil(r);
     let total = groups * blocks_g * kk * red * r;
