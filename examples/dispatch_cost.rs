@@ -1,4 +1,5 @@
-//! Fixed costs on the current adapter: the time of one tiny dispatch, and of the deformable conv
+//! Fixed costs on the current adapter: the time of one tiny dispatch (and the host's share of it),
+//! and of the deformable conv
 //! forward / backward at the small shapes of a `tiny` search, where work per call is small and
 //! fixed costs dominate. Wall time per call, median of several rounds.
 //!
@@ -52,6 +53,23 @@ fn main() -> anyhow::Result<()> {
         gpu.sync();
     }) / 640.0;
     println!("tiny dispatch: {one:.3} ms alone (submit + wait), {batched:.3} ms batched");
+    // Host side only: recording 60 dispatches (bind group, uniform lookup, pipeline lookup,
+    // pool), fewer than one submit holds, so the device does nothing meanwhile; on a real GPU
+    // this, not the kernel, bounds tiny dispatches.
+    let mut rec: Vec<f64> = (0..50)
+        .map(|_| {
+            gpu.sync();
+            let t = Instant::now();
+            for _ in 0..60 {
+                let _ = scale_raw(&small, 2.0);
+            }
+            let dt = t.elapsed().as_secs_f64() * 1e6 / 60.0;
+            gpu.sync();
+            dt
+        })
+        .collect();
+    rec.sort_by(f64::total_cmp);
+    println!("host cost of recording one dispatch: {:.1} us (median of 50 x 60)", rec[25]);
 
     for (n, c, hw) in [(2, 2, 24), (2, 8, 24), (6, 10, 64)] {
         let cfg = DeformCfg {
