@@ -69,7 +69,10 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     rec.sort_by(f64::total_cmp);
-    println!("host cost of recording one dispatch: {:.1} us (median of 50 x 60)", rec[25]);
+    println!(
+        "host cost of recording one dispatch: {:.1} us (median of 50 x 60)",
+        rec[25]
+    );
 
     for (n, c, hw) in [(2, 2, 24), (2, 8, 24), (6, 10, 64)] {
         let cfg = DeformCfg {

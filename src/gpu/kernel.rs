@@ -30,6 +30,21 @@ macro_rules! kernel {
     };
 }
 
+/// A bind group's identity: the pipeline and the buffers at its used bindings, in order.
+/// The pool hands out the same buffers step after step (pool.rs), so from the second step on
+/// every dispatch of a training loop finds its bind group made: creating one cost 8-12 us of
+/// host time per dispatch, which on a fast GPU is longer than a small kernel.
+#[derive(PartialEq, Eq, Hash)]
+pub(crate) struct BindKey {
+    /// The pipeline (its address: pipelines are never dropped while the device lives).
+    pipeline: usize,
+    buffers: Vec<wgpu::Buffer>,
+}
+
+/// Cached bind groups at most (a `tiny` search step needs ~39,000); then the cache starts
+/// again. Each holds its buffers alive, so `Gpu::trim` empties it.
+const MAX_BIND_GROUPS: usize = 1 << 17;
+
 pub(crate) struct Pipeline {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
@@ -106,9 +121,17 @@ impl Gpu {
         if let Some(p) = self.0.pipelines.lock().unwrap().get(&key) {
             return p.clone();
         }
+        // Built outside the lock (compiling takes long); if another thread built the same one
+        // meanwhile, the first stored wins, so every caller uses one pipeline (bind groups made
+        // for one pipeline's layout do not fit another's).
         let p = Arc::new(build(&self.0, kernel, entry));
-        self.0.pipelines.lock().unwrap().insert(key, p.clone());
-        p
+        self.0
+            .pipelines
+            .lock()
+            .unwrap()
+            .entry(key)
+            .or_insert(p)
+            .clone()
     }
 
     /// Compiles the pipeline now (so the first step does not pay for it).
@@ -157,26 +180,51 @@ impl Gpu {
     ) {
         let p = self.pipeline(kernel, entry);
         let uni = self.uniform(bytemuck::bytes_of(params));
-        let entries: Vec<wgpu::BindGroupEntry> = p
+        let bound: Vec<wgpu::Buffer> = p
             .used_bindings
             .iter()
-            .map(|&b| wgpu::BindGroupEntry {
-                binding: b,
-                resource: if b == 0 {
-                    uni.as_entire_binding()
+            .map(|&b| {
+                if b == 0 {
+                    uni.clone()
                 } else {
-                    buffers
+                    (*buffers
                         .get(b as usize - 1)
-                        .unwrap_or_else(|| panic!("{}::{entry} needs binding {b}", kernel.name))
-                        .as_entire_binding()
-                },
+                        .unwrap_or_else(|| panic!("{}::{entry} needs binding {b}", kernel.name)))
+                    .clone()
+                }
             })
             .collect();
-        let bg = self.0.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &p.layout,
-            entries: &entries,
-        });
+        let key = BindKey {
+            pipeline: Arc::as_ptr(&p) as usize,
+            buffers: bound,
+        };
+        let bg = {
+            let mut cache = self.0.bind_groups.lock().unwrap();
+            match cache.get(&key) {
+                Some(bg) => bg.clone(),
+                None => {
+                    let entries: Vec<wgpu::BindGroupEntry> = p
+                        .used_bindings
+                        .iter()
+                        .zip(&key.buffers)
+                        .map(|(&binding, buf)| wgpu::BindGroupEntry {
+                            binding,
+                            resource: buf.as_entire_binding(),
+                        })
+                        .collect();
+                    let bg = self.0.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: None,
+                        layout: &p.layout,
+                        entries: &entries,
+                    });
+                    if cache.len() >= MAX_BIND_GROUPS {
+                        cache.clear();
+                    }
+                    cache.insert(key, bg.clone());
+                    bg
+                }
+            }
+        };
         let mut rec = self.0.recorder.lock().unwrap();
         if rec.pass.is_none() {
             let dev = &self.0.device;

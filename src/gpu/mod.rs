@@ -34,6 +34,7 @@ pub(crate) struct Inner {
     pub pool: Mutex<pool::Pool>,
     pub pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<kernel::Pipeline>>>,
     pub uniforms: Mutex<HashMap<Vec<u8>, wgpu::Buffer>>,
+    pub bind_groups: Mutex<HashMap<kernel::BindKey, wgpu::BindGroup>>,
     pub recorder: Mutex<Recorder>,
     /// Print the profile to stderr when the device closes (`HINAS_PROFILE`).
     pub report_on_drop: std::sync::atomic::AtomicBool,
@@ -107,6 +108,7 @@ impl Gpu {
             pool: Mutex::new(pool::Pool::default()),
             pipelines: Mutex::new(HashMap::new()),
             uniforms: Mutex::new(HashMap::new()),
+            bind_groups: Mutex::new(HashMap::new()),
             recorder: Mutex::new(Recorder::default()),
             report_on_drop: Default::default(),
         })))
@@ -197,6 +199,8 @@ impl Gpu {
     /// Releases cached (not live) buffers back to the driver.
     pub fn trim(&self) {
         self.flush();
+        // Cached bind groups hold their buffers alive.
+        self.0.bind_groups.lock().unwrap().clear();
         self.0.pool.lock().unwrap().trim();
     }
 

@@ -5,7 +5,7 @@
 //! to the pool when their tensor drops and are handed out again for any request of the same
 //! bucket, so a training loop allocates nothing after its first step.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 pub(crate) const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
@@ -25,7 +25,12 @@ pub(crate) fn bucket(bytes: u64) -> u64 {
 
 #[derive(Default)]
 pub(crate) struct Pool {
-    free: HashMap<u64, Vec<wgpu::Buffer>>,
+    /// Free buffers by bucket. `take` hands out the smallest (wgpu's order of buffers): given
+    /// the same free set and the same requests, every training step gets the same buffers in
+    /// the same order, so the bind groups of its dispatches are made once and then found in the
+    /// cache (kernel.rs). A last-in-first-out list hands them out in an order that drifts from
+    /// step to step (measured: 5 % of bind groups reused instead of 100 %).
+    free: HashMap<u64, BTreeSet<wgpu::Buffer>>,
     pub live_bytes: u64,
     pub peak_bytes: u64,
     pub reserved_bytes: u64,
@@ -45,7 +50,7 @@ pub struct MemoryStats {
 impl Pool {
     pub fn take(&mut self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
         let size = bucket(bytes);
-        let buf = match self.free.get_mut(&size).and_then(Vec::pop) {
+        let buf = match self.free.get_mut(&size).and_then(BTreeSet::pop_first) {
             Some(b) => b,
             None => {
                 self.reserved_bytes += size;
@@ -65,7 +70,7 @@ impl Pool {
     pub fn give_back(&mut self, buf: wgpu::Buffer) {
         let size = buf.size();
         self.live_bytes -= size;
-        self.free.entry(size).or_default().push(buf);
+        self.free.entry(size).or_default().insert(buf);
     }
 
     /// Frees every cached buffer (not the live ones).
