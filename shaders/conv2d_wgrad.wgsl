@@ -5,7 +5,9 @@
 // cin/groups * kh * kw reduction axis of the weight (so 1x1 convs block over input channels and
 // 3x3 ones over the 9 spatial taps alike), and reduces over one chunk of the N * Hout * Wout
 // output pixels: each lane walks its own quads of 4 output pixels and keeps 8 x 16 partial sums in
-// registers; the 64 lanes are summed once at the end through workgroup memory. Chunks write
+// registers; the WL lanes are summed once at the end through workgroup memory. WL (lanes per
+// workgroup) is set by the fragment appended to this file: conv2d_wgrad_plain.wgsl (64) or
+// conv2d_wgrad_sg.wgsl (8). Chunks write
 // separate partial sums and `wgrad_finish` adds them up: deterministic, no atomics, and no
 // batch/channel transposition of the tensors. With subgroups and wide channel groups,
 // conv2d_wgrad_sg.wgsl's `wgrad_sg` replaces wgrad8 (same partial-sum scheme).
@@ -29,7 +31,7 @@ struct WGrad {
 
 const TB: u32 = 16u;  // taps per workgroup
 
-var<workgroup> red: array<vec4<f32>, 1024>;
+var<workgroup> red: array<vec4<f32>, 16u * WL>;
 var<workgroup> red1: array<f32, 64>;
 
 struct Tap { c: u32, dy: i32, dx: i32, ok: bool }
@@ -106,15 +108,15 @@ fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
   var c15l = vec4<f32>(0.0); var c15h = vec4<f32>(0.0);
   let end = min((chunk + 1u) * q.ipc, q.items);
   let s = i32(q.stride);
-  // Item it = (nn * ho + oy) * quads + qd, advanced by 64 per step without dividing in the loop
+  // Item it = (nn * ho + oy) * quads + qd, advanced by WL per step without dividing in the loop
   // (integer division runs lane by lane on a CPU driver).
   let it0 = chunk * q.ipc + lid.x;
   var qd = it0 % q.quads;
   var oy = (it0 / q.quads) % q.ho;
   var nn = it0 / (q.quads * q.ho);
-  let dq = 64u % q.quads;
-  let drow = 64u / q.quads;
-  for (var it = it0; it < end; it += 64u) {
+  let dq = WL % q.quads;
+  let drow = WL / q.quads;
+  for (var it = it0; it < end; it += WL) {
     let gb = nn * q.cout * howo + oy * q.wo;
     let xb = nn * q.cin * q.h * q.w;
     let iy0 = i32(oy) * s;
@@ -142,15 +144,98 @@ fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
       v0 = gy4[g4 + o0 / 4u]; v1 = gy4[g4 + o1 / 4u]; v2 = gy4[g4 + o2 / 4u]; v3 = gy4[g4 + o3 / 4u];
       v4 = gy4[g4 + o4 / 4u]; v5 = gy4[g4 + o5 / 4u]; v6 = gy4[g4 + o6 / 4u]; v7 = gy4[g4 + o7 / 4u];
     }
-    for (var j = 0u; j < 4u; j++) {
-      let ox = qd * 4u + j;
+    // Pixels j = 0..3 unrolled, so every vector component index is a constant (a loop over j
+    // indexing the vectors by it runs much slower on lavapipe).
+    {
+      let ox = qd * 4u + 0u;
       let pok = ox < q.wo;
-      var gl: vec4<f32>;
-      var gh: vec4<f32>;
-      if (vec) {
-        gl = vec4<f32>(v0[j], v1[j], v2[j], v3[j]);
-        gh = vec4<f32>(v4[j], v5[j], v6[j], v7[j]);
-      } else {
+      var gl = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
+      var gh = vec4<f32>(v4.x, v5.x, v6.x, v7.x);
+      if (!vec) {
+        let gj = gb + select(0u, ox, pok);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok);
+      }
+      let ix0 = i32(ox) * s;
+      let x0 = xv(r0, t0.dx, ix0); c0l += gl * x0; c0h += gh * x0;
+      let x1 = xv(r1, t1.dx, ix0); c1l += gl * x1; c1h += gh * x1;
+      let x2 = xv(r2, t2.dx, ix0); c2l += gl * x2; c2h += gh * x2;
+      let x3 = xv(r3, t3.dx, ix0); c3l += gl * x3; c3h += gh * x3;
+      let x4 = xv(r4, t4.dx, ix0); c4l += gl * x4; c4h += gh * x4;
+      let x5 = xv(r5, t5.dx, ix0); c5l += gl * x5; c5h += gh * x5;
+      let x6 = xv(r6, t6.dx, ix0); c6l += gl * x6; c6h += gh * x6;
+      let x7 = xv(r7, t7.dx, ix0); c7l += gl * x7; c7h += gh * x7;
+      let x8 = xv(r8, t8.dx, ix0); c8l += gl * x8; c8h += gh * x8;
+      let x9 = xv(r9, t9.dx, ix0); c9l += gl * x9; c9h += gh * x9;
+      let x10 = xv(r10, t10.dx, ix0); c10l += gl * x10; c10h += gh * x10;
+      let x11 = xv(r11, t11.dx, ix0); c11l += gl * x11; c11h += gh * x11;
+      let x12 = xv(r12, t12.dx, ix0); c12l += gl * x12; c12h += gh * x12;
+      let x13 = xv(r13, t13.dx, ix0); c13l += gl * x13; c13h += gh * x13;
+      let x14 = xv(r14, t14.dx, ix0); c14l += gl * x14; c14h += gh * x14;
+      let x15 = xv(r15, t15.dx, ix0); c15l += gl * x15; c15h += gh * x15;
+    }
+    {
+      let ox = qd * 4u + 1u;
+      let pok = ox < q.wo;
+      var gl = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+      var gh = vec4<f32>(v4.y, v5.y, v6.y, v7.y);
+      if (!vec) {
+        let gj = gb + select(0u, ox, pok);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok);
+      }
+      let ix0 = i32(ox) * s;
+      let x0 = xv(r0, t0.dx, ix0); c0l += gl * x0; c0h += gh * x0;
+      let x1 = xv(r1, t1.dx, ix0); c1l += gl * x1; c1h += gh * x1;
+      let x2 = xv(r2, t2.dx, ix0); c2l += gl * x2; c2h += gh * x2;
+      let x3 = xv(r3, t3.dx, ix0); c3l += gl * x3; c3h += gh * x3;
+      let x4 = xv(r4, t4.dx, ix0); c4l += gl * x4; c4h += gh * x4;
+      let x5 = xv(r5, t5.dx, ix0); c5l += gl * x5; c5h += gh * x5;
+      let x6 = xv(r6, t6.dx, ix0); c6l += gl * x6; c6h += gh * x6;
+      let x7 = xv(r7, t7.dx, ix0); c7l += gl * x7; c7h += gh * x7;
+      let x8 = xv(r8, t8.dx, ix0); c8l += gl * x8; c8h += gh * x8;
+      let x9 = xv(r9, t9.dx, ix0); c9l += gl * x9; c9h += gh * x9;
+      let x10 = xv(r10, t10.dx, ix0); c10l += gl * x10; c10h += gh * x10;
+      let x11 = xv(r11, t11.dx, ix0); c11l += gl * x11; c11h += gh * x11;
+      let x12 = xv(r12, t12.dx, ix0); c12l += gl * x12; c12h += gh * x12;
+      let x13 = xv(r13, t13.dx, ix0); c13l += gl * x13; c13h += gh * x13;
+      let x14 = xv(r14, t14.dx, ix0); c14l += gl * x14; c14h += gh * x14;
+      let x15 = xv(r15, t15.dx, ix0); c15l += gl * x15; c15h += gh * x15;
+    }
+    {
+      let ox = qd * 4u + 2u;
+      let pok = ox < q.wo;
+      var gl = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
+      var gh = vec4<f32>(v4.z, v5.z, v6.z, v7.z);
+      if (!vec) {
+        let gj = gb + select(0u, ox, pok);
+        gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok);
+        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok);
+      }
+      let ix0 = i32(ox) * s;
+      let x0 = xv(r0, t0.dx, ix0); c0l += gl * x0; c0h += gh * x0;
+      let x1 = xv(r1, t1.dx, ix0); c1l += gl * x1; c1h += gh * x1;
+      let x2 = xv(r2, t2.dx, ix0); c2l += gl * x2; c2h += gh * x2;
+      let x3 = xv(r3, t3.dx, ix0); c3l += gl * x3; c3h += gh * x3;
+      let x4 = xv(r4, t4.dx, ix0); c4l += gl * x4; c4h += gh * x4;
+      let x5 = xv(r5, t5.dx, ix0); c5l += gl * x5; c5h += gh * x5;
+      let x6 = xv(r6, t6.dx, ix0); c6l += gl * x6; c6h += gh * x6;
+      let x7 = xv(r7, t7.dx, ix0); c7l += gl * x7; c7h += gh * x7;
+      let x8 = xv(r8, t8.dx, ix0); c8l += gl * x8; c8h += gh * x8;
+      let x9 = xv(r9, t9.dx, ix0); c9l += gl * x9; c9h += gh * x9;
+      let x10 = xv(r10, t10.dx, ix0); c10l += gl * x10; c10h += gh * x10;
+      let x11 = xv(r11, t11.dx, ix0); c11l += gl * x11; c11h += gh * x11;
+      let x12 = xv(r12, t12.dx, ix0); c12l += gl * x12; c12h += gh * x12;
+      let x13 = xv(r13, t13.dx, ix0); c13l += gl * x13; c13h += gh * x13;
+      let x14 = xv(r14, t14.dx, ix0); c14l += gl * x14; c14h += gh * x14;
+      let x15 = xv(r15, t15.dx, ix0); c15l += gl * x15; c15h += gh * x15;
+    }
+    {
+      let ox = qd * 4u + 3u;
+      let pok = ox < q.wo;
+      var gl = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+      var gh = vec4<f32>(v4.w, v5.w, v6.w, v7.w);
+      if (!vec) {
         let gj = gb + select(0u, ox, pok);
         gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok);
         gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok);
@@ -182,36 +267,37 @@ fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
   let pb = ((chunk * q.nblk + blk) * q.tblocks + tb) * 32u;
   // Two rounds of 8 taps through workgroup memory; part[chunk][blk][tb][tap i][channel half]
   // as vec4 (index 2 * i + half).
-  red[0u + l] = c0l; red[64u + l] = c0h; red[128u + l] = c1l; red[192u + l] = c1h;
-  red[256u + l] = c2l; red[320u + l] = c2h; red[384u + l] = c3l; red[448u + l] = c3h;
-  red[512u + l] = c4l; red[576u + l] = c4h; red[640u + l] = c5l; red[704u + l] = c5h;
-  red[768u + l] = c6l; red[832u + l] = c6h; red[896u + l] = c7l; red[960u + l] = c7h;
+  red[0u * WL + l] = c0l; red[1u * WL + l] = c0h; red[2u * WL + l] = c1l; red[3u * WL + l] = c1h;
+  red[4u * WL + l] = c2l; red[5u * WL + l] = c2h; red[6u * WL + l] = c3l; red[7u * WL + l] = c3h;
+  red[8u * WL + l] = c4l; red[9u * WL + l] = c4h; red[10u * WL + l] = c5l; red[11u * WL + l] = c5h;
+  red[12u * WL + l] = c6l; red[13u * WL + l] = c6h; red[14u * WL + l] = c7l; red[15u * WL + l] = c7h;
   workgroupBarrier();
-  if (l < 16u) {
+  reduce_lanes(l, pb);
+  workgroupBarrier();
+  red[0u * WL + l] = c8l; red[1u * WL + l] = c8h; red[2u * WL + l] = c9l; red[3u * WL + l] = c9h;
+  red[4u * WL + l] = c10l; red[5u * WL + l] = c10h; red[6u * WL + l] = c11l; red[7u * WL + l] = c11h;
+  red[8u * WL + l] = c12l; red[9u * WL + l] = c12h; red[10u * WL + l] = c13l; red[11u * WL + l] = c13h;
+  red[12u * WL + l] = c14l; red[13u * WL + l] = c14h; red[14u * WL + l] = c15l; red[15u * WL + l] = c15h;
+  workgroupBarrier();
+  reduce_lanes(l, pb + 16u);
+}
+
+// Sums the 16 vec4 slots of `red` over the WL lanes, in lane order, into part[pb + slot].
+fn reduce_lanes(l: u32, pb: u32) {
+  for (var e = l; e < 16u; e += WL) {
     var sum = vec4<f32>(0.0);
-    for (var k = 0u; k < 64u; k++) { sum += red[l * 64u + k]; }
-    part[pb + 0u + l] = sum;
-  }
-  workgroupBarrier();
-  red[0u + l] = c8l; red[64u + l] = c8h; red[128u + l] = c9l; red[192u + l] = c9h;
-  red[256u + l] = c10l; red[320u + l] = c10h; red[384u + l] = c11l; red[448u + l] = c11h;
-  red[512u + l] = c12l; red[576u + l] = c12h; red[640u + l] = c13l; red[704u + l] = c13h;
-  red[768u + l] = c14l; red[832u + l] = c14h; red[896u + l] = c15l; red[960u + l] = c15h;
-  workgroupBarrier();
-  if (l < 16u) {
-    var sum = vec4<f32>(0.0);
-    for (var k = 0u; k < 64u; k++) { sum += red[l * 64u + k]; }
-    part[pb + 16u + l] = sum;
+    for (var k = 0u; k < WL; k++) { sum += red[e * WL + k]; }
+    part[pb + e] = sum;
   }
 }
 
 // Grid: x = pixel chunk, y = output-channel block (group-major), z = tap block.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WL)
 fn wgrad8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   wgrad_body(wid, lid, false);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WL)
 fn wgrad8_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   wgrad_body(wid, lid, true);
 }

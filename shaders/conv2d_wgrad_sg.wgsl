@@ -12,6 +12,11 @@
 // loop variable (instead of the unrolled code below) 1.6x slower. Each lane writes its 8 x 16
 // sums for the chunk straight to `part` (no workgroup memory); wgrad_finish adds the chunks in
 // order.
+//
+// wgrad8 (small channel groups) gets 8 lanes per workgroup here: a small problem's few pixel
+// quads then spread over more workgroups instead of leaving most of 64 lanes idle.
+
+const WL: u32 = 8u;
 
 fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
   let chunk = wid.x;

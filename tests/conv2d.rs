@@ -171,14 +171,20 @@ fn groups_and_depthwise() {
     check(&case([1, 3, 7, 7], [6, 1, 3, 3], 1, 1, 1, 3, false), 23);
     check(&case([1, 4, 9, 9], [4, 1, 3, 3], 2, 1, 2, 4, true), 24);
     check(&case([1, 6, 9, 7], [4, 3, 5, 5], 2, 2, 1, 2, true), 25);
+    // One output channel over several input channels, and a dilated non-square depthwise
+    // kernel (the windowed gather1w, forward and input gradient).
+    check(&case([2, 3, 6, 7], [1, 3, 3, 3], 1, 1, 1, 1, true), 26);
+    check(&case([1, 4, 8, 9], [4, 1, 3, 5], 1, 2, 2, 4, true), 27);
 }
 
 #[test]
-fn gather_without_subgroup_weight_loads() {
-    // The kernel variant for devices without subgroups (the default one here uses them).
-    with_plain_weight_loads(|| {
+fn kernels_for_devices_without_subgroups() {
+    // The kernel family for devices without 8-lane subgroups (the default one here uses them):
+    // 64-lane gather8 and wgrad8 workgroups, more pixel blocks / quads than one workgroup holds.
+    with_plain_kernels(|| {
         check(&case([2, 3, 7, 9], [5, 3, 3, 3], 1, 1, 1, 1, true), 41);
         check(&case([1, 10, 9, 8], [12, 5, 3, 3], 2, 1, 2, 2, true), 42);
+        larger_shapes(51);
     });
 }
 
@@ -258,9 +264,14 @@ fn grads_ref(
 
 #[test]
 fn larger_shape_splits_weight_gradient_into_chunks() {
-    // 2 * 32 * 16 pixel quads: enough for the weight gradient to split the reduction in chunks.
+    larger_shapes(50);
+}
+
+/// 2 * 32 * 16 pixel quads: enough for the weight gradient to split the reduction in chunks, and
+/// for the gather to fill several workgroups; checked against the adjoint reference.
+fn larger_shapes(seed: u64) {
     let gpu = gpu();
-    let mut r = rng(50);
+    let mut r = rng(seed);
     for (xs, ws, cfg) in [
         ([2, 3, 32, 64], [4, 3, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
         ([2, 4, 33, 62], [4, 1, 5, 5], Conv2dCfg::new(1, 4, 2, 4)),

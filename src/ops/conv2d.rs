@@ -14,14 +14,17 @@
 //! 8-lane subgroups, the gather switches to variants whose 8 lanes share the pixel loads through
 //! subgroupBroadcast and own 32 or 64 channels between them (`gather32` from 10 destination
 //! channels per group, `gather64` from 48; see `Variant` in conv2d/gather.rs), and so does the
-//! weight gradient from 10 output channels per group (`wgrad_sg`, conv2d/wgrad.rs).
+//! weight gradient from 10 output channels per group (`wgrad_sg`, conv2d/wgrad.rs). There,
+//! `gather8` also reads the weights in their own layout (one scalar per lane and step, so no
+//! packing pass), and `gather1`/`gather8`/`wgrad8` run 8 invocations per workgroup instead of
+//! 64, so the few pixel blocks of a small image are not padded to 64 lanes.
 
 mod gather;
 mod gemm;
 mod wgrad;
 
-pub use gather::with_plain_weight_loads;
-use gather::{gather, pack_weights, GatherParams, Variant};
+pub use gather::with_plain_kernels;
+use gather::{gather, gather_weights, pack_weights, GatherParams, Variant};
 pub use gemm::matmul_raw;
 
 use crate::gpu::{Gpu, Tensor};
@@ -185,7 +188,7 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
         return y;
     }
     let v = Variant::for_channels(gpu, og);
-    let packed = pack_weights(w, v.r(), cfg.groups, og, red, false);
+    let (packed, wmode) = gather_weights(w, v, cfg.groups, og, red, false);
     let p = GatherParams {
         n: u(g.n),
         cin: u(g.cin),
@@ -207,6 +210,7 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
         tsgn: 1,
         tdiv: 1,
         dil: u(cfg.dilation),
+        wmode,
         ..Default::default()
     };
     gather(x, &packed, b, &y, p, v);
@@ -272,7 +276,7 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
         return dx;
     }
     let v = Variant::for_channels(gpu, og);
-    let packed = pack_weights(w, v.r(), cfg.groups, og, red, true);
+    let (packed, wmode) = gather_weights(w, v, cfg.groups, og, red, true);
     let s = cfg.stride;
     for py in 0..s.min(g.h) {
         for pxx in 0..s.min(g.w) {
@@ -299,6 +303,7 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
                 tsgn: -1,
                 tdiv: s as i32,
                 dil: u(cfg.dilation),
+                wmode,
                 ..Default::default()
             };
             gather(gy, &packed, None, &dx, p, v);

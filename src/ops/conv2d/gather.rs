@@ -27,22 +27,27 @@ const K_SG: Kernel = Kernel {
 };
 
 thread_local! {
-    static PLAIN_WEIGHT_LOADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static PLAIN_KERNELS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Runs `f` with the gather's subgroup kernels (gather8's weight loads, gather32/64) disabled
-/// on this thread (for tests that cover both variants).
+/// Runs `f` with the conv kernels for devices without 8-lane subgroups on this thread, as
+/// they run there (gather8's weight loads and 64-lane workgroups, no gather32/64, 64-lane
+/// wgrad8, no wgrad_sg), for tests that cover both families on a device that has subgroups.
 #[doc(hidden)]
-pub fn with_plain_weight_loads<R>(f: impl FnOnce() -> R) -> R {
-    let old = PLAIN_WEIGHT_LOADS.with(|c| c.replace(true));
+pub fn with_plain_kernels<R>(f: impl FnOnce() -> R) -> R {
+    let old = PLAIN_KERNELS.with(|c| c.replace(true));
     let r = f();
-    PLAIN_WEIGHT_LOADS.with(|c| c.set(old));
+    PLAIN_KERNELS.with(|c| c.set(old));
     r
 }
 
+/// Whether this launch uses the 8-lane subgroup kernel family.
+pub(super) fn subgroup_kernels(gpu: &Gpu) -> bool {
+    gpu.subgroup_kernels() && !PLAIN_KERNELS.with(|c| c.get())
+}
+
 fn gather_kernel(gpu: &Gpu) -> &'static Kernel {
-    let sg = gpu.subgroup_kernels() && !PLAIN_WEIGHT_LOADS.with(|c| c.get());
-    if sg {
+    if subgroup_kernels(gpu) {
         &K_SG
     } else {
         &K
@@ -132,7 +137,7 @@ pub(super) struct GatherParams {
     pub(super) dil: u32,
     pub(super) has_bias: u32,
     pub(super) total: u32,
-    pub(super) _pad: u32,
+    pub(super) wmode: u32,
 }
 
 /// Which gather kernel a launch uses, from the destination channels per group `og`.
@@ -154,7 +159,7 @@ impl Variant {
     /// gather32 from 10 (its 32-channel block is at least 1/3 full, and it still does fewer loads
     /// per useful FMA than gather8 there), gather8 below.
     pub(super) fn for_channels(gpu: &Gpu, og: usize) -> Variant {
-        let sg = std::ptr::eq(gather_kernel(gpu), &K_SG);
+        let sg = subgroup_kernels(gpu);
         match og {
             1 => Variant::One,
             48.. if sg => Variant::Wide64,
@@ -192,6 +197,23 @@ pub(super) fn fold(total: usize, y: usize, what: &str) -> [u32; 3] {
     [u(total.div_ceil(z)), u(y), u(z)]
 }
 
+/// The weights a gather reads, and the shader's `wmode`: the subgroup `gather8` reads the
+/// weight in its own layout (1 forward, 2 input gradient), every other kernel a packed copy
+/// (`pack_weights` with the variant's block size; 0).
+pub(super) fn gather_weights(
+    w: &Tensor,
+    v: Variant,
+    groups: usize,
+    og: usize,
+    red: usize,
+    trans: bool,
+) -> (Tensor, u32) {
+    if v == Variant::Eight && subgroup_kernels(w.gpu()) {
+        return (w.clone(), 1 + trans as u32);
+    }
+    (pack_weights(w, v.r(), groups, og, red, trans), 0)
+}
+
 /// Launches one gather (forward, or one stride phase of the input gradient). `p` holds
 /// everything but the grid fields.
 pub(super) fn gather(
@@ -214,11 +236,17 @@ pub(super) fn gather(
     p.chunks = if wide {
         p.rows * p.cols_b
     } else {
-        (p.rows * p.cols_b).div_ceil(64)
+        (p.rows * p.cols_b).div_ceil(8)
     };
     p.total = p.n * p.chunks;
     p.has_bias = bias.is_some() as u32;
+    // gather1s1/2 (source values shifted through registers from tap to tap) where every tap
+    // reaches every pixel at unit spacing; measured on lavapipe only, so with the 8-lane
+    // kernels.
+    let sliding = p.in_mul == 1 && p.tdiv == 1 && subgroup_kernels(gpu);
     let (entry, y) = match v {
+        Variant::One if sliding && p.dil == 1 => ("gather1s1", p.cout as usize),
+        Variant::One if sliding && p.dil == 2 => ("gather1s2", p.cout as usize),
         Variant::One => ("gather1", p.cout as usize),
         Variant::Eight => ("gather8", groups * p.blocks_g as usize),
         Variant::Wide32 => ("gather32", groups * p.blocks_g.div_ceil(8) as usize),

@@ -1,10 +1,26 @@
-//! Weight and bias gradients (shaders/conv2d_wgrad.wgsl, + conv2d_wgrad_sg.wgsl).
+//! Weight and bias gradients (shaders/conv2d_wgrad.wgsl + conv2d_wgrad_plain.wgsl /
+//! conv2d_wgrad_sg.wgsl).
 
+use super::gather::subgroup_kernels;
 use super::{check_binding, u, Geom};
 use crate::gpu::{Gpu, Kernel, Tensor};
 
-const K: Kernel = crate::kernel!("conv2d_wgrad");
-/// shaders/conv2d_wgrad.wgsl followed by the subgroup variant `wgrad_sg`.
+/// shaders/conv2d_wgrad.wgsl with 64-lane `wgrad8` workgroups.
+const K: Kernel = Kernel {
+    name: "conv2d_wgrad",
+    source: concat!(
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/shaders/conv2d_wgrad.wgsl"
+        )),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/shaders/conv2d_wgrad_plain.wgsl"
+        )),
+    ),
+};
+/// shaders/conv2d_wgrad.wgsl followed by the subgroup variant `wgrad_sg` (and 8-lane `wgrad8`
+/// workgroups), for devices with 8-lane subgroups.
 const K_SG: Kernel = Kernel {
     name: "conv2d_wgrad_sg",
     source: concat!(
@@ -61,7 +77,7 @@ const TAPS_PER_GROUP: usize = 16;
 /// padding: 3.4x at 64 output channels, 1.3-1.4x at 20, equal at 10; below 10 channels per
 /// group (unmeasured) `wgrad8` is kept, as its 8-channel blocks then waste the least.
 fn use_subgroups(gpu: &Gpu, cout_g: usize) -> bool {
-    gpu.subgroup_kernels() && cout_g >= SG_MIN_COUT_G
+    subgroup_kernels(gpu) && cout_g >= SG_MIN_COUT_G
 }
 const SG_MIN_COUT_G: usize = 10;
 
@@ -69,6 +85,9 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     let gpu = x.gpu();
     let (cin_g, cout_g) = (g.cin_g(), g.cout_g());
     let sg = use_subgroups(gpu, cout_g);
+    // Lanes per wgrad8 workgroup: `WL` of the fragment the kernel is built with.
+    let k_sg = subgroup_kernels(gpu);
+    let wl = if k_sg { 8 } else { 64 };
     // Output channels per workgroup (both kernels take TAPS_PER_GROUP taps).
     let bc = if sg { 64 } else { 8 };
     let groups = g.cfg.groups;
@@ -80,7 +99,7 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     let items = g.n * g.ho * quads;
     let base = nblk * tblocks;
     // wgrad8's lanes split a chunk's quads; wgrad_sg's all walk the same ones.
-    let per_lane = if sg { 1 } else { 64 };
+    let per_lane = if sg { 1 } else { wl };
     let max_chunks = items.div_ceil(per_lane * MIN_ITEMS_PER_LANE).max(1);
     let mut chunks = TARGET_GROUPS.div_ceil(base).clamp(1, max_chunks.min(65535));
     let block = bc * TAPS_PER_GROUP;
@@ -132,11 +151,12 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         dw.buffer(),
         gy.buffer(),
     ];
-    let (kernel, entry) = match (sg, g.wo.is_multiple_of(4)) {
-        (true, true) => (&K_SG, "wgrad_sg_v4"),
-        (true, false) => (&K_SG, "wgrad_sg"),
-        (false, true) => (&K, "wgrad8_v4"),
-        (false, false) => (&K, "wgrad8"),
+    let kernel = if k_sg { &K_SG } else { &K };
+    let entry = match (sg, g.wo.is_multiple_of(4)) {
+        (true, true) => "wgrad_sg_v4",
+        (true, false) => "wgrad_sg",
+        (false, true) => "wgrad8_v4",
+        (false, false) => "wgrad8",
     };
     gpu.dispatch(kernel, entry, &p, &bufs, [u(chunks), u(nblk), u(tblocks)]);
     gpu.dispatch(
