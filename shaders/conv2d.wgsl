@@ -72,6 +72,15 @@ fn store(n: u32, c: u32, a: u32, b: u32, v: f32) {
   }
 }
 
+// Four consecutive pixels of one channel; unrolled, as indexing a vector by a loop variable
+// runs much slower on lavapipe.
+fn store4(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
+  store(n, c, a, b, v.x);
+  store(n, c, a, b + 1u, v.y);
+  store(n, c, a, b + 2u, v.z);
+  store(n, c, a, b + 3u, v.w);
+}
+
 fn store8(n: u32, c0: u32, nc: u32, a: u32, b: u32, lo: vec4<f32>, hi: vec4<f32>) {
   for (var r = 0u; r < 4u; r++) {
     if (r < nc) { store(n, c0 + r, a, b, lo[r]); }
@@ -191,20 +200,19 @@ fn gather1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     }
   }
   if (!live) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    store(n, oc, a, b0 + j, acc0[j]);
-    store(n, oc, a, b0 + 4u + j, acc1[j]);
-  }
+  store4(n, oc, a, b0, acc0);
+  store4(n, oc, a, b0 + 4u, acc1);
 }
 
-// gather1 for stride-1 convolutions with dilation 1 or 2 (forward, or the input gradient of a
+// gather1 for stride-1 convolutions with rows of 3 or 5 taps at dilation 1 or 2 (forward, or the input gradient of a
 // stride-1 conv: tdiv = 1, so every tap reaches every pixel). The taps of a row are visited
 // left to right (in reverse for the input gradient, whose offsets decrease with kx), so the 8
 // source values of one tap are those of the previous tap shifted by `dil`: the lane keeps them
 // in registers and loads only the `dil` new ones. Per row and reduction channel, 3x3: 10 loads
 // instead of 24; 5x5: 12 instead of 40. (A private array indexed by the tap offset instead was
 // barely faster than gather1 on lavapipe: dynamic private indexing runs lane by lane too.)
-fn gather1s_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, dil2: bool) {
+fn gather1s_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, kw5: bool, dil2: bool) {
+  let kw = select(3u, 5u, kw5);  // = p.kw, a constant here so the tap loop unrolls
   let lc = lane_coords(wid, lid, nwg);
   let n = lc.x; let a = lc.y; let b0 = lc.z; let live = lc.w != 0u;
   let oc = wid.y;
@@ -213,7 +221,7 @@ fn gather1s_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, dil2: bool) {
   let src0 = (min(n, p.n - 1u) * p.cin + g * p.red) * ihw;
   let fwd = p.tsgn > 0;
   // Leftmost tap offset; taps k = 0.. then sit at lo + k * dil.
-  let lo = p.tc0x - select(i32((p.kw - 1u) * p.dil), 0, fwd);
+  let lo = p.tc0x - select(i32((kw - 1u) * p.dil), 0, fwd);
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   for (var ky = 0u; ky < p.kh; ky++) {
@@ -228,9 +236,9 @@ fn gather1s_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, dil2: bool) {
       var x4 = ld(px(rowb, rok, sx0 + 4), c);  var x5 = ld(px(rowb, rok, sx0 + 5), c);
       var x6 = ld(px(rowb, rok, sx0 + 6), c);  var x7 = ld(px(rowb, rok, sx0 + 7), c);
       var nx = sx0 + 8;
-      let wrow = (oc * p.kh + ky) * p.kw * p.red + ci;
-      for (var k = 0u; k < p.kw; k++) {
-        let kx = select(p.kw - 1u - k, k, fwd);
+      let wrow = (oc * p.kh + ky) * kw * p.red + ci;
+      for (var k = 0u; k < kw; k++) {
+        let kx = select(kw - 1u - k, k, fwd);
         let wv = wp1[wrow + kx * p.red];
         acc0 += wv * vec4<f32>(x0, x1, x2, x3);
         acc1 += wv * vec4<f32>(x4, x5, x6, x7);
@@ -248,22 +256,32 @@ fn gather1s_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, dil2: bool) {
     }
   }
   if (!live) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    store(n, oc, a, b0 + j, acc0[j]);
-    store(n, oc, a, b0 + 4u + j, acc1[j]);
-  }
+  store4(n, oc, a, b0, acc0);
+  store4(n, oc, a, b0 + 4u, acc1);
 }
 
 @compute @workgroup_size(GWG)
-fn gather1s1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-             @builtin(num_workgroups) nwg: vec3<u32>) {
-  gather1s_body(wid, lid, nwg, false);
+fn gather1s3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+  gather1s_body(wid, lid, nwg, false, false);
 }
 
 @compute @workgroup_size(GWG)
-fn gather1s2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-             @builtin(num_workgroups) nwg: vec3<u32>) {
-  gather1s_body(wid, lid, nwg, true);
+fn gather1s3_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+  gather1s_body(wid, lid, nwg, false, true);
+}
+
+@compute @workgroup_size(GWG)
+fn gather1s5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+  gather1s_body(wid, lid, nwg, true, false);
+}
+
+@compute @workgroup_size(GWG)
+fn gather1s5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+  gather1s_body(wid, lid, nwg, true, true);
 }
 
 // ---- weight packing -------------------------------------------------------------------------

@@ -228,3 +228,119 @@ fn wgrad_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_
 fn wgrad_sg_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
   wgrad_sg_body(wid, sid, true);
 }
+
+// Depthwise weight gradient (one input and one output channel per group), stride 1, dilation
+// 1 or 2, 3 or 5 taps per row, where wgrad8 would waste 7 of its 8 channels and most of its 16
+// taps. Grid: x = chunk of output-pixel blocks, y = channel, z = kernel row ky. Each lane walks
+// blocks of 8 output pixels of one row (items: (n, oy, block), `quads` = blocks per row): it
+// loads their 8 gy values and the 8 source values of tap kx = 0, and for each further tap
+// shifts the source values by `dil` through registers, loading only the new ones (as
+// gather1s_body in conv2d.wgsl); one dot product per tap. The 8 lanes' sums are added with
+// subgroupAdd, and part[chunk][channel][ky] (two vec4: the kw <= 5 taps) is summed over chunks
+// in order by wgrad_dw_finish.
+fn wgrad_dw_body(wid: vec3<u32>, sid: u32, kw5: bool, dil2: bool) {
+  let lane = sid & 7u;
+  let chunk = wid.x;
+  let c = wid.y;
+  let ky = wid.z;
+  let d = select(1, 2, dil2);
+  let cols_b = q.quads;
+  let hw = q.h * q.w;
+  var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0; var s4 = 0.0;
+  let it0 = chunk * q.ipc + lane;
+  let end = min((chunk + 1u) * q.ipc, q.items);
+  // Item it = (nn * ho + oy) * cols_b + bx, advanced by 8 per step without dividing in the loop.
+  var bx = it0 % cols_b;
+  var oy = (it0 / cols_b) % q.ho;
+  var nn = it0 / (cols_b * q.ho);
+  let dq = 8u % cols_b;
+  let drow = 8u / cols_b;
+  for (var it = it0; it < end; it += 8u) {
+    let b0 = bx * 8u;
+    let gb = ((nn * q.cout + c) * q.ho + oy) * q.wo;
+    let gl = vec4<f32>(gv(gb, b0), gv(gb, b0 + 1u), gv(gb, b0 + 2u), gv(gb, b0 + 3u));
+    let gh = vec4<f32>(gv(gb, b0 + 4u), gv(gb, b0 + 5u), gv(gb, b0 + 6u), gv(gb, b0 + 7u));
+    let iy = i32(oy) - i32(q.pad) + i32(ky) * d;
+    let row = select(-1, i32((nn * q.cin + c) * hw) + iy * i32(q.w), iy >= 0 && iy < i32(q.h));
+    let sx = i32(b0) - i32(q.pad);
+    var x0 = xv(row, 0, sx);     var x1 = xv(row, 1, sx);
+    var x2 = xv(row, 2, sx);     var x3 = xv(row, 3, sx);
+    var x4 = xv(row, 4, sx);     var x5 = xv(row, 5, sx);
+    var x6 = xv(row, 6, sx);     var x7 = xv(row, 7, sx);
+    var nx = 8;
+    s0 += dot(gl, vec4<f32>(x0, x1, x2, x3)) + dot(gh, vec4<f32>(x4, x5, x6, x7));
+    for (var k = 1u; k < select(3u, 5u, kw5); k++) {
+      if (dil2) {
+        x0 = x2; x1 = x3; x2 = x4; x3 = x5; x4 = x6; x5 = x7;
+        x6 = xv(row, nx, sx); x7 = xv(row, nx + 1, sx);
+        nx += 2;
+      } else {
+        x0 = x1; x1 = x2; x2 = x3; x3 = x4; x4 = x5; x5 = x6; x6 = x7;
+        x7 = xv(row, nx, sx);
+        nx += 1;
+      }
+      let t = dot(gl, vec4<f32>(x0, x1, x2, x3)) + dot(gh, vec4<f32>(x4, x5, x6, x7));
+      // The tap's sum, by constant register (k runs 1..kw-1; unrolled by the compiler).
+      s1 += select(0.0, t, k == 1u);
+      s2 += select(0.0, t, k == 2u);
+      s3 += select(0.0, t, k == 3u);
+      s4 += select(0.0, t, k == 4u);
+    }
+    bx += dq;
+    oy += drow;
+    if (bx >= cols_b) { bx -= cols_b; oy += 1u; }
+    while (oy >= q.ho) { oy -= q.ho; nn += 1u; }
+  }
+  let t0 = subgroupAdd(s0);
+  let t1 = subgroupAdd(s1);
+  let t2 = subgroupAdd(s2);
+  let t3 = subgroupAdd(s3);
+  let t4 = subgroupAdd(s4);
+  if (lane == 0u) {
+    let pb = ((chunk * q.cout + c) * q.kh + ky) * 2u;
+    part[pb] = vec4<f32>(t0, t1, t2, t3);
+    part[pb + 1u] = vec4<f32>(t4, 0.0, 0.0, 0.0);
+  }
+}
+
+// gy at pixel b of the output row starting at gb, or 0 past the row's end.
+fn gv(gb: u32, b: u32) -> f32 {
+  let ok = b < q.wo;
+  return select(0.0, gy[gb + select(0u, b, ok)], ok);
+}
+
+@compute @workgroup_size(8)
+fn wgrad_dw3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  wgrad_dw_body(wid, sid, false, false);
+}
+
+@compute @workgroup_size(8)
+fn wgrad_dw3_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  wgrad_dw_body(wid, sid, false, true);
+}
+
+@compute @workgroup_size(8)
+fn wgrad_dw5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  wgrad_dw_body(wid, sid, true, false);
+}
+
+@compute @workgroup_size(8)
+fn wgrad_dw5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  wgrad_dw_body(wid, sid, true, true);
+}
+
+// dw [channels, 1, kh, kw] from wgrad_dw's partial sums, added in chunk order.
+@compute @workgroup_size(256)
+fn wgrad_dw_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 256u;
+  if (e >= q.total) { return; }
+  let kk = q.kh * q.kw;
+  let c = e / kk;
+  let ky = (e % kk) / q.kw;
+  let kx = e % q.kw;
+  let stride = q.cout * q.kh * 8u;
+  let inner = (c * q.kh + ky) * 8u + kx;
+  var s = 0.0;
+  for (var ch = 0u; ch < q.chunks; ch++) { s += part_in[ch * stride + inner]; }
+  out[e] = s;
+}

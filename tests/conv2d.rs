@@ -175,6 +175,9 @@ fn groups_and_depthwise() {
     // kernel (the windowed gather1w, forward and input gradient).
     check(&case([2, 3, 6, 7], [1, 3, 3, 3], 1, 1, 1, 1, true), 26);
     check(&case([1, 4, 8, 9], [4, 1, 3, 5], 1, 2, 2, 4, true), 27);
+    // 3x3 depthwise, dilation 1 and 2 (each with its own weight-gradient entry point).
+    check(&case([2, 3, 10, 11], [3, 1, 3, 3], 1, 1, 1, 3, true), 28);
+    check(&case([1, 2, 9, 12], [2, 1, 3, 3], 1, 2, 2, 2, false), 29);
 }
 
 #[test]

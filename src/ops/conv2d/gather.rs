@@ -46,6 +46,15 @@ pub(super) fn subgroup_kernels(gpu: &Gpu) -> bool {
     gpu.subgroup_kernels() && !PLAIN_KERNELS.with(|c| c.get())
 }
 
+/// `GWG` of the kernel file in use: invocations per gather1/gather8 workgroup.
+fn lanes_per_workgroup(gpu: &Gpu) -> u32 {
+    if subgroup_kernels(gpu) {
+        8
+    } else {
+        64
+    }
+}
+
 fn gather_kernel(gpu: &Gpu) -> &'static Kernel {
     if subgroup_kernels(gpu) {
         &K_SG
@@ -232,21 +241,29 @@ pub(super) fn gather(
     p.blocks_g = p.og.div_ceil(u(v.r()));
     let wide = matches!(v, Variant::Wide32 | Variant::Wide64);
     p.cols_b = p.cols.div_ceil(v.pixels());
-    // gather1/8 put 64 pixel blocks in a workgroup, gather32/64 one.
+    // gather1/8 put one pixel block per invocation (`GWG` of the kernel's file per workgroup),
+    // gather32/64 one per workgroup.
     p.chunks = if wide {
         p.rows * p.cols_b
     } else {
-        (p.rows * p.cols_b).div_ceil(8)
+        (p.rows * p.cols_b).div_ceil(lanes_per_workgroup(gpu))
     };
     p.total = p.n * p.chunks;
     p.has_bias = bias.is_some() as u32;
-    // gather1s1/2 (source values shifted through registers from tap to tap) where every tap
+    // gather1s* (source values shifted through registers from tap to tap) where every tap
     // reaches every pixel at unit spacing; measured on lavapipe only, so with the 8-lane
     // kernels.
     let sliding = p.in_mul == 1 && p.tdiv == 1 && subgroup_kernels(gpu);
+    let sliding_entry = match (p.kw, p.dil) {
+        _ if !sliding => None,
+        (3, 1) => Some("gather1s3"),
+        (3, 2) => Some("gather1s3_d2"),
+        (5, 1) => Some("gather1s5"),
+        (5, 2) => Some("gather1s5_d2"),
+        _ => None,
+    };
     let (entry, y) = match v {
-        Variant::One if sliding && p.dil == 1 => ("gather1s1", p.cout as usize),
-        Variant::One if sliding && p.dil == 2 => ("gather1s2", p.cout as usize),
+        Variant::One if sliding_entry.is_some() => (sliding_entry.unwrap(), p.cout as usize),
         Variant::One => ("gather1", p.cout as usize),
         Variant::Eight => ("gather8", groups * p.blocks_g as usize),
         Variant::Wide32 => ("gather32", groups * p.blocks_g.div_ceil(8) as usize),

@@ -84,6 +84,9 @@ const SG_MIN_COUT_G: usize = 10;
 pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     let gpu = x.gpu();
     let (cin_g, cout_g) = (g.cin_g(), g.cout_g());
+    if let Some(entry) = depthwise_entry(gpu, g) {
+        return depthwise_weight_grad(gy, x, g, entry);
+    }
     let sg = use_subgroups(gpu, cout_g);
     // Lanes per wgrad8 workgroup: `WL` of the fragment the kernel is built with.
     let k_sg = subgroup_kernels(gpu);
@@ -162,6 +165,77 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     gpu.dispatch(
         kernel,
         "wgrad_finish",
+        &p,
+        &bufs,
+        crate::gpu::grid_1d(dw.numel(), 256),
+    );
+    dw
+}
+
+/// The `wgrad_dw*` entry for a depthwise conv it covers (one channel in and out per group,
+/// stride 1, dilation 1 or 2, rows of 3 or 5 taps), on devices with 8-lane subgroups.
+fn depthwise_entry(gpu: &Gpu, g: &Geom) -> Option<&'static str> {
+    if !subgroup_kernels(gpu) || g.cin_g() != 1 || g.cout_g() != 1 || g.cfg.stride != 1 {
+        return None;
+    }
+    match (g.kw, g.cfg.dilation) {
+        (3, 1) => Some("wgrad_dw3"),
+        (3, 2) => Some("wgrad_dw3_d2"),
+        (5, 1) => Some("wgrad_dw5"),
+        (5, 2) => Some("wgrad_dw5_d2"),
+        _ => None,
+    }
+}
+
+/// Depthwise weight gradient by `wgrad_dw*` + `wgrad_dw_finish` (conv2d_wgrad_sg.wgsl): one
+/// 8-lane workgroup per (pixel chunk, channel, kernel row).
+fn depthwise_weight_grad(gy: &Tensor, x: &Tensor, g: &Geom, entry: &'static str) -> Tensor {
+    let gpu = x.gpu();
+    let cols_b = g.wo.div_ceil(8);
+    let items = g.n * g.ho * cols_b;
+    let base = g.cout * g.kh;
+    let max_chunks = items.div_ceil(8 * MIN_ITEMS_PER_LANE).max(1);
+    let chunks = TARGET_GROUPS.div_ceil(base).clamp(1, max_chunks.min(65535));
+    let ipc = items.div_ceil(chunks);
+    assert!(
+        g.cout <= 65535 && g.kh <= 65535,
+        "conv2d weight gradient: grid too large ({g:?})"
+    );
+    for (t, what) in [(gy, "conv2d output gradient"), (x, "conv2d input")] {
+        check_binding(gpu, t, what);
+    }
+    let dw = Tensor::empty(gpu, &[g.cout, 1, g.kh, g.kw]);
+    let part = Tensor::empty(gpu, &[chunks * base * 8]);
+    let p = Params {
+        n: u(g.n),
+        cin: u(g.cin),
+        h: u(g.h),
+        w: u(g.w),
+        cout: u(g.cout),
+        ho: u(g.ho),
+        wo: u(g.wo),
+        kh: u(g.kh),
+        kw: u(g.kw),
+        pad: u(g.cfg.padding),
+        quads: u(cols_b),
+        items: u(items),
+        ipc: u(ipc),
+        chunks: u(chunks),
+        total: u(dw.numel()),
+        ..Default::default()
+    };
+    let bufs = [
+        gy.buffer(),
+        x.buffer(),
+        part.buffer(),
+        part.buffer(),
+        dw.buffer(),
+        gy.buffer(),
+    ];
+    gpu.dispatch(&K_SG, entry, &p, &bufs, [u(chunks), u(g.cout), u(g.kh)]);
+    gpu.dispatch(
+        &K_SG,
+        "wgrad_dw_finish",
         &p,
         &bufs,
         crate::gpu::grid_1d(dw.numel(), 256),
