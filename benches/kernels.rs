@@ -63,6 +63,23 @@ fn shapes(quick: bool) -> Vec<Shape> {
             }
         }
     }
+    // Depthwise (the separable and dilated candidates' first conv), and two shapes of the
+    // `tiny` search, where per-call costs dominate.
+    for (name, x, k, d, groups) in [
+        ("hinas_dw_c20_k3_d1", [6, 20, 64, 64], 3, 1, 20),
+        ("hinas_dw_c20_k5_d1", [6, 20, 64, 64], 5, 1, 20),
+        ("hinas_dw_c20_k3_d2", [6, 20, 64, 64], 3, 2, 20),
+        ("tiny_c4_k3_d1", [2, 4, 24, 24], 3, 1, 1),
+        ("tiny_dw_c4_k5_d1", [2, 4, 24, 24], 5, 1, 4),
+    ] {
+        v.push(Shape {
+            name,
+            x,
+            cout: x[1],
+            k,
+            cfg: Conv2dCfg::new(1, d * (k - 1) / 2, d, groups),
+        });
+    }
     if quick {
         // The reference shape and the largest HiNAS one.
         v.retain(|s| s.name == "ref_8x64x64x64_k3" || s.name == "hinas_c20_k5_d2");

@@ -19,7 +19,8 @@ struct WGrad {
   stride: u32, pad: u32, dil: u32, ntaps: u32,     // ntaps = cin_g * kh * kw
   quads: u32, items: u32, ipc: u32, tblocks: u32,  // quads = ceil(wo / 4), items = n * ho * quads, ipc = items per chunk
   nblk: u32, chunks: u32, total: u32, lanes: u32,  // nblk = groups * blocks_g, total = elements of dw (finish),
-}                                                  // a block = lanes x 8 channels (layout of part)
+  cpl: u32, _p0: u32, _p1: u32, _p2: u32,          // a block = lanes x cpl channels (each in one of 8 slots of part)
+}
 
 @group(0) @binding(0) var<uniform> q: WGrad;
 @group(0) @binding(1) var<storage, read> gy: array<f32>;
@@ -303,8 +304,9 @@ fn wgrad8_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
 }
 
 // dw in PyTorch layout [cout, cin_g, kh, kw]: adds the chunks' partial sums in chunk order.
-// part[chunk][blk][tb][lane][tap i][r]: a block is `lanes` x 8 channels (channel lane * 8 + r)
-// and TB taps (tap tb * TB + i); wgrad8 has lanes = 1, wgrad_sg (conv2d_wgrad_sg.wgsl) 8.
+// part[chunk][blk][tb][lane][tap i][r < 8]: a block is `lanes` x `cpl` channels (channel
+// lane * cpl + r) and TB taps (tap tb * TB + i); wgrad8 has lanes = 1 and cpl = 8, wgrad_sg
+// (conv2d_wgrad_sg.wgsl) 8 lanes of 8 channels, or of 4 (wgrad_sg32).
 @compute @workgroup_size(256)
 fn wgrad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = gid.x + gid.y * nwg.x * 256u;
@@ -313,12 +315,12 @@ fn wgrad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let t = e % q.ntaps;
   let g = co / q.cout_g;
   let col = co % q.cout_g;
-  let bc = q.lanes * 8u;
+  let bc = q.lanes * q.cpl;
   let blk = g * q.blocks_g + col / bc;
-  let l = (col % bc) / 8u;
-  let r = col % 8u;
+  let l = (col % bc) / q.cpl;
+  let r = col % q.cpl;
   let inner = ((((blk * q.tblocks + t / TB) * q.lanes + l) * TB + t % TB) * 8u) + r;
-  let stride = q.nblk * q.tblocks * bc * TB;
+  let stride = q.nblk * q.tblocks * q.lanes * 8u * TB;
   var s = 0.0;
   for (var c = 0u; c < q.chunks; c++) { s += part_in[c * stride + inner]; }
   out[e] = s;

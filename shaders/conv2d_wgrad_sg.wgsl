@@ -18,14 +18,18 @@
 
 const WL: u32 = 8u;
 
-fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
+// `half`: 4 channels per lane (32 per workgroup) for groups of 10-32 output channels, where a
+// 64-channel block would be mostly padding; the upper 4 channels' loads and FMAs are compiled
+// out, and wgrad_finish reads the lower 4 of each lane's 8 slots (q.cpl = 4).
+fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool, half: bool) {
   let chunk = wid.x;
   let blk = wid.y;
   let tb = wid.z;
   let howo = q.ho * q.wo;
   let g = blk / q.blocks_g;
   let lane = sid & 7u;
-  let cb = (blk % q.blocks_g) * 64u + lane * 8u;
+  let cpl = select(8u, 4u, half);
+  let cb = (blk % q.blocks_g) * 8u * cpl + lane * cpl;
   // Channel offsets, clamped into the group: the duplicates of padding channels are discarded.
   let cl = g * q.cout_g;
   let ch = q.cout_g - 1u;
@@ -89,7 +93,9 @@ fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
     if (vec) {
       let g4 = (gb + qd * 4u) / 4u;
       v0 = gy4[g4 + o0 / 4u]; v1 = gy4[g4 + o1 / 4u]; v2 = gy4[g4 + o2 / 4u]; v3 = gy4[g4 + o3 / 4u];
-      v4 = gy4[g4 + o4 / 4u]; v5 = gy4[g4 + o5 / 4u]; v6 = gy4[g4 + o6 / 4u]; v7 = gy4[g4 + o7 / 4u];
+      if (!half) {
+        v4 = gy4[g4 + o4 / 4u]; v5 = gy4[g4 + o5 / 4u]; v6 = gy4[g4 + o6 / 4u]; v7 = gy4[g4 + o7 / 4u];
+      }
     }
     // Pixels j = 0..3 unrolled, so every vector component index is a constant.
     let pok = vec4<bool>(qd * 4u < q.wo, qd * 4u + 1u < q.wo, qd * 4u + 2u < q.wo, qd * 4u + 3u < q.wo);
@@ -99,24 +105,44 @@ fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
       if (!vec) {
         let gj = gb + select(0u, qd * 4u + 0u, pok.x);
         gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.x);
-        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.x);
+        if (!half) {
+          gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.x);
+        }
       }
-      c0l += gl * b0.x; c0h += gh * b0.x;
-      c1l += gl * b1.x; c1h += gh * b1.x;
-      c2l += gl * b2.x; c2h += gh * b2.x;
-      c3l += gl * b3.x; c3h += gh * b3.x;
-      c4l += gl * b4.x; c4h += gh * b4.x;
-      c5l += gl * b5.x; c5h += gh * b5.x;
-      c6l += gl * b6.x; c6h += gh * b6.x;
-      c7l += gl * b7.x; c7h += gh * b7.x;
-      c8l += gl * b8.x; c8h += gh * b8.x;
-      c9l += gl * b9.x; c9h += gh * b9.x;
-      c10l += gl * b10.x; c10h += gh * b10.x;
-      c11l += gl * b11.x; c11h += gh * b11.x;
-      c12l += gl * b12.x; c12h += gh * b12.x;
-      c13l += gl * b13.x; c13h += gh * b13.x;
-      c14l += gl * b14.x; c14h += gh * b14.x;
-      c15l += gl * b15.x; c15h += gh * b15.x;
+      c0l += gl * b0.x;
+      c1l += gl * b1.x;
+      c2l += gl * b2.x;
+      c3l += gl * b3.x;
+      c4l += gl * b4.x;
+      c5l += gl * b5.x;
+      c6l += gl * b6.x;
+      c7l += gl * b7.x;
+      c8l += gl * b8.x;
+      c9l += gl * b9.x;
+      c10l += gl * b10.x;
+      c11l += gl * b11.x;
+      c12l += gl * b12.x;
+      c13l += gl * b13.x;
+      c14l += gl * b14.x;
+      c15l += gl * b15.x;
+      if (!half) {
+        c0h += gh * b0.x;
+        c1h += gh * b1.x;
+        c2h += gh * b2.x;
+        c3h += gh * b3.x;
+        c4h += gh * b4.x;
+        c5h += gh * b5.x;
+        c6h += gh * b6.x;
+        c7h += gh * b7.x;
+        c8h += gh * b8.x;
+        c9h += gh * b9.x;
+        c10h += gh * b10.x;
+        c11h += gh * b11.x;
+        c12h += gh * b12.x;
+        c13h += gh * b13.x;
+        c14h += gh * b14.x;
+        c15h += gh * b15.x;
+      }
     }
     {
       var gl = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
@@ -124,24 +150,44 @@ fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
       if (!vec) {
         let gj = gb + select(0u, qd * 4u + 1u, pok.y);
         gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.y);
-        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.y);
+        if (!half) {
+          gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.y);
+        }
       }
-      c0l += gl * b0.y; c0h += gh * b0.y;
-      c1l += gl * b1.y; c1h += gh * b1.y;
-      c2l += gl * b2.y; c2h += gh * b2.y;
-      c3l += gl * b3.y; c3h += gh * b3.y;
-      c4l += gl * b4.y; c4h += gh * b4.y;
-      c5l += gl * b5.y; c5h += gh * b5.y;
-      c6l += gl * b6.y; c6h += gh * b6.y;
-      c7l += gl * b7.y; c7h += gh * b7.y;
-      c8l += gl * b8.y; c8h += gh * b8.y;
-      c9l += gl * b9.y; c9h += gh * b9.y;
-      c10l += gl * b10.y; c10h += gh * b10.y;
-      c11l += gl * b11.y; c11h += gh * b11.y;
-      c12l += gl * b12.y; c12h += gh * b12.y;
-      c13l += gl * b13.y; c13h += gh * b13.y;
-      c14l += gl * b14.y; c14h += gh * b14.y;
-      c15l += gl * b15.y; c15h += gh * b15.y;
+      c0l += gl * b0.y;
+      c1l += gl * b1.y;
+      c2l += gl * b2.y;
+      c3l += gl * b3.y;
+      c4l += gl * b4.y;
+      c5l += gl * b5.y;
+      c6l += gl * b6.y;
+      c7l += gl * b7.y;
+      c8l += gl * b8.y;
+      c9l += gl * b9.y;
+      c10l += gl * b10.y;
+      c11l += gl * b11.y;
+      c12l += gl * b12.y;
+      c13l += gl * b13.y;
+      c14l += gl * b14.y;
+      c15l += gl * b15.y;
+      if (!half) {
+        c0h += gh * b0.y;
+        c1h += gh * b1.y;
+        c2h += gh * b2.y;
+        c3h += gh * b3.y;
+        c4h += gh * b4.y;
+        c5h += gh * b5.y;
+        c6h += gh * b6.y;
+        c7h += gh * b7.y;
+        c8h += gh * b8.y;
+        c9h += gh * b9.y;
+        c10h += gh * b10.y;
+        c11h += gh * b11.y;
+        c12h += gh * b12.y;
+        c13h += gh * b13.y;
+        c14h += gh * b14.y;
+        c15h += gh * b15.y;
+      }
     }
     {
       var gl = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
@@ -149,24 +195,44 @@ fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
       if (!vec) {
         let gj = gb + select(0u, qd * 4u + 2u, pok.z);
         gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.z);
-        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.z);
+        if (!half) {
+          gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.z);
+        }
       }
-      c0l += gl * b0.z; c0h += gh * b0.z;
-      c1l += gl * b1.z; c1h += gh * b1.z;
-      c2l += gl * b2.z; c2h += gh * b2.z;
-      c3l += gl * b3.z; c3h += gh * b3.z;
-      c4l += gl * b4.z; c4h += gh * b4.z;
-      c5l += gl * b5.z; c5h += gh * b5.z;
-      c6l += gl * b6.z; c6h += gh * b6.z;
-      c7l += gl * b7.z; c7h += gh * b7.z;
-      c8l += gl * b8.z; c8h += gh * b8.z;
-      c9l += gl * b9.z; c9h += gh * b9.z;
-      c10l += gl * b10.z; c10h += gh * b10.z;
-      c11l += gl * b11.z; c11h += gh * b11.z;
-      c12l += gl * b12.z; c12h += gh * b12.z;
-      c13l += gl * b13.z; c13h += gh * b13.z;
-      c14l += gl * b14.z; c14h += gh * b14.z;
-      c15l += gl * b15.z; c15h += gh * b15.z;
+      c0l += gl * b0.z;
+      c1l += gl * b1.z;
+      c2l += gl * b2.z;
+      c3l += gl * b3.z;
+      c4l += gl * b4.z;
+      c5l += gl * b5.z;
+      c6l += gl * b6.z;
+      c7l += gl * b7.z;
+      c8l += gl * b8.z;
+      c9l += gl * b9.z;
+      c10l += gl * b10.z;
+      c11l += gl * b11.z;
+      c12l += gl * b12.z;
+      c13l += gl * b13.z;
+      c14l += gl * b14.z;
+      c15l += gl * b15.z;
+      if (!half) {
+        c0h += gh * b0.z;
+        c1h += gh * b1.z;
+        c2h += gh * b2.z;
+        c3h += gh * b3.z;
+        c4h += gh * b4.z;
+        c5h += gh * b5.z;
+        c6h += gh * b6.z;
+        c7h += gh * b7.z;
+        c8h += gh * b8.z;
+        c9h += gh * b9.z;
+        c10h += gh * b10.z;
+        c11h += gh * b11.z;
+        c12h += gh * b12.z;
+        c13h += gh * b13.z;
+        c14h += gh * b14.z;
+        c15h += gh * b15.z;
+      }
     }
     {
       var gl = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
@@ -174,24 +240,44 @@ fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
       if (!vec) {
         let gj = gb + select(0u, qd * 4u + 3u, pok.w);
         gl = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o0], gy[gj + o1], gy[gj + o2], gy[gj + o3]), pok.w);
-        gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.w);
+        if (!half) {
+          gh = select(vec4<f32>(0.0), vec4<f32>(gy[gj + o4], gy[gj + o5], gy[gj + o6], gy[gj + o7]), pok.w);
+        }
       }
-      c0l += gl * b0.w; c0h += gh * b0.w;
-      c1l += gl * b1.w; c1h += gh * b1.w;
-      c2l += gl * b2.w; c2h += gh * b2.w;
-      c3l += gl * b3.w; c3h += gh * b3.w;
-      c4l += gl * b4.w; c4h += gh * b4.w;
-      c5l += gl * b5.w; c5h += gh * b5.w;
-      c6l += gl * b6.w; c6h += gh * b6.w;
-      c7l += gl * b7.w; c7h += gh * b7.w;
-      c8l += gl * b8.w; c8h += gh * b8.w;
-      c9l += gl * b9.w; c9h += gh * b9.w;
-      c10l += gl * b10.w; c10h += gh * b10.w;
-      c11l += gl * b11.w; c11h += gh * b11.w;
-      c12l += gl * b12.w; c12h += gh * b12.w;
-      c13l += gl * b13.w; c13h += gh * b13.w;
-      c14l += gl * b14.w; c14h += gh * b14.w;
-      c15l += gl * b15.w; c15h += gh * b15.w;
+      c0l += gl * b0.w;
+      c1l += gl * b1.w;
+      c2l += gl * b2.w;
+      c3l += gl * b3.w;
+      c4l += gl * b4.w;
+      c5l += gl * b5.w;
+      c6l += gl * b6.w;
+      c7l += gl * b7.w;
+      c8l += gl * b8.w;
+      c9l += gl * b9.w;
+      c10l += gl * b10.w;
+      c11l += gl * b11.w;
+      c12l += gl * b12.w;
+      c13l += gl * b13.w;
+      c14l += gl * b14.w;
+      c15l += gl * b15.w;
+      if (!half) {
+        c0h += gh * b0.w;
+        c1h += gh * b1.w;
+        c2h += gh * b2.w;
+        c3h += gh * b3.w;
+        c4h += gh * b4.w;
+        c5h += gh * b5.w;
+        c6h += gh * b6.w;
+        c7h += gh * b7.w;
+        c8h += gh * b8.w;
+        c9h += gh * b9.w;
+        c10h += gh * b10.w;
+        c11h += gh * b11.w;
+        c12h += gh * b12.w;
+        c13h += gh * b13.w;
+        c14h += gh * b14.w;
+        c15h += gh * b15.w;
+      }
     }
     qd += 1u;
     if (qd == q.quads) { qd = 0u; oy += 1u; }
@@ -221,12 +307,22 @@ fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool) {
 // Grid: x = pixel chunk, y = 64-channel block (group-major), z = 16-tap block (TB).
 @compute @workgroup_size(8)
 fn wgrad_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
-  wgrad_sg_body(wid, sid, false);
+  wgrad_sg_body(wid, sid, false, false);
 }
 
 @compute @workgroup_size(8)
 fn wgrad_sg_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
-  wgrad_sg_body(wid, sid, true);
+  wgrad_sg_body(wid, sid, true, false);
+}
+
+@compute @workgroup_size(8)
+fn wgrad_sg32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  wgrad_sg_body(wid, sid, false, true);
+}
+
+@compute @workgroup_size(8)
+fn wgrad_sg32_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  wgrad_sg_body(wid, sid, true, true);
 }
 
 // Depthwise weight gradient (one input and one output channel per group), stride 1, dilation

@@ -271,13 +271,20 @@ fn larger_shape_splits_weight_gradient_into_chunks() {
 }
 
 /// 2 * 32 * 16 pixel quads: enough for the weight gradient to split the reduction in chunks, and
-/// for the gather to fill several workgroups; checked against the adjoint reference.
+/// for the gather to fill several workgroups; then the shapes of a `tiny` search (24 pixels a
+/// row: 3 blocks of 8, so a lane's next block is on another row). Checked against the adjoint
+/// reference.
 fn larger_shapes(seed: u64) {
     let gpu = gpu();
     let mut r = rng(seed);
     for (xs, ws, cfg) in [
         ([2, 3, 32, 64], [4, 3, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
         ([2, 4, 33, 62], [4, 1, 5, 5], Conv2dCfg::new(1, 4, 2, 4)),
+        ([2, 4, 24, 24], [4, 1, 3, 3], Conv2dCfg::new(1, 1, 1, 4)),
+        ([2, 8, 24, 24], [8, 1, 5, 5], Conv2dCfg::new(1, 4, 2, 8)),
+        ([2, 4, 24, 24], [4, 4, 5, 5], Conv2dCfg::new(1, 4, 2, 1)),
+        ([2, 4, 24, 24], [4, 4, 1, 1], Conv2dCfg::new(1, 0, 1, 1)),
+        ([2, 4, 24, 24], [54, 4, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
     ] {
         let nx: usize = xs.iter().product();
         let nw: usize = ws.iter().product();
@@ -315,6 +322,10 @@ fn wide_channel_groups_use_the_subgroup_kernels() {
         ([1, 52, 6, 8], [3, 52, 3, 3], Conv2dCfg::new(2, 1, 1, 1)),
         ([1, 100, 5, 8], [96, 50, 3, 3], Conv2dCfg::new(1, 2, 2, 2)),
         ([1, 8, 4, 12], [130, 8, 3, 3], Conv2dCfg::new(1, 0, 1, 1)),
+        // 10-32 channels per group: wgrad_sg32 (4 channels per lane), partial and full blocks.
+        ([2, 6, 7, 9], [20, 6, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
+        ([1, 4, 6, 8], [32, 4, 5, 5], Conv2dCfg::new(1, 4, 2, 1)),
+        ([1, 24, 5, 8], [26, 12, 3, 3], Conv2dCfg::new(1, 1, 1, 2)),
     ] {
         let nx: usize = xs.iter().product();
         let nw: usize = ws.iter().product();

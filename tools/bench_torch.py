@@ -21,11 +21,20 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def shapes(quick):
-    v = [("ref_8x64x64x64_k3", (8, 64, 64, 64), 64, 3, 1, 1)]
+    """(name, x shape, cout, k, dilation, padding, groups), as benches/kernels.rs."""
+    v = [("ref_8x64x64x64_k3", (8, 64, 64, 64), 64, 3, 1, 1, 1)]
     for c in (10, 15, 20):
         for k in (3, 5):
             for d in (1, 2):
-                v.append((f"hinas_c{c}_k{k}_d{d}", (6, c, 64, 64), c, k, d, d * (k - 1) // 2))
+                v.append((f"hinas_c{c}_k{k}_d{d}", (6, c, 64, 64), c, k, d, d * (k - 1) // 2, 1))
+    for name, xs, k, d, groups in (
+        ("hinas_dw_c20_k3_d1", (6, 20, 64, 64), 3, 1, 20),
+        ("hinas_dw_c20_k5_d1", (6, 20, 64, 64), 5, 1, 20),
+        ("hinas_dw_c20_k3_d2", (6, 20, 64, 64), 3, 2, 20),
+        ("tiny_c4_k3_d1", (2, 4, 24, 24), 3, 1, 1),
+        ("tiny_dw_c4_k5_d1", (2, 4, 24, 24), 5, 1, 4),
+    ):
+        v.append((name, xs, xs[1], k, d, d * (k - 1) // 2, groups))
     if quick:
         v = [s for s in v if s[0] in ("ref_8x64x64x64_k3", "hinas_c20_k5_d2")]
     return v
@@ -82,23 +91,23 @@ def main():
     print(f"torch {torch.__version__}, {where}, median of {runs} runs")
     print(f"{'shape':<22} {'pass':<12} {'torch ms':>9} {'GFLOP/s':>8} {'ours ms':>9} {'GFLOP/s':>8} {'ours/torch':>10}")
     g = torch.Generator().manual_seed(0)
-    for name, xs, cout, k, d, pad in shapes(quick):
+    for name, xs, cout, k, d, pad, groups in shapes(quick):
         x = torch.randn(*xs, generator=g).to(dev)
-        w = torch.randn(cout, xs[1], k, k, generator=g).to(dev)
-        y = torch.nn.functional.conv2d(x, w, None, 1, pad, d)
+        w = torch.randn(cout, xs[1] // groups, k, k, generator=g).to(dev)
+        y = torch.nn.functional.conv2d(x, w, None, 1, pad, d, groups)
         gy = torch.randn(*y.shape, generator=g).to(dev)
-        flop = 2.0 * xs[0] * cout * y.shape[2] * y.shape[3] * xs[1] * k * k
+        flop = 2.0 * xs[0] * cout * y.shape[2] * y.shape[3] * (xs[1] // groups) * k * k
         bw = torch.ops.aten.convolution_backward
 
         def fwd():
             with torch.no_grad():
-                torch.nn.functional.conv2d(x, w, None, 1, pad, d)
+                torch.nn.functional.conv2d(x, w, None, 1, pad, d, groups)
 
         def dx():
-            bw(gy, x, w, None, [1, 1], [pad, pad], [d, d], False, [0, 0], 1, [True, False, False])
+            bw(gy, x, w, None, [1, 1], [pad, pad], [d, d], False, [0, 0], groups, [True, False, False])
 
         def dw():
-            bw(gy, x, w, None, [1, 1], [pad, pad], [d, d], False, [0, 0], 1, [False, True, False])
+            bw(gy, x, w, None, [1, 1], [pad, pad], [d, d], False, [0, 0], groups, [False, True, False])
 
         for pname, fn in (("forward", fwd), ("input_grad", dx), ("weight_grad", dw)):
             ms = median_ms(fn, runs, dev)

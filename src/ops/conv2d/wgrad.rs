@@ -62,20 +62,24 @@ struct Params {
     chunks: u32,
     total: u32,
     lanes: u32,
+    cpl: u32,
+    _pad: [u32; 3],
 }
 
 /// Workgroups we aim for: enough to spread over many cores or GPU units, while each lane still
 /// reduces several pixel quads before the once-per-workgroup cross-lane sum.
 const TARGET_GROUPS: usize = 256;
 const MIN_ITEMS_PER_LANE: usize = 8;
-/// `TB` in the shader: weight elements per workgroup are 8 output channels x this many taps.
+/// `TB` in the shader: weight elements per workgroup are its output channels x this many taps.
 const TAPS_PER_GROUP: usize = 16;
 
 /// The subgroup kernel (`wgrad_sg`: 64 channels x 16 taps per 8-lane workgroup, x shared by
 /// subgroupBroadcast) needs subgroups of at least 8 lanes. Measured on lavapipe (CPU time), it
 /// beats `wgrad8` (8 channels x 16 taps per lane) even with most of its 64-channel block as
 /// padding: 3.4x at 64 output channels, 1.3-1.4x at 20, equal at 10; below 10 channels per
-/// group (unmeasured) `wgrad8` is kept, as its 8-channel blocks then waste the least.
+/// group (unmeasured) `wgrad8` is kept, as its 8-channel blocks then waste the least. Up to 32
+/// channels per group `wgrad_sg32` (4 channels per lane) halves that padding: 1.85x at 10 and
+/// 20 channels.
 fn use_subgroups(gpu: &Gpu, cout_g: usize) -> bool {
     subgroup_kernels(gpu) && cout_g >= SG_MIN_COUT_G
 }
@@ -91,8 +95,15 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     // Lanes per wgrad8 workgroup: `WL` of the fragment the kernel is built with.
     let k_sg = subgroup_kernels(gpu);
     let wl = if k_sg { 8 } else { 64 };
-    // Output channels per workgroup (both kernels take TAPS_PER_GROUP taps).
-    let bc = if sg { 64 } else { 8 };
+    // Output channels per workgroup (all kernels take TAPS_PER_GROUP taps): wgrad_sg's 8 lanes
+    // own 8 channels each, or 4 (wgrad_sg32) in groups of at most 32 channels, where a
+    // 64-channel block would be mostly padding.
+    let (lanes, cpl) = match (sg, cout_g) {
+        (false, _) => (1, 8),
+        (true, ..=32) => (8, 4),
+        (true, _) => (8, 8),
+    };
+    let bc = lanes * cpl;
     let groups = g.cfg.groups;
     let blocks_g = cout_g.div_ceil(bc);
     let nblk = groups * blocks_g;
@@ -105,7 +116,8 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     let per_lane = if sg { 1 } else { wl };
     let max_chunks = items.div_ceil(per_lane * MIN_ITEMS_PER_LANE).max(1);
     let mut chunks = TARGET_GROUPS.div_ceil(base).clamp(1, max_chunks.min(65535));
-    let block = bc * TAPS_PER_GROUP;
+    // Partial sums: 8 slots per lane and tap, whatever `cpl`.
+    let block = lanes * 8 * TAPS_PER_GROUP;
     // The partial sums must fit in one binding.
     while chunks > 1 && chunks * base * block > gpu.max_binding_elems() {
         chunks /= 2;
@@ -144,7 +156,9 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         nblk: u(nblk),
         chunks: u(chunks),
         total: u(dw.numel()),
-        lanes: u(bc / 8),
+        lanes: u(lanes),
+        cpl: u(cpl),
+        _pad: [0; 3],
     };
     let bufs = [
         gy.buffer(),
@@ -155,11 +169,13 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         gy.buffer(),
     ];
     let kernel = if k_sg { &K_SG } else { &K };
-    let entry = match (sg, g.wo.is_multiple_of(4)) {
-        (true, true) => "wgrad_sg_v4",
-        (true, false) => "wgrad_sg",
-        (false, true) => "wgrad8_v4",
-        (false, false) => "wgrad8",
+    let entry = match (sg, cpl, g.wo.is_multiple_of(4)) {
+        (true, 4, true) => "wgrad_sg32_v4",
+        (true, 4, false) => "wgrad_sg32",
+        (true, _, true) => "wgrad_sg_v4",
+        (true, _, false) => "wgrad_sg",
+        (false, _, true) => "wgrad8_v4",
+        (false, _, false) => "wgrad8",
     };
     gpu.dispatch(kernel, entry, &p, &bufs, [u(chunks), u(nblk), u(tblocks)]);
     gpu.dispatch(
