@@ -113,9 +113,7 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     let items = g.n * g.ho * quads;
     let base = nblk * tblocks;
     // wgrad8's lanes split a chunk's quads; wgrad_sg's all walk the same ones.
-    let per_lane = if sg { 1 } else { wl };
-    let max_chunks = items.div_ceil(per_lane * MIN_ITEMS_PER_LANE).max(1);
-    let mut chunks = TARGET_GROUPS.div_ceil(base).clamp(1, max_chunks.min(65535));
+    let mut chunks = chunk_count(items, if sg { 1 } else { wl }, base);
     // Partial sums: 8 slots per lane and tap, whatever `cpl`.
     let block = lanes * 8 * TAPS_PER_GROUP;
     // The partial sums must fit in one binding.
@@ -128,9 +126,6 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         "conv2d weight gradient: grid too large ({g:?})"
     );
     let dw = Tensor::empty(gpu, &[g.cout, cin_g, g.kh, g.kw]);
-    for (t, what) in [(gy, "conv2d output gradient"), (x, "conv2d input")] {
-        check_binding(gpu, t, what);
-    }
     let part = Tensor::empty(gpu, &[chunks * base * block]);
     let p = Params {
         n: u(g.n),
@@ -160,14 +155,6 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         cpl: u(cpl),
         _pad: [0; 3],
     };
-    let bufs = [
-        gy.buffer(),
-        x.buffer(),
-        part.buffer(),
-        part.buffer(),
-        dw.buffer(),
-        gy.buffer(),
-    ];
     let kernel = if k_sg { &K_SG } else { &K };
     let entry = match (sg, cpl, g.wo.is_multiple_of(4)) {
         (true, 4, true) => "wgrad_sg32_v4",
@@ -177,15 +164,55 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         (false, _, true) => "wgrad8_v4",
         (false, _, false) => "wgrad8",
     };
-    gpu.dispatch(kernel, entry, &p, &bufs, [u(chunks), u(nblk), u(tblocks)]);
+    let grid = [u(chunks), u(nblk), u(tblocks)];
+    reduce_then_finish(
+        kernel,
+        [entry, "wgrad_finish"],
+        &p,
+        grid,
+        [gy, x, &part, &dw],
+    );
+    dw
+}
+
+/// Chunks the output-pixel reduction is split into: about TARGET_GROUPS workgroups in all
+/// (`base` per chunk), while each of the `lanes_sharing` lanes that split a chunk's items keeps
+/// at least MIN_ITEMS_PER_LANE of them.
+fn chunk_count(items: usize, lanes_sharing: usize, base: usize) -> usize {
+    let max_chunks = items.div_ceil(lanes_sharing * MIN_ITEMS_PER_LANE).max(1);
+    TARGET_GROUPS.div_ceil(base).clamp(1, max_chunks.min(65535))
+}
+
+/// The reduction pass writing per-chunk partial sums into `part`, then the pass adding them in
+/// chunk order into `dw` (one invocation per element); `t` = [gy, x, part, dw].
+fn reduce_then_finish(
+    kernel: &'static Kernel,
+    entries: [&'static str; 2],
+    p: &Params,
+    grid: [u32; 3],
+    t: [&Tensor; 4],
+) {
+    let [gy, x, part, dw] = t;
+    let gpu = x.gpu();
+    for (t, what) in [(gy, "conv2d output gradient"), (x, "conv2d input")] {
+        check_binding(gpu, t, what);
+    }
+    let bufs = [
+        gy.buffer(),
+        x.buffer(),
+        part.buffer(),
+        part.buffer(),
+        dw.buffer(),
+        gy.buffer(),
+    ];
+    gpu.dispatch(kernel, entries[0], p, &bufs, grid);
     gpu.dispatch(
         kernel,
-        "wgrad_finish",
-        &p,
+        entries[1],
+        p,
         &bufs,
         crate::gpu::grid_1d(dw.numel(), 256),
     );
-    dw
 }
 
 /// The `wgrad_dw*` entry for a depthwise conv it covers (one channel in and out per group,
@@ -210,16 +237,12 @@ fn depthwise_weight_grad(gy: &Tensor, x: &Tensor, g: &Geom, entry: &'static str)
     let cols_b = g.wo.div_ceil(8);
     let items = g.n * g.ho * cols_b;
     let base = g.cout * g.kh;
-    let max_chunks = items.div_ceil(8 * MIN_ITEMS_PER_LANE).max(1);
-    let chunks = TARGET_GROUPS.div_ceil(base).clamp(1, max_chunks.min(65535));
+    let chunks = chunk_count(items, 8, base);
     let ipc = items.div_ceil(chunks);
     assert!(
         g.cout <= 65535 && g.kh <= 65535,
         "conv2d weight gradient: grid too large ({g:?})"
     );
-    for (t, what) in [(gy, "conv2d output gradient"), (x, "conv2d input")] {
-        check_binding(gpu, t, what);
-    }
     let dw = Tensor::empty(gpu, &[g.cout, 1, g.kh, g.kw]);
     let part = Tensor::empty(gpu, &[chunks * base * 8]);
     let p = Params {
@@ -240,21 +263,13 @@ fn depthwise_weight_grad(gy: &Tensor, x: &Tensor, g: &Geom, entry: &'static str)
         total: u(dw.numel()),
         ..Default::default()
     };
-    let bufs = [
-        gy.buffer(),
-        x.buffer(),
-        part.buffer(),
-        part.buffer(),
-        dw.buffer(),
-        gy.buffer(),
-    ];
-    gpu.dispatch(&K_SG, entry, &p, &bufs, [u(chunks), u(g.cout), u(g.kh)]);
-    gpu.dispatch(
+    let grid = [u(chunks), u(g.cout), u(g.kh)];
+    reduce_then_finish(
         &K_SG,
-        "wgrad_dw_finish",
+        [entry, "wgrad_dw_finish"],
         &p,
-        &bufs,
-        crate::gpu::grid_1d(dw.numel(), 256),
+        grid,
+        [gy, x, &part, &dw],
     );
     dw
 }
