@@ -24,8 +24,9 @@ enum Command {
         /// Search space preset.
         #[arg(long, default_value = "cvpr2020", value_parser = ["cvpr2020", "ijcv2022"])]
         space: String,
-        /// tiny: minutes on a CPU-only machine; paper: the published setting.
-        #[arg(long, default_value = "tiny", value_parser = ["tiny", "paper"])]
+        /// tiny: 3 minutes on a 2-core CPU with the software driver; small: under an hour
+        /// there; paper: the published setting.
+        #[arg(long, default_value = "tiny", value_parser = ["tiny", "small", "paper"])]
         budget: String,
         /// Training images: a folder, or builtin:train (default).
         #[arg(long, default_value = "builtin:train")]
@@ -44,6 +45,13 @@ enum Command {
         /// Run each cell once per incoming level (Auto-DeepLab), to measure HiNAS' memory saving.
         #[arg(long)]
         no_cell_sharing: bool,
+        /// darts: the bi-level search; random: a genotype drawn uniformly from the same space
+        /// (the control every NAS result needs), seeded by --seed, in well under a second.
+        #[arg(long, value_parser = ["darts", "random"])]
+        strategy: Option<String>,
+        /// Architecture gradient: 1 = first order (HiNAS), 2 = DARTS' unrolled second order.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+        arch_order: Option<u8>,
         /// No progress bars or summary.
         #[arg(long)]
         quiet: bool,
@@ -172,6 +180,8 @@ fn main() {
             resume,
             colour,
             no_cell_sharing,
+            strategy,
+            arch_order,
             quiet,
         } => search(
             config,
@@ -183,6 +193,8 @@ fn main() {
             resume,
             colour,
             no_cell_sharing,
+            strategy,
+            arch_order,
             quiet,
         ),
         Command::Train {
@@ -266,6 +278,8 @@ fn search(
     resume: Option<PathBuf>,
     colour: bool,
     no_cell_sharing: bool,
+    strategy: Option<String>,
+    arch_order: Option<u8>,
     quiet: bool,
 ) -> anyhow::Result<()> {
     use hinas::search::{config::SearchConfig, default_out_dir, SearchArgs};
@@ -278,6 +292,12 @@ fn search(
     }
     if no_cell_sharing {
         cfg.space.cell_sharing = false;
+    }
+    if let Some(s) = strategy {
+        cfg.search.strategy = s;
+    }
+    if let Some(o) = arch_order {
+        cfg.search.arch_order = o as usize;
     }
     cfg.validate()?;
     let data: hinas::data::Source = data.parse().expect("infallible");

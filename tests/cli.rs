@@ -180,3 +180,79 @@ fn no_adapter_says_what_to_install() {
         let _ = std::fs::remove_dir_all(&out);
     }
 }
+
+#[test]
+fn search_without_cell_sharing_runs_through_architecture_steps() {
+    let out = scratch("search-no-sharing");
+    let o = search(&out, &["--no-cell-sharing"]);
+    assert!(o.status.success(), "search failed: {}", stderr(&o));
+    let log = std::fs::read_to_string(out.join("log.csv")).unwrap();
+    // Epochs 2 and 3 take architecture steps (arch_start_epoch = 1 in micro.toml).
+    let arch_losses = log
+        .lines()
+        .skip(1)
+        .filter(|l| !l.split(',').nth(2).unwrap_or("").is_empty())
+        .count();
+    assert_eq!(arch_losses, 2, "log:\n{log}");
+    let cfg = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(cfg.contains("cell_sharing = false"), "{cfg}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn second_order_search_runs_to_the_end() {
+    let out = scratch("search-order2");
+    let o = search(&out, &["--arch-order", "2"]);
+    assert!(o.status.success(), "search failed: {}", stderr(&o));
+    let g = hinas::nn::genotype::Genotype::load(&out.join("genotype.json")).unwrap();
+    assert_eq!((g.strategy.as_str(), g.arch_order), ("darts", 2));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn random_strategy_samples_a_genotype_that_train_takes() {
+    let sample = |seed: &str, name: &str| {
+        let out = scratch(name);
+        let o = search(&out, &["--strategy", "random", "--seed", seed]);
+        assert!(o.status.success(), "random search failed: {}", stderr(&o));
+        for f in ["config.toml", "genotype.json", "cell.svg", "network.svg"] {
+            assert!(out.join(f).is_file(), "missing {f}");
+        }
+        assert!(
+            !out.join("checkpoint.safetensors").exists(),
+            "nothing to resume"
+        );
+        let g = hinas::nn::genotype::Genotype::load(&out.join("genotype.json")).unwrap();
+        (out, g)
+    };
+    let (a, ga) = sample("5", "random-a");
+    let (b, gb) = sample("5", "random-b");
+    let (c, gc) = sample("6", "random-c");
+    assert_eq!(ga.strategy, "random");
+    assert_eq!(
+        (ga.cells.clone(), ga.path.clone()),
+        (gb.cells, gb.path),
+        "same seed"
+    );
+    assert_ne!(
+        (ga.cells.clone(), ga.path.clone()),
+        (gc.cells, gc.path),
+        "another seed"
+    );
+    // `hinas train` takes the sampled genotype unchanged.
+    let trained = scratch("random-train");
+    let o = hinas()
+        .args(["train", "--quiet", "--genotype"])
+        .arg(a.join("genotype.json"))
+        .arg("--config")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/train_micro.toml"))
+        .arg("--out")
+        .arg(&trained)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "train failed: {}", stderr(&o));
+    assert!(trained.join("model.safetensors").is_file());
+    for d in [a, b, c, trained] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

@@ -39,7 +39,7 @@ fn edge(op: &str, input: usize) -> Edge {
     }
 }
 
-/// Grey: ReLU, path [0, 1, 0] (the decoder's low branch reads cell 0). Colour: LeakyReLU(0.2),
+/// Grey: ReLU, path [0, 1, 1] (the decoder's low branch reads cell 0). Colour: LeakyReLU(0.2),
 /// path [1, 1, 1] (the low branch is the reduce conv).
 fn genotype(cfg: &TrainConfig, colour: bool) -> Genotype {
     let mut g = Genotype::load(&root().join("tests/configs/micro_genotype.json")).unwrap();
@@ -63,7 +63,7 @@ fn genotype(cfg: &TrainConfig, colour: bool) -> Genotype {
             edge("skip_connect", 0),
         ],
     ];
-    g.path = if colour { vec![1, 1, 1] } else { vec![0, 1, 0] };
+    g.path = if colour { vec![1, 1, 1] } else { vec![0, 1, 1] };
     g.space.leaky_slope = if colour { 0.2 } else { 0.0 };
     g.validate().unwrap();
     retrain_genotype(&g, cfg)

@@ -8,7 +8,7 @@ use hinas::nn::params::{Group, ParamStore};
 use hinas::nn::supernet::Supernet;
 use hinas::optim::{Adam, ParamRef, Sgd};
 use hinas::search::config::SearchConfig;
-use hinas::search::step::gradients;
+use hinas::search::step::{gradients, unrolled_arch_gradients, Unrolled};
 use rand::SeedableRng;
 
 #[test]
@@ -123,5 +123,41 @@ fn supernet_step_matches_pytorch() {
         } else {
             assert_close(&key, &got, &want, tol);
         }
+    }
+
+    // 4. The second-order architecture gradient (DARTS' unrolled step) with the momentum
+    //    buffers of step 3: virtual step on batch A, validation loss on batch B, xi = weight lr.
+    let before: Vec<Vec<f32>> = store.params.iter().map(|p| p.value.to_vec()).collect();
+    let u = Unrolled {
+        xi: cfg.search.weight_lr as f32,
+        sgd: &sgd,
+        weight_decay: cfg.search.weight_decay as f32,
+    };
+    let (loss_v, grads_2) = unrolled_arch_gradients(
+        &net,
+        &mut store,
+        u,
+        (&batch("batch_a.noisy"), &batch("batch_a.clean")),
+        (&batch("batch_b.noisy"), &batch("batch_b.clean")),
+        sw,
+    );
+    assert_close(
+        "unrolled loss",
+        &loss_v.to_vec(),
+        &fx.data("unrolled/loss_val"),
+        tol,
+    );
+    assert_eq!(grads_2.len(), 2, "alpha and beta");
+    for (i, g) in &grads_2 {
+        let key = format!("unrolled/{}", store.params[*i].name);
+        assert_close(&key, &g.to_vec(), &fx.data(&key), tol);
+    }
+    for (p, b) in store.params.iter().zip(&before) {
+        assert_eq!(
+            &p.value.to_vec(),
+            b,
+            "{} changed by the virtual steps",
+            p.name
+        );
     }
 }

@@ -152,7 +152,12 @@ class Net:
             heads.append(self.convbn(f"aspp{j}.merge", torch.cat([d, q], 1), train, act_after=True))
         y = self.convbn("head.conv", torch.cat(heads, 1), train, pad=1, act_after=True)
         noise = self.conv("head.out", y, 1, 1)
-        return torch.sigmoid(x - noise if s["residual"] else noise)
+        out = s["output"]
+        if out == "residual":
+            return x - noise
+        if out == "sigmoid_residual":
+            return torch.sigmoid(x - noise)
+        return torch.sigmoid(noise)
 
     def beta_mask(self):
         rows = self.row(self.s["layers"], 0)
@@ -254,7 +259,50 @@ def run(path, bench_iters=0, device="cpu"):
     for k, v in params.items():
         if k in ("alpha", "beta") or k in buffers:
             out[f"after/{k}"] = v.detach().clone()
+    # 4. The second-order architecture gradient now (SGD has momentum buffers): virtual step on
+    #    batch A (the training batch), validation loss on batch B, xi = the weight lr.
+    xi = float(meta["lr"])
+    loss_v, grads = unrolled_arch_grad(net, params, buffers, weights, arch, sgd, (xa, ya), (xb, yb), w, xi,
+                                       sc["weight_decay"], sc["weight_momentum"])
+    out["unrolled/loss_val"] = loss_v.reshape(1)
+    out["unrolled/alpha"], out["unrolled/beta"] = grads
     return out
+
+
+def unrolled_arch_grad(net, params, buffers, weights, arch, sgd, train, val, w, xi, wd, momentum, radius=0.01):
+    """DARTS' second-order architecture gradient (Liu et al. 2019, eqs. 6-8), written from the
+    equations: w' = w - xi (momentum * buf + grad + wd * w); the validation gradient at w'; the
+    Hessian-vector product by central differences at w +- eps v, eps = radius / |v|. Weights and
+    BN running statistics are restored afterwards (hinas leaves no trace of the virtual steps)."""
+    saved = {k: params[k].detach().clone() for k in buffers}
+    theta = [p.detach().clone() for p in weights]
+
+    def grad(loss, wrt):
+        gs = torch.autograd.grad(loss, wrt, allow_unused=True)
+        return [torch.zeros_like(x) if g is None else g for g, x in zip(gs, wrt)]
+
+    def set_weights(values):
+        with torch.no_grad():
+            for p, v in zip(weights, values):
+                p.copy_(v)
+
+    g = grad(loss_fn(net.forward(train[0]), train[1], w), weights)
+    moment = [sgd.state[p]["momentum_buffer"] * momentum if "momentum_buffer" in sgd.state[p] else torch.zeros_like(p)
+              for p in weights]
+    set_weights([t - xi * (m + gg + wd * t) for t, m, gg in zip(theta, moment, g)])
+    loss_v = loss_fn(net.forward(val[0]), val[1], w)
+    gs = grad(loss_v, arch + weights)
+    d_arch, v = gs[:len(arch)], gs[len(arch):]
+    eps = radius / torch.cat([x.reshape(-1) for x in v]).norm()
+    set_weights([t + eps * x for t, x in zip(theta, v)])
+    g_plus = grad(loss_fn(net.forward(train[0]), train[1], w), arch)
+    set_weights([t - eps * x for t, x in zip(theta, v)])
+    g_minus = grad(loss_fn(net.forward(train[0]), train[1], w), arch)
+    set_weights(theta)
+    with torch.no_grad():
+        for k in buffers:
+            params[k].copy_(saved[k])
+    return loss_v.detach(), [(d - xi * (p - m) / (2 * eps)).detach() for d, p, m in zip(d_arch, g_plus, g_minus)]
 
 
 def main():

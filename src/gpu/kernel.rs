@@ -45,6 +45,33 @@ pub(crate) struct BindKey {
 /// again. Each holds its buffers alive, so `Gpu::trim` empties it.
 const MAX_BIND_GROUPS: usize = 1 << 17;
 
+/// How often (in cache insertions) the process's memory-map table is looked at.
+const MAP_CHECK_EVERY: usize = 1024;
+
+/// Whether the process uses more than 3/4 of the kernel's memory-map limit (Linux
+/// `vm.max_map_count`, 65,530 by default). Mesa's software driver maps memory for every
+/// descriptor set: with the cache holding ~100,000 bind groups (a search without cell sharing)
+/// its allocations fail past the limit and it crashes inside `vkAllocateDescriptorSets`, so the
+/// cache is emptied well before that. Elsewhere this is never true.
+fn map_table_nearly_full() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        static LIMIT: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+        let limit = *LIMIT.get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/vm/max_map_count")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+        });
+        let (Some(limit), Ok(maps)) = (limit, std::fs::read("/proc/self/maps")) else {
+            return false;
+        };
+        let used = maps.iter().filter(|&&b| b == b'\n').count();
+        used > limit / 4 * 3
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
 pub(crate) struct Pipeline {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
@@ -212,14 +239,16 @@ impl Gpu {
                             resource: buf.as_entire_binding(),
                         })
                         .collect();
+                    if cache.len() >= MAX_BIND_GROUPS
+                        || (cache.len() % MAP_CHECK_EVERY == 0 && map_table_nearly_full())
+                    {
+                        cache.clear();
+                    }
                     let bg = self.0.device.create_bind_group(&wgpu::BindGroupDescriptor {
                         label: None,
                         layout: &p.layout,
                         entries: &entries,
                     });
-                    if cache.len() >= MAX_BIND_GROUPS {
-                        cache.clear();
-                    }
                     cache.insert(key, bg.clone());
                     bg
                 }

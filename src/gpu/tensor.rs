@@ -112,6 +112,17 @@ impl Tensor {
         }
     }
 
+    /// Overwrites the contents with `src`'s (same shape), recorded in order with the dispatches.
+    pub fn copy_from(&self, src: &Tensor) {
+        assert_eq!(self.shape, src.shape, "copy_from: shapes differ");
+        let bytes = (self.numel() * 4) as u64;
+        if bytes > 0 {
+            self.gpu().with_encoder(|e| {
+                e.copy_buffer_to_buffer(src.buffer(), 0, self.buffer(), 0, bytes)
+            });
+        }
+    }
+
     /// A fresh copy in a new buffer.
     pub fn deep_clone(&self) -> Tensor {
         let t = Tensor::empty(self.gpu(), &self.shape);

@@ -1,15 +1,17 @@
 //! The derived (retrained) network, Dn_compnet of the official code (hinas.md §3): a chain of
 //! the chosen cells at the chosen widths, with scalers feeding each cell, a decoder head, and
-//! global residual learning (output = noisy - predicted noise).
+//! the space's output form (global residual learning, output = noisy - predicted noise, in both
+//! presets), the same as the supernet's.
 
 use super::cell::DerivedCell;
 use super::genotype::Genotype;
 use super::layers::{Act, Conv, ConvBn, Mode};
 use super::params::{Bound, ParamStore};
+use super::space::OutputForm;
 use crate::onnx::graph::OnnxGraph;
 use crate::onnx::proto::Attribute;
+use crate::ops::concat;
 use crate::ops::conv2d::Conv2dCfg;
-use crate::ops::{concat, elementwise as ew};
 use crate::tape::{Tape, Var};
 use rand::Rng;
 
@@ -77,6 +79,15 @@ impl Scaler {
     }
 }
 
+/// The cell whose output feeds the decoder's low-level branch (the official `dn_compnet.py`
+/// rule, docs/method.md §3): the cell at the *last* index where the path is on level 0, unless
+/// that is the final cell or the path never visits level 0; `None` means the decoder reads
+/// `reduce(stem2)` instead.
+pub fn decoder_endpoint(path: &[usize]) -> Option<usize> {
+    let last_level0 = path.iter().rposition(|&level| level == 0)?;
+    (last_level0 + 1 < path.len()).then_some(last_level0)
+}
+
 pub struct DerivedNet {
     pub genotype: Genotype,
     act: Act,
@@ -141,9 +152,8 @@ impl DerivedNet {
             prevprev_c = prev_c;
             prev_c = c * space.nodes;
         }
-        let last = g.path.len() - 1;
         let f4 = widths[0] * space.nodes;
-        let low_source = match (0..last).rev().find(|&l| g.path[l] == 0) {
+        let low_source = match decoder_endpoint(&g.path) {
             Some(l) => Ok(l),
             None => Err(ConvBn::new(s, rng, "reduce", st, f4, 3, c3, false, None)),
         };
@@ -195,8 +205,8 @@ impl DerivedNet {
         let cat = concat::concat(t, &[&low, &hi]);
         let y = self.sep1.forward(t, p, &cat, mode);
         let y = self.sep2.forward(t, p, &y, mode);
-        let noise = self.out.forward(t, p, &y);
-        ew::sub(t, x, &noise)
+        let head = self.out.forward(t, p, &y);
+        crate::nn::supernet::apply_output(t, self.genotype.space.output, x, &head)
     }
 
     /// The eval-mode network as ONNX nodes, mirroring `forward` step by step; returns the name
@@ -225,7 +235,56 @@ impl DerivedNet {
         let cat = g.node("Concat", &[&low, &hi], vec![Attribute::int("axis", 1)]);
         let y = self.sep1.export(g, &cat);
         let y = self.sep2.export(g, &y);
-        let noise = self.out.export(g, &y);
-        g.node("Sub", &[x, &noise], vec![])
+        let head = self.out.export(g, &y);
+        match self.genotype.space.output {
+            OutputForm::Residual => g.node("Sub", &[x, &head], vec![]),
+            OutputForm::SigmoidResidual => {
+                let r = g.node("Sub", &[x, &head], vec![]);
+                g.node("Sigmoid", &[&r], vec![])
+            }
+            OutputForm::Sigmoid => g.node("Sigmoid", &[&head], vec![]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decoder_endpoint;
+    use crate::nn::genotype::valid_paths;
+    use crate::nn::space::SpaceCfg;
+
+    /// Every valid path of a 3-layer, 3-level trellis with the endpoint the official
+    /// `dn_compnet.py` rule gives, worked out by hand: the cell at the last index on level 0,
+    /// unless that is the final cell or level 0 is never visited (then `reduce(stem2)`, None).
+    const OFFICIAL: [([usize; 3], Option<usize>); 12] = [
+        ([0, 0, 0], None),
+        ([0, 0, 1], Some(1)),
+        ([0, 1, 0], None),
+        ([0, 1, 1], Some(0)),
+        ([0, 1, 2], Some(0)),
+        ([1, 0, 0], None),
+        ([1, 0, 1], Some(1)),
+        ([1, 1, 0], None),
+        ([1, 1, 1], None),
+        ([1, 1, 2], None),
+        ([1, 2, 1], None),
+        ([1, 2, 2], None),
+    ];
+
+    #[test]
+    fn decoder_endpoint_follows_the_official_rule_on_every_valid_path() {
+        for space in ["cvpr2020", "ijcv2022"] {
+            let cfg = SpaceCfg::preset(space).unwrap();
+            let mut paths = valid_paths(&cfg);
+            paths.sort();
+            let table: Vec<Vec<usize>> = OFFICIAL.iter().map(|(p, _)| p.to_vec()).collect();
+            assert_eq!(
+                paths, table,
+                "{space}: the table must list every valid path"
+            );
+        }
+        for (path, want) in OFFICIAL {
+            assert_eq!(decoder_endpoint(&path), want, "path {path:?}");
+        }
     }
 }

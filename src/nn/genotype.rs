@@ -4,6 +4,8 @@
 use super::cell::{edge_count, Edge};
 use super::space::SpaceCfg;
 use super::supernet::{router_row, sources};
+use rand::seq::IndexedRandom;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,6 +24,20 @@ pub struct Genotype {
     pub epoch: usize,
     pub val_psnr: f64,
     pub val_ssim: f64,
+    /// How the genotype was chosen: "darts" (a search) or "random" (sampled from the space).
+    #[serde(default = "default_strategy")]
+    pub strategy: String,
+    /// The architecture gradient's order of a DARTS search (1 or 2; 0 for a random sample).
+    #[serde(default = "default_arch_order")]
+    pub arch_order: usize,
+}
+
+fn default_strategy() -> String {
+    "darts".into()
+}
+
+fn default_arch_order() -> usize {
+    1
 }
 
 impl Genotype {
@@ -125,6 +141,197 @@ pub fn derive_cell(alpha: &[f32], ops: &[String], nodes: usize) -> Vec<Edge> {
         e0 += n_in;
     }
     out
+}
+
+/// Every width path the trellis allows: level 0 or 1 at the first layer, then at most one
+/// level up or down per layer, never above the layer's top level.
+pub fn valid_paths(cfg: &SpaceCfg) -> Vec<Vec<usize>> {
+    let mut paths: Vec<Vec<usize>> = vec![vec![]];
+    for l in 0..cfg.layers {
+        let mut next = Vec::new();
+        for p in &paths {
+            let from = p.last().copied().unwrap_or(0);
+            for level in from.saturating_sub(1)..=(from + 1).min(cfg.top_level(l)) {
+                let mut q = p.clone();
+                q.push(level);
+                next.push(q);
+            }
+        }
+        paths = next;
+    }
+    paths
+}
+
+/// A genotype drawn uniformly from the space (the random-search control): per node two distinct
+/// inputs among its predecessors, each with an op drawn uniformly from the ops other than
+/// `none`; one cell for all layers when cells are tied, else one per layer; the width path
+/// uniformly from the valid paths.
+pub fn random_genotype(space: &SpaceCfg, rng: &mut impl Rng) -> Genotype {
+    let ops: Vec<&String> = space.ops.iter().filter(|o| *o != "none").collect();
+    let sample_cell = |rng: &mut _| -> Vec<Edge> {
+        let mut edges = Vec::new();
+        for j in 0..space.nodes {
+            let inputs: Vec<usize> = (0..2 + j).collect();
+            let mut pick: Vec<usize> = inputs.choose_multiple(rng, 2).copied().collect();
+            pick.sort_unstable();
+            for input in pick {
+                let op = (*ops
+                    .choose(rng)
+                    .expect("the space has an op other than none"))
+                .clone();
+                edges.push(Edge { op, input });
+            }
+        }
+        edges
+    };
+    let cells = if space.tied_cells {
+        let cell = sample_cell(rng);
+        vec![cell; space.layers]
+    } else {
+        (0..space.layers).map(|_| sample_cell(rng)).collect()
+    };
+    let paths = valid_paths(space);
+    let path = paths.choose(rng).expect("a trellis has a path").clone();
+    Genotype {
+        space: space.clone(),
+        cells,
+        path,
+        alphas: Vec::new(),
+        betas: Vec::new(),
+        epoch: 0,
+        val_psnr: 0.0,
+        val_ssim: 0.0,
+        strategy: "random".into(),
+        arch_order: 0,
+    }
+}
+
+/// Log-probability of a width path under the betas (the score Viterbi maximises).
+pub fn path_log_prob(cfg: &SpaceCfg, beta: &[[f32; 3]], path: &[usize]) -> f64 {
+    let mut from = 0usize;
+    let mut lp = 0.0;
+    for (l, &to) in path.iter().enumerate() {
+        let d = to + 1 - from;
+        lp += (beta[router_row(cfg, l, from)][d] as f64).max(1e-300).ln();
+        from = to;
+    }
+    lp
+}
+
+/// One decision of a search and how clearly it was won.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// e.g. "edge 1 of node 2" or "path".
+    pub what: String,
+    pub chosen: String,
+    pub runner_up: String,
+    /// Chosen minus runner-up: softmax weights for an op, log-probabilities for the path.
+    pub margin: f64,
+    /// The chosen op's softmax weight divided by the uniform weight (1 for the path).
+    pub vs_uniform: f64,
+}
+
+/// Margins below this fraction of the uniform weight are within the noise: the two kernel
+/// families (a change of summation order only) moved the softmaxes of the old `tiny` budget by
+/// up to 1 % of uniform, so a decision must clear twice that to be called significant.
+pub const SIGNIFICANT_FRACTION_OF_UNIFORM: f64 = 0.02;
+/// The same for the path, in log-probability (a 2 % probability ratio).
+pub const SIGNIFICANT_PATH_LOG_RATIO: f64 = 0.02;
+
+impl Decision {
+    pub fn significant(&self, n_ops: usize) -> bool {
+        if self.what == "path" {
+            self.margin >= SIGNIFICANT_PATH_LOG_RATIO
+        } else {
+            self.margin >= SIGNIFICANT_FRACTION_OF_UNIFORM / n_ops as f64
+        }
+    }
+}
+
+/// The op decision of every edge a derived cell keeps (chosen vs runner-up op, `none` excluded)
+/// for each alpha set, then the path (Viterbi's best vs the second-best valid path).
+pub fn decisions(g: &Genotype) -> Vec<Decision> {
+    let ops = &g.space.ops;
+    let k = ops.len();
+    let mut out = Vec::new();
+    for (set, alpha) in g.alphas.iter().enumerate() {
+        let mut e0 = 0;
+        let mut kept = g.cells[set].iter();
+        for j in 0..g.space.nodes {
+            for _ in 0..2 {
+                let edge = kept.next().expect("two edges per node");
+                let row = &alpha[e0 + edge.input];
+                let mut ranked: Vec<usize> = (0..k).filter(|&o| ops[o] != "none").collect();
+                ranked.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+                let (c, r) = (ranked[0], ranked.get(1).copied().unwrap_or(ranked[0]));
+                let prefix = if g.alphas.len() > 1 {
+                    format!("layer {set}: ")
+                } else {
+                    String::new()
+                };
+                out.push(Decision {
+                    what: format!("{prefix}edge {} of node {j}", edge.input),
+                    chosen: ops[c].clone(),
+                    runner_up: ops[r].clone(),
+                    margin: (row[c] - row[r]) as f64,
+                    vs_uniform: row[c] as f64 * k as f64,
+                });
+            }
+            e0 += 2 + j;
+        }
+    }
+    if !g.betas.is_empty() {
+        let mut scored: Vec<(f64, Vec<usize>)> = valid_paths(&g.space)
+            .into_iter()
+            .map(|p| (path_log_prob(&g.space, &g.betas, &p), p))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let runner = scored.iter().find(|(_, p)| *p != g.path);
+        let best = path_log_prob(&g.space, &g.betas, &g.path);
+        if let Some((second, p)) = runner {
+            out.push(Decision {
+                what: "path".into(),
+                chosen: format!("{:?}", g.path),
+                runner_up: format!("{p:?}"),
+                margin: best - second,
+                vs_uniform: 1.0,
+            });
+        }
+    }
+    out
+}
+
+/// Per alpha row (edge), the strongest op other than `none` as a multiple of the uniform weight.
+pub fn edge_strengths(alpha: &[Vec<f32>], ops: &[String]) -> Vec<f64> {
+    alpha
+        .iter()
+        .map(|row| {
+            row.iter()
+                .zip(ops)
+                .filter(|(_, o)| *o != "none")
+                .map(|(w, _)| *w as f64)
+                .fold(0.0, f64::max)
+                * ops.len() as f64
+        })
+        .collect()
+}
+
+/// Mean entropy (nats) of the rows of a softmax.
+pub fn mean_entropy<'a>(rows: impl Iterator<Item = &'a [f32]>) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for r in rows {
+        sum -= r
+            .iter()
+            .filter(|&&p| p > 0.0)
+            .map(|&p| p as f64 * (p as f64).ln())
+            .sum::<f64>();
+        n += 1;
+    }
+    if n == 0 {
+        0.0
+    } else {
+        sum / n as f64
+    }
 }
 
 /// Viterbi decoding of the most probable width path through the trellis: start at level 0 (the
@@ -232,5 +439,102 @@ mod tests {
         assert_eq!(&m[0..3], &[-50.0, 0.0, 0.0]);
         // layer 2, source level 2: up impossible (3 levels)
         assert_eq!(&m[15..18], &[0.0, 0.0, -50.0]);
+    }
+}
+
+#[cfg(test)]
+mod sampling_tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn random_genotypes_are_valid_seeded_and_cover_the_space() {
+        for space in ["cvpr2020", "ijcv2022"] {
+            let cfg = SpaceCfg::preset(space).unwrap();
+            let draw =
+                |seed| random_genotype(&cfg, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+            assert_eq!(draw(7), draw(7), "same seed, same genotype");
+            let mut ops = std::collections::BTreeSet::new();
+            let mut paths = std::collections::BTreeSet::new();
+            let mut inputs = std::collections::BTreeSet::new();
+            for seed in 0..300 {
+                let g = draw(seed);
+                g.validate().unwrap();
+                assert_eq!(g.strategy, "random");
+                if cfg.tied_cells {
+                    assert!(g.cells.iter().all(|c| *c == g.cells[0]));
+                }
+                for cell in &g.cells {
+                    for node in cell.chunks(2) {
+                        assert_ne!(node[0].input, node[1].input, "two distinct inputs");
+                    }
+                    for (n, e) in cell.iter().enumerate() {
+                        ops.insert(e.op.clone());
+                        inputs.insert((n / 2, e.input));
+                    }
+                }
+                paths.insert(g.path.clone());
+            }
+            let real: std::collections::BTreeSet<String> =
+                cfg.ops.iter().filter(|o| *o != "none").cloned().collect();
+            assert_eq!(ops, real, "{space}: every op but none is drawn");
+            assert_eq!(
+                paths.len(),
+                valid_paths(&cfg).len(),
+                "{space}: every path drawn"
+            );
+            let pairs: usize = (0..cfg.nodes).map(|j| 2 + j).sum();
+            assert_eq!(
+                inputs.len(),
+                pairs,
+                "{space}: every (node, input) pair drawn"
+            );
+        }
+    }
+
+    #[test]
+    fn decisions_report_margins_and_the_runner_up_path() {
+        let cfg = SpaceCfg::preset("cvpr2020").unwrap();
+        let k = cfg.ops.len();
+        let e = super::edge_count(cfg.nodes);
+        // Edge rows: uniform except a clear winner on every edge; node 0 edge 1 nearly tied.
+        let mut alpha = vec![vec![1.0 / k as f32; k]; e];
+        for (i, row) in alpha.iter_mut().enumerate() {
+            row[i % (k - 1)] += 0.1;
+            row[(i + 1) % (k - 1)] -= 0.1;
+        }
+        alpha[1][2] = alpha[1][1] - 0.0001;
+        let flat: Vec<f32> = alpha.iter().flatten().copied().collect();
+        let cells = vec![derive_cell(&flat, &cfg.ops, cfg.nodes); cfg.layers];
+        let mut betas = vec![[0.1f32, 0.6, 0.3]; crate::nn::supernet::router_rows(&cfg)];
+        betas[0] = [0.0, 0.6, 0.4];
+        let path = viterbi(&cfg, &betas);
+        let g = Genotype {
+            space: cfg.clone(),
+            cells,
+            path: path.clone(),
+            alphas: vec![alpha],
+            betas,
+            epoch: 1,
+            val_psnr: 0.0,
+            val_ssim: 0.0,
+            strategy: "darts".into(),
+            arch_order: 1,
+        };
+        let d = decisions(&g);
+        assert_eq!(d.len(), 2 * cfg.nodes + 1);
+        let last = d.last().unwrap();
+        assert_eq!(last.what, "path");
+        assert!(last.margin > 0.0);
+        assert_eq!(last.chosen, format!("{path:?}"));
+        let tied = d.iter().find(|x| x.what == "edge 1 of node 0").unwrap();
+        assert!(!tied.significant(k), "{tied:?}");
+        assert!(
+            d.iter()
+                .filter(|x| x.what != "path")
+                .filter(|x| x.significant(k))
+                .count()
+                >= 6
+        );
     }
 }

@@ -21,8 +21,9 @@ pub struct SpaceCfg {
     pub tied_cells: bool,
     /// ReLU (0.0) or the LeakyReLU slope.
     pub leaky_slope: f32,
-    /// Supernet output: sigmoid(noisy - head) when true (official code), sigmoid(head) when false.
-    pub residual: bool,
+    /// How the head's output becomes the denoised image, the same in the supernet and in the
+    /// retrained network (NOTES.md says why each preset uses its form).
+    pub output: OutputForm,
     pub stem_channels: usize,
     /// 1 (grey) or 3 (colour).
     pub channels: usize,
@@ -31,6 +32,18 @@ pub struct SpaceCfg {
     pub cell_sharing: bool,
     /// Dilation of the depthwise conv in the search-time ASPP head.
     pub aspp_dilation: usize,
+}
+
+/// The network's last step: the head predicts the noise (residual forms) or the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputForm {
+    /// noisy - head: global residual learning (the official retrained net).
+    Residual,
+    /// sigmoid(noisy - head) (the official supernet).
+    SigmoidResidual,
+    /// sigmoid(head) (CVPR v1 without residual learning).
+    Sigmoid,
 }
 
 impl SpaceCfg {
@@ -56,7 +69,7 @@ impl SpaceCfg {
                 width_factors: vec![1.0, 2.0, 4.0],
                 tied_cells: true,
                 leaky_slope: 0.0,
-                residual: false,
+                output: OutputForm::Residual,
                 stem_channels: 64,
                 channels: 1,
                 cell_sharing: true,
@@ -80,7 +93,7 @@ impl SpaceCfg {
                 width_factors: vec![1.0, 1.5, 2.0],
                 tied_cells: false,
                 leaky_slope: 0.2,
-                residual: true,
+                output: OutputForm::Residual,
                 stem_channels: 64,
                 channels: 1,
                 cell_sharing: true,

@@ -5,7 +5,7 @@ use super::candidates::OpKind;
 use super::cell::{edge_count, SearchCell};
 use super::layers::{Act, ConvBn, Mode};
 use super::params::{Bound, Group, ParamId, ParamStore};
-use super::space::SpaceCfg;
+use super::space::{OutputForm, SpaceCfg};
 use crate::gpu::Tensor;
 use crate::ops::conv2d::Conv2dCfg;
 use crate::ops::{concat, elementwise as ew, mixed, softmax};
@@ -49,6 +49,8 @@ pub fn beta_mask(cfg: &SpaceCfg) -> Vec<f32> {
     m
 }
 
+/// One ASPP branch set: the separable dilated conv (its BNs affine, as the official `sep3x3_bn`
+/// always is), the 1x1 conv and the merge (affine only when the space says so).
 struct Aspp {
     dilated: ConvBn,
     dilated_pw: ConvBn,
@@ -168,7 +170,7 @@ impl Supernet {
                         c,
                         3,
                         Conv2dCfg::new(1, d, d, c),
-                        false,
+                        true,
                         Some(act),
                     ),
                     dilated_pw: ConvBn::new(
@@ -179,7 +181,7 @@ impl Supernet {
                         f4,
                         1,
                         c3(0),
-                        false,
+                        true,
                         Some(act),
                     ),
                     pointwise: ConvBn::new(
@@ -316,11 +318,18 @@ impl Supernet {
         let cat = concat::concat(t, &refs);
         let y = self.head_conv.forward(t, p, &cat, mode);
         let noise = self.head_out.forward(t, p, &y);
-        let pre = if self.cfg.residual {
-            ew::sub(t, x, &noise)
-        } else {
-            noise
-        };
-        ew::sigmoid(t, &pre)
+        apply_output(t, self.cfg.output, x, &noise)
+    }
+}
+
+/// The denoised image from the noisy input and the head's output, as `form` says.
+pub fn apply_output(t: &mut Tape, form: OutputForm, noisy: &Var, head: &Var) -> Var {
+    match form {
+        OutputForm::Residual => ew::sub(t, noisy, head),
+        OutputForm::SigmoidResidual => {
+            let r = ew::sub(t, noisy, head);
+            ew::sigmoid(t, &r)
+        }
+        OutputForm::Sigmoid => ew::sigmoid(t, head),
     }
 }

@@ -13,6 +13,7 @@
 pub mod adam;
 pub mod schedule;
 pub mod sgd;
+pub mod unrolled;
 
 pub use adam::Adam;
 pub use schedule::LrSchedule;

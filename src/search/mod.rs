@@ -37,6 +37,9 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     } else {
         config
     };
+    if config.search.strategy == "random" {
+        return sample_random(&config, &out_dir, started, quiet);
+    }
     // Data problems are reported before the GPU is touched.
     let split = run::load_split(&config, &data)?;
     std::fs::create_dir_all(&out_dir)
@@ -112,6 +115,11 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     }
     let genotype = s.result()?;
     output::write_genotype(&out_dir, &genotype)?;
+    let val_psnr_noisy = s
+        .history
+        .iter()
+        .find(|h| h.epoch == genotype.epoch)
+        .and_then(|h| h.val_psnr_noisy);
     let outcome = run::Outcome {
         genotype,
         out_dir: out_dir.clone(),
@@ -120,6 +128,40 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         seconds: started.elapsed().as_secs_f64(),
         first_step_seconds: s.first_step_done.map(|t| (t - started).as_secs_f64()),
         peak_bytes: gpu.memory().peak,
+        seed: s.cfg.search.seed,
+        val_psnr_noisy,
+    };
+    if !quiet {
+        print_summary(&outcome);
+    }
+    Ok(outcome)
+}
+
+/// The random-search control: a genotype drawn uniformly from the space with the run's seed, and
+/// the same output files as a search (no data, no GPU).
+fn sample_random(
+    config: &SearchConfig,
+    out_dir: &Path,
+    started: Instant,
+    quiet: bool,
+) -> anyhow::Result<run::Outcome> {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.search.seed);
+    let genotype = crate::nn::genotype::random_genotype(&config.space, &mut rng);
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
+    crate::checkpoint::write_atomic(&out_dir.join("config.toml"), config.to_toml().as_bytes())?;
+    output::write_genotype(out_dir, &genotype)?;
+    let outcome = run::Outcome {
+        genotype,
+        out_dir: out_dir.to_path_buf(),
+        epochs_run: 0,
+        stopped_early: false,
+        seconds: started.elapsed().as_secs_f64(),
+        first_step_seconds: None,
+        peak_bytes: 0,
+        seed: config.search.seed,
+        val_psnr_noisy: None,
     };
     if !quiet {
         print_summary(&outcome);
@@ -160,10 +202,28 @@ pub fn print_summary(o: &run::Outcome) {
             .collect();
         println!("{label}: {}", edges.join("  "));
     }
-    println!(
-        "genotype from epoch {}: val PSNR {:.2} dB, SSIM {:.4}",
-        g.epoch, g.val_psnr, g.val_ssim
-    );
+    if g.strategy == "random" {
+        println!(
+            "random sample from the space (seed {}): no search, no decision margins",
+            o.seed
+        );
+        println!("outputs in {}", o.out_dir.display());
+        return;
+    }
+    match o.val_psnr_noisy {
+        Some(noisy) => println!(
+            "genotype from epoch {}: val PSNR {:.2} dB (noisy input {noisy:.2} dB, {:+.2} dB), SSIM {:.4}",
+            g.epoch,
+            g.val_psnr,
+            g.val_psnr - noisy,
+            g.val_ssim
+        ),
+        None => println!(
+            "genotype from epoch {}: val PSNR {:.2} dB, SSIM {:.4}",
+            g.epoch, g.val_psnr, g.val_ssim
+        ),
+    }
+    print_decisions(g);
     println!(
         "peak GPU memory {:.1} MiB",
         o.peak_bytes as f64 / (1 << 20) as f64
@@ -197,4 +257,49 @@ pub fn default_out_dir(kind: &str) -> PathBuf {
         rem % 3600 / 60,
         rem % 60
     ))
+}
+
+/// Each decision's margin (chosen vs runner-up op per kept edge, chosen vs second-best path),
+/// saying plainly which ones are within the noise.
+fn print_decisions(g: &crate::nn::genotype::Genotype) {
+    let k = g.space.ops.len();
+    let all = crate::nn::genotype::decisions(g);
+    if all.is_empty() {
+        return;
+    }
+    println!(
+        "decisions (chosen vs runner-up; uniform op weight {:.4}):",
+        1.0 / k as f64
+    );
+    let mut weak = 0;
+    for d in &all {
+        let verdict = if d.significant(k) {
+            String::new()
+        } else {
+            weak += 1;
+            " — not significant; use a larger budget".into()
+        };
+        if d.what == "path" {
+            println!(
+                "  path: {} beat {} by {:.4} in log-probability{verdict}",
+                d.chosen, d.runner_up, d.margin
+            );
+        } else {
+            println!(
+                "  {}: {} ({:.2}x uniform) beat {} by {:.4}{verdict}",
+                d.what, d.chosen, d.vs_uniform, d.runner_up, d.margin
+            );
+        }
+    }
+    if let Some(alpha) = g.alphas.first() {
+        let strong = crate::nn::genotype::edge_strengths(alpha, &g.space.ops)
+            .iter()
+            .filter(|&&x| x >= 1.5)
+            .count();
+        println!(
+            "{strong} of {} edges have an op at >= 1.5x the uniform weight; {weak} of {} decisions within the noise",
+            alpha.len(),
+            all.len()
+        );
+    }
 }

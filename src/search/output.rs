@@ -49,18 +49,25 @@ fn opt(v: Option<f64>) -> String {
 /// log.csv, alphas.csv and alphas.png from the epoch history.
 pub fn write_logs(dir: &Path, s: &Search) -> anyhow::Result<()> {
     let mut log = String::from(
-        "epoch,weight_loss,arch_loss,lr,val_psnr,val_ssim,seconds,peak_gpu_mib,genotype_changed\n",
+        "epoch,weight_loss,arch_loss,lr,val_psnr,val_ssim,val_psnr_noisy,val_ssim_noisy,\
+         alpha_entropy,beta_entropy,min_margin,skip_none_edges,seconds,peak_gpu_mib,genotype_changed\n",
     );
     for h in &s.history {
         let _ = writeln!(
             log,
-            "{},{:.6},{},{:.6},{},{},{:.3},{:.1},{}",
+            "{},{:.6},{},{:.6},{},{},{},{},{:.6},{:.6},{:.6},{},{:.3},{:.1},{}",
             h.epoch,
             h.weight_loss,
             opt(h.arch_loss),
             h.lr,
             opt(h.val_psnr),
             opt(h.val_ssim),
+            opt(h.val_psnr_noisy),
+            opt(h.val_ssim_noisy),
+            h.alpha_entropy,
+            h.beta_entropy,
+            h.min_margin,
+            h.skip_none_edges,
             h.seconds,
             h.peak_mib,
             h.genotype_changed

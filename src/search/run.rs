@@ -3,14 +3,14 @@
 
 use super::config::SearchConfig;
 use super::state;
-use super::step::{arch_step, weight_step};
+use super::step::{arch_step, arch_step_unrolled, optimizer_step, weight_step, Unrolled};
 use crate::data::{
     self, LoadOptions, NamedImage, PatchSampler, Protocol, SampleMode, SamplerConfig, Source,
 };
 use crate::gpu::{Gpu, Tensor};
-use crate::nn::genotype::{derive_cell, viterbi, Genotype};
+use crate::nn::genotype::{decisions, derive_cell, mean_entropy, viterbi, Genotype};
 use crate::nn::layers::Mode;
-use crate::nn::params::ParamStore;
+use crate::nn::params::{Group, ParamStore};
 use crate::nn::supernet::Supernet;
 use crate::optim::{Adam, LrSchedule, Sgd};
 use crate::tape::Tape;
@@ -32,6 +32,22 @@ pub struct EpochLog {
     /// softmax(alpha) then masked softmax(beta), flattened.
     pub arch: Vec<f32>,
     pub genotype_changed: bool,
+    /// The noisy input's scores on the same validation tiles and noise (the floor to beat).
+    #[serde(default)]
+    pub val_psnr_noisy: Option<f64>,
+    #[serde(default)]
+    pub val_ssim_noisy: Option<f64>,
+    /// Mean entropy (nats) of the alpha rows (edges) and of the beta rows (routers).
+    #[serde(default)]
+    pub alpha_entropy: f64,
+    #[serde(default)]
+    pub beta_entropy: f64,
+    /// The genotype's smallest decision margin (an op's softmax weight over its runner-up).
+    #[serde(default)]
+    pub min_margin: f64,
+    /// Edges of the derived cells whose op is skip_connect (none is never chosen).
+    #[serde(default)]
+    pub skip_none_edges: usize,
 }
 
 pub struct Outcome {
@@ -44,6 +60,9 @@ pub struct Outcome {
     /// None when this run took no step).
     pub first_step_seconds: Option<f64>,
     pub peak_bytes: u64,
+    /// The run's seed, and the noisy input's validation PSNR at the chosen epoch.
+    pub seed: u64,
+    pub val_psnr_noisy: Option<f64>,
 }
 
 /// The training images, split into weight, architecture and validation sets (by sorted name).
@@ -101,6 +120,8 @@ pub struct Search {
     pub net: Supernet,
     pub sgd: Sgd,
     pub adam: Adam,
+    /// The weights' optimiser when `weight_optimizer = "adam"`.
+    pub weight_adam: Adam,
     pub weight_sampler: PatchSampler,
     pub arch_sampler: PatchSampler,
     pub val: Vec<NamedImage>,
@@ -151,6 +172,7 @@ impl Search {
             first_step_done: None,
             sgd: Sgd::new(sc.weight_momentum as f32, None),
             adam: Adam::new(),
+            weight_adam: Adam::new(),
             cfg,
             out_dir: out_dir.to_path_buf(),
             gpu: gpu.clone(),
@@ -190,40 +212,80 @@ impl Search {
         mut on_iter: impl FnMut(usize, Option<f64>),
     ) -> anyhow::Result<EpochLog> {
         let started = Instant::now();
-        let e = self.epoch; // 0-based epoch index, as the schedule counts
+        let e = self.epoch; // 0-based epoch index
         let sc = self.cfg.search.clone();
-        let lr = self.schedule().lr(e);
+        // The official scheduler gives epoch e (1-based) the value lr(e).
+        let lr = self.schedule().lr(e + 1);
+        let arch_lr = sc.effective_arch_lr(self.iters_per_epoch());
         let arch_on = e >= sc.arch_start_epoch;
         let ssim_w = sc.ssim_weight as f32;
         let (mut wsum, mut asum, mut n) = (0.0, 0.0, 0usize);
         let mut pending: Option<(crate::gpu::PendingRead, Option<crate::gpu::PendingRead>)> = None;
+        let xi = if sc.unrolled_lr > 0.0 {
+            sc.unrolled_lr
+        } else {
+            lr
+        };
         for it in 0..self.iters_per_epoch() {
-            let arch_loss = if arch_on {
-                let (x, y) = self.arch_sampler.next_gpu(&self.gpu);
-                Some(arch_step(
+            // The samplers are independent streams, so drawing the weight batch first (the
+            // order-2 step needs it too) changes no batch.
+            let arch_batch = arch_on.then(|| self.arch_sampler.next_gpu(&self.gpu));
+            let (x, y) = self.weight_sampler.next_gpu(&self.gpu);
+            let arch_loss = arch_batch.map(|(xa, ya)| {
+                if sc.arch_order == 2 {
+                    let u = Unrolled {
+                        xi: xi as f32,
+                        sgd: &self.sgd,
+                        weight_decay: sc.weight_decay as f32,
+                    };
+                    arch_step_unrolled(
+                        &self.net,
+                        &mut self.store,
+                        &mut self.adam,
+                        u,
+                        arch_lr as f32,
+                        sc.arch_weight_decay as f32,
+                        (&x, &y),
+                        (&xa, &ya),
+                        ssim_w,
+                    )
+                } else {
+                    arch_step(
+                        &self.net,
+                        &self.store,
+                        &mut self.adam,
+                        arch_lr as f32,
+                        sc.arch_weight_decay as f32,
+                        &xa,
+                        &ya,
+                        ssim_w,
+                    )
+                }
+            });
+            let wl = if sc.weight_optimizer == "adam" {
+                optimizer_step(
                     &self.net,
                     &self.store,
-                    &mut self.adam,
-                    sc.arch_lr as f32,
-                    sc.arch_weight_decay as f32,
+                    Group::Weight,
+                    &mut self.weight_adam,
+                    lr as f32,
+                    sc.weight_decay as f32,
                     &x,
                     &y,
                     ssim_w,
-                ))
+                )
             } else {
-                None
+                weight_step(
+                    &self.net,
+                    &self.store,
+                    &mut self.sgd,
+                    lr as f32,
+                    sc.weight_decay as f32,
+                    &x,
+                    &y,
+                    ssim_w,
+                )
             };
-            let (x, y) = self.weight_sampler.next_gpu(&self.gpu);
-            let wl = weight_step(
-                &self.net,
-                &self.store,
-                &mut self.sgd,
-                lr as f32,
-                sc.weight_decay as f32,
-                &x,
-                &y,
-                ssim_w,
-            );
             // Read the previous step's losses only now, so the GPU is never idle waiting for us.
             let prev =
                 pending.replace((wl.read_async(), arch_loss.map(|a: Tensor| a.read_async())));
@@ -252,10 +314,14 @@ impl Search {
             .is_none_or(|g| g.cells != genotype.cells || g.path != genotype.path);
         self.unchanged = if changed { 0 } else { self.unchanged + 1 };
         let (mut val_psnr, mut val_ssim) = (None, None);
+        let (mut val_psnr_noisy, mut val_ssim_noisy) = (None, None);
         if epoch >= sc.first_select_epoch() && !self.val.is_empty() {
             let (p, s) = self.validate()?;
+            let (pn, sn) = self.validate_noisy()?;
             val_psnr = Some(p);
             val_ssim = Some(s);
+            val_psnr_noisy = Some(pn);
+            val_ssim_noisy = Some(sn);
             let score = s + p / 100.0;
             if self.best.as_ref().is_none_or(|(b, _)| score > *b) {
                 let mut g = genotype.clone();
@@ -273,8 +339,10 @@ impl Search {
             val_ssim,
             seconds: started.elapsed().as_secs_f64(),
             peak_mib: self.gpu.memory().peak as f64 / (1 << 20) as f64,
-            arch,
             genotype_changed: changed,
+            val_psnr_noisy,
+            val_ssim_noisy,
+            ..diagnostics(&genotype, arch)
         };
         self.history.push(log.clone());
         Ok(log)
@@ -323,12 +391,33 @@ impl Search {
             epoch: self.epoch,
             val_psnr: 0.0,
             val_ssim: 0.0,
+            strategy: "darts".into(),
+            arch_order: self.cfg.search.arch_order,
         }
+    }
+
+    /// The validation scores of the noisy input itself: the same tiles with the same noise as
+    /// `validate`, returned unchanged.
+    pub fn validate_noisy(&self) -> anyhow::Result<(f64, f64)> {
+        self.validate_with(|batch| Ok(batch.clone()))
     }
 
     /// Mean PSNR and HiNAS SSIM of the supernet (eval mode) on the validation images: tiles of
     /// the patch size, stride = tile, fresh noise per tile, averaged over the sigma list.
     pub fn validate(&self) -> anyhow::Result<(f64, f64)> {
+        self.validate_with(|batch| {
+            let mut t = Tape::inference(&self.gpu);
+            let params = self.store.bind(&mut t, None);
+            let x = t.constant(batch.upload(&self.gpu));
+            let y = self.net.forward(&mut t, &params, &x, Mode::Eval);
+            Ok(data::HostBatch::new(batch.shape, y.value().to_vec()))
+        })
+    }
+
+    fn validate_with(
+        &self,
+        mut denoise: impl FnMut(&data::HostBatch) -> anyhow::Result<data::HostBatch>,
+    ) -> anyhow::Result<(f64, f64)> {
         let sc = &self.cfg.search;
         let protocol = Protocol::Tiled {
             tile: sc.patch_size,
@@ -338,13 +427,7 @@ impl Search {
         let (mut p, mut s) = (0.0, 0.0);
         for (k, &sigma) in sc.sigmas.iter().enumerate() {
             let seed = sc.seed ^ (0x5EED_0000 + 7919 * self.epoch as u64 + k as u64);
-            let report = data::evaluate(&self.val, sigma, seed, protocol, |batch| {
-                let mut t = Tape::inference(&self.gpu);
-                let params = self.store.bind(&mut t, None);
-                let x = t.constant(batch.upload(&self.gpu));
-                let y = self.net.forward(&mut t, &params, &x, Mode::Eval);
-                Ok(data::HostBatch::new(batch.shape, y.value().to_vec()))
-            })?;
+            let report = data::evaluate(&self.val, sigma, seed, protocol, &mut denoise)?;
             p += report.mean.psnr;
             s += report.mean.ssim_hinas;
         }
@@ -372,5 +455,42 @@ impl Search {
 
     pub fn checkpoint(&self) -> anyhow::Result<()> {
         state::save(self)
+    }
+}
+
+/// The per-epoch architecture diagnostics of a genotype and its flattened softmaxes.
+fn diagnostics(g: &Genotype, arch: Vec<f32>) -> EpochLog {
+    let k = g.space.ops.len();
+    let n_alpha: usize = g.alphas.iter().map(|a| a.len() * k).sum();
+    let alpha_entropy = mean_entropy(arch[..n_alpha].chunks(k));
+    let beta_entropy = mean_entropy(arch[n_alpha..].chunks(3));
+    let min_margin = decisions(g)
+        .iter()
+        .filter(|d| d.what != "path")
+        .map(|d| d.margin)
+        .fold(f64::INFINITY, f64::min);
+    let sets = if g.space.tied_cells { 1 } else { g.cells.len() };
+    let skip_none_edges = g.cells[..sets]
+        .iter()
+        .flatten()
+        .filter(|e| e.op == "skip_connect" || e.op == "none")
+        .count();
+    EpochLog {
+        epoch: 0,
+        weight_loss: 0.0,
+        arch_loss: None,
+        lr: 0.0,
+        val_psnr: None,
+        val_ssim: None,
+        seconds: 0.0,
+        peak_mib: 0.0,
+        arch,
+        genotype_changed: false,
+        val_psnr_noisy: None,
+        val_ssim_noisy: None,
+        alpha_entropy,
+        beta_entropy,
+        min_margin,
+        skip_none_edges,
     }
 }

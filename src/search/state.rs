@@ -40,6 +40,7 @@ pub fn save(s: &Search) -> anyhow::Result<()> {
         .collect();
     tensors.extend(host("sgd/", s.sgd.state()));
     tensors.extend(host("adam/", s.adam.state()));
+    tensors.extend(host("wadam/", s.weight_adam.state()));
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
     meta.insert("config".into(), s.cfg.to_toml());
@@ -75,7 +76,7 @@ pub fn load(s: &mut Search) -> anyhow::Result<()> {
     let (tensors, m) = read(&s.out_dir)?;
     let gpu = s.gpu.clone();
     let mut params = Vec::new();
-    let (mut sgd, mut adam) = (Vec::new(), Vec::new());
+    let (mut sgd, mut adam, mut wadam) = (Vec::new(), Vec::new(), Vec::new());
     for (name, shape, data) in tensors {
         if let Some(n) = name.strip_prefix("param/") {
             params.push((n.to_string(), shape, data));
@@ -83,11 +84,14 @@ pub fn load(s: &mut Search) -> anyhow::Result<()> {
             sgd.push((n.to_string(), Tensor::from_slice(&gpu, &shape, &data)));
         } else if let Some(n) = name.strip_prefix("adam/") {
             adam.push((n.to_string(), Tensor::from_slice(&gpu, &shape, &data)));
+        } else if let Some(n) = name.strip_prefix("wadam/") {
+            wadam.push((n.to_string(), Tensor::from_slice(&gpu, &shape, &data)));
         }
     }
     s.store.load_host(&params)?;
     s.sgd.load_state(sgd)?;
     s.adam.load_state(adam)?;
+    s.weight_adam.load_state(wadam)?;
     s.epoch = meta_field(&m, "epoch")?.parse()?;
     s.unchanged = meta_field(&m, "unchanged")?.parse()?;
     s.history = serde_json::from_str::<Vec<EpochLog>>(meta_field(&m, "history")?)?;
