@@ -130,9 +130,14 @@ enum Command {
         /// Seed of --add-noise.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Tile side for large images (shrunk to fit the device).
-        #[arg(long, default_value_t = 256)]
-        tile: usize,
+        /// Largest tile side (default: the largest the device allows). Tiles overlap by the
+        /// network's receptive field and give the whole-image result.
+        #[arg(long)]
+        tile: Option<usize>,
+        /// Also write NAME_denoised.safetensors here: the network's input and its output before
+        /// clamping and quantisation (f32 tensors `input` and `denoised`, [1, C, H, W]).
+        #[arg(long, hide = true)]
+        raw_out: Option<PathBuf>,
         /// Overwrite existing outputs.
         #[arg(long)]
         force: bool,
@@ -228,6 +233,7 @@ fn main() {
             add_noise,
             seed,
             tile,
+            raw_out,
             force,
             quiet,
         } => hinas::eval::denoise::denoise(hinas::eval::denoise::DenoiseArgs {
@@ -238,6 +244,7 @@ fn main() {
             add_noise,
             seed,
             tile,
+            raw_out,
             force,
             quiet,
         })

@@ -1,7 +1,7 @@
-//! `hinas denoise`: PNG/JPEG in, PNG out, any size (overlapping tiles, linear seam blending),
-//! grey or colour as the model was trained.
+//! `hinas denoise`: PNG/JPEG in, PNG out, any size (whole, or in tiles whose output equals the
+//! whole-image pass: see [`super::infer`]), grey or colour as the model was trained.
 
-use super::{OVERLAP, TILE};
+use super::infer::InferNet;
 use crate::checkpoint::write_atomic;
 use crate::data::{Channels, FloatImage, Image};
 use crate::gpu::Gpu;
@@ -22,7 +22,10 @@ pub struct DenoiseArgs {
     /// Add Gaussian noise of this sigma first (and write the noisy image too).
     pub add_noise: Option<f32>,
     pub seed: u64,
-    pub tile: usize,
+    /// Largest tile side; `None`: as large as the device allows.
+    pub tile: Option<usize>,
+    /// Folder for the unquantised output (`--raw-out`, for comparisons with ONNX Runtime).
+    pub raw_out: Option<PathBuf>,
     pub force: bool,
     pub quiet: bool,
 }
@@ -104,6 +107,11 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
     }
     let gpu = Gpu::open()?;
     let model = Model::from_file(&gpu, file, &args.model)?;
+    let mut net = InferNet::from_model(&model)?;
+    if let Some(t) = args.tile {
+        anyhow::ensure!(t >= 1, "--tile must be at least 1");
+        net.limit_tile(t);
+    }
     if let Some(s) = args.sigma.or(args.add_noise) {
         if (s - model.sigma()).abs() > 0.5 && !args.quiet {
             eprintln!(
@@ -127,16 +135,35 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
             write_atomic(p, &x.to_u8().to_png()?)?;
         }
         let t0 = Instant::now();
-        let y: FloatImage = model.denoise_tiled(&x, args.tile, OVERLAP)?;
+        let y: FloatImage = net.denoise(&x)?;
         let seconds = t0.elapsed().as_secs_f64();
+        if let Some(dir) = &args.raw_out {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+            let shape = vec![1, x.channels, x.height, x.width];
+            crate::checkpoint::save(
+                &dir.join(format!("{}_denoised.safetensors", stem(&input))),
+                &[
+                    ("input".into(), shape.clone(), x.data.clone()),
+                    ("denoised".into(), shape, y.data.clone()),
+                ],
+                Default::default(),
+            )?;
+        }
         write_atomic(&output, &y.to_u8().to_png()?)?;
         if !args.quiet {
             println!(
-                "{} ({}x{}) -> {} in {:.2} s{}",
+                "{} ({}x{}) -> {}{} in {:.2} s{}",
                 input.display(),
                 img.width,
                 img.height,
                 output.display(),
+                net.last_tiling()
+                    .map(|t| format!(
+                        " ({}x{} tiles, {} px margin for offsets up to {} px)",
+                        t.cols, t.rows, t.margin, t.offset_bound
+                    ))
+                    .unwrap_or_default(),
                 seconds,
                 noisy_path
                     .as_ref()
@@ -153,6 +180,3 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
     }
     Ok(done)
 }
-
-/// The default tile side.
-pub const DEFAULT_TILE: usize = TILE;

@@ -1,7 +1,9 @@
 //! `hinas eval` (scores of a trained model on a test set, beside the noisy input's) and
-//! `hinas denoise` (any image, any size, in overlapping tiles).
+//! `hinas denoise` (any image, any size); both run the network through [`infer::InferNet`]
+//! (eval-mode plan, exact tiles).
 
 pub mod denoise;
+pub mod infer;
 
 use crate::checkpoint::write_atomic;
 use crate::data::{self, LoadOptions, Protocol, Scores, Source};
@@ -12,10 +14,6 @@ use serde::Serialize;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Tile side and overlap for inputs larger than one pass can hold.
-pub const TILE: usize = 256;
-pub const OVERLAP: usize = 32;
 
 pub struct EvalArgs {
     pub model: PathBuf,
@@ -77,6 +75,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<EvalResult> {
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out_dir.display()))?;
     let gpu = Gpu::open()?;
     let model = Model::from_file(&gpu, file, &args.model)?;
+    let net = infer::InferNet::from_model(&model)?;
     let sigmas = if args.sigmas.is_empty() {
         vec![model.sigma()]
     } else {
@@ -84,7 +83,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<EvalResult> {
     };
     // Warm-up: pipelines are compiled on first use and should not count as runtime.
     let side = images[0].image.width.min(images[0].image.height).min(64);
-    model.run(&data::HostBatch::new(
+    net.run_any(&data::HostBatch::new(
         [1, model.channels(), side, side],
         vec![0.5; model.channels() * side * side],
     ))?;
@@ -93,7 +92,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<EvalResult> {
         let (mut secs, mut pixels) = (0.0f64, 0usize);
         let report = data::evaluate(&images, sigma, args.seed, args.protocol, |batch| {
             let t0 = Instant::now();
-            let out = model.run_any(batch, TILE, OVERLAP);
+            let out = net.run_any(batch);
             secs += t0.elapsed().as_secs_f64();
             pixels += batch.shape[0] * batch.shape[2] * batch.shape[3];
             out
