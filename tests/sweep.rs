@@ -392,3 +392,46 @@ fn the_documented_plan_parses_into_its_tasks() {
     assert_eq!(sets[0].name, "test");
     assert_eq!(sets[0].source, "builtin:test");
 }
+
+// Statistics of the report, against values computed independently.
+use hinas::sweep::stats;
+
+#[test]
+fn t_interval_matches_tables() {
+    // t(0.975, 4) = 2.776 (any t table).
+    let s = stats::summarize(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+    assert_eq!(s.n, 5);
+    assert!((s.mean - 3.0).abs() < 1e-12);
+    assert!((s.std - 2.5f64.sqrt()).abs() < 1e-12);
+    let h = 2.776445 * 2.5f64.sqrt() / 5f64.sqrt();
+    let (lo, hi) = s.ci.unwrap();
+    assert!((lo - (3.0 - h)).abs() < 1e-5 && (hi - (3.0 + h)).abs() < 1e-5);
+    assert!(stats::summarize(&[7.0]).ci.is_none());
+}
+
+#[test]
+fn welch_matches_an_independent_computation() {
+    // Expected values from the definitions, the p-value by numerically integrating the t
+    // density's tail (independently of statrs): t = -3.67658, df = 5.43685, p = 0.012360.
+    let a = [27.1, 27.4, 26.9, 27.3];
+    let b = [27.6, 27.9, 28.3, 27.7];
+    let w = stats::welch(&a, &b).unwrap();
+    assert!((w.diff + 0.7).abs() < 1e-9);
+    assert!((w.t + 3.676580).abs() < 1e-5, "t = {}", w.t);
+    assert!((w.df - 5.436849).abs() < 1e-5, "df = {}", w.df);
+    assert!((w.p - 0.012360).abs() < 2e-5, "p = {}", w.p);
+    // Identical groups: no evidence of a difference.
+    let same = stats::welch(&a, &a).unwrap();
+    assert!(same.t.abs() < 1e-12 && (same.p - 1.0).abs() < 1e-9);
+    assert!(stats::welch(&[1.0], &b).is_none());
+    assert!(stats::welch(&[1.0, 1.0], &[2.0, 2.0]).is_none());
+}
+
+#[test]
+fn bootstrap_brackets_the_difference() {
+    let a = [27.1, 27.4, 26.9, 27.3];
+    let b = [27.6, 27.9, 28.3, 27.7];
+    let (lo, hi) = stats::bootstrap_diff(&a, &b, 4000, 0).unwrap();
+    assert!(lo < -0.7 && -0.7 < hi && hi < 0.0, "({lo}, {hi})");
+    assert_eq!(stats::bootstrap_diff(&a, &b, 4000, 0), Some((lo, hi)));
+}

@@ -83,22 +83,24 @@ pub fn psnr_svg(groups: &Groups) -> anyhow::Result<String> {
                 rs.sort_by_key(|r| r.seed);
                 chart
                     .draw_series(rs.iter().enumerate().map(|(j, r)| {
-                        let dx = (j as f64 + 0.5) / n * 0.4 - 0.2;
+                        let dx = (j as f64 + 0.5) / n * 0.3 - 0.35;
                         Circle::new((x + dx, r.psnr.unwrap_or(0.0)), 4, c.mix(0.6).filled())
                     }))
                     .map_err(err)?;
+                // Mean and interval right of the points, so neither hides the other.
+                let xm = x + 0.12;
                 let bar = |a: f64, b: f64, y: f64, width: u32| {
-                    PathElement::new(vec![(x + a, y), (x + b, y)], BLACK.stroke_width(width))
+                    PathElement::new(vec![(xm + a, y), (xm + b, y)], BLACK.stroke_width(width))
                 };
                 chart
-                    .draw_series([bar(-0.3, 0.3, s.mean, 2)])
+                    .draw_series([bar(-0.15, 0.15, s.mean, 2)])
                     .map_err(err)?;
                 if let Some((l, u)) = s.ci {
                     chart
                         .draw_series([
-                            PathElement::new(vec![(x, l), (x, u)], BLACK.stroke_width(1)),
-                            bar(-0.1, 0.1, l, 1),
-                            bar(-0.1, 0.1, u, 1),
+                            PathElement::new(vec![(xm, l), (xm, u)], BLACK.stroke_width(1)),
+                            bar(-0.07, 0.07, l, 1),
+                            bar(-0.07, 0.07, u, 1),
                         ])
                         .map_err(err)?;
                 }

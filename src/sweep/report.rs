@@ -443,7 +443,11 @@ pub fn summary_md(tasks: &[TaskState], rows: &[Row]) -> String {
                         Some(w) => (
                             format!("{:.2}", w.t),
                             format!("{:.1}", w.df),
-                            format!("{:.3}", w.p),
+                            if w.p < 0.001 {
+                                "< 0.001".to_string()
+                            } else {
+                                format!("{:.3}", w.p)
+                            },
                         ),
                         None => ("n/a".into(), "n/a".into(), "n/a".into()),
                     };
