@@ -20,18 +20,25 @@ pub fn apply_overrides<T: Serialize + DeserializeOwned>(cfg: T, file: &Path) -> 
             one_line(&e.to_string())
         )
     })?;
+    apply_value(cfg, over, &file.display().to_string())
+}
+
+/// `cfg` with every field that the TOML value `over` sets replaced; `what` names its origin in
+/// errors.
+pub fn apply_value<T: Serialize + DeserializeOwned>(
+    cfg: T,
+    over: toml::Value,
+    what: &str,
+) -> anyhow::Result<T> {
     let mut base = toml::Value::try_from(&cfg)?;
     merge(&mut base, over);
     base.try_into().map_err(|e: toml::de::Error| {
-        anyhow::anyhow!(
-            "bad config {}: {}",
-            file.display(),
-            one_line(&e.to_string())
-        )
+        anyhow::anyhow!("bad config {what}: {}", one_line(&e.to_string()))
     })
 }
 
-fn merge(base: &mut toml::Value, over: toml::Value) {
+/// Deep merge: tables field by field, anything else replaced.
+pub fn merge(base: &mut toml::Value, over: toml::Value) {
     match (base, over) {
         (toml::Value::Table(b), toml::Value::Table(o)) => {
             for (k, v) in o {

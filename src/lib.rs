@@ -17,5 +17,7 @@ pub mod ops;
 pub mod optim;
 pub mod report;
 pub mod search;
+pub mod stop;
+pub mod sweep;
 pub mod tape;
 pub mod train;

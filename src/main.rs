@@ -155,6 +155,13 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Sweeps: a grid of search -> retrain -> eval tasks, locally or as a Slurm job array.
+    Sweep {
+        #[command(subcommand)]
+        command: hinas::sweep::SweepCommand,
+    },
+    /// Merge a sweep folder into results.csv, summary.md and psnr.svg.
+    Report(hinas::sweep::ReportArgs),
 }
 
 fn main() {
@@ -173,6 +180,15 @@ fn main() {
         eprintln!("error: internal error: {msg}{at}; please report it");
     }));
     let cli = Cli::parse();
+    // Long commands checkpoint and exit on SIGTERM/SIGUSR1/SIGINT (see hinas::stop).
+    if matches!(
+        cli.command,
+        Command::Search { .. } | Command::Train { .. } | Command::Sweep { .. }
+    ) {
+        if let Err(e) = hinas::stop::install() {
+            eprintln!("warning: cannot handle stop signals: {e}");
+        }
+    }
     let result = match cli.command {
         Command::Info => info(),
         Command::Search {
@@ -250,7 +266,15 @@ fn main() {
         })
         .map(|_| ()),
         Command::Export { model, onnx, quiet } => export(model, onnx, quiet),
+        Command::Sweep { command } => hinas::sweep::sweep(command),
+        Command::Report(args) => hinas::sweep::report::report(args),
     };
+    if let Err(e) = &result {
+        if hinas::stop::is_interrupted(e) {
+            eprintln!("stopped: {e}");
+            std::process::exit(hinas::stop::EXIT_STATUS);
+        }
+    }
     if let Err(e) = result {
         let msg = format!("{e:#}");
         eprintln!(
@@ -266,8 +290,8 @@ fn info() -> anyhow::Result<()> {
     if adapters.is_empty() {
         anyhow::bail!("{}", hinas::gpu::NO_ADAPTER_HINT);
     }
-    for a in &adapters {
-        print!("{}", hinas::gpu::describe(a));
+    for (i, a) in adapters.iter().enumerate() {
+        print!("[{i}] {}", hinas::gpu::describe(a));
     }
     let gpu = hinas::gpu::Gpu::open()?;
     println!("selected: {}", gpu.adapter_line());

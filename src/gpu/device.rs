@@ -38,7 +38,9 @@ fn rank(info: &wgpu::AdapterInfo) -> u32 {
     }
 }
 
-/// Picks the adapter: `HINAS_ADAPTER=<substring>` if set, else the highest-performance one.
+/// Picks the adapter: `HINAS_ADAPTER=<index>` (as `hinas info` numbers them; CUDA_VISIBLE_DEVICES
+/// does not filter Vulkan devices, so this is how a sweep spreads its tasks) or
+/// `HINAS_ADAPTER=<name substring>` if set, else the highest-performance one.
 pub fn choose_adapter() -> anyhow::Result<wgpu::Adapter> {
     let mut adapters = enumerate();
     if adapters.is_empty() {
@@ -47,6 +49,16 @@ pub fn choose_adapter() -> anyhow::Result<wgpu::Adapter> {
     if let Ok(want) = std::env::var("HINAS_ADAPTER") {
         let want_l = want.to_lowercase();
         let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        if let Ok(i) = want.trim().parse::<usize>() {
+            anyhow::ensure!(
+                i < adapters.len(),
+                "HINAS_ADAPTER={i} but there are only {} adapters (0-{}: {})",
+                adapters.len(),
+                adapters.len() - 1,
+                names.join(", ")
+            );
+            return Ok(adapters.swap_remove(i));
+        }
         return adapters
             .into_iter()
             .find(|a| a.get_info().name.to_lowercase().contains(&want_l))

@@ -82,12 +82,20 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
             .progress_chars("=> "),
         );
         bar.set_prefix(format!("{}/{total}", s.epoch + 1));
-        let log = s.run_epoch(|_, loss| {
+        bar.set_position(s.partial.as_ref().map_or(0, |p| p.iteration) as u64);
+        let log = match s.run_epoch(|_, loss| {
             bar.inc(1);
             if let Some(l) = loss {
                 bar.set_message(format!("loss {l:.4}"));
             }
-        })?;
+        }) {
+            Err(e) if crate::stop::is_interrupted(&e) => {
+                bar.abandon();
+                s.checkpoint()?;
+                return Err(e);
+            }
+            r => r?,
+        };
         let val = match (log.val_psnr, log.val_ssim) {
             (Some(p), Some(q)) => format!(" | val {p:.2} dB SSIM {q:.4}"),
             _ => String::new(),

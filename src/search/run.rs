@@ -50,6 +50,17 @@ pub struct EpochLog {
     pub skip_none_edges: usize,
 }
 
+/// The part of an epoch done when a stop request interrupted it (saved in the checkpoint, so the
+/// resumed search continues at the next step and ends identical to an uninterrupted one).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct PartialEpoch {
+    pub iteration: usize,
+    pub weight_loss_sum: f64,
+    pub arch_loss_sum: f64,
+    pub steps: usize,
+    pub seconds: f64,
+}
+
 pub struct Outcome {
     pub genotype: Genotype,
     pub out_dir: PathBuf,
@@ -133,6 +144,8 @@ pub struct Search {
     pub unchanged: usize,
     /// When this process first read a loss back, i.e. its first step had finished on the GPU.
     pub first_step_done: Option<Instant>,
+    /// The interrupted epoch's progress, if a stop request cut it short.
+    pub partial: Option<PartialEpoch>,
 }
 
 impl Search {
@@ -185,6 +198,7 @@ impl Search {
             history: Vec::new(),
             best: None,
             unchanged: 0,
+            partial: None,
         })
     }
 
@@ -207,6 +221,8 @@ impl Search {
     }
 
     /// Runs one epoch (1-based number `self.epoch + 1`); `on_iter` sees (iteration, last loss).
+    /// On a stop request it returns [`crate::stop::Interrupted`] after the step in flight, with
+    /// the progress in `self.partial` (checkpoint it, then resume).
     pub fn run_epoch(
         &mut self,
         mut on_iter: impl FnMut(usize, Option<f64>),
@@ -219,14 +235,20 @@ impl Search {
         let arch_lr = sc.effective_arch_lr(self.iters_per_epoch());
         let arch_on = e >= sc.arch_start_epoch;
         let ssim_w = sc.ssim_weight as f32;
-        let (mut wsum, mut asum, mut n) = (0.0, 0.0, 0usize);
+        let done = self.partial.take().unwrap_or_default();
+        let (mut wsum, mut asum, mut n) = (done.weight_loss_sum, done.arch_loss_sum, done.steps);
         let mut pending: Option<(crate::gpu::PendingRead, Option<crate::gpu::PendingRead>)> = None;
         let xi = if sc.unrolled_lr > 0.0 {
             sc.unrolled_lr
         } else {
             lr
         };
-        for it in 0..self.iters_per_epoch() {
+        let mut stopped_at = None;
+        for it in done.iteration..self.iters_per_epoch() {
+            if crate::stop::requested() {
+                stopped_at = Some(it);
+                break;
+            }
             // The samplers are independent streams, so drawing the weight batch first (the
             // order-2 step needs it too) changes no batch.
             let arch_batch = arch_on.then(|| self.arch_sampler.next_gpu(&self.gpu));
@@ -306,6 +328,16 @@ impl Search {
             asum += a.map(|a| a.wait()[0] as f64).unwrap_or(0.0);
             n += 1;
         }
+        if let Some(iteration) = stopped_at {
+            self.partial = Some(PartialEpoch {
+                iteration,
+                weight_loss_sum: wsum,
+                arch_loss_sum: asum,
+                steps: n,
+                seconds: done.seconds + started.elapsed().as_secs_f64(),
+            });
+            return Err(crate::stop::Interrupted.into());
+        }
         self.epoch += 1;
         let epoch = self.epoch;
         let (genotype, arch) = self.genotype()?;
@@ -337,7 +369,7 @@ impl Search {
             lr,
             val_psnr,
             val_ssim,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: done.seconds + started.elapsed().as_secs_f64(),
             peak_mib: self.gpu.memory().peak as f64 / (1 << 20) as f64,
             genotype_changed: changed,
             val_psnr_noisy,

@@ -1,6 +1,7 @@
 //! The search checkpoint: every parameter and running statistic, both optimisers' states, the
 //! samplers' positions, the epoch history and the best genotype so far, in one safetensors file
-//! written atomically after every epoch. Restoring it and continuing gives bit-identical results
+//! written atomically after every epoch, and after the step in flight when a stop is requested
+//! (with the interrupted epoch's progress). Restoring it and continuing gives bit-identical results
 //! to a run that was never interrupted (all kernels are deterministic).
 
 use super::config::SearchConfig;
@@ -56,6 +57,7 @@ pub fn save(s: &Search) -> anyhow::Result<()> {
         "arch_sampler".into(),
         serde_json::to_string(&s.arch_sampler.state())?,
     );
+    meta.insert("partial".into(), serde_json::to_string(&s.partial)?);
     checkpoint::save(&path(&s.out_dir), &tensors, meta)
 }
 
@@ -100,5 +102,9 @@ pub fn load(s: &mut Search) -> anyhow::Result<()> {
         .restore(serde_json::from_str(meta_field(&m, "weight_sampler")?)?);
     s.arch_sampler
         .restore(serde_json::from_str(meta_field(&m, "arch_sampler")?)?);
+    s.partial = match m.get("partial") {
+        Some(p) => serde_json::from_str(p)?,
+        None => None,
+    };
     Ok(())
 }

@@ -109,12 +109,19 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
     );
     bar.set_position(s.iteration as u64);
     while !s.done() {
-        let log = s.run_interval(|it, loss| {
+        let log = match s.run_interval(|it, loss| {
             bar.set_position(it as u64);
             if let Some(l) = loss {
                 bar.set_message(format!("loss {l:.4}"));
             }
-        })?;
+        }) {
+            Err(e) if crate::stop::is_interrupted(&e) => {
+                bar.abandon();
+                state::save(&s)?;
+                return Err(e);
+            }
+            r => r?,
+        };
         if log.best {
             s.model.save(
                 &model_path(&out_dir),

@@ -71,6 +71,17 @@ pub fn load_split(cfg: &TrainConfig, channels: usize, source: &Source) -> anyhow
     Ok(Split { train: images, val })
 }
 
+/// The part of a validation interval done when a stop request interrupted it (checkpointed, so
+/// the resumed run continues at the next step and ends identical to an uninterrupted one).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct PartialInterval {
+    pub loss_sum: f64,
+    pub steps: usize,
+    /// The lr at the interval's first step (what its log row reports).
+    pub lr: f64,
+    pub seconds: f64,
+}
+
 pub struct Trainer {
     pub cfg: TrainConfig,
     pub out_dir: PathBuf,
@@ -84,6 +95,8 @@ pub struct Trainer {
     pub history: Vec<IntervalLog>,
     /// (score, iteration) of the best model so far.
     pub best: Option<(f64, usize)>,
+    /// The interrupted interval's progress, if a stop request cut it short.
+    pub partial: Option<PartialInterval>,
 }
 
 impl Trainer {
@@ -122,6 +135,7 @@ impl Trainer {
             iteration: 0,
             history: Vec::new(),
             best: None,
+            partial: None,
             cfg,
         })
     }
@@ -182,7 +196,8 @@ impl Trainer {
     }
 
     /// Runs up to the next validation point, validates, and records the interval;
-    /// `on_iter` sees (iterations done, last loss read).
+    /// `on_iter` sees (iterations done, last loss read). On a stop request it returns
+    /// [`crate::stop::Interrupted`] after the step in flight, with the progress in `self.partial`.
     pub fn run_interval(
         &mut self,
         mut on_iter: impl FnMut(usize, Option<f64>),
@@ -190,10 +205,19 @@ impl Trainer {
         let started = Instant::now();
         let t = self.cfg.train.clone();
         let end = ((self.iteration / t.val_every + 1) * t.val_every).min(t.iterations);
-        let lr = self.schedule().lr(self.iteration);
-        let (mut sum, mut n) = (0.0, 0usize);
+        let done = self.partial.take();
+        let lr = done
+            .as_ref()
+            .map_or_else(|| self.schedule().lr(self.iteration), |d| d.lr);
+        let (mut sum, mut n) = done.as_ref().map_or((0.0, 0), |d| (d.loss_sum, d.steps));
+        let before = done.map_or(0.0, |d| d.seconds);
         let mut pending: Option<PendingRead> = None;
+        let mut stopped = false;
         while self.iteration < end {
+            if crate::stop::requested() {
+                stopped = true;
+                break;
+            }
             let l = self.step();
             self.iteration += 1;
             let mut last = None;
@@ -209,6 +233,15 @@ impl Trainer {
         if let Some(prev) = pending {
             sum += prev.wait()[0] as f64;
             n += 1;
+        }
+        if stopped {
+            self.partial = Some(PartialInterval {
+                loss_sum: sum,
+                steps: n,
+                lr,
+                seconds: before + started.elapsed().as_secs_f64(),
+            });
+            return Err(crate::stop::Interrupted.into());
         }
         anyhow::ensure!(
             sum.is_finite(),
@@ -230,7 +263,7 @@ impl Trainer {
             val_ssim: ssim,
             score,
             best,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: before + started.elapsed().as_secs_f64(),
         };
         self.history.push(log.clone());
         Ok(log)

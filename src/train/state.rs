@@ -1,6 +1,6 @@
 //! The training checkpoint: parameters and BN statistics, the optimiser state, the sampler position,
 //! the interval history and the best score, in one safetensors file written atomically after
-//! every validation. Restoring it and continuing gives the same result as an uninterrupted run.
+//! every validation, and after the step in flight when a stop is requested. Restoring it and continuing gives the same result as an uninterrupted run.
 
 use super::config::TrainConfig;
 use super::run::{IntervalLog, Trainer};
@@ -44,6 +44,7 @@ pub fn save(s: &Trainer) -> anyhow::Result<()> {
     meta.insert("history".into(), serde_json::to_string(&s.history)?);
     meta.insert("best".into(), serde_json::to_string(&s.best)?);
     meta.insert("sampler".into(), serde_json::to_string(&s.sampler.state())?);
+    meta.insert("partial".into(), serde_json::to_string(&s.partial)?);
     checkpoint::save(&path(&s.out_dir), &tensors, meta)
 }
 
@@ -80,5 +81,9 @@ pub fn load(s: &mut Trainer) -> anyhow::Result<()> {
     s.best = serde_json::from_str::<Option<(f64, usize)>>(meta_field(&m, "best")?)?;
     s.sampler
         .restore(serde_json::from_str(meta_field(&m, "sampler")?)?);
+    s.partial = match m.get("partial") {
+        Some(p) => serde_json::from_str(p)?,
+        None => None,
+    };
     Ok(())
 }
