@@ -123,7 +123,7 @@ fn runs_that_cannot_fit_are_refused_with_the_estimate_before_allocating() {
     let huge = scratch("huge.toml");
     std::fs::write(
         &huge,
-        "[space]\nfilter_multiplier = 4096\n[search]\nbatch_size = 4096\npatch_size = 64\n",
+        "[space]\nfilter_multiplier = 4096\n[search]\nbatch_size = 4096\npatch_size = 64\nval_crop = 64\n",
     )
     .unwrap();
     let o = hinas()
