@@ -15,6 +15,7 @@ pub mod nn;
 pub mod onnx;
 pub mod ops;
 pub mod optim;
+pub mod outdir;
 pub mod report;
 pub mod search;
 pub mod stop;

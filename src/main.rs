@@ -1,11 +1,42 @@
-use clap::{Parser, Subcommand};
+mod cli;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use cli::args::{self, Protocol, Space};
 use std::path::PathBuf;
+
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BUILD_GIT_COMMIT"),
+    ", wgpu ",
+    env!("BUILD_WGPU_VERSION"),
+    ")"
+);
+
+const AFTER_HELP: &str = "\
+Examples:
+  hinas search -o runs/s1                      search on the built-in images (tiny budget)
+  hinas train --genotype runs/s1/genotype.json -o runs/t1
+  hinas eval -m runs/t1/model.safetensors --sigma 15,25,50
+  hinas denoise -m runs/t1/model.safetensors photo.png --sigma 25
+  hinas export -m runs/t1/model.safetensors --onnx model.onnx
+
+Environment:
+  HINAS_ADAPTER=<text>          use the GPU adapter whose name contains <text> (see `hinas info`)
+  HINAS_SUBGROUP_KERNELS=1|0    force the 8-lane subgroup kernels on or off
+  HINAS_PROFILE=1               print GPU time per kernel to stderr at exit
+  HINAS_MEMORY_LIMIT_GIB=<n>    device memory runs are checked against (default: system memory on
+                                CPU adapters, unchecked elsewhere)
+  HINAS_PYTHON=<python>         tests: a Python with onnxruntime/torch for the cross-checks
+  HINAS_BENCH_QUICK, HINAS_BENCH_JSON   benchmarks: shorter runs, JSON results file";
 
 #[derive(Parser)]
 #[command(
     name = "hinas",
-    version,
-    about = "Hierarchical NAS for image denoising, on the GPU you have"
+    version = VERSION,
+    about = "Hierarchical NAS for image denoising, on the GPU you have",
+    after_help = AFTER_HELP,
+    propagate_version = true
 )]
 struct Cli {
     #[command(subcommand)]
@@ -17,109 +48,87 @@ enum Command {
     /// List every GPU adapter with its limits and features.
     Info,
     /// Search a denoising architecture (HiNAS) on the built-in images or a folder.
+    #[command(
+        after_help = "Example:\n  hinas search --space ijcv2022 --data images/ -o runs/s1\n  hinas search --resume runs/s1"
+    )]
     Search {
-        /// TOML file overriding any field of the resolved config (see config.toml of a run).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Search space preset.
-        #[arg(long, default_value = "cvpr2020", value_parser = ["cvpr2020", "ijcv2022"])]
-        space: String,
-        /// tiny: 3 minutes on a 2-core CPU with the software driver; small: under an hour
-        /// there; paper: the published setting.
-        #[arg(long, default_value = "tiny", value_parser = ["tiny", "small", "paper"])]
-        budget: String,
-        /// Training images: a folder, or builtin:train (default).
-        #[arg(long, default_value = "builtin:train")]
-        data: String,
-        /// Output folder (default runs/search-<date>-<time>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Continue the search saved in this folder.
-        #[arg(long, conflicts_with = "out")]
-        resume: Option<PathBuf>,
-        /// Search colour (3-channel) denoisers.
-        #[arg(long)]
-        colour: bool,
+        /// Search space preset [default: cvpr2020].
+        #[arg(long, value_enum)]
+        space: Option<Space>,
         /// Run each cell once per incoming level (Auto-DeepLab), to measure HiNAS' memory saving.
         #[arg(long)]
         no_cell_sharing: bool,
         /// darts: the bi-level search; random: a genotype drawn uniformly from the same space
-        /// (the control every NAS result needs), seeded by --seed, in well under a second.
+        /// (the control every NAS result needs), seeded by --seed, in well under a second
+        /// [default: darts].
         #[arg(long, value_parser = ["darts", "random"])]
         strategy: Option<String>,
-        /// Architecture gradient: 1 = first order (HiNAS), 2 = DARTS' unrolled second order.
+        /// Architecture gradient: 1 = first order (HiNAS), 2 = DARTS' unrolled second order
+        /// [default: 1].
         #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
         arch_order: Option<u8>,
-        /// No progress bars or summary.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        run: args::Run,
+        #[command(flatten)]
+        output: args::Output,
     },
     /// Retrain the network of a searched genotype and keep the best model by validation.
+    #[command(
+        after_help = "Example:\n  hinas train --genotype runs/s1/genotype.json --sigma 25 -o runs/t1"
+    )]
     Train {
         /// genotype.json written by `hinas search` (not needed with --resume).
-        #[arg(long, required_unless_present = "resume")]
+        #[arg(long, value_name = "FILE", required_unless_present = "resume")]
         genotype: Option<PathBuf>,
-        /// Training noise level (0-255; default 30).
+        /// Training noise level, 0-255 [default: 30].
         #[arg(long, allow_negative_numbers = true)]
         sigma: Option<f32>,
-        /// tiny: minutes on a CPU-only machine; paper: the published setting.
-        #[arg(long, default_value = "tiny", value_parser = ["tiny", "paper"])]
-        budget: String,
-        /// Training images: a folder, or builtin:train (default).
-        #[arg(long, default_value = "builtin:train")]
-        data: String,
-        /// Output folder (default runs/train-<date>-<time>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Continue the training saved in this folder.
-        #[arg(long, conflicts_with = "out")]
-        resume: Option<PathBuf>,
-        /// Train a colour (3-channel) denoiser.
-        #[arg(long)]
-        colour: bool,
-        /// TOML file overriding any field of the resolved config (see config.toml of a run).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        #[arg(long)]
-        seed: Option<u64>,
-        /// No progress bar or summary.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        run: args::Run,
+        #[command(flatten)]
+        output: args::Output,
     },
     /// Score a trained model on test images (PSNR, both SSIMs), beside the noisy input.
+    #[command(
+        after_help = "Example:\n  hinas eval -m runs/t1/model.safetensors --data testset/ --sigma 15,25,50 --json"
+    )]
     Eval {
-        /// model.safetensors written by `hinas train`.
-        #[arg(long)]
-        model: PathBuf,
-        /// Test images: a folder, or builtin:test (default).
-        #[arg(long, default_value = "builtin:test")]
+        #[command(flatten)]
+        model: args::Model,
+        /// Test images: a folder, or builtin:test.
+        #[arg(long, default_value = "builtin:test", value_name = "FOLDER")]
         data: String,
-        /// Noise levels, comma-separated (default: the model's training sigma).
+        /// Noise levels, comma-separated, 0-255 [default: the model's training sigma].
         #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
         sigma: Vec<f32>,
-        #[arg(long, default_value = "standard", value_parser = ["standard", "hinas-tiles"])]
-        protocol: String,
-        /// Folder for eval.csv and eval.json (default: eval/ beside the model).
-        #[arg(long)]
+        /// How test images are presented to the model.
+        #[arg(long, value_enum, default_value_t = Protocol::Standard)]
+        protocol: Protocol,
+        /// Folder for eval.csv and eval.json [default: eval/ beside the model, eval-2/... if
+        /// taken].
+        #[arg(short, long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Seed of the test noise.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Replace eval.csv / eval.json in a non-empty --out folder.
         #[arg(long)]
-        quiet: bool,
+        force: bool,
+        #[command(flatten)]
+        output: args::Output,
     },
     /// Denoise PNG/JPEG images of any size with a trained model (PNG out).
+    #[command(
+        after_help = "Example:\n  hinas denoise -m runs/t1/model.safetensors photo.jpg -o out/ --sigma 25"
+    )]
     Denoise {
-        /// model.safetensors written by `hinas train`.
-        #[arg(long)]
-        model: PathBuf,
+        #[command(flatten)]
+        model: args::Model,
         /// Input images.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// Output folder (default: beside each input); outputs are NAME_denoised.png.
-        #[arg(long)]
+        /// Output folder [default: beside each input]; outputs are NAME_denoised.png.
+        #[arg(short, long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Noise level of the inputs, if known (0-255).
         #[arg(long, allow_negative_numbers = true)]
@@ -130,7 +139,7 @@ enum Command {
         /// Seed of --add-noise.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Largest tile side (default: the largest the device allows). Tiles overlap by the
+        /// Largest tile side [default: the largest the device allows]. Tiles overlap by the
         /// network's receptive field and give the whole-image result.
         #[arg(long)]
         tile: Option<usize>,
@@ -141,18 +150,27 @@ enum Command {
         /// Overwrite existing outputs.
         #[arg(long)]
         force: bool,
+        /// Refuse damaged inputs (e.g. a JPEG truncated mid-scan) instead of warning.
         #[arg(long)]
-        quiet: bool,
+        strict: bool,
+        #[command(flatten)]
+        output: args::Output,
     },
     /// Export a trained model as ONNX (opset 19, deformable convs as DeformConv).
+    #[command(
+        after_help = "Example:\n  hinas export -m runs/t1/model.safetensors --onnx model.onnx"
+    )]
     Export {
-        /// model.safetensors written by `hinas train`.
-        #[arg(long)]
-        model: PathBuf,
-        /// Output .onnx file (overwritten if it exists).
-        #[arg(long)]
+        #[command(flatten)]
+        model: args::Model,
+        /// Output .onnx file.
+        #[arg(long, value_name = "FILE")]
         onnx: PathBuf,
+        /// Overwrite an existing output file.
         #[arg(long)]
+        force: bool,
+        /// Print nothing but the output path.
+        #[arg(short, long)]
         quiet: bool,
     },
     /// Sweeps: a grid of search -> retrain -> eval tasks, locally or as a Slurm job array.
@@ -162,9 +180,16 @@ enum Command {
     },
     /// Merge a sweep folder into results.csv, summary.md and psnr.svg.
     Report(hinas::sweep::ReportArgs),
+    /// Print a shell completion script (e.g. `hinas completions bash > ~/.local/share/bash-completion/completions/hinas`).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() {
+    cli::quiet_on_closed_pipe();
     // A bug should still read as one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
@@ -190,48 +215,30 @@ fn main() {
         }
     }
     let result = match cli.command {
-        Command::Info => info(),
+        Command::Info => cli::info(),
         Command::Search {
-            config,
             space,
-            budget,
-            data,
-            out,
-            seed,
-            resume,
-            colour,
             no_cell_sharing,
             strategy,
             arch_order,
-            quiet,
-        } => search(
-            config,
-            &space,
-            &budget,
-            &data,
-            out,
-            seed,
-            resume,
-            colour,
-            no_cell_sharing,
-            strategy,
-            arch_order,
-            quiet,
+            run,
+            output,
+        } => cli::search(
+            space,
+            cli::SearchChoices {
+                no_cell_sharing,
+                strategy,
+                arch_order,
+            },
+            &run,
+            &output,
         ),
         Command::Train {
             genotype,
             sigma,
-            budget,
-            data,
-            out,
-            resume,
-            colour,
-            config,
-            seed,
-            quiet,
-        } => train(
-            genotype, sigma, &budget, &data, out, resume, colour, config, seed, quiet,
-        ),
+            run,
+            output,
+        } => cli::train(genotype, sigma, &run, &output),
         Command::Eval {
             model,
             data,
@@ -239,8 +246,18 @@ fn main() {
             protocol,
             out,
             seed,
-            quiet,
-        } => eval(model, &data, sigma, &protocol, out, seed, quiet),
+            force,
+            output,
+        } => cli::eval(cli::EvalCmd {
+            model: model.model,
+            data,
+            sigmas: sigma,
+            protocol,
+            out,
+            seed,
+            force,
+            output,
+        }),
         Command::Denoise {
             model,
             inputs,
@@ -251,21 +268,34 @@ fn main() {
             tile,
             raw_out,
             force,
-            quiet,
-        } => hinas::eval::denoise::denoise(hinas::eval::denoise::DenoiseArgs {
+            strict,
+            output,
+        } => cli::denoise(
+            hinas::eval::denoise::DenoiseArgs {
+                model: model.model,
+                inputs,
+                out_dir: out,
+                sigma,
+                add_noise,
+                seed,
+                tile,
+                raw_out,
+                force,
+                strict,
+                quiet: output.quiet || output.json,
+            },
+            &output,
+        ),
+        Command::Export {
             model,
-            inputs,
-            out_dir: out,
-            sigma,
-            add_noise,
-            seed,
-            tile,
-            raw_out,
+            onnx,
             force,
             quiet,
-        })
-        .map(|_| ()),
-        Command::Export { model, onnx, quiet } => export(model, onnx, quiet),
+        } => cli::export(&model.model, &onnx, force, quiet),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "hinas", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Sweep { command } => hinas::sweep::sweep(command),
         Command::Report(args) => hinas::sweep::report::report(args),
     };
@@ -276,168 +306,7 @@ fn main() {
         }
     }
     if let Err(e) = result {
-        let msg = format!("{e:#}");
-        eprintln!(
-            "error: {}",
-            msg.split_whitespace().collect::<Vec<_>>().join(" ")
-        );
+        eprintln!("error: {}", cli::error_text(&e));
         std::process::exit(1);
     }
-}
-
-fn info() -> anyhow::Result<()> {
-    let adapters = hinas::gpu::enumerate();
-    if adapters.is_empty() {
-        anyhow::bail!("{}", hinas::gpu::NO_ADAPTER_HINT);
-    }
-    for (i, a) in adapters.iter().enumerate() {
-        print!("[{i}] {}", hinas::gpu::describe(a));
-    }
-    let gpu = hinas::gpu::Gpu::open()?;
-    println!("selected: {}", gpu.adapter_line());
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn search(
-    config: Option<PathBuf>,
-    space: &str,
-    budget: &str,
-    data: &str,
-    out: Option<PathBuf>,
-    seed: Option<u64>,
-    resume: Option<PathBuf>,
-    colour: bool,
-    no_cell_sharing: bool,
-    strategy: Option<String>,
-    arch_order: Option<u8>,
-    quiet: bool,
-) -> anyhow::Result<()> {
-    use hinas::search::{config::SearchConfig, default_out_dir, SearchArgs};
-    let mut cfg = SearchConfig::resolve(space, budget, config.as_deref())?;
-    if let Some(s) = seed {
-        cfg.search.seed = s;
-    }
-    if colour {
-        cfg.space.channels = 3;
-    }
-    if no_cell_sharing {
-        cfg.space.cell_sharing = false;
-    }
-    if let Some(s) = strategy {
-        cfg.search.strategy = s;
-    }
-    if let Some(o) = arch_order {
-        cfg.search.arch_order = o as usize;
-    }
-    cfg.validate()?;
-    let data: hinas::data::Source = data.parse().expect("infallible");
-    let (out_dir, resume) = match resume {
-        Some(dir) => (dir, true),
-        None => (out.unwrap_or_else(|| default_out_dir("search")), false),
-    };
-    hinas::search::search(SearchArgs {
-        config: cfg,
-        data,
-        out_dir,
-        resume,
-        quiet,
-    })?;
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn train(
-    genotype: Option<PathBuf>,
-    sigma: Option<f32>,
-    budget: &str,
-    data: &str,
-    out: Option<PathBuf>,
-    resume: Option<PathBuf>,
-    colour: bool,
-    config: Option<PathBuf>,
-    seed: Option<u64>,
-    quiet: bool,
-) -> anyhow::Result<()> {
-    use hinas::train::{config::TrainConfig, TrainArgs};
-    let mut cfg = TrainConfig::resolve(budget, config.as_deref())?;
-    if let Some(s) = sigma {
-        hinas::train::config::check_sigma(s)?;
-        cfg.train.sigma = s;
-    }
-    if let Some(s) = seed {
-        cfg.train.seed = s;
-    }
-    if colour {
-        cfg.net.channels = 3;
-    }
-    cfg.validate()?;
-    let genotype = match (&genotype, &resume) {
-        (Some(g), None) => Some(hinas::nn::genotype::Genotype::load(g)?),
-        _ => None,
-    };
-    let data: hinas::data::Source = data.parse().expect("infallible");
-    let (out_dir, resume) = match resume {
-        Some(dir) => (dir, true),
-        None => (
-            out.unwrap_or_else(|| hinas::search::default_out_dir("train")),
-            false,
-        ),
-    };
-    hinas::train::train(TrainArgs {
-        config: cfg,
-        genotype,
-        data,
-        out_dir,
-        resume,
-        quiet,
-    })?;
-    Ok(())
-}
-
-fn eval(
-    model: PathBuf,
-    data: &str,
-    sigmas: Vec<f32>,
-    protocol: &str,
-    out: Option<PathBuf>,
-    seed: u64,
-    quiet: bool,
-) -> anyhow::Result<()> {
-    let protocol = match protocol {
-        "hinas-tiles" => hinas::data::Protocol::hinas_tiles(),
-        _ => hinas::data::Protocol::Standard,
-    };
-    let out_dir = out.unwrap_or_else(|| {
-        model
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."))
-            .join("eval")
-    });
-    hinas::eval::eval(hinas::eval::EvalArgs {
-        model,
-        data: data.parse().expect("infallible"),
-        sigmas,
-        protocol,
-        out_dir,
-        seed,
-        quiet,
-    })?;
-    Ok(())
-}
-
-fn export(model: PathBuf, onnx: PathBuf, quiet: bool) -> anyhow::Result<()> {
-    let s = hinas::export::export(&model, &onnx)?;
-    if !quiet {
-        println!(
-            "wrote {}: {} nodes, {} parameters, {} bytes (ONNX opset {})",
-            onnx.display(),
-            s.nodes,
-            s.params,
-            s.bytes,
-            hinas::export::OPSET
-        );
-    }
-    Ok(())
 }

@@ -25,8 +25,19 @@ fn search(out: &Path, extra: &[&str]) -> Output {
 #[test]
 fn reduced_search_writes_every_output() {
     let out = scratch("search");
-    let o = search(&out, &[]);
+    let o = search(&out, &["--json"]);
     assert!(o.status.success(), "search failed: {}", stderr(&o));
+    // --json: one JSON document on stdout naming the outputs and the result.
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(json["command"], "search");
+    assert_eq!(json["out_dir"].as_str(), Some(out.to_str().unwrap()));
+    assert_eq!(
+        json["genotype"].as_str(),
+        Some(out.join("genotype.json").to_str().unwrap())
+    );
+    assert_eq!(json["epochs_run"], 3);
+    assert!(json["val_psnr"].as_f64().is_some_and(f64::is_finite));
+    assert!(json["seconds"].as_f64().is_some_and(|s| s > 0.0));
     for f in [
         "config.toml",
         "genotype.json",
@@ -83,8 +94,14 @@ fn bad_input_gives_one_line_errors() {
             .output()
             .unwrap()
     };
+    // A mistyped value is the one error of more than one line: the parser's caret diagram.
     let o = with_config("[search]\nepochs = \"many\"\n");
-    assert_one_line_error(&o, "config");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with("error: bad config") && stderr(&o).contains('^'),
+        "{}",
+        stderr(&o)
+    );
 
     let o = with_config("[space]\nops = [\"con_c_3x3\", \"warp_drive\"]\n");
     assert_one_line_error(&o, "warp_drive");
@@ -122,6 +139,44 @@ fn killed_search_resumes_to_the_same_genotype() {
     let o = search(&whole, &["--seed", "7"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let want = std::fs::read_to_string(whole.join("genotype.json")).unwrap();
+    // --quiet still prints where the outputs are.
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        whole.to_str().unwrap()
+    );
+
+    // A resumed run keeps its own settings: a different seed, config, space or data is refused
+    // (naming the setting), the same ones are accepted.
+    let resume = |extra: &[&str]| {
+        hinas()
+            .args(["search", "--quiet", "--resume"])
+            .arg(&whole)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_one_line_error(&resume(&["--seed", "8"]), "search.seed");
+    assert_one_line_error(&resume(&["--space", "ijcv2022"]), "--space");
+    assert_one_line_error(&resume(&["--colour"]), "--channels sets space.channels = 3");
+    assert_one_line_error(&resume(&["--data", "/elsewhere"]), "--data");
+    let other = whole.with_extension("other.toml");
+    std::fs::write(&other, "[search]\nepochs = 5\n").unwrap();
+    let o = resume(&["--config", other.to_str().unwrap()]);
+    assert_one_line_error(&o, "search.epochs");
+    let _ = std::fs::remove_file(&other);
+    // The same settings again: the finished run resumes to its end at once.
+    let o = hinas()
+        .args(["search", "--quiet", "--seed", "7", "--resume"])
+        .arg(&whole)
+        .arg("--config")
+        .arg(micro())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(whole.join("genotype.json")).unwrap(),
+        want
+    );
 
     // Kill at a pseudo-random moment after the first checkpoint, then resume until done.
     let cut = scratch("cut");

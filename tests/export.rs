@@ -318,15 +318,17 @@ fn colour_model_exports_and_matches() {
 fn export_errors_are_one_line() {
     let dir = scratch("errors");
     std::fs::create_dir_all(&dir).unwrap();
-    let export = |model: &Path, onnx: &Path| {
+    let export_with = |model: &Path, onnx: &Path, extra: &[&str]| {
         hinas()
             .args(["export", "--model"])
             .arg(model)
             .arg("--onnx")
             .arg(onnx)
+            .args(extra)
             .output()
             .unwrap()
     };
+    let export = |model: &Path, onnx: &Path| export_with(model, onnx, &[]);
     let out = dir.join("out.onnx");
     assert_one_line_error(
         &export(&dir.join("missing.safetensors"), &out),
@@ -341,8 +343,25 @@ fn export_errors_are_one_line() {
         &export(&model, &dir.join("no/such/dir/out.onnx")),
         "cannot write",
     );
-    assert_one_line_error(&export(&model, &model), "is the model itself");
+    assert_one_line_error(&export(&model, &model), "already exists; use --force");
+    // Not even --force replaces the model being exported.
+    assert_one_line_error(
+        &export_with(&model, &model, &["--force"]),
+        "is the model itself",
+    );
     assert!(!out.exists());
+    // An existing file is never replaced without --force (here a picture, as `--onnx x.png`).
+    let png = dir.join("x.png");
+    std::fs::write(&png, b"a picture").unwrap();
+    assert_one_line_error(&export(&model, &png), "x.png already exists; use --force");
+    assert_eq!(std::fs::read(&png).unwrap(), b"a picture");
+    let o = export_with(&model, &png, &["--force", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        png.to_str().unwrap()
+    );
+    assert_ne!(std::fs::read(&png).unwrap(), b"a picture");
     assert!(
         hinas::train::model::ModelFile::read(&model).is_ok(),
         "the model is intact"

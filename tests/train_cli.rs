@@ -21,12 +21,17 @@ fn assert_ok(o: &Output) {
     assert!(o.status.success(), "command failed: {}", stderr(o));
 }
 
-/// Three 64x64 crops of the built-in test images, as PNG files.
+/// Three 64x64 crops of the built-in test images, as PNG files; one name holds a comma and a
+/// quote, which eval.csv must quote.
 fn test_images(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    for im in builtin_test(Channels::Grey).iter().take(3) {
+    for (i, im) in builtin_test(Channels::Grey).iter().take(3).enumerate() {
         let png = im.image.crop(64, 64, 64, 64).to_png().unwrap();
-        std::fs::write(dir.join(format!("{}.png", im.name.replace('.', "_"))), png).unwrap();
+        let name = match i {
+            1 => format!("{}, \"the\" second", im.name.replace('.', "_")),
+            _ => im.name.replace('.', "_"),
+        };
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 }
 
@@ -57,8 +62,20 @@ fn search_train_eval_denoise_end_to_end() {
     assert_ok(&o);
 
     let run = root.join("train");
-    let o = train(&search.join("genotype.json"), &run, &[]);
+    let o = train(&search.join("genotype.json"), &run, &["--json"]);
     assert_ok(&o);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(
+        j["model"].as_str(),
+        Some(run.join("model.safetensors").to_str().unwrap())
+    );
+    assert!(j["val_psnr"].as_f64().is_some_and(f64::is_finite));
+    assert!(
+        j["best_iteration"]
+            .as_u64()
+            .is_some_and(|i| i == 20 || i == 40),
+        "{j}"
+    );
     for f in [
         "model.safetensors",
         "checkpoint.safetensors",
@@ -81,19 +98,51 @@ fn search_train_eval_denoise_end_to_end() {
 
     let data = root.join("test");
     test_images(&data);
-    let ev = root.join("eval");
-    let o = hinas()
-        .args(["eval", "--quiet", "--model"])
-        .arg(run.join("model.safetensors"))
-        .arg("--data")
-        .arg(&data)
-        .arg("--out")
-        .arg(&ev)
-        .output()
-        .unwrap();
+    // Without --out, results go to eval/ beside the model, then eval-2/: never replaced.
+    let eval = |extra: &[&str]| {
+        hinas()
+            .args(["eval", "--model"])
+            .arg(run.join("model.safetensors"))
+            .arg("--data")
+            .arg(&data)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = eval(&["--json"]);
     assert_ok(&o);
-    let csv = std::fs::read_to_string(ev.join("eval.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 3 + 1, "{csv}");
+    let ev = run.join("eval");
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(summary["out_dir"].as_str(), Some(ev.to_str().unwrap()));
+    assert_eq!(
+        summary["result"]["sigmas"][0]["images"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let o = eval(&["--quiet"]);
+    assert_ok(&o);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        run.join("eval-2").to_str().unwrap()
+    );
+    assert_one_line_error(&eval(&["--out", ev.to_str().unwrap()]), "use --force");
+    assert_ok(&eval(&[
+        "--quiet",
+        "--force",
+        "--out",
+        ev.to_str().unwrap(),
+    ]));
+    // eval.csv: one quoted-as-needed row per image, no MEAN row.
+    let mut rows = csv::Reader::from_path(ev.join("eval.csv")).unwrap();
+    let names: Vec<String> = rows.records().map(|r| r.unwrap()[1].to_string()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(
+        names.iter().any(|n| n.ends_with(", \"the\" second.png")),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n == "MEAN"));
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ev.join("eval.json")).unwrap()).unwrap();
     let s = &json["sigmas"][0];
@@ -138,6 +187,26 @@ fn search_train_eval_denoise_end_to_end() {
     // Never overwrite an existing output unless told to.
     assert_one_line_error(&den(&[]), "already exists");
     assert_ok(&den(&["--force"]));
+    // --json: the outputs and sizes, nothing else on stdout.
+    let o = hinas()
+        .args(["denoise", "--json", "--tile", "64", "-m"])
+        .arg(run.join("model.safetensors"))
+        .arg(&big)
+        .arg("-o")
+        .arg(root.join("den-json"))
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    let img = &j["images"][0];
+    assert_eq!(
+        img["output"].as_str(),
+        Some(root.join("den-json/big_denoised.png").to_str().unwrap())
+    );
+    assert_eq!(
+        (img["width"].as_u64(), img["height"].as_u64()),
+        (Some(150), Some(90))
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -190,7 +259,31 @@ fn killed_training_resumes_to_the_same_model() {
         c
     };
     let whole = scratch("whole");
-    assert_ok(&run(&whole).output().unwrap());
+    let o = run(&whole).output().unwrap();
+    assert_ok(&o);
+    // --quiet still prints the model's path.
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        whole.join("model.safetensors").to_str().unwrap()
+    );
+    // A resumed run keeps its own settings: different ones are refused, naming the setting.
+    let resume = |extra: &[&str]| {
+        hinas()
+            .args(["train", "--quiet", "--resume"])
+            .arg(&whole)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_one_line_error(&resume(&["--seed", "4"]), "train.seed");
+    assert_one_line_error(&resume(&["--sigma", "25"]), "train.sigma");
+    assert_one_line_error(&resume(&["--budget", "paper"]), "train.budget");
+    assert_one_line_error(&resume(&["--channels", "3"]), "--channels");
+    let other = scratch("other.toml");
+    std::fs::write(&other, "[train]\nlr = 0.5\n").unwrap();
+    assert_one_line_error(&resume(&["-c", other.to_str().unwrap()]), "train.lr");
+    let _ = std::fs::remove_file(&other);
+    assert_ok(&resume(&["--seed", "3", "--channels", "1"]));
     let cut = scratch("cut");
     let mut child = run(&cut).spawn().unwrap();
     let ckpt = cut.join("checkpoint.safetensors");

@@ -90,6 +90,19 @@ impl Image {
         Ok(Image::from_dynamic(&img))
     }
 
+    /// Why an encoded image decodes into a damaged picture although the decoder succeeds: a JPEG
+    /// cut off mid-scan decodes with the missing part grey and no error. Inside a scan a 0xFF
+    /// byte is always followed by 0x00 or a restart marker, so the end-of-image marker after
+    /// the last start-of-scan is what a complete file has.
+    pub fn damage(bytes: &[u8]) -> Option<&'static str> {
+        if !bytes.starts_with(&[0xFF, 0xD8]) {
+            return None;
+        }
+        let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA])?;
+        let complete = bytes[last_scan..].windows(2).any(|w| w == [0xFF, 0xD9]);
+        (!complete).then_some("JPEG data ends before its end-of-image marker (truncated file?)")
+    }
+
     /// Encodes as an 8-bit PNG (grey or RGB).
     pub fn to_png(&self) -> anyhow::Result<Vec<u8>> {
         use image::ImageEncoder;

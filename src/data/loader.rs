@@ -16,6 +16,8 @@ pub struct LoadOptions {
     pub strict: bool,
     /// Images narrower or lower than this are an error (the patch size when sampling patches).
     pub min_size: usize,
+    /// What needs `min_size`, for the message ("patch size", "SSIM window").
+    pub min_size_for: &'static str,
 }
 
 impl LoadOptions {
@@ -24,6 +26,7 @@ impl LoadOptions {
             channels,
             strict: false,
             min_size: 1,
+            min_size_for: "patch size",
         }
     }
 
@@ -34,6 +37,13 @@ impl LoadOptions {
 
     pub fn min_size(mut self, min_size: usize) -> LoadOptions {
         self.min_size = min_size;
+        self
+    }
+
+    /// Images smaller than `min_size` are refused, naming `needed_for` as the reason.
+    pub fn min_size_for(mut self, min_size: usize, needed_for: &'static str) -> LoadOptions {
+        self.min_size = min_size;
+        self.min_size_for = needed_for;
         self
     }
 }
@@ -69,7 +79,7 @@ pub fn load_folder(path: &Path, opts: &LoadOptions) -> Result<LoadedSet> {
     let mut images = Vec::new();
     let mut skipped = Vec::new();
     for f in &files {
-        let image = match read_image(f) {
+        let image = match read_image(f, opts.strict) {
             Ok(img) => img,
             Err(e) => {
                 let reason = format!("{e:#}");
@@ -81,7 +91,12 @@ pub fn load_folder(path: &Path, opts: &LoadOptions) -> Result<LoadedSet> {
                 continue;
             }
         };
-        check_size(&image, opts.min_size, &f.display().to_string())?;
+        check_size(
+            &image,
+            opts.min_size,
+            &f.display().to_string(),
+            opts.min_size_for,
+        )?;
         let name = if meta.is_dir() {
             f.strip_prefix(path).unwrap_or(f)
         } else {
@@ -127,17 +142,22 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn read_image(path: &Path) -> Result<Image> {
-    let img = image::ImageReader::open(path)?
-        .with_guessed_format()?
-        .decode()?;
-    Ok(Image::from_dynamic(&img))
+fn read_image(path: &Path, strict: bool) -> Result<Image> {
+    let bytes = std::fs::read(path)?;
+    let img = Image::decode(&bytes)?;
+    if let Some(why) = Image::damage(&bytes) {
+        if strict {
+            bail!("{why}");
+        }
+        eprintln!("warning: {}: {why}; using it as decoded", path.display());
+    }
+    Ok(img)
 }
 
-fn check_size(img: &Image, min: usize, what: &str) -> Result<()> {
+fn check_size(img: &Image, min: usize, what: &str, needed_for: &str) -> Result<()> {
     if img.width < min || img.height < min {
         bail!(
-            "{what}: {}x{} is smaller than the {min}x{min} patch size",
+            "{what}: {}x{} is smaller than the {min}x{min} {needed_for}",
             img.width,
             img.height
         );
@@ -182,7 +202,12 @@ impl Source {
             Source::Folder(p) => return Ok(load_folder(p, opts)?.images),
         };
         for im in &images {
-            check_size(&im.image, opts.min_size, &format!("{self}/{}", im.name))?;
+            check_size(
+                &im.image,
+                opts.min_size,
+                &format!("{self}/{}", im.name),
+                opts.min_size_for,
+            )?;
         }
         Ok(images)
     }

@@ -336,15 +336,6 @@ impl PatchSampler {
         })
     }
 
-    /// [`new`](Self::new) on the images of a loaded set.
-    pub fn from_named(
-        images: &[super::image::NamedImage],
-        cfg: SamplerConfig,
-        seed: u64,
-    ) -> Result<PatchSampler> {
-        PatchSampler::new(images.iter().map(|i| i.image.clone()).collect(), cfg, seed)
-    }
-
     pub fn config(&self) -> &SamplerConfig {
         &self.core.cfg
     }

@@ -27,6 +27,9 @@ pub struct DenoiseArgs {
     /// Folder for the unquantised output (`--raw-out`, for comparisons with ONNX Runtime).
     pub raw_out: Option<PathBuf>,
     pub force: bool,
+    /// Refuse inputs that decode into a damaged picture (see [`Image::damage`]) instead of
+    /// warning.
+    pub strict: bool,
     pub quiet: bool,
 }
 
@@ -35,6 +38,8 @@ pub struct Denoised {
     pub input: PathBuf,
     pub output: PathBuf,
     pub noisy: Option<PathBuf>,
+    pub width: usize,
+    pub height: usize,
     pub seconds: f64,
 }
 
@@ -67,6 +72,13 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
         let img = Image::decode(&bytes)
             .map_err(|e| anyhow::anyhow!("cannot decode {}: {e}", input.display()))?
             .to_channels(channels);
+        if let Some(why) = Image::damage(&bytes) {
+            anyhow::ensure!(!args.strict, "{}: {why}", input.display());
+            eprintln!(
+                "warning: {}: {why}; denoising it as decoded (--strict refuses it)",
+                input.display()
+            );
+        }
         let dir = match &args.out_dir {
             Some(d) => d.clone(),
             None => input
@@ -175,6 +187,8 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
             input,
             output,
             noisy: noisy_path,
+            width: img.width,
+            height: img.height,
             seconds,
         });
     }

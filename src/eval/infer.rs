@@ -36,7 +36,8 @@
 use crate::data::{FloatImage, HostBatch};
 use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
 use crate::nn::layers::Act;
-use crate::onnx::proto::{AttrValue, GraphProto, NodeProto, TensorData};
+use super::infer_graph::{AttrValue, GraphProto, NodeProto};
+use crate::onnx::proto::TensorData;
 use crate::ops::conv2d::{conv2d_raw, Conv2dCfg};
 use crate::ops::deform_conv::{deform_conv2d_raw, DeformCfg};
 use crate::ops::{concat, elementwise as ew};
@@ -521,7 +522,7 @@ impl InferNet {
     /// The plan of a loaded model.
     pub fn from_model(model: &crate::train::model::Model) -> anyhow::Result<InferNet> {
         let proto = crate::export::onnx_model(model);
-        Self::from_graph(&model.gpu, &proto.graph)
+        Self::from_graph(&model.gpu, &super::infer_graph::read(&proto)?)
     }
 
     pub fn channels(&self) -> usize {

@@ -3,14 +3,16 @@
 //! noise, exactly the eval-mode forward (no clamp, as ours has none). The deformable convs are
 //! ONNX's DeformConv, BN is BatchNormalization with the running statistics, weights are
 //! initializers named as in the model file. The nodes come from the `export` method beside each
-//! layer's `forward` ([`OnnxGraph`]); the protobuf encoding is [`crate::onnx::proto`].
+//! layer's `forward` ([`OnnxGraph`]); the messages are prost's types of the official onnx.proto
+//! ([`crate::onnx::pb`]).
 //! tools/onnx_check.py compares ONNX Runtime's output with ours.
 
 use crate::checkpoint::write_atomic;
 use crate::gpu::Gpu;
 use crate::onnx::graph::{image_value, OnnxGraph};
-use crate::onnx::proto::{Message, ModelProto};
+use crate::onnx::pb::{ModelProto, OperatorSetIdProto, StringStringEntryProto};
 use crate::train::model::{Model, ModelFile};
+use prost::Message;
 use std::path::Path;
 
 pub const OPSET: i64 = 19;
@@ -39,16 +41,26 @@ pub fn onnx_model(model: &Model) -> ModelProto {
         .collect();
     metadata.sort();
     ModelProto {
-        ir_version: IR_VERSION,
-        opset_version: OPSET,
-        producer_name: "hinas".into(),
-        producer_version: env!("CARGO_PKG_VERSION").into(),
-        doc_string: format!(
+        ir_version: Some(IR_VERSION),
+        producer_name: Some("hinas".into()),
+        producer_version: Some(env!("CARGO_PKG_VERSION").into()),
+        doc_string: Some(format!(
             "HiNAS denoiser ({c} channel(s), trained at sigma {}): {OUTPUT} = {INPUT} - predicted noise, values in [0, 1] scale, not clamped",
             model.sigma()
-        ),
-        graph,
-        metadata,
+        )),
+        graph: Some(graph),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(OPSET),
+        }],
+        metadata_props: metadata
+            .into_iter()
+            .map(|(key, value)| StringStringEntryProto {
+                key: Some(key),
+                value: Some(value),
+            })
+            .collect(),
+        ..Default::default()
     }
 }
 
@@ -74,10 +86,10 @@ pub fn export(model_path: &Path, onnx_path: &Path) -> anyhow::Result<ExportSumma
     let gpu = Gpu::open()?;
     let model = Model::from_file(&gpu, file, model_path)?;
     let proto = onnx_model(&model);
-    let bytes = proto.to_bytes();
+    let bytes = proto.encode_to_vec();
     write_atomic(onnx_path, &bytes)?;
     Ok(ExportSummary {
-        nodes: proto.graph.nodes.len(),
+        nodes: proto.graph.as_ref().map_or(0, |g| g.node.len()),
         params: model.param_count(),
         bytes: bytes.len(),
     })

@@ -240,3 +240,71 @@ impl Gpu {
         let _ = self.0.device.poll(wgpu::PollType::wait_indefinitely());
     }
 }
+
+/// What a run will need on the device, estimated from its config before anything is allocated.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MemoryEstimate {
+    /// All live tensors at the peak (activations kept for the backward pass, gradients,
+    /// parameters and optimiser state), in bytes; a rough figure (within ~2x).
+    pub total: u64,
+    /// One tensor the run cannot do without, in bytes (checked against the buffer limits).
+    pub largest: u64,
+}
+
+/// Bytes for a message: MiB below a GiB, else GiB.
+fn size(b: u64) -> String {
+    let mib = b as f64 / (1u64 << 20) as f64;
+    if mib < 1024.0 {
+        format!("{mib:.1} MiB")
+    } else {
+        format!("{:.1} GiB", mib / 1024.0)
+    }
+}
+
+/// The device memory runs are checked against: `HINAS_MEMORY_LIMIT_GIB` if set, else the system
+/// memory for CPU adapters (the software driver allocates there); None where wgpu does not say.
+pub fn memory_limit(gpu: &Gpu) -> Option<u64> {
+    if let Ok(v) = std::env::var("HINAS_MEMORY_LIMIT_GIB") {
+        if let Ok(g) = v.trim().parse::<f64>() {
+            if g.is_finite() && g > 0.0 {
+                return Some((g * (1u64 << 30) as f64) as u64);
+            }
+        }
+    }
+    if gpu.info().device_type != wgpu::DeviceType::Cpu {
+        return None;
+    }
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Refuses a run that cannot fit, with the estimate and the device's limit, before any of its
+/// tensors is allocated (an allocation failure would abort the process instead).
+pub fn check_memory(gpu: &Gpu, est: &MemoryEstimate, what: &str) -> anyhow::Result<()> {
+    let l = gpu.limits();
+    let buffer = l
+        .max_buffer_size
+        .min(l.max_storage_buffer_binding_size as u64);
+    anyhow::ensure!(
+        est.largest <= buffer,
+        "{what} needs a single tensor of {}, above this device's limit of {} for one buffer; lower batch_size, patch_size or the widths",
+        size(est.largest),
+        size(buffer)
+    );
+    if let Some(limit) = memory_limit(gpu) {
+        anyhow::ensure!(
+            est.total <= limit,
+            "{what} needs about {} of device memory (estimated from its config), this device has {}; lower batch_size, patch_size, filter_multiplier or width_factors (or set HINAS_MEMORY_LIMIT_GIB)",
+            size(est.total),
+            size(limit)
+        );
+    }
+    Ok(())
+}

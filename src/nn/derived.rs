@@ -5,7 +5,7 @@
 
 use super::cell::DerivedCell;
 use super::genotype::Genotype;
-use super::layers::{Act, Conv, ConvBn, Mode};
+use super::layers::{Act, Conv, ConvBn, ConvBnSpec, Mode};
 use super::params::{Bound, ParamStore};
 use super::space::OutputForm;
 use crate::onnx::graph::OnnxGraph;
@@ -35,23 +35,17 @@ impl SepBn {
                 s,
                 rng,
                 &format!("{name}.dw"),
-                cin,
-                cin,
-                3,
-                Conv2dCfg::new(1, 1, 1, cin),
-                true,
-                Some(act),
+                ConvBnSpec::new(cin, cin, 3, Conv2dCfg::new(1, 1, 1, cin))
+                    .affine()
+                    .act(act),
             ),
             pw: ConvBn::new(
                 s,
                 rng,
                 &format!("{name}.pw"),
-                cin,
-                cout,
-                1,
-                Conv2dCfg::default(),
-                true,
-                Some(act),
+                ConvBnSpec::new(cin, cout, 1, Conv2dCfg::default())
+                    .affine()
+                    .act(act),
             ),
         }
     }
@@ -125,8 +119,13 @@ impl DerivedNet {
         let st = space.stem_channels;
         let c3 = Conv2dCfg::new(1, 1, 1, 1);
         let c1 = Conv2dCfg::default();
-        let stem1 = ConvBn::new(s, rng, "stem1", space.channels, st, 3, c3, true, Some(act));
-        let stem2 = ConvBn::new(s, rng, "stem2", st, st, 3, c3, true, None);
+        let stem1 = ConvBn::new(
+            s,
+            rng,
+            "stem1",
+            ConvBnSpec::new(space.channels, st, 3, c3).affine().act(act),
+        );
+        let stem2 = ConvBn::new(s, rng, "stem2", ConvBnSpec::new(st, st, 3, c3).affine());
         let mut scalers = Vec::new();
         let mut cells = Vec::new();
         let (mut prev_c, mut prevprev_c) = (st, st);
@@ -137,12 +136,7 @@ impl DerivedNet {
                     s,
                     rng,
                     &format!("cell{l}.{name}"),
-                    cin,
-                    c,
-                    1,
-                    c1,
-                    true,
-                    None,
+                    ConvBnSpec::new(cin, c, 1, c1).affine(),
                 ))
             };
             let pp = sc(s, rng, "pre0", prevprev_c);
@@ -155,10 +149,25 @@ impl DerivedNet {
         let f4 = widths[0] * space.nodes;
         let low_source = match decoder_endpoint(&g.path) {
             Some(l) => Ok(l),
-            None => Err(ConvBn::new(s, rng, "reduce", st, f4, 3, c3, false, None)),
+            None => Err(ConvBn::new(
+                s,
+                rng,
+                "reduce",
+                ConvBnSpec::new(st, f4, 3, c3),
+            )),
         };
-        let low = ConvBn::new(s, rng, "dec.low", f4, 48, 1, c1, true, Some(act));
-        let high = ConvBn::new(s, rng, "dec.high", prev_c, 128, 1, c1, true, Some(act));
+        let low = ConvBn::new(
+            s,
+            rng,
+            "dec.low",
+            ConvBnSpec::new(f4, 48, 1, c1).affine().act(act),
+        );
+        let high = ConvBn::new(
+            s,
+            rng,
+            "dec.high",
+            ConvBnSpec::new(prev_c, 128, 1, c1).affine().act(act),
+        );
         let sep1 = SepBn::new(s, rng, "dec.sep1", 176, 128, act);
         let sep2 = SepBn::new(s, rng, "dec.sep2", 128, 128, act);
         let out = Conv::new(s, rng, "dec.out", 128, space.channels, 3, c3, true);

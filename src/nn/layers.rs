@@ -204,25 +204,62 @@ pub struct ConvBn {
     pub act_after: Option<Act>,
 }
 
+/// The shape of a [`ConvBn`]: `ConvBnSpec::new(cin, cout, 3, cfg).affine().act(a)`.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvBnSpec {
+    pub cin: usize,
+    pub cout: usize,
+    /// Square kernel side.
+    pub k: usize,
+    pub cfg: Conv2dCfg,
+    /// BN with a learned scale and shift (else normalisation only).
+    pub affine: bool,
+    /// Activation after the BN.
+    pub act: Option<Act>,
+}
+
+impl ConvBnSpec {
+    /// A conv and a non-affine BN, no activation.
+    pub fn new(cin: usize, cout: usize, k: usize, cfg: Conv2dCfg) -> ConvBnSpec {
+        ConvBnSpec {
+            cin,
+            cout,
+            k,
+            cfg,
+            affine: false,
+            act: None,
+        }
+    }
+    pub fn affine(self) -> ConvBnSpec {
+        ConvBnSpec {
+            affine: true,
+            ..self
+        }
+    }
+    pub fn act(self, act: Act) -> ConvBnSpec {
+        ConvBnSpec {
+            act: Some(act),
+            ..self
+        }
+    }
+}
+
 impl ConvBn {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        s: &mut ParamStore,
-        rng: &mut impl Rng,
-        name: &str,
-        cin: usize,
-        cout: usize,
-        k: usize,
-        cfg: Conv2dCfg,
-        affine: bool,
-        act_after: Option<Act>,
-    ) -> ConvBn {
+    pub fn new(s: &mut ParamStore, rng: &mut impl Rng, name: &str, spec: ConvBnSpec) -> ConvBn {
+        let ConvBnSpec {
+            cin,
+            cout,
+            k,
+            cfg,
+            affine,
+            act,
+        } = spec;
         let conv = Conv::new(s, rng, &format!("{name}.conv"), cin, cout, k, cfg, false);
         let bn = BatchNorm::new(s, &format!("{name}.bn"), cout, affine);
         ConvBn {
             conv,
             bn,
-            act_after,
+            act_after: act,
         }
     }
 

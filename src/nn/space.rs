@@ -134,6 +134,23 @@ impl SpaceCfg {
             kinds.iter().any(|k| *k != OpKind::Zero),
             "the op set needs at least one op besides 'none'"
         );
+        use crate::config_file::check_at_most;
+        check_at_most("layers", self.layers, 64)?;
+        check_at_most("levels", self.levels, 16)?;
+        check_at_most("nodes", self.nodes, 32)?;
+        check_at_most("filter_multiplier", self.filter_multiplier, 65_536)?;
+        check_at_most("stem_channels", self.stem_channels, 65_536)?;
+        check_at_most("aspp_dilation", self.aspp_dilation, 65_536)?;
+        anyhow::ensure!(
+            self.width_factors
+                .iter()
+                .all(|w| w.is_finite() && *w > 0.0 && *w <= 1024.0),
+            "every width factor must be a finite number in (0, 1024]"
+        );
+        anyhow::ensure!(
+            self.leaky_slope.is_finite() && (0.0..=1.0).contains(&self.leaky_slope),
+            "leaky_slope must lie in [0, 1]"
+        );
         anyhow::ensure!(self.layers >= 1, "layers must be at least 1");
         anyhow::ensure!(self.levels >= 1, "levels must be at least 1");
         anyhow::ensure!(self.nodes >= 1, "nodes must be at least 1");

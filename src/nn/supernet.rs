@@ -3,7 +3,7 @@
 
 use super::candidates::OpKind;
 use super::cell::{edge_count, SearchCell};
-use super::layers::{Act, ConvBn, Mode};
+use super::layers::{Act, ConvBn, ConvBnSpec, Mode};
 use super::params::{Bound, Group, ParamId, ParamStore};
 use super::space::{OutputForm, SpaceCfg};
 use crate::gpu::Tensor;
@@ -91,27 +91,22 @@ impl Supernet {
             s,
             rng,
             "stem1",
-            cfg.channels,
-            stem,
-            3,
-            c3(1),
-            false,
-            Some(act),
+            ConvBnSpec::new(cfg.channels, stem, 3, c3(1)).act(act),
         );
-        let stem2 = ConvBn::new(s, rng, "stem2", stem, f4, 3, c3(1), false, None);
-        let reduce1 = ConvBn::new(s, rng, "reduce1", stem, widths[0], 3, c3(1), false, None);
+        let stem2 = ConvBn::new(s, rng, "stem2", ConvBnSpec::new(stem, f4, 3, c3(1)));
+        let reduce1 = ConvBn::new(
+            s,
+            rng,
+            "reduce1",
+            ConvBnSpec::new(stem, widths[0], 3, c3(1)),
+        );
         let upsamplers = (1..cfg.levels)
             .map(|j| {
                 ConvBn::new(
                     s,
                     rng,
                     &format!("up{j}"),
-                    widths[j - 1],
-                    widths[j],
-                    1,
-                    c3(0),
-                    false,
-                    None,
+                    ConvBnSpec::new(widths[j - 1], widths[j], 1, c3(0)),
                 )
             })
             .collect();
@@ -129,12 +124,12 @@ impl Supernet {
                                 s,
                                 rng,
                                 &name,
-                                cfg.nodes * widths[i],
-                                widths[j as usize],
-                                1,
-                                c3(0),
-                                false,
-                                None,
+                                ConvBnSpec::new(
+                                    cfg.nodes * widths[i],
+                                    widths[j as usize],
+                                    1,
+                                    c3(0),
+                                ),
                             )
                         })
                     })
@@ -166,51 +161,36 @@ impl Supernet {
                         s,
                         rng,
                         &format!("aspp{j}.dw"),
-                        c,
-                        c,
-                        3,
-                        Conv2dCfg::new(1, d, d, c),
-                        true,
-                        Some(act),
+                        ConvBnSpec::new(c, c, 3, Conv2dCfg::new(1, d, d, c)).affine().act(act),
                     ),
                     dilated_pw: ConvBn::new(
                         s,
                         rng,
                         &format!("aspp{j}.pw"),
-                        c,
-                        f4,
-                        1,
-                        c3(0),
-                        true,
-                        Some(act),
+                        ConvBnSpec::new(c, f4, 1, c3(0)).affine().act(act),
                     ),
                     pointwise: ConvBn::new(
                         s,
                         rng,
                         &format!("aspp{j}.conv1x1"),
-                        c,
-                        f4,
-                        1,
-                        c3(0),
-                        false,
-                        Some(act),
+                        ConvBnSpec::new(c, f4, 1, c3(0)).act(act),
                     ),
                     merge: ConvBn::new(
                         s,
                         rng,
                         &format!("aspp{j}.merge"),
-                        2 * f4,
-                        f4,
-                        1,
-                        c3(0),
-                        false,
-                        Some(act),
+                        ConvBnSpec::new(2 * f4, f4, 1, c3(0)).act(act),
                     ),
                 }
             })
             .collect::<Vec<_>>();
         let hc = f4 * (last_top + 1);
-        let head_conv = ConvBn::new(s, rng, "head.conv", hc, hc, 3, c3(1), false, Some(act));
+        let head_conv = ConvBn::new(
+            s,
+            rng,
+            "head.conv",
+            ConvBnSpec::new(hc, hc, 3, c3(1)).act(act),
+        );
         let head_out =
             super::layers::Conv::new(s, rng, "head.out", hc, cfg.channels, 3, c3(1), true);
         let e = edge_count(cfg.nodes);

@@ -2,7 +2,8 @@
 //! right under its `forward` and emits the same computation in the same order (eval mode: BN
 //! with its running statistics), so a value is a tensor name here where it is a `Var` there.
 
-use super::proto::{Attribute, Dim, GraphProto, NodeProto, TensorData, TensorProto, ValueInfo};
+use super::pb::{AttributeProto, GraphProto, NodeProto, TensorProto, ValueInfoProto};
+use super::proto::{tensor, value_info, Attribute, Dim, TensorData};
 use crate::checkpoint::HostTensor;
 use crate::nn::params::ParamId;
 use std::collections::HashSet;
@@ -29,11 +30,9 @@ impl<'a> OnnxGraph<'a> {
     pub fn param(&mut self, id: ParamId) -> String {
         let (name, shape, data) = &self.params[id.0];
         if self.names.insert(name.clone()) {
-            self.initializers.push(TensorProto {
-                name: name.clone(),
-                dims: shape.iter().map(|&d| d as i64).collect(),
-                data: TensorData::F32(data.clone()),
-            });
+            let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+            self.initializers
+                .push(tensor(name, &dims, &TensorData::F32(data.clone())));
         }
         name.clone()
     }
@@ -46,11 +45,8 @@ impl<'a> OnnxGraph<'a> {
     pub fn constant(&mut self, name: &str, dims: &[usize], data: TensorData) -> String {
         debug_assert_eq!(dims.iter().product::<usize>(), data.len());
         if self.names.insert(name.to_string()) {
-            self.initializers.push(TensorProto {
-                name: name.to_string(),
-                dims: dims.iter().map(|&d| d as i64).collect(),
-                data,
-            });
+            let dims: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
+            self.initializers.push(tensor(name, &dims, &data));
         }
         name.to_string()
     }
@@ -60,7 +56,7 @@ impl<'a> OnnxGraph<'a> {
         &mut self,
         op_type: &str,
         inputs: &[&str],
-        attributes: Vec<Attribute>,
+        attributes: Vec<AttributeProto>,
         outputs: usize,
     ) -> Vec<String> {
         let name = format!("{op_type}_{}", self.nodes.len());
@@ -69,17 +65,23 @@ impl<'a> OnnxGraph<'a> {
             n => (0..n).map(|k| format!("{name}:{k}")).collect(),
         };
         self.nodes.push(NodeProto {
-            name,
-            op_type: op_type.to_string(),
-            inputs: inputs.iter().map(|s| s.to_string()).collect(),
-            outputs: outs.clone(),
-            attributes,
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: outs.clone(),
+            name: Some(name),
+            op_type: Some(op_type.to_string()),
+            attribute: attributes,
+            ..Default::default()
         });
         outs
     }
 
     /// Appends a node with one result and returns its name.
-    pub fn node(&mut self, op_type: &str, inputs: &[&str], attributes: Vec<Attribute>) -> String {
+    pub fn node(
+        &mut self,
+        op_type: &str,
+        inputs: &[&str],
+        attributes: Vec<AttributeProto>,
+    ) -> String {
         self.node_n(op_type, inputs, attributes, 1).remove(0)
     }
 
@@ -87,23 +89,25 @@ impl<'a> OnnxGraph<'a> {
     pub fn finish(
         mut self,
         name: &str,
-        input: ValueInfo,
+        input: ValueInfoProto,
         output_value: &str,
-        output: ValueInfo,
+        output: ValueInfoProto,
     ) -> GraphProto {
+        let out_name = output.name.clone().unwrap_or_default();
         for n in &mut self.nodes {
-            for v in n.inputs.iter_mut().chain(n.outputs.iter_mut()) {
+            for v in n.input.iter_mut().chain(n.output.iter_mut()) {
                 if v == output_value {
-                    v.clone_from(&output.name);
+                    v.clone_from(&out_name);
                 }
             }
         }
         GraphProto {
-            name: name.to_string(),
-            nodes: self.nodes,
-            initializers: self.initializers,
-            inputs: vec![input],
-            outputs: vec![output],
+            node: self.nodes,
+            name: Some(name.to_string()),
+            initializer: self.initializers,
+            input: vec![input],
+            output: vec![output],
+            ..Default::default()
         }
     }
 }
@@ -115,7 +119,7 @@ pub fn conv_attrs(
     pad: usize,
     dilation: usize,
     groups: usize,
-) -> Vec<Attribute> {
+) -> Vec<AttributeProto> {
     let (k, s, p, d) = (k as i64, stride as i64, pad as i64, dilation as i64);
     vec![
         Attribute::ints("dilations", &[d, d]),
@@ -127,14 +131,14 @@ pub fn conv_attrs(
 }
 
 /// `[N, C, H, W]` with symbolic N, H and W.
-pub fn image_value(name: &str, channels: usize) -> ValueInfo {
-    ValueInfo {
-        name: name.to_string(),
-        dims: vec![
+pub fn image_value(name: &str, channels: usize) -> ValueInfoProto {
+    value_info(
+        name,
+        &[
             Dim::Param("N".into()),
             Dim::Value(channels as i64),
             Dim::Param("H".into()),
             Dim::Param("W".into()),
         ],
-    }
+    )
 }

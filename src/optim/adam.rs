@@ -45,11 +45,6 @@ impl Adam {
         self.slots.get(&slot).map_or(0, |s| s.step)
     }
 
-    /// The first and second moment of a slot, once it has them.
-    pub fn moments(&self, slot: usize) -> Option<(&Tensor, &Tensor)> {
-        self.slots.get(&slot).map(|s| (&s.exp_avg, &s.exp_avg_sq))
-    }
-
     pub fn step(&mut self, lr: f32, params: &[ParamRef]) {
         if params.is_empty() {
             return;

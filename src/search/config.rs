@@ -80,6 +80,16 @@ pub struct SearchConfig {
     pub search: ProcedureCfg,
 }
 
+/// Ceilings on durations and sizes, far above any real run (the paper: 100 epochs, batch 6,
+/// 64x64 patches): a value beyond them is a typo that would otherwise run for years.
+pub const MAX_EPOCHS: usize = 100_000;
+pub const MAX_ITERS_PER_EPOCH: usize = 10_000_000;
+pub const MAX_BATCH: usize = 65_536;
+/// Patch and crop sides, in pixels.
+pub const MAX_SIDE: usize = 65_536;
+/// The smallest patch: the SSIM in the loss and the validation uses an 11x11 window.
+pub const MIN_PATCH: usize = 11;
+
 impl ProcedureCfg {
     pub fn budget(name: &str) -> anyhow::Result<ProcedureCfg> {
         let paper = ProcedureCfg {
@@ -156,6 +166,31 @@ impl ProcedureCfg {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        for (name, v) in [
+            ("val_portion", self.val_portion),
+            ("arch_portion", self.arch_portion),
+            ("weight_lr", self.weight_lr),
+            ("weight_lr_min", self.weight_lr_min),
+            ("weight_momentum", self.weight_momentum),
+            ("weight_decay", self.weight_decay),
+            ("lr_power", self.lr_power),
+            ("arch_lr", self.arch_lr),
+            ("arch_weight_decay", self.arch_weight_decay),
+            ("ssim_weight", self.ssim_weight),
+            ("select_fraction", self.select_fraction),
+        ] {
+            crate::config_file::check_finite(name, v)?;
+        }
+        crate::config_file::check_at_most("epochs", self.epochs, MAX_EPOCHS)?;
+        crate::config_file::check_at_most(
+            "iters_per_epoch",
+            self.iters_per_epoch,
+            MAX_ITERS_PER_EPOCH,
+        )?;
+        crate::config_file::check_at_most("lr_t_max", self.lr_t_max, MAX_EPOCHS)?;
+        crate::config_file::check_at_most("batch_size", self.batch_size, MAX_BATCH)?;
+        crate::config_file::check_at_most("patch_size", self.patch_size, MAX_SIDE)?;
+        crate::config_file::check_at_most("val_crop", self.val_crop, MAX_SIDE)?;
         anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
         anyhow::ensure!(
             self.arch_start_epoch < self.epochs,
@@ -164,7 +199,10 @@ impl ProcedureCfg {
             self.epochs
         );
         anyhow::ensure!(self.batch_size >= 1, "batch_size must be at least 1");
-        anyhow::ensure!(self.patch_size >= 8, "patch_size must be at least 8");
+        anyhow::ensure!(
+            self.patch_size >= MIN_PATCH,
+            "patch_size must be at least {MIN_PATCH} (the SSIM window)"
+        );
         anyhow::ensure!(!self.sigmas.is_empty(), "sigmas must not be empty");
         anyhow::ensure!(
             self.sigmas.iter().all(|s| (0.0..=255.0).contains(s)),
@@ -191,6 +229,8 @@ impl ProcedureCfg {
             "weight_lr_min must lie in [0, weight_lr]"
         );
         anyhow::ensure!(self.lr_t_max >= 1, "lr_t_max must be at least 1");
+        anyhow::ensure!(self.lr_power >= 0.0, "lr_power must be >= 0");
+        anyhow::ensure!(self.ssim_weight >= 0.0, "ssim_weight must be >= 0");
         anyhow::ensure!(
             (0.0..=1.0).contains(&self.select_fraction),
             "select_fraction must lie in [0, 1]"
@@ -282,6 +322,34 @@ impl SearchConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.space.validate()?;
         self.search.validate()
+    }
+
+    /// The device memory the search will need (see [`crate::gpu::MemoryEstimate`]): the
+    /// activations every candidate op keeps for the backward pass, at each level's width and
+    /// resolution, times a factor measured on the tiny and paper searches (intermediates,
+    /// gradients; the paper search peaks at 6.2 GiB, 1.7x that without cell sharing).
+    pub fn memory_estimate(&self) -> crate::gpu::MemoryEstimate {
+        let (sp, p) = (&self.space, &self.search);
+        let widths = sp.widths();
+        let edges: u128 = (0..sp.nodes as u128).map(|i| 2 + i).sum();
+        let ops = sp.ops.len() as u128;
+        let batch = p.batch_size as u128;
+        let mut act: u128 = 0;
+        for l in 0..sp.layers {
+            for (h, &w) in widths.iter().enumerate().take(sp.top_level(l) + 1) {
+                let side = (p.patch_size >> h).max(1) as u128;
+                act += edges * ops * batch * w as u128 * side * side;
+            }
+        }
+        let sharing = if sp.cell_sharing { 10 } else { 17 };
+        let val_side = if p.val_crop == 0 { 512 } else { p.val_crop } as u128;
+        let val = edges * 4 * widths.first().copied().unwrap_or(1) as u128 * val_side * val_side;
+        let total = (act * 12 * sharing / 10 + val) * 4;
+        let stem = batch * sp.stem_channels as u128 * (p.patch_size as u128).pow(2) * 4;
+        crate::gpu::MemoryEstimate {
+            total: total.min(u64::MAX as u128) as u64,
+            largest: stem.min(u64::MAX as u128) as u64,
+        }
     }
 
     pub fn to_toml(&self) -> String {

@@ -38,15 +38,18 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         config
     };
     if config.search.strategy == "random" {
-        return sample_random(&config, &out_dir, started, quiet);
+        return sample_random(&config, &out_dir, started);
     }
     // Data problems are reported before the GPU is touched.
     let split = run::load_split(&config, &data)?;
+    let gpu = Gpu::open()?;
+    // Refused before anything is allocated or written.
+    crate::gpu::check_memory(&gpu, &config.memory_estimate(), "this search")?;
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
     crate::checkpoint::write_atomic(&out_dir.join("config.toml"), config.to_toml().as_bytes())?;
+    crate::outdir::save_data(&out_dir, &data)?;
     let counts = (split.weights.len(), split.arch.len(), split.val.len());
-    let gpu = Gpu::open()?;
     let mut s = run::Search::new(&gpu, config, split, &out_dir)?;
     if resume {
         state::load(&mut s)?;
@@ -139,9 +142,6 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         seed: s.cfg.search.seed,
         val_psnr_noisy,
     };
-    if !quiet {
-        print_summary(&outcome);
-    }
     Ok(outcome)
 }
 
@@ -151,7 +151,6 @@ fn sample_random(
     config: &SearchConfig,
     out_dir: &Path,
     started: Instant,
-    quiet: bool,
 ) -> anyhow::Result<run::Outcome> {
     use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.search.seed);
@@ -171,9 +170,6 @@ fn sample_random(
         seed: config.search.seed,
         val_psnr_noisy: None,
     };
-    if !quiet {
-        print_summary(&outcome);
-    }
     Ok(outcome)
 }
 
@@ -242,29 +238,10 @@ pub fn print_summary(o: &run::Outcome) {
     println!("outputs in {}", o.out_dir.display());
 }
 
-/// runs/search-YYYYMMDD-HHMMSS (UTC).
+/// runs/search-YYYYMMDD-HHMMSS in local time, with -2, -3, ... when taken (not created: the CLI
+/// reserves a default folder with [`crate::outdir::claim_new_dir`]).
 pub fn default_out_dir(kind: &str) -> PathBuf {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = ((secs / 86400) as i64, secs % 86400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    Path::new("runs").join(format!(
-        "{kind}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    ))
+    crate::outdir::fresh_name(Path::new("runs"), kind)
 }
 
 /// Each decision's margin (chosen vs runner-up op per kept edge, chosen vs second-best path),

@@ -263,7 +263,7 @@ impl Loaded {
         if let Some(t) = &st.overrides {
             let t = toml::Value::Table(t.clone());
             match &mut v {
-                Some(base) => crate::config_file::merge(base, t),
+                Some(base) => crate::config_file::merge_value(base, t),
                 None => v = Some(t),
             }
         }

@@ -61,6 +61,10 @@ pub struct TrainConfig {
     pub train: ProcedureCfg,
 }
 
+/// Ceiling on training iterations (the paper: 600,000), far above any real run: a value beyond
+/// it is a typo that would otherwise run for years.
+pub const MAX_ITERATIONS: usize = 100_000_000;
+
 impl TrainConfig {
     pub fn budget(name: &str) -> anyhow::Result<TrainConfig> {
         let paper = TrainConfig {
@@ -138,6 +142,26 @@ impl TrainConfig {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         let (n, t) = (&self.net, &self.train);
+        use crate::config_file::{check_at_most, check_finite};
+        for (name, v) in [
+            ("lr", t.lr),
+            ("lr_power", t.lr_power),
+            ("momentum", t.momentum),
+            ("weight_decay", t.weight_decay),
+            ("bias_lr_mult", t.bias_lr_mult),
+            ("clip_value", t.clip_value),
+            ("ssim_weight", t.ssim_weight),
+            ("bn_frozen_fraction", t.bn_frozen_fraction),
+        ] {
+            check_finite(name, v)?;
+        }
+        check_at_most("filter_multiplier", n.filter_multiplier, 65_536)?;
+        check_at_most("stem_channels", n.stem_channels, 65_536)?;
+        check_at_most("iterations", t.iterations, MAX_ITERATIONS)?;
+        check_at_most("batch_size", t.batch_size, crate::search::config::MAX_BATCH)?;
+        check_at_most("patch_size", t.patch_size, crate::search::config::MAX_SIDE)?;
+        check_at_most("val_crop", t.val_crop, crate::search::config::MAX_SIDE)?;
+        check_at_most("val_images", t.val_images, 1_000_000)?;
         anyhow::ensure!(
             n.filter_multiplier >= 1,
             "filter_multiplier must be at least 1"
@@ -149,7 +173,11 @@ impl TrainConfig {
         );
         anyhow::ensure!(t.iterations >= 1, "iterations must be at least 1");
         anyhow::ensure!(t.batch_size >= 1, "batch_size must be at least 1");
-        anyhow::ensure!(t.patch_size >= 8, "patch_size must be at least 8");
+        let min = crate::search::config::MIN_PATCH;
+        anyhow::ensure!(
+            t.patch_size >= min,
+            "patch_size must be at least {min} (the SSIM window)"
+        );
         check_sigma(t.sigma)?;
         anyhow::ensure!(
             matches!(t.optimizer.as_str(), "sgd" | "adam"),
@@ -177,10 +205,47 @@ impl TrainConfig {
         anyhow::ensure!(t.val_every >= 1, "val_every must be at least 1");
         anyhow::ensure!(t.val_images >= 1, "val_images must be at least 1");
         anyhow::ensure!(
-            t.val_crop == 0 || t.val_crop >= 8,
-            "val_crop must be 0 or at least 8"
+            t.val_crop == 0 || t.val_crop >= crate::search::config::MIN_PATCH,
+            "val_crop must be 0 or at least {} (the SSIM window)",
+            crate::search::config::MIN_PATCH
         );
         Ok(())
+    }
+
+    /// The device memory the training will need (see [`crate::gpu::MemoryEstimate`]): the
+    /// activations of the derived net's edges at each layer's width and resolution for a batch,
+    /// times the factor measured on the search (intermediates, gradients), plus a forward pass
+    /// over the largest validation image.
+    pub fn memory_estimate(
+        &self,
+        genotype: &crate::nn::genotype::Genotype,
+        split: &super::run::Split,
+    ) -> crate::gpu::MemoryEstimate {
+        let t = &self.train;
+        let widths = genotype.space.widths();
+        let edges = 2 * genotype.space.nodes as u128;
+        let width_at = |l: usize| {
+            let h = genotype.path.get(l).copied().unwrap_or(0);
+            (widths.get(h).copied().unwrap_or(1) as u128, h)
+        };
+        let per_pixel: f64 = (0..genotype.space.layers)
+            .map(|l| {
+                let (w, h) = width_at(l);
+                (edges * w) as f64 / 4f64.powi(h as i32)
+            })
+            .sum();
+        let batch = t.batch_size as f64 * (t.patch_size as f64).powi(2);
+        let val_area = split
+            .val
+            .iter()
+            .map(|n| n.image.width as f64 * n.image.height as f64)
+            .fold(0.0, f64::max);
+        let total = (per_pixel * batch * 12.0 + per_pixel * val_area * 2.0) * 4.0;
+        let stem = batch * genotype.space.stem_channels as f64 * 4.0;
+        crate::gpu::MemoryEstimate {
+            total: total.min(u64::MAX as f64) as u64,
+            largest: stem.min(u64::MAX as f64) as u64,
+        }
     }
 
     pub fn to_toml(&self) -> String {

@@ -66,15 +66,22 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
     genotype.validate()?;
     // Data problems are reported before the GPU is touched.
     let split = run::load_split(&config, genotype.space.channels, &data)?;
+    let gpu = Gpu::open()?;
+    // Refused before anything is allocated or written.
+    crate::gpu::check_memory(
+        &gpu,
+        &config.memory_estimate(&genotype, &split),
+        "this training",
+    )?;
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
+    crate::outdir::save_data(&out_dir, &data)?;
     write_atomic(&out_dir.join("config.toml"), config.to_toml().as_bytes())?;
     write_atomic(
         &out_dir.join("genotype.json"),
         serde_json::to_string_pretty(&genotype)?.as_bytes(),
     )?;
     let counts = (split.train.len(), split.val.len());
-    let gpu = Gpu::open()?;
     let mut s = run::Trainer::new(&gpu, config, &genotype, split, &out_dir)?;
     if resume {
         state::load(&mut s)?;
@@ -160,17 +167,6 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
         params: s.model.param_count(),
         seconds: started.elapsed().as_secs_f64(),
     };
-    if !quiet {
-        println!(
-            "\n== training finished in {:.1} s; best model at iteration {}: val PSNR {:.2} dB, SSIM {:.4} ({} parameters)\nmodel: {}",
-            outcome.seconds,
-            outcome.best_iteration,
-            outcome.val_psnr,
-            outcome.val_ssim,
-            outcome.params,
-            outcome.model_path.display()
-        );
-    }
     Ok(outcome)
 }
 

@@ -62,6 +62,9 @@ impl ModelFile {
             .with_context(|| format!("{}: invalid genotype", path.display()))?;
         let config: TrainConfig = toml::from_str(field("config")?)
             .map_err(|e| anyhow::anyhow!("{}: malformed train config: {e}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("{}: invalid train config in its metadata", path.display()))?;
         Ok(ModelFile {
             genotype,
             config,

@@ -1,78 +1,16 @@
-//! Reads back an ONNX file written by `hinas export` (a tiny protobuf decoder for the fields
-//! the exporter writes) and runs its graph node by node with hinas' own ops.
+//! Reads back an ONNX file written by `hinas export` (prost's types of the official onnx.proto)
+//! and runs its graph node by node with hinas' own ops.
 
 use hinas::data::HostBatch;
 use hinas::gpu::{Gpu, Tensor};
+use hinas::onnx::pb;
 use hinas::ops::batchnorm::{batch_norm_raw, BnRunning, EPS};
 use hinas::ops::concat::{concat_raw, split_raw};
 use hinas::ops::conv2d::{conv2d_raw, Conv2dCfg};
 use hinas::ops::deform_conv::{deform_conv2d_raw, DeformCfg};
 use hinas::ops::elementwise::{add_raw, leaky_relu_raw, sigmoid_raw, sub_raw};
+use prost::Message;
 use std::collections::HashMap;
-enum Field<'a> {
-    Int(u64),
-    Bytes(&'a [u8]),
-    F32(f32),
-}
-
-fn varint(b: &mut &[u8]) -> u64 {
-    let (mut v, mut shift) = (0u64, 0);
-    loop {
-        let byte = b[0];
-        *b = &b[1..];
-        v |= ((byte & 0x7f) as u64) << shift;
-        if byte < 0x80 {
-            return v;
-        }
-        shift += 7;
-    }
-}
-
-fn fields(mut b: &[u8]) -> Vec<(u32, Field<'_>)> {
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        let key = varint(&mut b);
-        let f = match key & 7 {
-            0 => Field::Int(varint(&mut b)),
-            2 => {
-                let n = varint(&mut b) as usize;
-                let (head, rest) = b.split_at(n);
-                b = rest;
-                Field::Bytes(head)
-            }
-            5 => {
-                let v = f32::from_le_bytes(b[..4].try_into().unwrap());
-                b = &b[4..];
-                Field::F32(v)
-            }
-            w => panic!("unexpected wire type {w}"),
-        };
-        out.push(((key >> 3) as u32, f));
-    }
-    out
-}
-
-fn text(f: &Field) -> String {
-    match f {
-        Field::Bytes(b) => String::from_utf8(b.to_vec()).unwrap(),
-        _ => panic!("expected a string"),
-    }
-}
-
-fn int(f: &Field) -> i64 {
-    match f {
-        Field::Int(v) => *v as i64,
-        _ => panic!("expected a varint"),
-    }
-}
-
-fn bytes<'a>(f: &Field<'a>) -> &'a [u8] {
-    match f {
-        Field::Bytes(b) => b,
-        _ => panic!("expected bytes"),
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attr {
     F(f32),
@@ -118,129 +56,75 @@ pub struct Onnx {
     pub outputs: Vec<(String, Vec<String>)>,
 }
 
-fn value_info(b: &[u8]) -> (String, Vec<String>) {
-    let mut name = String::new();
-    let mut dims = Vec::new();
-    for (k, f) in fields(b) {
-        match k {
-            1 => name = text(&f),
-            2 => {
-                let (_, tensor) = fields(bytes(&f))
-                    .into_iter()
-                    .find(|(k, _)| *k == 1)
-                    .unwrap();
-                for (k, f) in fields(bytes(&tensor)) {
-                    if k == 1 {
-                        assert_eq!(int(&f), 1, "elem_type FLOAT");
-                    } else if k == 2 {
-                        for (_, d) in fields(bytes(&f)) {
-                            let (k, v) = fields(bytes(&d)).into_iter().next().unwrap();
-                            dims.push(if k == 1 {
-                                int(&v).to_string()
-                            } else {
-                                text(&v)
-                            });
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    (name, dims)
+fn value_info(v: &pb::ValueInfoProto) -> (String, Vec<String>) {
+    use pb::tensor_shape_proto::dimension::Value;
+    let Some(pb::type_proto::Value::TensorType(t)) =
+        v.r#type.as_ref().and_then(|t| t.value.clone())
+    else {
+        panic!("{:?} is not a tensor", v.name)
+    };
+    assert_eq!(t.elem_type, Some(1), "elem_type FLOAT");
+    let dims = t
+        .shape
+        .expect("a shape")
+        .dim
+        .iter()
+        .map(|d| match d.value.as_ref().expect("a dimension") {
+            Value::DimValue(v) => v.to_string(),
+            Value::DimParam(p) => p.clone(),
+        })
+        .collect();
+    (v.name().to_string(), dims)
 }
 
+/// Decodes an ONNX file with the prost types generated from the official onnx.proto.
 pub fn decode(b: &[u8]) -> Onnx {
-    let mut m = Onnx {
-        ir_version: 0,
-        opsets: vec![],
-        nodes: vec![],
-        inits: vec![],
-        inputs: vec![],
-        outputs: vec![],
-    };
-    for (k, f) in fields(b) {
-        match k {
-            1 => m.ir_version = int(&f),
-            8 => {
-                let fs = fields(bytes(&f));
-                let dom = fs
-                    .iter()
-                    .find(|(k, _)| *k == 1)
-                    .map(|(_, f)| text(f))
-                    .unwrap_or_default();
-                let ver = fs
-                    .iter()
-                    .find(|(k, _)| *k == 2)
-                    .map(|(_, f)| int(f))
-                    .unwrap();
-                m.opsets.push((dom, ver));
-            }
-            7 => {
-                for (k, f) in fields(bytes(&f)) {
-                    match k {
-                        1 => m.nodes.push(node(bytes(&f))),
-                        5 => m.inits.push(initializer(bytes(&f))),
-                        11 => m.inputs.push(value_info(bytes(&f))),
-                        12 => m.outputs.push(value_info(bytes(&f))),
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
+    let m = pb::ModelProto::decode(b).expect("a valid ModelProto");
+    let g = m.graph.clone().expect("a graph");
+    Onnx {
+        ir_version: m.ir_version(),
+        opsets: m
+            .opset_import
+            .iter()
+            .map(|o| (o.domain().to_string(), o.version()))
+            .collect(),
+        nodes: g.node.iter().map(node).collect(),
+        inits: g.initializer.iter().map(initializer).collect(),
+        inputs: g.input.iter().map(value_info).collect(),
+        outputs: g.output.iter().map(value_info).collect(),
     }
-    m
 }
 
-fn node(b: &[u8]) -> Node {
-    let mut n = Node {
-        op: String::new(),
-        inputs: vec![],
-        outputs: vec![],
-        attrs: HashMap::new(),
-    };
-    for (k, f) in fields(b) {
-        match k {
-            1 => n.inputs.push(text(&f)),
-            2 => n.outputs.push(text(&f)),
-            4 => n.op = text(&f),
-            5 => {
-                let (mut name, mut val, mut ints) = (String::new(), None, vec![]);
-                for (k, f) in fields(bytes(&f)) {
-                    match (k, &f) {
-                        (1, _) => name = text(&f),
-                        (2, Field::F32(v)) => val = Some(Attr::F(*v)),
-                        (3, _) => val = Some(Attr::I(int(&f))),
-                        (8, _) => ints.push(int(&f)),
-                        _ => {}
-                    }
-                }
-                n.attrs.insert(name, val.unwrap_or(Attr::Is(ints)));
-            }
-            _ => {}
-        }
+fn node(n: &pb::NodeProto) -> Node {
+    use pb::attribute_proto::AttributeType;
+    let attrs = n
+        .attribute
+        .iter()
+        .map(|a| {
+            let v = match a.r#type() {
+                AttributeType::Float => Attr::F(a.f()),
+                AttributeType::Int => Attr::I(a.i()),
+                AttributeType::Ints => Attr::Is(a.ints.clone()),
+                t => panic!("attribute {} of unexpected type {t:?}", a.name()),
+            };
+            (a.name().to_string(), v)
+        })
+        .collect();
+    Node {
+        op: n.op_type().to_string(),
+        inputs: n.input.clone(),
+        outputs: n.output.clone(),
+        attrs,
     }
-    n
 }
 
-fn initializer(b: &[u8]) -> (String, Init) {
-    let (mut name, mut dims, mut data_type, mut raw) = (String::new(), vec![], 0, vec![]);
-    for (k, f) in fields(b) {
-        match k {
-            1 => dims.push(int(&f) as usize),
-            2 => data_type = int(&f),
-            8 => name = text(&f),
-            9 => raw = bytes(&f).to_vec(),
-            _ => {}
-        }
-    }
+fn initializer(t: &pb::TensorProto) -> (String, Init) {
     (
-        name,
+        t.name().to_string(),
         Init {
-            dims,
-            data_type,
-            raw,
+            dims: t.dims.iter().map(|&d| d as usize).collect(),
+            data_type: t.data_type() as i64,
+            raw: t.raw_data().to_vec(),
         },
     )
 }
