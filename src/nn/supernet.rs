@@ -1,4 +1,4 @@
-//! The HiNAS supernet (hinas.md §2-§3): stem, a trellis of layers x width levels whose cells are
+//! The HiNAS supernet (docs/method.md §2-§3): stem, a trellis of layers x width levels whose cells are
 //! shared across incoming levels, routers between levels weighted by beta, and the ASPP head.
 
 use super::candidates::OpKind;
