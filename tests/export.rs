@@ -245,7 +245,7 @@ fn onnx_runtime_check(onnx: &Path, case: &Path) {
     let stdout = String::from_utf8_lossy(&o.stdout);
     match o.status.code() {
         Some(0) => eprintln!("{}", stdout.trim()),
-        Some(77) => skip_or_fail(stdout.trim()),
+        Some(77) => skip_or_fail(stdout.trim().trim_start_matches("skipped: ")),
         c => panic!("onnx_check.py exited with {c:?}:\n{stdout}\n{}", stderr(&o)),
     }
 }
