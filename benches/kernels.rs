@@ -10,6 +10,7 @@
 //!
 //!     cargo bench --bench kernels                         # everything
 //!     HINAS_BENCH_QUICK=1 cargo bench --bench kernels     # two shapes only
+//!     cargo bench --bench kernels -- 8x64                 # criterion's name filter
 
 use criterion::{Criterion, SamplingMode};
 use hinas::gpu::{Gpu, Tensor};
@@ -151,7 +152,12 @@ fn main() {
                     total
                 })
             });
+            // A name filter (`cargo bench --bench kernels -- 8x64`) skips the cases it does not
+            // match: they have no samples and no row.
             let mut t = times.into_inner();
+            if t.is_empty() {
+                continue;
+            }
             t.sort();
             let med = t[t.len() / 2].as_secs_f64();
             rows.push((s.name, *pass, med, flops(&s) / med / 1e9));

@@ -6,8 +6,8 @@
 //!     cargo run --release --example dispatch_cost
 
 use hinas::gpu::{Gpu, Tensor};
+use hinas::ops::deform_conv::{deform_conv2d_backward, DeformNeeds};
 use hinas::ops::deform_conv::{deform_conv2d_raw, DeformCfg};
-use hinas::ops::deform_conv_backward::{deform_conv2d_backward, DeformNeeds};
 use hinas::ops::elementwise::scale_raw;
 use std::time::Instant;
 

@@ -17,6 +17,8 @@
 // so stride-2 input gradients never visit the taps that do not reach a phase (no wasted FMAs,
 // no atomics).
 
+#include "common.wgsl"
+
 struct Gather {
   n: u32, cin: u32, ih: u32, iw: u32,            // source [n, cin, ih, iw]
   cout: u32, oh: u32, ow: u32, red: u32,         // destination [n, cout, oh, ow]; red = reduction channels per group
@@ -37,7 +39,7 @@ struct Gather {
 // Tap offset of tap k along one axis, or i32 min when the tap does not reach this phase.
 fn tap_off(c0: i32, k: u32) -> i32 {
   let num = c0 + p.tsgn * i32(k * p.dil);
-  if (num % p.tdiv != 0) { return -2147483647 - 1; }
+  if (num % p.tdiv != 0) { return NO_TAP; }
   return num / p.tdiv;
 }
 
@@ -113,13 +115,13 @@ fn gather8_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, sid: u32) {
   var a6l = vec4<f32>(0.0); var a6h = vec4<f32>(0.0); var a7l = vec4<f32>(0.0); var a7h = vec4<f32>(0.0);
   for (var ky = 0u; ky < p.kh; ky++) {
     let ty = tap_off(p.tc0y, ky);
-    if (ty == -2147483647 - 1) { continue; }
+    if (ty == NO_TAP) { continue; }
     let sy = i32(a) * m + ty;
     let rok = live && sy >= 0 && sy < i32(p.ih);
     let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
     for (var kx = 0u; kx < p.kw; kx++) {
       let tx = tap_off(p.tc0x, kx);
-      if (tx == -2147483647 - 1) { continue; }
+      if (tx == NO_TAP) { continue; }
       let sx = i32(b0) * m + tx;
       let q0 = px(rowb, rok, sx);         let q1 = px(rowb, rok, sx + m);
       let q2 = px(rowb, rok, sx + 2 * m); let q3 = px(rowb, rok, sx + 3 * m);
@@ -176,13 +178,13 @@ fn gather1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   var acc1 = vec4<f32>(0.0);
   for (var ky = 0u; ky < p.kh; ky++) {
     let ty = tap_off(p.tc0y, ky);
-    if (ty == -2147483647 - 1) { continue; }
+    if (ty == NO_TAP) { continue; }
     let sy = i32(a) * m + ty;
     let rok = live && sy >= 0 && sy < i32(p.ih);
     let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
     for (var kx = 0u; kx < p.kw; kx++) {
       let tx = tap_off(p.tc0x, kx);
-      if (tx == -2147483647 - 1) { continue; }
+      if (tx == NO_TAP) { continue; }
       let sx = i32(b0) * m + tx;
       let q0 = px(rowb, rok, sx);         let q1 = px(rowb, rok, sx + m);
       let q2 = px(rowb, rok, sx + 2 * m); let q3 = px(rowb, rok, sx + 3 * m);
@@ -301,7 +303,7 @@ struct Pack {
 
 @compute @workgroup_size(256)
 fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 256u;
+  let i = flat(gid, nwg, 256u);
   if (i >= pk.total) { return; }
   let r = i % pk.r;
   var q = i / pk.r;

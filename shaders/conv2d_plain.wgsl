@@ -1,5 +1,7 @@
-// Appended to conv2d.wgsl (see src/ops/conv2d.rs): gather8 loading its 8 weights per step as
-// two vec4, for devices without subgroups.
+// conv2d.wgsl for devices without subgroups (kernel "conv2d", src/ops/conv2d/gather.rs):
+// gather8 loading its 8 weights per step as two vec4.
+
+#include "conv2d.wgsl"
 
 // Invocations per workgroup of gather1/gather8 (one pixel block each): 64 fills the warps of
 // real GPUs.

@@ -1,8 +1,10 @@
-// Appended to conv2d.wgsl (see src/ops/conv2d.rs): gather8 with the 8 weights of a step loaded
-// by one scalar load per lane (lane i of each 8 loads weight i) and handed to every lane with
-// subgroupBroadcast. All lanes use the same weights, and on lavapipe each non-constant-index load
+// conv2d.wgsl for devices with 8-lane subgroups (kernel "conv2d_sg", src/ops/conv2d/gather.rs):
+// gather8 with the 8 weights of a step loaded by one scalar load per lane (lane i of each 8
+// loads weight i) and handed to every lane with subgroupBroadcast. All lanes use the same weights, and on lavapipe each non-constant-index load
 // runs lane by lane, so this turns two vec4 loads into one scalar load (~17 % faster there).
 // Needs subgroups of at least 8 lanes.
+
+#include "conv2d.wgsl"
 
 // Invocations per workgroup of gather1/gather8 (one pixel block each): one 8-lane subgroup, so
 // a small problem's pixel blocks are not padded to 64 (a 24x24 image has 72 blocks: 128 lanes
@@ -94,13 +96,13 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   var a31l = vec4<f32>(0.0); var a31h = vec4<f32>(0.0);
   for (var ky = 0u; ky < p.kh; ky++) {
     let ty = tap_off(p.tc0y, ky);
-    if (ty == -2147483647 - 1) { continue; }
+    if (ty == NO_TAP) { continue; }
     let sy = i32(a) * m + ty;
     let rok = live && sy >= 0 && sy < i32(p.ih);
     let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
     for (var kx = 0u; kx < p.kw; kx++) {
       let tx = tap_off(p.tc0x, kx);
-      if (tx == -2147483647 - 1) { continue; }
+      if (tx == NO_TAP) { continue; }
       let sx = i32(b0 + lane) * m + tx;
       let q0 = px(rowb, rok, sx + 0 * m);
       let q1 = px(rowb, rok, sx + 8 * m);
@@ -243,13 +245,13 @@ fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   var a31 = vec4<f32>(0.0);
   for (var ky = 0u; ky < p.kh; ky++) {
     let ty = tap_off(p.tc0y, ky);
-    if (ty == -2147483647 - 1) { continue; }
+    if (ty == NO_TAP) { continue; }
     let sy = i32(a) * m + ty;
     let rok = live && sy >= 0 && sy < i32(p.ih);
     let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
     for (var kx = 0u; kx < p.kw; kx++) {
       let tx = tap_off(p.tc0x, kx);
-      if (tx == -2147483647 - 1) { continue; }
+      if (tx == NO_TAP) { continue; }
       let sx = i32(b0 + lane) * m + tx;
       let q0 = px(rowb, rok, sx + 0 * m);
       let q1 = px(rowb, rok, sx + 8 * m);

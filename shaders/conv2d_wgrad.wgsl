@@ -12,6 +12,8 @@
 // batch/channel transposition of the tensors. With subgroups and wide channel groups,
 // conv2d_wgrad_sg.wgsl's `wgrad_sg` replaces wgrad8 (same partial-sum scheme).
 
+#include "common.wgsl"
+
 struct WGrad {
   n: u32, cin: u32, h: u32, w: u32,
   cout: u32, ho: u32, wo: u32, cin_g: u32,
@@ -309,7 +311,7 @@ fn wgrad8_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
 // (conv2d_wgrad_sg.wgsl) 8 lanes of 8 channels, or of 4 (wgrad_sg32).
 @compute @workgroup_size(256)
 fn wgrad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = gid.x + gid.y * nwg.x * 256u;
+  let e = flat(gid, nwg, 256u);
   if (e >= q.total) { return; }
   let co = e / q.ntaps;
   let t = e % q.ntaps;

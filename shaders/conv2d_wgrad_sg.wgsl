@@ -1,5 +1,5 @@
-// Appended to conv2d_wgrad.wgsl (see src/ops/conv2d/wgrad.rs): the weight gradient for devices
-// with subgroups of at least 8 lanes, chosen there from 10 output channels per group.
+// conv2d_wgrad.wgsl for devices with subgroups of at least 8 lanes (kernel "conv2d_wgrad_sg",
+// src/ops/conv2d/wgrad.rs): the weight gradient, chosen there from 10 output channels per group.
 //
 // A workgroup is one subgroup of 8 lanes that walk the same output pixels of one chunk: lane l
 // owns 8 output channels (cb + 8 l .. cb + 8 l + 7, so a workgroup covers 64) x the workgroup's
@@ -15,6 +15,8 @@
 //
 // wgrad8 (small channel groups) gets 8 lanes per workgroup here: a small problem's few pixel
 // quads then spread over more workgroups instead of leaving most of 64 lanes idle.
+
+#include "conv2d_wgrad.wgsl"
 
 const WL: u32 = 8u;
 
@@ -428,7 +430,7 @@ fn wgrad_dw5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocat
 // dw [channels, 1, kh, kw] from wgrad_dw's partial sums, added in chunk order.
 @compute @workgroup_size(256)
 fn wgrad_dw_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = gid.x + gid.y * nwg.x * 256u;
+  let e = flat(gid, nwg, 256u);
   if (e >= q.total) { return; }
   let kk = q.kh * q.kw;
   let c = e / kk;

@@ -11,6 +11,11 @@
 // recomputed columns transposed (element n*col_cs + r), see col_rs/col_cs.
 // The grid is folded into two dimensions: s = gid.x + gid.y * nwg.x * 64.
 
+#include "common.wgsl"
+
+// Invocations per workgroup of the one-item-per-invocation entry points.
+const WG: u32 = 64u;
+
 struct Geo {
     cin: u32, h: u32, w: u32, kh: u32,
     kw: u32, hout: u32, wout: u32, stride: u32,
@@ -122,14 +127,10 @@ fn footprint(y: f32, x: f32) -> Foot {
     return f;
 }
 
-fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * 64u;
-}
-
 // columns[c*kk + tap, n] = mask * bilinear(x[b, c], y, x) for every channel c of the group.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let s = q.s0 + flat(gid, nwg);
+    let s = q.s0 + flat(gid, nwg, WG);
     if (s >= q.s1) { return; }
     let d = decode(s);
     let f = footprint(d.y, d.x);
@@ -161,9 +162,9 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 // The offset derivative is torchvision's get_coordinate_weight (one-sided at grid lines, no
 // border rule); the mask derivative is the sampled value (with the border rule). With write_col
 // it also writes the columns for the weight gradient: it loads the same four corners anyway.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn coord(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let s = q.s0 + flat(gid, nwg);
+    let s = q.s0 + flat(gid, nwg, WG);
     if (s >= q.s1) { return; }
     let d = decode(s);
     let f = footprint(d.y, d.x);
@@ -206,9 +207,9 @@ fn coord(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
 
 // Input gradient, step 1: count how many sample points touch each input pixel, per offset group
 // (bucket (bi*og + g)*H*W + pixel). Only integer atomics: WGSL has no float atomics.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn dx_count(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let s = q.s0 + flat(gid, nwg);
+    let s = q.s0 + flat(gid, nwg, WG);
     if (s >= q.s1) { return; }
     let d = decode(s);
     let f = footprint(d.y, d.x);
@@ -231,9 +232,9 @@ fn put(bucket: u32, key: u32, w: f32) {
 // inside a bucket depends on thread timing; dx_sort makes it canonical. The launcher runs one
 // dispatch per (offset group, tap), i.e. per key range, so buckets arrive sorted up to the few
 // entries of one tap and the sort has little to do.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn dx_fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let s = q.s0 + flat(gid, nwg);
+    let s = q.s0 + flat(gid, nwg, WG);
     if (s >= q.s1) { return; }
     let d = decode(s);
     let f = footprint(d.y, d.x);

@@ -6,6 +6,11 @@
 // per-bucket sort of the entries dx_fill wrote (so the summation order does not depend on thread
 // timing), and the gather: every input pixel sums weight * column-gradient over its bucket.
 
+#include "common.wgsl"
+
+// Invocations per workgroup of the one-item-per-invocation entry points.
+const WG: u32 = 64u;
+
 struct Dx {
     nbk: u32,      // buckets in this chunk: nb * og * h * w
     nblk: u32,     // scan blocks of BLK buckets
@@ -33,13 +38,9 @@ const BLK: u32 = 256u;
 @group(0) @binding(7) var<storage, read> gcol: array<f32>;
 @group(0) @binding(8) var<storage, read_write> gx: array<f32>;
 
-fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * 64u;
-}
-
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn scan_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= q.nblk) { return; }
     let lo = i * BLK;
     let hi = min(lo + BLK, q.nbk);
@@ -60,9 +61,9 @@ fn scan_top() {
     start[q.nbk] = run;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn scan_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= q.nblk) { return; }
     let lo = i * BLK;
     let hi = min(lo + BLK, q.nbk);
@@ -88,9 +89,9 @@ fn swap(i: u32, j: u32) {
 // run in roughly key order, so buckets arrive nearly sorted: insertion sort, which is linear on
 // such input, for the usual small buckets (~4*kk entries); heap sort, O(n log n) whatever the
 // order, for big ones (arbitrary offsets may pile many sample points onto one pixel).
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn sort(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let bk = flat(gid, nwg);
+    let bk = flat(gid, nwg, WG);
     if (bk >= q.nbk) { return; }
     let base = start_r[bk];
     let n = start_r[bk + 1u] - base;
@@ -147,9 +148,9 @@ fn sort(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 // gx[b, c, pixel] (+)= sum over the bucket of weight * gcol[c*kk*nc + key], four channels of one
 // offset group per invocation so each entry is read once per four channels.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = flat(gid, nwg);
+    let t = flat(gid, nwg, WG);
     if (t >= q.ngather) { return; }
     let pix = t % q.hw;
     let t1 = t / q.hw;

@@ -7,6 +7,10 @@
 //
 // Register tiling for lavapipe, no workgroup memory (slower than plain loads there).
 
+#include "common.wgsl"
+
+const ZSUM_WG: u32 = 64u;
+
 struct Mm {
     m: u32, n: u32, k: u32, kb: u32,
     z2: u32, flags: u32, _p0: u32, _p1: u32,      // flags: 1 = accumulate into C, 2 = add bias
@@ -72,9 +76,10 @@ fn store_row(t: Tile, i: u32, lo: vec4<f32>, hi: vec4<f32>) {
     }
 }
 
-// Any strides, scalar loads.
-@compute @workgroup_size(8)
-fn mm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+// One invocation's 8x8 tile of C. `vec_b` is a constant at each call (the compiler inlines the
+// function and drops the other branch): false reads B with any strides by scalar loads, true as
+// two vec4 per k (B contiguous along n, b_sn = 1, 4-aligned offsets and strides, n % 4 == 0).
+fn mm_tile(wg: vec3<u32>, lid: vec3<u32>, vec_b: bool) {
     let t = tile(wg, lid);
     let ar0 = a_row(t, 0u);
     let ar1 = a_row(t, 1u);
@@ -88,89 +93,12 @@ fn mm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: v
     for (var j = 0u; j < 8u; j++) { bc[j] = b_col(t, j); }
     let bc0 = bc[0]; let bc1 = bc[1]; let bc2 = bc[2]; let bc3 = bc[3];
     let bc4 = bc[4]; let bc5 = bc[5]; let bc6 = bc[6]; let bc7 = bc[7];
-    var c00 = vec4<f32>(0.0);
-    var c01 = vec4<f32>(0.0);
-    var c10 = vec4<f32>(0.0);
-    var c11 = vec4<f32>(0.0);
-    var c20 = vec4<f32>(0.0);
-    var c21 = vec4<f32>(0.0);
-    var c30 = vec4<f32>(0.0);
-    var c31 = vec4<f32>(0.0);
-    var c40 = vec4<f32>(0.0);
-    var c41 = vec4<f32>(0.0);
-    var c50 = vec4<f32>(0.0);
-    var c51 = vec4<f32>(0.0);
-    var c60 = vec4<f32>(0.0);
-    var c61 = vec4<f32>(0.0);
-    var c70 = vec4<f32>(0.0);
-    var c71 = vec4<f32>(0.0);
-    var ao = 0u;
-    var bo = 0u;
-    for (var kb = 0u; kb < p.kb; kb++) {
-        var ak = ao;
-        var bk = bo;
-        for (var k = 0u; k < p.k; k++) {
-            let b0 = vec4<f32>(b[bc0 + bk], b[bc1 + bk], b[bc2 + bk], b[bc3 + bk]);
-            let b1 = vec4<f32>(b[bc4 + bk], b[bc5 + bk], b[bc6 + bk], b[bc7 + bk]);
-            let x0 = a[ar0 + ak];
-            c00 += x0 * b0;
-            c01 += x0 * b1;
-            let x1 = a[ar1 + ak];
-            c10 += x1 * b0;
-            c11 += x1 * b1;
-            let x2 = a[ar2 + ak];
-            c20 += x2 * b0;
-            c21 += x2 * b1;
-            let x3 = a[ar3 + ak];
-            c30 += x3 * b0;
-            c31 += x3 * b1;
-            let x4 = a[ar4 + ak];
-            c40 += x4 * b0;
-            c41 += x4 * b1;
-            let x5 = a[ar5 + ak];
-            c50 += x5 * b0;
-            c51 += x5 * b1;
-            let x6 = a[ar6 + ak];
-            c60 += x6 * b0;
-            c61 += x6 * b1;
-            let x7 = a[ar7 + ak];
-            c70 += x7 * b0;
-            c71 += x7 * b1;
-            ak += p.a_sk;
-            bk += p.b_sk;
-        }
-        ao += p.a_skb;
-        bo += p.b_skb;
-    }
-    store_row(t, 0u, c00, c01);
-    store_row(t, 1u, c10, c11);
-    store_row(t, 2u, c20, c21);
-    store_row(t, 3u, c30, c31);
-    store_row(t, 4u, c40, c41);
-    store_row(t, 5u, c50, c51);
-    store_row(t, 6u, c60, c61);
-    store_row(t, 7u, c70, c71);
-}
-
-// B contiguous along n (b_sn = 1), 4-aligned offsets and strides, n % 4 == 0: two vector loads
-// of B per k.
-@compute @workgroup_size(8)
-fn mm_nn4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = tile(wg, lid);
-    let ar0 = a_row(t, 0u);
-    let ar1 = a_row(t, 1u);
-    let ar2 = a_row(t, 2u);
-    let ar3 = a_row(t, 3u);
-    let ar4 = a_row(t, 4u);
-    let ar5 = a_row(t, 5u);
-    let ar6 = a_row(t, 6u);
-    let ar7 = a_row(t, 7u);
     let bbase = (p.b_off + t.z1 * p.b_z1 + t.z2 * p.b_z2) / 4u;
     let last4 = p.n / 4u - 1u;
     let bq0 = bbase + min(t.n0 / 4u, last4);
     let bq1 = bbase + min(t.n0 / 4u + 1u, last4);
-    let bsk = p.b_sk / 4u;
-    let bskb = p.b_skb / 4u;
+    let bsk = select(p.b_sk, p.b_sk / 4u, vec_b);
+    let bskb = select(p.b_skb, p.b_skb / 4u, vec_b);
     var c00 = vec4<f32>(0.0);
     var c01 = vec4<f32>(0.0);
     var c10 = vec4<f32>(0.0);
@@ -193,8 +121,15 @@ fn mm_nn4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
         var ak = ao;
         var bk = bo;
         for (var k = 0u; k < p.k; k++) {
-            let b0 = b4[bq0 + bk];
-            let b1 = b4[bq1 + bk];
+            var b0: vec4<f32>;
+            var b1: vec4<f32>;
+            if (vec_b) {
+                b0 = b4[bq0 + bk];
+                b1 = b4[bq1 + bk];
+            } else {
+                b0 = vec4<f32>(b[bc0 + bk], b[bc1 + bk], b[bc2 + bk], b[bc3 + bk]);
+                b1 = vec4<f32>(b[bc4 + bk], b[bc5 + bk], b[bc6 + bk], b[bc7 + bk]);
+            }
             let x0 = a[ar0 + ak];
             c00 += x0 * b0;
             c01 += x0 * b1;
@@ -235,11 +170,23 @@ fn mm_nn4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
     store_row(t, 7u, c70, c71);
 }
 
+// Any strides, scalar loads.
+@compute @workgroup_size(8)
+fn mm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    mm_tile(wg, lid, false);
+}
+
+// B contiguous along n, 4-aligned (the launcher checks): two vector loads of B per k.
+@compute @workgroup_size(8)
+fn mm_nn4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    mm_tile(wg, lid, true);
+}
+
 // c[i] [+]= sum_z a[z * k + i] for i < m: adds the per-image partial weight gradients in a
 // fixed order (deterministic, unlike atomics).
-@compute @workgroup_size(64)
+@compute @workgroup_size(ZSUM_WG)
 fn zsum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 64u;
+    let i = flat(gid, nwg, ZSUM_WG);
     if (i >= p.m) { return; }
     var s = 0.0;
     for (var z = 0u; z < p.kb; z++) { s += a[z * p.k + i]; }

@@ -1,5 +1,10 @@
 // Elementwise kernels over flat f32 arrays. One invocation per element; the grid is folded into
-// two dimensions (see gpu::grid_1d), so the flat index is gid.x + gid.y * nwg.x * 256.
+// two dimensions (see gpu::grid_1d), so the flat index is flat(gid, nwg, WG) of common.wgsl.
+
+#include "common.wgsl"
+
+// Invocations per workgroup of the one-item-per-invocation entry points.
+const WG: u32 = 256u;
 
 struct Params {
     n: u32,
@@ -13,44 +18,40 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * 256u;
-}
-
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i < p.n) { out[i] = a[i] + b[i]; }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn sub(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i < p.n) { out[i] = a[i] - b[i]; }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn mul(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i < p.n) { out[i] = a[i] * b[i]; }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn scale(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i < p.n) { out[i] = p.alpha * a[i]; }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i < p.n) { out[i] = p.alpha; }
 }
 
 // ReLU is LeakyReLU with slope 0.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn leaky_relu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i < p.n) {
         let x = a[i];
         out[i] = select(p.alpha * x, x, x > 0.0);
@@ -58,17 +59,17 @@ fn leaky_relu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 }
 
 // a = forward input x, b = output gradient. PyTorch's rule: slope at x == 0 is alpha.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn leaky_relu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i < p.n) {
         out[i] = select(p.alpha * b[i], b[i], a[i] > 0.0);
     }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn sigmoid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i < p.n) {
         let x = a[i];
         // Two branches keep exp() from overflowing for large |x|.
@@ -78,9 +79,9 @@ fn sigmoid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 }
 
 // a = forward output y, b = output gradient.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i < p.n) {
         let y = a[i];
         out[i] = b[i] * y * (1.0 - y);

@@ -3,6 +3,11 @@
 // The scalar weights are read from the weight tensor on the GPU (no readback); idx_k are the
 // flat positions in it, passed in the uniform block.
 
+#include "common.wgsl"
+
+// Invocations per workgroup of the one-item-per-invocation entry points.
+const WG: u32 = 256u;
+
 struct Params {
     n: u32,           // elements of each x_k
     k: u32,           // inputs in this launch (1..=6)
@@ -42,14 +47,10 @@ fn wt(s: u32) -> f32 {
     return w[min(slot_idx(s), p.wn - 1u)];
 }
 
-fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * 256u;
-}
-
 // Unused slots are bound to x0 and never read (the branches are uniform).
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     var s = wt(0u) * x0[i];
     if (p.k > 1u) { s += wt(1u) * x1[i]; }
@@ -63,9 +64,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 // Input gradients o_s = gy * w[idx_s]: gy is read once for all outputs. Unused output slots are
 // bound to a one-element dummy and never written.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn grad_inputs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let g = gy[i];
     o0[i] = g * wt(0u);
@@ -79,7 +80,7 @@ fn grad_inputs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 var<workgroup> sh: array<f32, 1536>;  // 6 slots x 256 invocations
 
 // Partial dot(gy, x_s) of workgroup q (grid-stride over the elements) -> part[s * parts + q].
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn dot_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
     var a0 = 0.0;
     var a1 = 0.0;

@@ -5,6 +5,8 @@
 // Pass 2 (sum_partials): one workgroup adds the partials and scales the total.
 // Both passes are deterministic (fixed order), so equal inputs give bit-equal losses.
 
+#include "common.wgsl"
+
 struct Params {
     n: u32,       // elements (pass 1, backward) or partials (pass 2)
     scale: f32,   // 1/n for the mean (pass 2), +-2/n (backward)
@@ -66,7 +68,7 @@ fn sum_partials(@builtin(local_invocation_index) li: u32) {
 // (negative for the target's gradient).
 @compute @workgroup_size(256)
 fn mse_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * 256u;
+    let i = flat(gid, nwg, 256u);
     if (i < p.n) {
         out[i] = gup[0] * p.scale * (a[i] - b[i]);
     }

@@ -6,6 +6,11 @@
 // buffer written once per step: hyper[4k..4k+4] = (lr, weight decay, a, b) where for Adam
 // a = lr / (1 - beta1^t) and b = sqrt(1 - beta2^t).
 
+#include "common.wgsl"
+
+// Invocations per workgroup of the one-item-per-invocation entry points.
+const WG: u32 = 256u;
+
 struct Params {
     n: u32,
     k: u32,          // this tensor's slot in hyper
@@ -28,10 +33,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> s1: array<f32>;   // momentum buffer / exp_avg
 @group(0) @binding(5) var<storage, read_write> s2: array<f32>;   // exp_avg_sq
 
-fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * 256u;
-}
-
 // PyTorch order: clip_grad_value_ on .grad, then coupled weight decay g += wd * p.
 fn sgd_grad(i: u32) -> f32 {
     var g = grad[i];
@@ -42,27 +43,27 @@ fn sgd_grad(i: u32) -> f32 {
 }
 
 // Momentum 0: no buffer.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn sgd_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let g = sgd_grad(i);
     param[i] = param[i] - hyper[4u * p.k] * g;
 }
 
 // First step of a slot: torch sets buf = g (no momentum term, no dampening).
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn sgd_first(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let g = sgd_grad(i);
     s1[i] = g;
     param[i] = param[i] - hyper[4u * p.k] * g;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let g = sgd_grad(i);
     let b = p.momentum * s1[i] + g;
@@ -73,9 +74,9 @@ fn sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
 // torch.optim.Adam (single-tensor path), coupled L2: g += wd * p; m = lerp(m, g, 1 - beta1);
 // v = beta2 v + (1 - beta2) g^2; p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps).
 // State buffers start at zero (torch's zeros_like), so there is no first-step variant.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let h = 4u * p.k;
     let pv = param[i];

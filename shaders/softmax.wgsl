@@ -2,6 +2,11 @@
 // architecture weights: K = 7 or 3), so one invocation owns one row: no reduction across
 // invocations, and the max-subtraction keeps exp() in range.
 
+#include "common.wgsl"
+
+// Invocations per workgroup, one row each.
+const WG: u32 = 64u;
+
 struct Params {
     rows: u32,
     k: u32,
@@ -14,13 +19,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;   // gy (backward)
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-fn row(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * 64u;
-}
-
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let r = row(gid, nwg);
+    let r = flat(gid, nwg, WG);
     if (r >= p.rows) { return; }
     let o = r * p.k;
     var mx = a[o];
@@ -36,9 +37,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 }
 
 // gx = y * (gy - sum(gy * y)).
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let r = row(gid, nwg);
+    let r = flat(gid, nwg, WG);
     if (r >= p.rows) { return; }
     let o = r * p.k;
     var d = 0.0;

@@ -7,6 +7,11 @@
 // Backward coefficient maps: 0 = ds/dmu_x, 1 = ds/dE[x^2] (= ds/dE[y^2]), 2 = ds/dE[xy],
 // 3 = ds/dmu_y, all already scaled by (upstream gradient) / n.
 
+#include "common.wgsl"
+
+// Invocations per workgroup of the one-item-per-invocation entry points.
+const WG: u32 = 256u;
+
 struct Params {
     n: u32,            // elements of one image (N*C*H*W)
     w: u32,
@@ -33,10 +38,6 @@ fn tap(j: u32) -> f32 {
     return p.taps[j >> 2u][j & 3u];
 }
 
-fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * 256u;
-}
-
 // Taps j in [lo, hi) of the window centred on coordinate c (size `len`) fall inside the image.
 fn lo_tap(c: u32) -> u32 {
     return u32(max(0, 5 - i32(c)));
@@ -46,9 +47,9 @@ fn hi_tap(c: u32, len: u32) -> u32 {
 }
 
 // x, y -> dst (5 packed maps): horizontally filtered x, y, x^2, y^2, xy.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn h_stats(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let c = i % p.w;
     let base = i - 5u;   // index of tap 0 (may wrap below 0, but only taps >= lo_tap are read)
@@ -73,9 +74,9 @@ fn h_stats(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 }
 
 // src (4 packed maps) -> dst (4 packed maps), each filtered horizontally.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn h_coef(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let c = i % p.w;
     let base = i - 5u;
@@ -112,7 +113,7 @@ fn v_stats(i: u32) -> Stats {
 }
 
 // src = stats maps -> dst[workgroup] = partial sum of the SSIM map (grid-stride, capped groups).
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn v_ssim_partial(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3<u32>,
                   @builtin(num_workgroups) nwg: vec3<u32>) {
     let stride = nwg.x * 256u;
@@ -142,9 +143,9 @@ fn v_ssim_partial(@builtin(local_invocation_index) li: u32, @builtin(workgroup_i
 }
 
 // src = stats maps, gup = upstream gradient -> dst = 4 packed coefficient maps.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn v_coef(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let st = v_stats(i);
     let mxy = st.mx * st.my;
@@ -178,27 +179,27 @@ fn v_coef_filtered(i: u32) -> vec4<f32> {
 }
 
 // dst = gradient wrt x.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn v_grad_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let f = v_coef_filtered(i);
     dst[i] = f.x + 2.0 * x[i] * f.y + y[i] * f.z;
 }
 
 // dst2 = gradient wrt y.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn v_grad_y(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let f = v_coef_filtered(i);
     dst2[i] = f.w + 2.0 * y[i] * f.y + x[i] * f.z;
 }
 
 // Both gradients in one pass.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn v_grad_xy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let f = v_coef_filtered(i);
     let xv = x[i];

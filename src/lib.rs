@@ -22,3 +22,11 @@ pub mod stop;
 pub mod sweep;
 pub mod tape;
 pub mod train;
+
+/// Every WGSL kernel the program builds, for the shader validation tests: the engine's
+/// (`ops::kernels`) and those of the layers above it.
+pub fn kernels() -> Vec<&'static gpu::Kernel> {
+    let mut k = ops::kernels();
+    k.push(&eval::infer::K_ABSMAX);
+    k
+}

@@ -115,7 +115,7 @@ impl Tape {
     /// Backpropagates from a scalar (or any tensor, seeded with ones) and returns the gradients
     /// of the leaves that need them. The tape is consumed: its saved tensors are freed.
     pub fn backward(self, root: &Var) -> Gradients {
-        let seed = crate::ops::elementwise::full(&self.gpu, root.shape(), 1.0);
+        let seed = crate::gpu::elementwise::full(&self.gpu, root.shape(), 1.0);
         self.backward_with(root, seed)
     }
 
@@ -150,7 +150,7 @@ fn accumulate(grads: &mut HashMap<usize, Tensor>, id: usize, g: Tensor) {
             grads.insert(id, g);
         }
         Some(prev) => {
-            let sum = crate::ops::elementwise::add_raw(&prev, &g);
+            let sum = crate::gpu::elementwise::add(&prev, &g);
             grads.insert(id, sum);
         }
     }

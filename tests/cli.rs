@@ -1,5 +1,5 @@
 //! The command line as a user meets it: a reduced search end to end, one-line errors on bad
-//! input, and a search killed at a random moment that resumes to the same result.
+//! input, and a search killed after its first checkpoint that resumes to the same result.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -178,35 +178,24 @@ fn killed_search_resumes_to_the_same_genotype() {
         want
     );
 
-    // Kill at a pseudo-random moment after the first checkpoint, then resume until done.
+    // Kill as soon as the first epoch's checkpoint is on disk (micro.toml runs 3 epochs), then
+    // resume until done.
     let cut = scratch("cut");
-    let mut child = hinas()
+    let child = hinas()
         .args(["search", "--quiet", "--seed", "7", "--config"])
         .arg(micro())
         .arg("--out")
         .arg(&cut)
         .spawn()
         .unwrap();
-    let ckpt = cut.join("checkpoint.safetensors");
-    let t0 = std::time::Instant::now();
-    while !ckpt.exists() && child.try_wait().unwrap().is_none() && t0.elapsed().as_secs() < 600 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    std::thread::sleep(std::time::Duration::from_millis((nanos % 1500) as u64));
-    let _ = child.kill(); // SIGKILL
-    let _ = child.wait();
-    if ckpt.exists() {
-        let o = hinas()
-            .args(["search", "--quiet", "--resume"])
-            .arg(&cut)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "resume failed: {}", stderr(&o));
-    }
+    let epoch = kill_after_checkpoint(child, &cut.join("checkpoint.safetensors"), "epoch");
+    assert!((1..3).contains(&epoch), "killed at epoch {epoch} of 3");
+    let o = hinas()
+        .args(["search", "--quiet", "--resume"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "resume failed: {}", stderr(&o));
     let got = std::fs::read_to_string(cut.join("genotype.json")).unwrap();
     assert_eq!(got, want, "resumed search ended with a different genotype");
     let _ = std::fs::remove_dir_all(&whole);

@@ -5,8 +5,8 @@ mod common;
 use common::*;
 use hinas::gpu::{Gpu, Tensor};
 use hinas::ops::deform_conv::{self as dc, DeformCfg};
-use hinas::ops::deform_conv_backward as dc_bwd;
-use hinas::tape::Tape;
+use hinas::ops::{concat, elementwise};
+use hinas::tape::{Tape, Var};
 use rand::Rng;
 
 /// One test configuration (square stride/padding/dilation, as the op).
@@ -421,8 +421,7 @@ fn chunked_batches_and_partial_images_give_the_same_results() {
     // 2 images per chunk, then parts of 20 positions of one image.
     for budget in [144 * 80 * 2, 144 * 20 + 3] {
         let part = run_with_budget(&gpu, &c, &inp, Some(budget));
-        let per_tap =
-            dc_bwd::with_fill_samples(1, || run_with_budget(&gpu, &c, &inp, Some(budget)));
+        let per_tap = dc::with_fill_samples(1, || run_with_budget(&gpu, &c, &inp, Some(budget)));
         assert_eq!(
             part.g[0], per_tap.g[0],
             "budget {budget}: per-tap fill changes dx"
@@ -530,7 +529,7 @@ fn input_gradient_is_deterministic_when_samples_pile_up() {
     let b = run(&gpu, &c, &inp);
     // One fill dispatch per tap (as big problems run) instead of all taps in one: the buckets
     // arrive in another order, the sort must make the sums identical.
-    let per_tap = dc_bwd::with_fill_samples(1, || run(&gpu, &c, &inp));
+    let per_tap = dc::with_fill_samples(1, || run(&gpu, &c, &inp));
     for (i, name) in NAMES.iter().enumerate() {
         assert_eq!(a.g[i], b.g[i], "d{name} differs between two identical runs");
         assert_eq!(a.g[i], per_tap.g[i], "d{name}: per-tap fill differs");
@@ -582,14 +581,24 @@ fn zero_offsets_and_unit_mask_are_a_plain_convolution() {
     assert_close("conv", &y.to_vec(), &want, 1e-5);
 }
 
+/// The DCNv2 predictor output [N, 3 * taps, H, W] cut as `DeformConv::forward` in
+/// src/nn/layers.rs cuts it: the first 2 * taps channels are the offsets, the last taps the mask
+/// logits, through a sigmoid.
+fn split_offset_mask(t: &mut Tape, pred: &Var, taps: usize) -> (Var, Var) {
+    let parts = concat::split(t, pred, &[2 * taps, taps]);
+    let mask = elementwise::sigmoid(t, &parts[1]);
+    (parts[0].clone(), mask)
+}
+
 #[test]
 fn split_offset_mask_feeds_a_dcnv2_layer() {
-    // The DCNv2 wrapper: pred -> (offset, sigmoid(mask logits)) -> deform_conv2d; gradient
-    // with respect to pred by finite differences of the composed reference.
+    // The DCNv2 wrapper as src/nn/layers.rs composes it: pred -> (offset, sigmoid(mask
+    // logits)) -> deform_conv2d; gradient with respect to pred by finite differences of the
+    // composed reference.
     let gpu = gpu();
     let c = Case { og: 2, ..BASE };
     let kk = c.kk();
-    let chans = dc::offset_mask_channels(c.og, c.kh, c.kw);
+    let chans = 3 * c.og * kk;
     let (ho, wo) = (c.hout(), c.wout());
     let p = ho * wo;
     let mut r = rng(11);
@@ -630,7 +639,7 @@ fn split_offset_mask_feeds_a_dcnv2_layer() {
     let pv = t.leaf(predt, true);
     let w = t.leaf(inp.wt.clone(), false);
     let b = t.leaf(inp.bt.clone().unwrap(), false);
-    let (off, m) = dc::split_offset_mask(&mut t, &pv, c.og, c.kh, c.kw);
+    let (off, m) = split_offset_mask(&mut t, &pv, c.og * kk);
     let y = dc::deform_conv2d(&mut t, &x, &off, Some(&m), &w, Some(&b), c.cfg());
     assert_close("dcnv2 forward", &y.value().to_vec(), &f(&pred), 1e-5);
     let grads = t.backward_with(&y, inp.gyt.clone());
@@ -670,7 +679,7 @@ fn matches_torchvision_fixtures() {
             // DCNv2 wrapper: offsets and mask logits packed in one predictor output.
             let pv = t.leaf(fx.tensor(&gpu, &key("pred")), true);
             let ws = fx.get(&key("w")).0;
-            let (o, mk) = dc::split_offset_mask(&mut t, &pv, cfg.offset_groups, ws[2], ws[3]);
+            let (o, mk) = split_offset_mask(&mut t, &pv, cfg.offset_groups * ws[2] * ws[3]);
             y = dc::deform_conv2d(&mut t, &x, &o, Some(&mk), &w, b.as_ref(), cfg);
             pred = Some(pv);
         } else {

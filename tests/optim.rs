@@ -223,18 +223,55 @@ fn steps_match_torch_and_f64_reference() {
 }
 
 /// The updates must actually move the parameters (guards against a vacuous pass where the
-/// kernels do nothing and the fixture happens to match the initial values).
+/// kernels do nothing and the fixture happens to match the initial values): one GPU step of
+/// every optimiser moves every parameter it was given, and so does the fixture's first step.
 #[test]
 fn steps_change_parameters() {
+    let gpu = gpu();
     let fx = Fixture::load("optim");
+    let pb = problem(&fx);
+    let max_moved = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .fold(0.0f64, |m, (a, b)| m.max((*a as f64 - *b as f64).abs()))
+    };
     for cfg in &CFGS {
-        let traj = fx.data(&format!("{}.w1", cfg.name));
-        let init = fx.data("w1.init");
-        let moved = traj[..init.len()]
+        let params: Vec<Tensor> = pb
+            .init
             .iter()
-            .zip(&init)
-            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(moved > 1e-4, "{}: first step moved w1 by {moved}", cfg.name);
+            .map(|(s, d)| Tensor::from_slice(&gpu, s, d))
+            .collect();
+        let mut opt = make_opt(cfg.kind);
+        let mut stepped = 0;
+        run_steps(cfg, opt.as_mut(), &params, &pb, 0..1, &mut |s, vals| {
+            for (i, got) in vals.iter().enumerate() {
+                let moved = max_moved(got, &pb.init[i].1);
+                if skipped(cfg, i, s) {
+                    assert_eq!(
+                        moved, 0.0,
+                        "{} {}: moved without a gradient",
+                        cfg.name, NAMES[i]
+                    );
+                } else {
+                    assert!(
+                        moved > 1e-4,
+                        "{} {}: step moved it by {moved}",
+                        cfg.name,
+                        NAMES[i]
+                    );
+                    stepped += 1;
+                }
+            }
+        });
+        assert!(stepped >= 2, "{}: {stepped} parameters stepped", cfg.name);
+        let traj = fx.get(&format!("{}.w1", cfg.name)).1;
+        let init = &pb.init[0].1;
+        let moved = max_moved(&traj[..init.len()], init);
+        assert!(
+            moved > 1e-4,
+            "{}: fixture's first step moved w1 by {moved}",
+            cfg.name
+        );
     }
 }
 

@@ -9,8 +9,19 @@ use hinas::ops::elementwise::{add_raw, scale_raw};
 #[test]
 fn profiler_counts_every_dispatch_per_kernel_across_submits() {
     let gpu = gpu();
-    if gpu.enable_profiler().is_err() {
-        eprintln!("adapter cannot time inside passes; profiler test skipped");
+    if let Err(e) = gpu.enable_profiler() {
+        // Lavapipe (the CI driver) has the timestamps: there the profiler must run for real.
+        assert!(
+            !gpu.info().name.contains("llvmpipe"),
+            "lavapipe should support timestamps inside passes: {e}"
+        );
+        // A direct write: libtest captures eprintln!, which would hide the skip.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: profiler test ({}): {e}",
+            gpu.adapter_line()
+        );
         return;
     }
     let mut r = rng(7);

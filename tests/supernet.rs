@@ -92,6 +92,7 @@ fn supernet_step_matches_pytorch() {
         let key = format!("grad_b/{}", store.params[*i].name);
         assert_close(&key, &g.to_vec(), &fx.data(&key), tol);
     }
+    let checked_b = grads_b.len();
     let mut sgd = Sgd::new(cfg.search.weight_momentum as f32, None);
     let refs: Vec<ParamRef> = grads_b
         .iter()
@@ -105,6 +106,7 @@ fn supernet_step_matches_pytorch() {
         .collect();
     sgd.step(cfg.search.weight_lr as f32, &refs);
     // Architecture and running statistics after both steps.
+    let mut checked_after = 0;
     for p in store
         .params
         .iter()
@@ -123,7 +125,21 @@ fn supernet_step_matches_pytorch() {
         } else {
             assert_close(&key, &got, &want, tol);
         }
+        checked_after += 1;
     }
+    // Every fixture tensor was compared: a parameter renamed on one side only must fail here
+    // rather than drop out of the comparison. The literal counts pin the fixture itself.
+    let in_fixture = |prefix: &str| fx.keys().iter().filter(|k| k.starts_with(prefix)).count();
+    assert_eq!(
+        (checked, checked_b, checked_after),
+        (
+            in_fixture("grad_a/"),
+            in_fixture("grad_b/"),
+            in_fixture("after/")
+        ),
+        "compared (grad_a, grad_b, after) vs fixture tensors"
+    );
+    assert_eq!((checked, checked_b, checked_after), (305, 303, 348));
 
     // 4. The second-order architecture gradient (DARTS' unrolled step) with the momentum
     //    buffers of step 3: virtual step on batch A, validation loss on batch B, xi = weight lr.

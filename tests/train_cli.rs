@@ -285,22 +285,16 @@ fn killed_training_resumes_to_the_same_model() {
     let _ = std::fs::remove_file(&other);
     assert_ok(&resume(&["--seed", "3", "--channels", "1"]));
     let cut = scratch("cut");
-    let mut child = run(&cut).spawn().unwrap();
-    let ckpt = cut.join("checkpoint.safetensors");
-    let t0 = std::time::Instant::now();
-    while !ckpt.exists() && child.try_wait().unwrap().is_none() && t0.elapsed().as_secs() < 300 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    if ckpt.exists() {
-        let o = hinas()
-            .args(["train", "--quiet", "--resume"])
-            .arg(&cut)
-            .output()
-            .unwrap();
-        assert_ok(&o);
-    }
+    // Killed once the first validation's checkpoint (iteration 2 of 6) is on disk.
+    let child = run(&cut).spawn().unwrap();
+    let it = kill_after_checkpoint(child, &cut.join("checkpoint.safetensors"), "iteration");
+    assert!((2..6).contains(&it), "killed at iteration {it} of 6");
+    let o = hinas()
+        .args(["train", "--quiet", "--resume"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert_ok(&o);
     let weights = |d: &Path| {
         hinas::checkpoint::load(&d.join("model.safetensors"))
             .unwrap()

@@ -8,7 +8,7 @@
 //! - [`protocol`]: standard and HiNAS-tiled evaluation around a denoiser closure.
 //!
 //! Noise is always `noisy = (clean_u8 + sigma * N(0,1)) / 255` with sigma in 0-255 units,
-//! unclipped and unquantised; targets are `clean_u8 / 255` (HiNAS, hinas.md section 6).
+//! unclipped and unquantised; targets are `clean_u8 / 255` (HiNAS, docs/method.md §6).
 
 pub mod builtin;
 pub mod image;

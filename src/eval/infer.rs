@@ -33,17 +33,17 @@
 //! from [`START_OFFSET_BOUND`]. Only when even the device's largest tile cannot hold the margin
 //! is the margin cut to fit, with a warning that seams may differ from the whole-image result.
 
+use super::infer_graph::{AttrValue, GraphProto, NodeProto};
 use crate::data::{FloatImage, HostBatch};
 use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
 use crate::nn::layers::Act;
-use super::infer_graph::{AttrValue, GraphProto, NodeProto};
 use crate::onnx::proto::TensorData;
 use crate::ops::conv2d::{conv2d_raw, Conv2dCfg};
 use crate::ops::deform_conv::{deform_conv2d_raw, DeformCfg};
 use crate::ops::{concat, elementwise as ew};
 use std::collections::HashMap;
 
-const K_ABSMAX: Kernel = crate::kernel!("absmax");
+pub(crate) const K_ABSMAX: Kernel = crate::kernel!("absmax");
 
 /// The offset bound (pixels) the first tiling of an image assumes; raised when measured larger.
 pub const START_OFFSET_BOUND: f32 = 2.0;
@@ -750,13 +750,13 @@ impl InferNet {
 
 /// max |x| into `stats[slot]` (two small dispatches).
 fn absmax(x: &Tensor, part: &Tensor, stats: &Tensor, slot: usize) {
-    #[repr(C)]
-    #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-    struct P {
-        n: u32,
-        parts: u32,
-        slot: u32,
-        _pad: u32,
+    crate::uniform! {
+        struct P {
+            n: u32,
+            parts: u32,
+            slot: u32,
+            _pad: u32,
+        }
     }
     let n = x.numel();
     let parts = n.div_ceil(256 * 64).clamp(1, part.numel());

@@ -73,11 +73,7 @@ fn tensor(t: &pb::TensorProto) -> anyhow::Result<TensorProto> {
                 .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
                 .collect(),
         ),
-        _ => anyhow::bail!(
-            "initializer {:?} has data type {}",
-            t.name(),
-            t.data_type()
-        ),
+        _ => anyhow::bail!("initializer {:?} has data type {}", t.name(), t.data_type()),
     };
     Ok(TensorProto {
         name: t.name().to_string(),

@@ -3,13 +3,14 @@
 //! Nothing here knows about autodiff or neural networks.
 
 mod device;
+pub mod elementwise;
 mod kernel;
 mod pool;
 mod profile;
 mod tensor;
 
 pub use device::{describe, enumerate, NO_ADAPTER_HINT};
-pub use kernel::{grid_1d, Kernel};
+pub use kernel::{compare_layout, grid_1d, wgsl_layout, Field, Kernel, Uniform, WgslLayout};
 pub use pool::MemoryStats;
 pub use profile::{format_report, KernelTime};
 pub use tensor::{PendingRead, Tensor};
@@ -33,6 +34,7 @@ pub(crate) struct Inner {
     pub subgroup_kernels: bool,
     pub pool: Mutex<pool::Pool>,
     pub pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<kernel::Pipeline>>>,
+    pub modules: Mutex<HashMap<&'static str, Arc<kernel::Module>>>,
     pub uniforms: Mutex<HashMap<Vec<u8>, wgpu::Buffer>>,
     pub bind_groups: Mutex<HashMap<kernel::BindKey, wgpu::BindGroup>>,
     pub recorder: Mutex<Recorder>,
@@ -107,6 +109,7 @@ impl Gpu {
             subgroup_kernels,
             pool: Mutex::new(pool::Pool::default()),
             pipelines: Mutex::new(HashMap::new()),
+            modules: Mutex::new(HashMap::new()),
             uniforms: Mutex::new(HashMap::new()),
             bind_groups: Mutex::new(HashMap::new()),
             recorder: Mutex::new(Recorder::default()),

@@ -1,4 +1,4 @@
-//! The candidate operations of a cell edge (hinas.md §1): pre-activation order act -> op -> BN,
+//! The candidate operations of a cell edge (docs/method.md §1): pre-activation order act -> op -> BN,
 //! all convs bias-free, stride 1, C -> C channels.
 
 use super::layers::{Act, BatchNorm, Conv, DeformConv, Mode};

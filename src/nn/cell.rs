@@ -1,4 +1,4 @@
-//! The inner cell (hinas.md §1): inputs prev-prev (state 0) and prev (state 1), B intermediate
+//! The inner cell (docs/method.md §1): inputs prev-prev (state 0) and prev (state 1), B intermediate
 //! nodes, each the sum over all earlier states of an edge; output = concat of the B nodes.
 //!
 //! In the supernet every edge is a MixedOp (softmax(alpha)-weighted sum of all candidates); the

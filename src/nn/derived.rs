@@ -1,4 +1,4 @@
-//! The derived (retrained) network, Dn_compnet of the official code (hinas.md §3): a chain of
+//! The derived (retrained) network, Dn_compnet of the official code (docs/method.md §3): a chain of
 //! the chosen cells at the chosen widths, with scalers feeding each cell, a decoder head, and
 //! the space's output form (global residual learning, output = noisy - predicted noise, in both
 //! presets), the same as the supernet's.

@@ -1,5 +1,5 @@
 //! From architecture weights to a discrete network: the DARTS cell rule and Viterbi decoding of
-//! the width path (hinas.md §1-§2), and the genotype file that `search` writes and `train` reads.
+//! the width path (docs/method.md §1-§2), and the genotype file that `search` writes and `train` reads.
 
 use super::cell::{edge_count, Edge};
 use super::space::SpaceCfg;

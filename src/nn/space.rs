@@ -1,4 +1,4 @@
-//! The search space presets (hinas.md §1-§3): op set, widths, activation, tying, output.
+//! The search space presets (docs/method.md §1-§3): op set, widths, activation, tying, output.
 
 use super::candidates::OpKind;
 use super::layers::Act;

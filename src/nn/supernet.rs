@@ -1,4 +1,4 @@
-//! The HiNAS supernet (hinas.md §2-§3): stem, a trellis of layers x width levels whose cells are
+//! The HiNAS supernet (docs/method.md §2-§3): stem, a trellis of layers x width levels whose cells are
 //! shared across incoming levels, routers between levels weighted by beta, and the ASPP head.
 
 use super::candidates::OpKind;
@@ -161,7 +161,9 @@ impl Supernet {
                         s,
                         rng,
                         &format!("aspp{j}.dw"),
-                        ConvBnSpec::new(c, c, 3, Conv2dCfg::new(1, d, d, c)).affine().act(act),
+                        ConvBnSpec::new(c, c, 3, Conv2dCfg::new(1, d, d, c))
+                            .affine()
+                            .act(act),
                     ),
                     dilated_pw: ConvBn::new(
                         s,

@@ -7,7 +7,7 @@
 use crate::gpu::{Gpu, Kernel, Tensor};
 use crate::tape::{Tape, Var};
 
-const K: Kernel = crate::kernel!("batchnorm");
+pub(crate) const K: Kernel = crate::kernel!("batchnorm");
 
 pub const EPS: f32 = 1e-5;
 pub const MOMENTUM: f32 = 0.1;
@@ -19,20 +19,20 @@ const CHUNK_MIN: usize = 4096;
 /// At most this many chunks per channel (the combining pass loops over them serially).
 const CHUNKS_MAX: usize = 64;
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    c: u32,
-    hw: u32,
-    n: u32,
-    chunks: u32,
-    chunk_len: u32,
-    total: u32,
-    affine: u32,
-    _pad0: u32,
-    momentum: f32,
-    eps: f32,
-    _pad1: [u32; 2],
+crate::uniform! {
+    struct Params {
+        c: u32,
+        hw: u32,
+        n: u32,
+        chunks: u32,
+        chunk_len: u32,
+        total: u32,
+        affine: u32,
+        _pad0: u32,
+        momentum: f32,
+        eps: f32,
+        _pad1: [u32; 2],
+    }
 }
 
 /// Running statistics of one BatchNorm layer, updated in place by train-mode forwards.

@@ -8,18 +8,18 @@
 use crate::gpu::{Kernel, Tensor};
 use crate::tape::{Tape, Var};
 
-const K: Kernel = crate::kernel!("concat");
+pub(crate) const K: Kernel = crate::kernel!("concat");
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    nb: u32,
-    blk: u32,
-    src_stride: u32,
-    src_off: u32,
-    dst_stride: u32,
-    dst_off: u32,
-    _pad: [u32; 2],
+crate::uniform! {
+    struct Params {
+        nb: u32,
+        blk: u32,
+        src_stride: u32,
+        src_off: u32,
+        dst_stride: u32,
+        dst_off: u32,
+        _pad: [u32; 2],
+    }
 }
 
 /// [ceil(block / 256), blocks]: one row of workgroups per batch index.

@@ -19,9 +19,9 @@
 //! packing pass), and `gather1`/`gather8`/`wgrad8` run 8 invocations per workgroup instead of
 //! 64, so the few pixel blocks of a small image are not padded to 64 lanes.
 
-mod gather;
-mod gemm;
-mod wgrad;
+pub(crate) mod gather;
+pub(crate) mod gemm;
+pub(crate) mod wgrad;
 
 pub use gather::with_plain_kernels;
 use gather::{gather, gather_weights, pack_weights, GatherParams, Variant};

@@ -1,66 +1,14 @@
-//! Elementwise ops: add, sub, mul, scale, ReLU, LeakyReLU, sigmoid (shaders/elementwise.wgsl).
+//! Elementwise ops: add, sub, mul, scale, ReLU, LeakyReLU, sigmoid (shaders/elementwise.wgsl,
+//! launched by gpu::elementwise, which the tape uses too).
 
-use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+use crate::gpu::elementwise::launch;
+use crate::gpu::Tensor;
 use crate::tape::{Tape, Var};
 
-const K: Kernel = crate::kernel!("elementwise");
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    n: u32,
-    alpha: f32,
-    _pad: [u32; 2],
-}
-
-fn launch(entry: &'static str, a: &Tensor, b: Option<&Tensor>, alpha: f32) -> Tensor {
-    if let Some(b) = b {
-        assert_eq!(a.shape(), b.shape(), "{entry}: shapes differ");
-    }
-    let gpu = a.gpu();
-    let out = Tensor::empty(gpu, a.shape());
-    let n = a.numel();
-    if n > 0 {
-        let p = Params {
-            n: n as u32,
-            alpha,
-            _pad: [0; 2],
-        };
-        let b = b.unwrap_or(a);
-        gpu.dispatch(
-            &K,
-            entry,
-            &p,
-            &[a.buffer(), b.buffer(), out.buffer()],
-            grid_1d(n, 256),
-        );
-    }
-    out
-}
-
-/// A tensor of `shape` filled with `value`.
-pub fn full(gpu: &Gpu, shape: &[usize], value: f32) -> Tensor {
-    let out = Tensor::empty(gpu, shape);
-    let n = out.numel();
-    if n > 0 {
-        let p = Params {
-            n: n as u32,
-            alpha: value,
-            _pad: [0; 2],
-        };
-        gpu.dispatch(
-            &K,
-            "fill",
-            &p,
-            &[out.buffer(), out.buffer(), out.buffer()],
-            grid_1d(n, 256),
-        );
-    }
-    out
-}
+pub use crate::gpu::elementwise::full;
 
 pub fn add_raw(a: &Tensor, b: &Tensor) -> Tensor {
-    launch("add", a, Some(b), 0.0)
+    crate::gpu::elementwise::add(a, b)
 }
 pub fn sub_raw(a: &Tensor, b: &Tensor) -> Tensor {
     launch("sub", a, Some(b), 0.0)

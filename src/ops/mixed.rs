@@ -3,25 +3,25 @@
 //! (shaders/mixed.wgsl). One launch covers up to [`SLOTS`] inputs; longer sums take one more
 //! launch per further [`SLOTS`] inputs, each adding to the output.
 
-use crate::gpu::{grid_1d, Kernel, Tensor};
+use crate::gpu::{Kernel, Tensor};
 use crate::tape::{Tape, Var};
 
-const K: Kernel = crate::kernel!("mixed");
+pub(crate) const K: Kernel = crate::kernel!("mixed");
 
 /// Inputs per launch: with the weights and the output that makes 8 storage bindings, the
 /// portable per-stage limit.
 pub const SLOTS: usize = 6;
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    n: u32,
-    k: u32,
-    accumulate: u32,
-    parts: u32,
-    wn: u32,
-    _pad: [u32; 3],
-    idx: [u32; 8],
+crate::uniform! {
+    struct Params {
+        n: u32,
+        k: u32,
+        accumulate: u32,
+        parts: u32,
+        wn: u32,
+        _pad: [u32; 3],
+        idx: [u32; 8],
+    }
 }
 
 fn params(n: usize, idx: &[usize], w: &Tensor, accumulate: bool, parts: usize) -> Params {
@@ -89,7 +89,7 @@ pub fn weighted_sum_raw(xs: &[&Tensor], w: &Tensor, idx: &[usize]) -> Tensor {
         let p = params(n, ic, w, c > 0, 1);
         let mut given = vec![(1, w), (8, &out)];
         given.extend(xc.iter().enumerate().map(|(s, &x)| (2 + s, x)));
-        gpu.dispatch(&K, "forward", &p, &slots(xc[0], &given), grid_1d(n, 256));
+        gpu.dispatch_1d(&K, "forward", &p, &slots(xc[0], &given), n);
     }
     out
 }
@@ -125,7 +125,7 @@ pub fn weighted_sum_backward_inputs(
         for (s, &k) in ks.iter().enumerate() {
             given[2 + s].1 = out[k].as_ref().unwrap();
         }
-        gpu.dispatch(&K, "grad_inputs", &p, &slots(w, &given), grid_1d(n, 256));
+        gpu.dispatch_1d(&K, "grad_inputs", &p, &slots(w, &given), n);
     }
     out
 }

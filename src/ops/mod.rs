@@ -11,9 +11,34 @@ pub mod batchnorm;
 pub mod concat;
 pub mod conv2d;
 pub mod deform_conv;
-pub mod deform_conv_backward;
 pub mod elementwise;
 pub mod mixed;
 pub mod mse;
 pub mod softmax;
 pub mod ssim;
+
+use crate::gpu::Kernel;
+
+/// Every kernel the engine builds (tests/shaders.rs validates each one, the ones without
+/// subgroup operations with the subgroup capabilities taken away).
+pub fn kernels() -> Vec<&'static Kernel> {
+    vec![
+        &batchnorm::K,
+        &concat::K,
+        &conv2d::gather::K,
+        &conv2d::gather::K_SG,
+        &conv2d::gemm::K,
+        &conv2d::wgrad::K,
+        &conv2d::wgrad::K_SG,
+        &deform_conv::K_SAMPLE,
+        &deform_conv::K_MM,
+        &deform_conv::K_DX,
+        &crate::gpu::elementwise::K,
+        &mixed::K,
+        &mse::K,
+        &softmax::K,
+        &ssim::K,
+        &crate::optim::K,
+        &crate::optim::unrolled::K,
+    ]
+}

@@ -4,21 +4,21 @@
 //! The loss stays on the GPU as a `[1]` tensor: the backward reads the upstream gradient from
 //! that buffer, so a training step never waits for a readback.
 
-use crate::gpu::{grid_1d, Kernel, Tensor};
+use crate::gpu::{Kernel, Tensor};
 use crate::tape::{Tape, Var};
 
-const K: Kernel = crate::kernel!("mse");
+pub(crate) const K: Kernel = crate::kernel!("mse");
 
 /// Most workgroups a partial-sum pass launches: enough to fill any GPU, and few enough that the
 /// final pass (one workgroup) adds at most four partials per invocation.
 pub(crate) const MAX_PARTIALS: usize = 1024;
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    n: u32,
-    scale: f32,
-    _pad: [u32; 2],
+crate::uniform! {
+    struct Params {
+        n: u32,
+        scale: f32,
+        _pad: [u32; 2],
+    }
 }
 
 /// Workgroups for a grid-stride partial-sum pass over `n` items (256 invocations each).
@@ -92,12 +92,12 @@ pub fn mse_backward(pred: &Tensor, target: &Tensor, gy: &Tensor, sign: f32) -> T
         scale: sign * 2.0 / n as f32,
         _pad: [0; 2],
     };
-    gpu.dispatch(
+    gpu.dispatch_1d(
         &K,
         "mse_backward",
         &p,
         &[pred.buffer(), target.buffer(), gy.buffer(), out.buffer()],
-        grid_1d(n, 256),
+        n,
     );
     out
 }

@@ -1,17 +1,17 @@
 //! Softmax over the last dim (shaders/softmax.wgsl): the architecture weights' normalisation.
 //! Rows are expected to be short (K <= 64); one invocation handles one row.
 
-use crate::gpu::{grid_1d, Kernel, Tensor};
+use crate::gpu::{Kernel, Tensor};
 use crate::tape::{Tape, Var};
 
-const K: Kernel = crate::kernel!("softmax");
+pub(crate) const K: Kernel = crate::kernel!("softmax");
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    rows: u32,
-    k: u32,
-    _pad: [u32; 2],
+crate::uniform! {
+    struct Params {
+        rows: u32,
+        k: u32,
+        _pad: [u32; 2],
+    }
 }
 
 fn launch(entry: &'static str, a: &Tensor, b: &Tensor) -> Tensor {
@@ -26,13 +26,8 @@ fn launch(entry: &'static str, a: &Tensor, b: &Tensor) -> Tensor {
             k: k as u32,
             _pad: [0; 2],
         };
-        a.gpu().dispatch(
-            &K,
-            entry,
-            &p,
-            &[a.buffer(), b.buffer(), out.buffer()],
-            grid_1d(rows, 64),
-        );
+        a.gpu()
+            .dispatch_1d(&K, entry, &p, &[a.buffer(), b.buffer(), out.buffer()], rows);
     }
     out
 }

@@ -18,23 +18,23 @@
 //! the same zero padding; the Gaussian is symmetric, so G^T = G. Every filter runs separably: a
 //! horizontal 11-tap pass, then a vertical one.
 
-use crate::gpu::{grid_1d, Kernel, Tensor};
+use crate::gpu::{Kernel, Tensor};
 use crate::ops::mse::{partial_groups, sum_partials};
 use crate::tape::{Tape, Var};
 
-const K: Kernel = crate::kernel!("ssim");
+pub(crate) const K: Kernel = crate::kernel!("ssim");
 
 pub const WINDOW: usize = 11;
 pub const SIGMA: f64 = 1.5;
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    n: u32,
-    w: u32,
-    h: u32,
-    _pad: u32,
-    taps: [f32; 12],
+crate::uniform! {
+    struct Params {
+        n: u32,
+        w: u32,
+        h: u32,
+        _pad: u32,
+        taps: [f32; 12],
+    }
 }
 
 /// The normalised 1-D Gaussian of HiNAS' `gaussian(11, 1.5)`.
@@ -83,12 +83,12 @@ fn h_stats(a: &Tensor, b: &Tensor, p: &Params) -> Tensor {
     let n = p.n as usize;
     let gpu = a.gpu();
     let tmp = Tensor::empty(gpu, &[5, n]);
-    gpu.dispatch(
+    gpu.dispatch_1d(
         &K,
         "h_stats",
         p,
         &[a.buffer(), b.buffer(), a.buffer(), tmp.buffer()],
-        grid_1d(n, 256),
+        n,
     );
     tmp
 }
@@ -136,9 +136,8 @@ pub fn ssim_backward(
     };
     let p = params(x.shape());
     let gpu = x.gpu();
-    let grid = grid_1d(n, 256);
     let coef = Tensor::empty(gpu, &[4, n]);
-    gpu.dispatch(
+    gpu.dispatch_1d(
         &K,
         "v_coef",
         &p,
@@ -149,27 +148,27 @@ pub fn ssim_backward(
             coef.buffer(),
             gy.buffer(),
         ],
-        grid,
+        n,
     );
     let hcoef = Tensor::empty(gpu, &[4, n]);
-    gpu.dispatch(
+    gpu.dispatch_1d(
         &K,
         "h_coef",
         &p,
         &[x.buffer(), y.buffer(), coef.buffer(), hcoef.buffer()],
-        grid,
+        n,
     );
     drop(coef);
     let gx = want[0].then(|| Tensor::empty(gpu, x.shape()));
     let gyy = want[1].then(|| Tensor::empty(gpu, y.shape()));
     let d1 = gx.as_ref().unwrap_or(x).buffer();
     let d2 = gyy.as_ref().unwrap_or(y).buffer();
-    gpu.dispatch(
+    gpu.dispatch_1d(
         &K,
         entry,
         &p,
         &[x.buffer(), y.buffer(), hcoef.buffer(), d1, gy.buffer(), d2],
-        grid,
+        n,
     );
     (gx, gyy)
 }

@@ -5,7 +5,7 @@
 //! torch evaluates the bias corrections in double precision from Python floats.
 
 use super::{check_params, counter_tensor, parse_name, Hyper, Optimizer, ParamRef, Params, K};
-use crate::gpu::{grid_1d, Tensor};
+use crate::gpu::Tensor;
 use std::collections::BTreeMap;
 
 struct Slot {
@@ -92,7 +92,7 @@ impl Adam {
                 omb2: (1.0 - self.beta2) as f32,
                 ..Params::default()
             };
-            gpu.dispatch(
+            gpu.dispatch_1d(
                 &K,
                 "adam",
                 &u,
@@ -103,7 +103,7 @@ impl Adam {
                     s.exp_avg.buffer(),
                     s.exp_avg_sq.buffer(),
                 ],
-                grid_1d(n, 256),
+                n,
             );
         }
     }

@@ -66,21 +66,22 @@ pub trait Optimizer {
     fn load_state(&mut self, state: Vec<(String, Tensor)>) -> anyhow::Result<()>;
 }
 
-/// The uniform block of shaders/optim.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub(crate) struct Params {
-    pub n: u32,
-    pub k: u32,
-    pub clip_on: u32,
-    pub _pad: u32,
-    pub momentum: f32,
-    pub clip: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    pub omb1: f32,
-    pub omb2: f32,
-    pub _pad1: [u32; 2],
+crate::uniform! {
+    /// The uniform block of shaders/optim.wgsl.
+    #[derive(Default)]
+    pub(crate) struct Params {
+        pub n: u32,
+        pub k: u32,
+        pub clip_on: u32,
+        pub _pad: u32,
+        pub momentum: f32,
+        pub clip: f32,
+        pub beta2: f32,
+        pub eps: f32,
+        pub omb1: f32,
+        pub omb2: f32,
+        pub _pad1: [u32; 2],
+    }
 }
 
 /// The per-step block: four f32 per parameter of the step. Kept between steps so a training

@@ -55,7 +55,7 @@ impl LrSchedule {
 mod tests {
     use super::LrSchedule;
 
-    /// The values hinas.md section 4 quotes for the HiNAS search schedule.
+    /// The values docs/method.md §4 quotes for the HiNAS search schedule.
     #[test]
     fn poly_cosine_matches_hinas_search_values() {
         let s = LrSchedule::PolyCosine {

@@ -5,7 +5,7 @@
 //! With momentum 0 there is no buffer and p -= lr * lr_scale * g.
 
 use super::{check_params, counter_tensor, parse_name, Hyper, Optimizer, ParamRef, Params, K};
-use crate::gpu::{grid_1d, Gpu, Tensor};
+use crate::gpu::{Gpu, Tensor};
 use std::collections::BTreeMap;
 
 pub struct Sgd {
@@ -87,7 +87,7 @@ impl Sgd {
                 ("sgd_first", b)
             };
             // sgd_plain does not bind the buffer slot; the parameter stands in for it.
-            gpu.dispatch(
+            gpu.dispatch_1d(
                 &K,
                 entry,
                 &u,
@@ -97,7 +97,7 @@ impl Sgd {
                     hyper.buffer(),
                     buf.buffer(),
                 ],
-                grid_1d(n, 256),
+                n,
             );
         }
         self.steps += 1;

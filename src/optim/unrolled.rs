@@ -5,19 +5,20 @@
 
 use crate::gpu::{grid_1d, Kernel, Tensor};
 
-const K: Kernel = crate::kernel!("unrolled");
+pub(crate) const K: Kernel = crate::kernel!("unrolled");
 
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    n: u32,
-    has_momentum: u32,
-    multiply: u32,
-    _pad0: u32,
-    xi: f32,
-    momentum: f32,
-    weight_decay: f32,
-    scale: f32,
+crate::uniform! {
+    #[derive(Default)]
+    struct Params {
+        n: u32,
+        has_momentum: u32,
+        multiply: u32,
+        _pad0: u32,
+        xi: f32,
+        momentum: f32,
+        weight_decay: f32,
+        scale: f32,
+    }
 }
 
 fn launch(entry: &'static str, p: Params, a: &Tensor, b: &Tensor, c: &Tensor, out: &Tensor) {

@@ -1,4 +1,4 @@
-//! The search configuration: the space, the budget and the procedure (hinas.md §4). The fully
+//! The search configuration: the space, the budget and the procedure (docs/method.md §4). The fully
 //! resolved config is written next to the results, and any field can be set from a TOML file.
 
 use crate::nn::space::SpaceCfg;

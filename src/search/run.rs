@@ -1,4 +1,4 @@
-//! The search procedure (hinas.md §4): warm-up, alternating first-order architecture and weight
+//! The search procedure (docs/method.md §4): warm-up, alternating first-order architecture and weight
 //! steps, validation-based genotype selection over the last epochs, checkpoints every epoch.
 
 use super::config::SearchConfig;

@@ -1,4 +1,4 @@
-//! The retraining configuration (hinas.md §5): the derived network's size and the training
+//! The retraining configuration (docs/method.md §5): the derived network's size and the training
 //! procedure. The resolved config is written next to the results and into every model file, and
 //! any field can be set from a TOML file.
 

@@ -1,4 +1,4 @@
-//! `hinas train`: retrains the derived network of a searched genotype (hinas.md §5) and keeps
+//! `hinas train`: retrains the derived network of a searched genotype (docs/method.md §5) and keeps
 //! the best model by validation; outputs model.safetensors (best), checkpoint.safetensors
 //! (resumable), log.csv, loss.png, config.toml and genotype.json.
 //!

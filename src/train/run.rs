@@ -1,4 +1,4 @@
-//! The retraining loop (hinas.md §5): SGD with momentum (or Adam, for short budgets), poly lr
+//! The retraining loop (docs/method.md §5): SGD with momentum (or Adam, for short budgets), poly lr
 //! per iteration, biases at a higher lr and without decay, gradients clipped by value (SGD); validation on held-out images at
 //! regular intervals keeps the best model.
 

@@ -34,3 +34,41 @@ pub fn assert_one_line_error(o: &Output, needle: &str) {
         "{err}"
     );
 }
+
+/// Waits until `ckpt` is on disk, then SIGKILLs `child` and returns the checkpoint's `key`
+/// metadata (the progress it recorded). Fails unless the kill landed mid-run: a run that ends
+/// on its own before the kill (a device fast enough to outrun the poll) fails here instead of
+/// passing the resume test without resuming anything.
+#[track_caller]
+pub fn kill_after_checkpoint(
+    mut child: std::process::Child,
+    ckpt: &std::path::Path,
+    key: &str,
+) -> usize {
+    let t0 = std::time::Instant::now();
+    while !ckpt.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("run ended ({status}) before writing {}", ckpt.display());
+        }
+        assert!(t0.elapsed().as_secs() < 600, "no checkpoint after 600 s");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill(); // SIGKILL where the child still runs
+    let status = child.wait().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "the run ended ({status}) before the kill landed"
+        );
+    }
+    #[cfg(not(unix))]
+    assert!(!status.success(), "the run ended before the kill landed");
+    let (_, meta) = hinas::checkpoint::load(ckpt).expect("checkpoint readable after the kill");
+    meta.get(key)
+        .unwrap_or_else(|| panic!("checkpoint lacks {key}"))
+        .parse()
+        .unwrap()
+}

@@ -1,30 +1,12 @@
-//! The gather kernel launcher and weight packing (shaders/conv2d.wgsl + conv2d_plain.wgsl /
-//! conv2d_sg.wgsl).
+//! The gather kernel launcher and weight packing (shaders/conv2d_plain.wgsl / conv2d_sg.wgsl,
+//! each including conv2d.wgsl).
 
 use super::u;
-use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+use crate::gpu::{Gpu, Kernel, Tensor};
 
-/// shaders/conv2d.wgsl followed by the file that defines `gather8` and its weight loads.
-const K: Kernel = Kernel {
-    name: "conv2d",
-    source: concat!(
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/conv2d.wgsl")),
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/shaders/conv2d_plain.wgsl"
-        )),
-    ),
-};
-const K_SG: Kernel = Kernel {
-    name: "conv2d_sg",
-    source: concat!(
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/conv2d.wgsl")),
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/shaders/conv2d_sg.wgsl"
-        )),
-    ),
-};
+/// shaders/conv2d.wgsl with the file that defines `gather8` and its weight loads.
+pub(crate) const K: Kernel = crate::kernel!("conv2d", "conv2d_plain");
+pub(crate) const K_SG: Kernel = crate::kernel!("conv2d_sg", "conv2d_sg", subgroups);
 
 thread_local! {
     static PLAIN_KERNELS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -63,17 +45,17 @@ fn gather_kernel(gpu: &Gpu) -> &'static Kernel {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct PackParams {
-    total: u32,
-    r: u32,
-    blocks_g: u32,
-    og: u32,
-    red: u32,
-    kk: u32,
-    trans: u32,
-    _pad: u32,
+crate::uniform! {
+    struct PackParams {
+        total: u32,
+        r: u32,
+        blocks_g: u32,
+        og: u32,
+        red: u32,
+        kk: u32,
+        trans: u32,
+        _pad: u32,
+    }
 }
 
 /// Packs weights for the gather/GEMM kernels: `[groups][ceil(og / r)][kk][red][r]`, where `og`
@@ -106,47 +88,43 @@ pub(super) fn pack_weights(
         trans: trans as u32,
         _pad: 0,
     };
-    w.gpu().dispatch(
-        &K,
-        "pack_weights",
-        &p,
-        &[w.buffer(), out.buffer()],
-        grid_1d(total, 256),
-    );
+    w.gpu()
+        .dispatch_1d(&K, "pack_weights", &p, &[w.buffer(), out.buffer()], total);
     out
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub(super) struct GatherParams {
-    pub(super) n: u32,
-    pub(super) cin: u32,
-    pub(super) ih: u32,
-    pub(super) iw: u32,
-    pub(super) cout: u32,
-    pub(super) oh: u32,
-    pub(super) ow: u32,
-    pub(super) red: u32,
-    pub(super) og: u32,
-    pub(super) blocks_g: u32,
-    pub(super) kh: u32,
-    pub(super) kw: u32,
-    pub(super) rows: u32,
-    pub(super) cols: u32,
-    pub(super) cols_b: u32,
-    pub(super) chunks: u32,
-    pub(super) in_mul: u32,
-    pub(super) out_mul: u32,
-    pub(super) out_y0: u32,
-    pub(super) out_x0: u32,
-    pub(super) tc0y: i32,
-    pub(super) tc0x: i32,
-    pub(super) tsgn: i32,
-    pub(super) tdiv: i32,
-    pub(super) dil: u32,
-    pub(super) has_bias: u32,
-    pub(super) total: u32,
-    pub(super) wmode: u32,
+crate::uniform! {
+    #[derive(Default)]
+    pub(super) struct GatherParams {
+        pub(super) n: u32,
+        pub(super) cin: u32,
+        pub(super) ih: u32,
+        pub(super) iw: u32,
+        pub(super) cout: u32,
+        pub(super) oh: u32,
+        pub(super) ow: u32,
+        pub(super) red: u32,
+        pub(super) og: u32,
+        pub(super) blocks_g: u32,
+        pub(super) kh: u32,
+        pub(super) kw: u32,
+        pub(super) rows: u32,
+        pub(super) cols: u32,
+        pub(super) cols_b: u32,
+        pub(super) chunks: u32,
+        pub(super) in_mul: u32,
+        pub(super) out_mul: u32,
+        pub(super) out_y0: u32,
+        pub(super) out_x0: u32,
+        pub(super) tc0y: i32,
+        pub(super) tc0x: i32,
+        pub(super) tsgn: i32,
+        pub(super) tdiv: i32,
+        pub(super) dil: u32,
+        pub(super) has_bias: u32,
+        pub(super) total: u32,
+        pub(super) wmode: u32,
+    }
 }
 
 /// Which gather kernel a launch uses, from the destination channels per group `og`.

@@ -4,24 +4,24 @@ use super::gather::{fold, pack_weights};
 use super::{check_binding, u};
 use crate::gpu::{Kernel, Tensor};
 
-const K: Kernel = crate::kernel!("conv2d_gemm");
+pub(crate) const K: Kernel = crate::kernel!("conv2d_gemm");
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    m: u32,
-    k: u32,
-    n: u32,
-    blocks: u32,
-    chunks: u32,
-    groups: u32,
-    total: u32,
-    has_bias: u32,
-    b_nstride: u32,
-    b_gstride: u32,
-    c_nstride: u32,
-    c_gstride: u32,
-    _pad: [u32; 4],
+crate::uniform! {
+    struct Params {
+        m: u32,
+        k: u32,
+        n: u32,
+        blocks: u32,
+        chunks: u32,
+        groups: u32,
+        total: u32,
+        has_bias: u32,
+        b_nstride: u32,
+        b_gstride: u32,
+        c_nstride: u32,
+        c_gstride: u32,
+        _pad: [u32; 4],
+    }
 }
 
 /// C[batch][group] = A[group] * B[batch][group], with A packed by `pack_weights` (r = 8) and

@@ -1,69 +1,46 @@
-//! Weight and bias gradients (shaders/conv2d_wgrad.wgsl + conv2d_wgrad_plain.wgsl /
-//! conv2d_wgrad_sg.wgsl).
+//! Weight and bias gradients (shaders/conv2d_wgrad_plain.wgsl / conv2d_wgrad_sg.wgsl, each
+//! including conv2d_wgrad.wgsl).
 
 use super::gather::subgroup_kernels;
 use super::{check_binding, u, Geom};
 use crate::gpu::{Gpu, Kernel, Tensor};
 
 /// shaders/conv2d_wgrad.wgsl with 64-lane `wgrad8` workgroups.
-const K: Kernel = Kernel {
-    name: "conv2d_wgrad",
-    source: concat!(
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/shaders/conv2d_wgrad.wgsl"
-        )),
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/shaders/conv2d_wgrad_plain.wgsl"
-        )),
-    ),
-};
-/// shaders/conv2d_wgrad.wgsl followed by the subgroup variant `wgrad_sg` (and 8-lane `wgrad8`
+pub(crate) const K: Kernel = crate::kernel!("conv2d_wgrad", "conv2d_wgrad_plain");
+/// shaders/conv2d_wgrad.wgsl with the subgroup variant `wgrad_sg` (and 8-lane `wgrad8`
 /// workgroups), for devices with 8-lane subgroups.
-const K_SG: Kernel = Kernel {
-    name: "conv2d_wgrad_sg",
-    source: concat!(
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/shaders/conv2d_wgrad.wgsl"
-        )),
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/shaders/conv2d_wgrad_sg.wgsl"
-        )),
-    ),
-};
+pub(crate) const K_SG: Kernel = crate::kernel!("conv2d_wgrad_sg", "conv2d_wgrad_sg", subgroups);
 
-#[repr(C)]
-#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    n: u32,
-    cin: u32,
-    h: u32,
-    w: u32,
-    cout: u32,
-    ho: u32,
-    wo: u32,
-    cin_g: u32,
-    cout_g: u32,
-    blocks_g: u32,
-    kh: u32,
-    kw: u32,
-    stride: u32,
-    pad: u32,
-    dil: u32,
-    ntaps: u32,
-    quads: u32,
-    items: u32,
-    ipc: u32,
-    tblocks: u32,
-    nblk: u32,
-    chunks: u32,
-    total: u32,
-    lanes: u32,
-    cpl: u32,
-    _pad: [u32; 3],
+crate::uniform! {
+    #[derive(Default)]
+    struct Params {
+        n: u32,
+        cin: u32,
+        h: u32,
+        w: u32,
+        cout: u32,
+        ho: u32,
+        wo: u32,
+        cin_g: u32,
+        cout_g: u32,
+        blocks_g: u32,
+        kh: u32,
+        kw: u32,
+        stride: u32,
+        pad: u32,
+        dil: u32,
+        ntaps: u32,
+        quads: u32,
+        items: u32,
+        ipc: u32,
+        tblocks: u32,
+        nblk: u32,
+        chunks: u32,
+        total: u32,
+        lanes: u32,
+        cpl: u32,
+        _pad: [u32; 3],
+    }
 }
 
 /// Workgroups we aim for: enough to spread over many cores or GPU units, while each lane still
@@ -206,13 +183,7 @@ fn reduce_then_finish(
         gy.buffer(),
     ];
     gpu.dispatch(kernel, entries[0], p, &bufs, grid);
-    gpu.dispatch(
-        kernel,
-        entries[1],
-        p,
-        &bufs,
-        crate::gpu::grid_1d(dw.numel(), 256),
-    );
+    gpu.dispatch_1d(kernel, entries[1], p, &bufs, dw.numel());
 }
 
 /// The `wgrad_dw*` entry for a depthwise conv it covers (one channel in and out per group,

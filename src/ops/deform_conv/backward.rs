@@ -1,4 +1,4 @@
-//! Backward of the deformable convolution (forward in ops/deform_conv.rs). Per chunk:
+//! Backward of the deformable convolution (forward in forward.rs). Per chunk:
 //! - column gradient gcol = W^T gy (the strided matmul of shaders/deform_conv_mm.wgsl);
 //! - weight gradient += gy columns^T, with the columns recomputed (cheaper than keeping a
 //!   Cin*kh*kw-times-larger activation alive between forward and backward);
@@ -7,13 +7,11 @@
 //!   integer atomics, sorted, then gathered (shaders/deform_conv_dx.wgsl; why: docs/deform_conv.md);
 //! - bias gradient: a row sum of gy over images and positions.
 
-use super::deform_conv::DeformCfg;
-use super::deform_conv::{
-    matmul, plan, u, Chunk, GeoParams, Geom, Mm, SampleBinds, K_MM, MM_ACCUMULATE,
-};
+use super::launch::{matmul, u, GeoParams, Mm, SampleBinds, K_MM, MM_ACCUMULATE};
+use super::plan::{plan, Chunk, DeformCfg, Geom};
 use crate::gpu::{grid_1d, Kernel, Tensor};
 
-const K_DX: Kernel = crate::kernel!("deform_conv_dx");
+pub(crate) const K_DX: Kernel = crate::kernel!("deform_conv_dx");
 
 /// Which gradients to compute.
 #[derive(Clone, Copy, Debug)]
@@ -191,13 +189,8 @@ fn weight_grad(g: &Geom, c: &Chunk, gy: &Tensor, colt: &Tensor, gw: &Tensor, acc
             ..Mm::default()
         };
         let pb = part.buffer();
-        gy.gpu().dispatch(
-            &K_MM,
-            "zsum",
-            &zs,
-            &[pb, pb, pb, gw.buffer()],
-            grid_1d(wn, 64),
-        );
+        gy.gpu()
+            .dispatch_1d(&K_MM, "zsum", &zs, &[pb, pb, pb, gw.buffer()], wn);
     }
 }
 
@@ -222,22 +215,22 @@ fn bias_grad(g: &Geom, gy: &Tensor) -> Tensor {
     gb
 }
 
-/// Uniform block of shaders/deform_conv_dx.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct DxParams {
-    nbk: u32,
-    nblk: u32,
-    hw: u32,
-    og: u32,
-    cpg: u32,
-    cbpg: u32,
-    kk: u32,
-    nc: u32,
-    cin: u32,
-    b0: u32,
-    ngather: u32,
-    accumulate: u32,
+crate::uniform! {
+    /// Uniform block of shaders/deform_conv_dx.wgsl.
+    struct DxParams {
+        nbk: u32,
+        nblk: u32,
+        hw: u32,
+        og: u32,
+        cpg: u32,
+        cbpg: u32,
+        kk: u32,
+        nc: u32,
+        cin: u32,
+        b0: u32,
+        ngather: u32,
+        accumulate: u32,
+    }
 }
 
 const SCAN_BLOCK: usize = 256;
@@ -329,10 +322,15 @@ fn input_grad(
         let refs: Vec<&wgpu::Buffer> = b.iter().collect();
         gpu.dispatch(&K_DX, entry, &p, &refs, groups);
     };
+    // One invocation per item: the grid of `n` items at the entry point's own workgroup size.
+    let grid = |entry: &'static str, n: usize| {
+        let [x, y, z] = gpu.workgroup_size(&K_DX, entry);
+        grid_1d(n, x * y * z)
+    };
     let scan = bufs(&cnt, &start, &start, &ent, &ent);
-    run("scan_blocks", &scan, grid_1d(nblk, 64));
+    run("scan_blocks", &scan, grid("scan_blocks", nblk));
     run("scan_top", &scan, [1, 1, 1]);
-    run("scan_apply", &scan, grid_1d(nblk, 64));
+    run("scan_apply", &scan, grid("scan_apply", nblk));
 
     cnt.fill_zero();
     sb.start = Some(&start);
@@ -353,6 +351,6 @@ fn input_grad(
     }
 
     let fin = bufs(&cnt, &start, &start, &ent, &ent);
-    run("sort", &fin, grid_1d(nbk, 64));
-    run("gather", &fin, grid_1d(p.ngather as usize, 64));
+    run("sort", &fin, grid("sort", nbk));
+    run("gather", &fin, grid("gather", p.ngather as usize));
 }
