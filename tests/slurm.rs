@@ -118,6 +118,8 @@ fn micro_sweep_under_slurm_with_a_requeue_equals_the_local_run() {
         .output()
         .unwrap();
     assert_ok(&o);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
     let t0 = Instant::now();
     let job = sh(
         "sbatch",
@@ -137,11 +139,11 @@ fn micro_sweep_under_slurm_with_a_requeue_equals_the_local_run() {
             if requeued.is_none() {
                 if let Some((id, _)) = els.iter().find(|(_, s)| s == "RUNNING") {
                     let index: usize = id.rsplit('_').next().unwrap().parse().unwrap();
-                    let name = ["s0", "s1", "s2", "s3"][index];
-                    let log = out
-                        .join("tasks")
-                        .join(format!("darts-o1-cvpr2020-{name}"))
-                        .join("search.log");
+                    let name = manifest["tasks"][index]["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    let log = out.join("tasks").join(&name).join("search.log");
                     if log.exists() {
                         let ok = sh("scontrol", &["requeue", id]);
                         assert!(ok.is_some(), "scontrol requeue {id} failed");
@@ -151,7 +153,7 @@ fn micro_sweep_under_slurm_with_a_requeue_equals_the_local_run() {
                             "scontrol",
                             &["update", &format!("JobId={id}"), "StartTime=now"],
                         );
-                        requeued = Some(format!("darts-o1-cvpr2020-{name}"));
+                        requeued = Some(name);
                     }
                 }
             }

@@ -235,7 +235,7 @@ fn sweep_stopped_and_rerun_reports_the_same_numbers() {
                 whole
                     .join("tasks")
                     .join(&r.task)
-                    .join("eval-sigma50-test/eval.json"),
+                    .join("eval-sigma50-sweep-test/eval.json"),
             )
             .unwrap(),
         )
@@ -244,7 +244,9 @@ fn sweep_stopped_and_rerun_reports_the_same_numbers() {
         assert!((psnr - r.psnr.unwrap()).abs() < 1e-4);
     }
     let md = std::fs::read_to_string(whole.join("summary.md")).unwrap();
-    assert!(md.contains("| darts-o1 | 4 |"), "{md}");
+    assert!(md.contains("| darts-o1 | 2 |"), "{md}");
+    assert!(md.contains("| random | 2 |"), "{md}");
+    assert!(md.contains("darts-o1 − random"), "{md}");
     assert!(md.contains("edge agreement"), "{md}");
     let svg = std::fs::read_to_string(whole.join("psnr.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.matches("<circle").count() >= 4);
