@@ -147,6 +147,10 @@ pub(super) struct GatherParams {
     pub(super) has_bias: u32,
     pub(super) total: u32,
     pub(super) wmode: u32,
+    /// 1: LeakyReLU(`slope`) on the stored value (bias included); ReLU is slope 0.
+    pub(super) act: u32,
+    pub(super) slope: f32,
+    pub(super) _pad: [u32; 2],
 }
 
 /// Which gather kernel a launch uses, from the destination channels per group `og`.
