@@ -17,29 +17,30 @@ struct Params {
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
-// Grids are [ceil(block / 256), nb]: the block index is the workgroup's y, so no invocation
-// divides.
+// Grids are [min(ceil(block / 256), 65535), nb]: the block index is the workgroup's y, so no
+// invocation divides; blocks longer than 65535 * 256 floats (a full-resolution tile of the
+// decoder's 176 channels) loop.
 
-// One invocation per copied float.
+// One invocation per copied float (more when the grid is capped).
 @compute @workgroup_size(256)
-fn copy_blocks(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let r = gid.x;
+fn copy_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let b = gid.y;
-    if (r >= p.blk) { return; }
-    dst[b * p.dst_stride + p.dst_off + r] = src[b * p.src_stride + p.src_off + r];
+    for (var r = gid.x; r < p.blk; r += nwg.x * 256u) {
+        dst[b * p.dst_stride + p.dst_off + r] = src[b * p.src_stride + p.src_off + r];
+    }
 }
 
 // The gradient of a slice: dst is the full-size tensor, zero outside the blocks (src is the
 // sliced gradient, src_stride == blk, src_off == 0). One pass, no separate clear.
 @compute @workgroup_size(256)
-fn pad_blocks(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let r = gid.x;
+fn pad_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let b = gid.y;
-    if (r >= p.dst_stride) { return; }
-    let j = b * p.dst_stride + r;
-    var v = 0.0;
-    if (r >= p.dst_off && r < p.dst_off + p.blk) {
-        v = src[b * p.blk + (r - p.dst_off)];
+    for (var r = gid.x; r < p.dst_stride; r += nwg.x * 256u) {
+        let j = b * p.dst_stride + r;
+        var v = 0.0;
+        if (r >= p.dst_off && r < p.dst_off + p.blk) {
+            v = src[b * p.blk + (r - p.dst_off)];
+        }
+        dst[j] = v;
     }
-    dst[j] = v;
 }

@@ -27,6 +27,7 @@ struct Gather {
   in_mul: u32, out_mul: u32, out_y0: u32, out_x0: u32,
   tc0y: i32, tc0x: i32, tsgn: i32, tdiv: i32,
   dil: u32, has_bias: u32, total: u32, wmode: u32,// total = n * chunks; wmode: see w8_lane
+  act: u32, slope: f32, _a0: u32, _a1: u32,      // act != 0: LeakyReLU(slope) after the bias (inference)
 }
 
 @group(0) @binding(0) var<uniform> p: Gather;
@@ -70,7 +71,9 @@ fn store(n: u32, c: u32, a: u32, b: u32, v: f32) {
     let ox = p.out_x0 + b * p.out_mul;
     var bv = 0.0;
     if (p.has_bias != 0u) { bv = bias[c]; }
-    dst[((n * p.cout + c) * p.oh + oy) * p.ow + ox] = v + bv;
+    var y = v + bv;
+    if (p.act != 0u) { y = select(p.slope * y, y, y > 0.0); }
+    dst[((n * p.cout + c) * p.oh + oy) * p.ow + ox] = y;
   }
 }
 

@@ -10,7 +10,7 @@ struct Gemm {
   m: u32, k: u32, n: u32, blocks: u32,           // blocks = ceil(m / 8) (rows are per group)
   chunks: u32, groups: u32, total: u32, has_bias: u32, // chunks = workgroups per batch along N, total = batches * groups * chunks
   b_nstride: u32, b_gstride: u32, c_nstride: u32, c_gstride: u32,
-  _p0: u32, _p1: u32, _p2: u32, _p3: u32,
+  act: u32, slope: f32, _p2: u32, _p3: u32,      // act != 0: LeakyReLU(slope) after the bias (inference)
 }
 
 @group(0) @binding(0) var<uniform> p: Gemm;
@@ -41,18 +41,23 @@ fn row_s(base: u32, col: u32) -> Row8 {
               vec4<f32>(ld(base, col + 4u), ld(base, col + 5u), ld(base, col + 6u), ld(base, col + 7u)));
 }
 
+fn act(v: f32) -> f32 {
+  if (p.act != 0u) { return select(p.slope * v, v, v > 0.0); }
+  return v;
+}
+
 fn put(cb: u32, rows: u32, m0: u32, bias0: u32, col: u32, lo: vec4<f32>, hi: vec4<f32>) {
   if (col >= p.n) { return; }
   for (var r = 0u; r < 4u; r++) {
     if (r < rows) {
       var v = lo[r];
       if (p.has_bias != 0u) { v += bias[bias0 + r]; }
-      c[cb + (m0 + r) * p.n + col] = v;
+      c[cb + (m0 + r) * p.n + col] = act(v);
     }
     if (r + 4u < rows) {
       var v = hi[r];
       if (p.has_bias != 0u) { v += bias[bias0 + 4u + r]; }
-      c[cb + (m0 + 4u + r) * p.n + col] = v;
+      c[cb + (m0 + 4u + r) * p.n + col] = act(v);
     }
   }
 }

@@ -12,12 +12,13 @@ same image (a fresh process; the time is the one it prints, i.e. without process
 load and PNG encoding, the same span as ORT's `run`). hinas writes its unquantised output with
 the hidden `--raw-out` option; the script reads it and reports max |hinas - ORT|. Prints one
 line per run and a summary per image (medians, ratio) and exits 1 if any output differs by more
-than --tol. The first hinas call of the sequence is a warm-up (driver shader cache) and is not
-timed. Needs numpy, onnxruntime, Pillow.
+than --tol. With --warmup IMAGE, hinas first denoises IMAGE untimed (fills the driver's shader
+cache on a fresh machine). Needs numpy and onnxruntime.
 """
 import argparse
 import json
 import os
+import resource
 import statistics
 import struct
 import subprocess
@@ -47,13 +48,16 @@ def run_hinas(args, image, outdir):
     if args.tile:
         cmd += ["--tile", str(args.tile)]
     env = dict(os.environ)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     if p.returncode != 0:
         raise SystemExit(f"hinas failed: {p.stderr.strip() or p.stdout.strip()}")
     # "... -> OUT in 12.34 s"
     secs = float(p.stdout.strip().split(" in ")[-1].split()[0])
     stem = os.path.splitext(os.path.basename(image))[0]
-    return secs, os.path.join(outdir, f"{stem}_denoised.safetensors")
+    return secs, cpu, os.path.join(outdir, f"{stem}_denoised.safetensors")
 
 
 def main():
@@ -66,6 +70,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tile", type=int, default=0)
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--warmup", help="an image hinas denoises untimed first")
     args = ap.parse_args()
     import numpy as np
     import onnxruntime as ort
@@ -78,16 +83,17 @@ def main():
     print(f"onnxruntime {ort.__version__}, {args.threads} intra-op threads; load {os.getloadavg()}")
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        run_hinas(args, args.images[0], tmp)  # warm-up: driver shader cache, page cache
+        if args.warmup:
+            run_hinas(args, args.warmup, tmp)
         for image in args.images:
             ort_t, hin_t, errs = [], [], []
             for rep in range(args.reps):
-                secs, raw = run_hinas(args, image, tmp)
+                secs, hcpu, raw = run_hinas(args, image, tmp)
                 case = read_safetensors(raw, np)
                 x = case["input"]
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 (y,) = sess.run(None, {name: x})
-                t = time.perf_counter() - t0
+                t, ocpu = time.perf_counter() - t0, time.process_time() - c0
                 err = float(np.abs(y - case["denoised"]).max())
                 levels = int(np.abs(np.clip(np.round(y * 255), 0, 255)
                                     - np.clip(np.round(case["denoised"] * 255), 0, 255)).max())
@@ -95,7 +101,8 @@ def main():
                 hin_t.append(secs)
                 errs.append(err)
                 print(f"{os.path.basename(image)} {x.shape[3]}x{x.shape[2]} rep {rep}: "
-                      f"hinas {secs:.2f} s, ORT {t:.2f} s, ratio {secs / t:.2f}, "
+                      f"hinas {secs:.2f} s, ORT {t:.2f} s, ratio {secs / t:.2f} "
+                      f"(CPU s, whole process: hinas {hcpu:.1f}, ORT run {ocpu:.1f}), "
                       f"max |diff| {err:.2e} ({levels} levels of 255)", flush=True)
             mh, mo = statistics.median(hin_t), statistics.median(ort_t)
             mp = x.shape[2] * x.shape[3] / 1e6

@@ -38,7 +38,7 @@ use crate::data::{FloatImage, HostBatch};
 use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
 use crate::nn::layers::Act;
 use crate::onnx::proto::TensorData;
-use crate::ops::conv2d::{conv2d_raw, Conv2dCfg};
+use crate::ops::conv2d::{conv2d_raw_act, Conv2dCfg};
 use crate::ops::deform_conv::{deform_conv2d_raw, DeformCfg};
 use crate::ops::{concat, elementwise as ew};
 use std::collections::HashMap;
@@ -55,6 +55,8 @@ enum Op {
         b: Option<Tensor>,
         cfg: Conv2dCfg,
         k: usize,
+        /// An activation fused into the conv's store (LeakyReLU slope; ReLU 0).
+        act: Option<f32>,
     },
     /// Inputs: x, offset, mask (optional). Records max |offset| in `slot`.
     Deform {
@@ -84,6 +86,7 @@ enum Draft {
         w: (Vec<usize>, Vec<f32>),
         b: Option<Vec<f32>>,
         cfg: Conv2dCfg,
+        act: Option<f32>,
     },
     Deform {
         w: (Vec<usize>, Vec<f32>),
@@ -246,7 +249,12 @@ impl InferNet {
                     let cout = w.0[0];
                     let cfg = Conv2dCfg::new(1, p, d, g);
                     (
-                        Draft::Conv { w, b, cfg },
+                        Draft::Conv {
+                            w,
+                            b,
+                            cfg,
+                            act: None,
+                        },
                         vec![value(&n.inputs[0])?],
                         vec![cout],
                     )
@@ -396,7 +404,7 @@ impl InferNet {
         mut output: usize,
     ) -> anyhow::Result<InferNet> {
         let values = widths.len();
-        let readers = |drafts: &[DraftStep], v: usize| {
+        let readers = |drafts: &[DraftStep], output: usize, v: usize| {
             drafts.iter().filter(|d| d.inputs.contains(&v)).count() + (v == output) as usize
         };
         let mut producer: HashMap<usize, usize> = HashMap::new();
@@ -414,7 +422,7 @@ impl InferNet {
             let Some(&pi) = producer.get(&x) else {
                 continue;
             };
-            if readers(&drafts, x) != 1
+            if readers(&drafts, output, x) != 1
                 || !matches!(drafts[pi].op, Draft::Conv { .. } | Draft::Deform { .. })
             {
                 continue;
@@ -442,13 +450,43 @@ impl InferNet {
             drafts[i].inputs.clear();
             drafts[i].outputs.clear();
         }
-        let resolve = |mut v: usize| {
+        let resolve = |rename: &HashMap<usize, usize>, mut v: usize| {
             while let Some(&r) = rename.get(&v) {
                 v = r;
             }
             v
         };
-        output = resolve(output);
+        for d in &mut drafts {
+            for v in &mut d.inputs {
+                *v = resolve(&rename, *v);
+            }
+        }
+        output = resolve(&rename, output);
+        // An activation whose input is a conv output read by nothing else runs in the conv's
+        // store.
+        for i in 0..drafts.len() {
+            let Draft::Act(a) = drafts[i].op else {
+                continue;
+            };
+            let x = drafts[i].inputs[0];
+            let Some(&pi) = producer.get(&x) else {
+                continue;
+            };
+            let fusable = matches!(drafts[pi].op, Draft::Conv { act: None, .. });
+            if !fusable || readers(&drafts, output, x) != 1 {
+                continue;
+            }
+            if let Draft::Conv { act, .. } = &mut drafts[pi].op {
+                *act = Some(match a {
+                    Act::Relu => 0.0,
+                    Act::Leaky(s) => s,
+                });
+            }
+            rename.insert(drafts[i].outputs[0], x);
+            drafts[i].inputs.clear();
+            drafts[i].outputs.clear();
+        }
+        output = resolve(&rename, output);
         let mut deform_count = 0;
         let mut steps = Vec::new();
         for d in drafts {
@@ -457,7 +495,8 @@ impl InferNet {
             }
             let up = |shape: &[usize], data: &[f32]| Tensor::from_slice(gpu, shape, data);
             let op = match d.op {
-                Draft::Conv { w, b, cfg } => Op::Conv {
+                Draft::Conv { w, b, cfg, act } => Op::Conv {
+                    act,
                     k: w.0[2],
                     b: b.map(|b| up(&[w.0[0]], &b)),
                     w: up(&w.0, &w.1),
@@ -481,6 +520,7 @@ impl InferNet {
                         w: up(&[c, 1, 1, 1], &scale),
                         b: Some(up(&[c], &shift)),
                         cfg: Conv2dCfg::new(1, 0, 1, c),
+                        act: None,
                     }
                 }
                 Draft::Act(a) => Op::Act(a),
@@ -492,7 +532,7 @@ impl InferNet {
             };
             steps.push(Step {
                 op,
-                inputs: d.inputs.into_iter().map(resolve).collect(),
+                inputs: d.inputs.into_iter().map(|v| resolve(&rename, v)).collect(),
                 outputs: d.outputs,
             });
         }
@@ -585,7 +625,9 @@ impl InferNet {
         for (i, s) in self.steps.iter().enumerate() {
             let v = |j: usize| vals[s.inputs[j]].as_ref().expect("value computed");
             let outs: Vec<Tensor> = match &s.op {
-                Op::Conv { w, b, cfg, .. } => vec![conv2d_raw(v(0), w, b.as_ref(), *cfg)],
+                Op::Conv { w, b, cfg, act, .. } => {
+                    vec![conv2d_raw_act(v(0), w, b.as_ref(), *cfg, *act)]
+                }
                 Op::Deform {
                     w, b, cfg, slot, ..
                 } => {
@@ -703,6 +745,21 @@ impl InferNet {
                 Err(measured) => bound = measured.ceil().max(bound + 1.0),
             }
         }
+    }
+
+    /// Tiles with a margin of `margin` pixels whatever the receptive field, at most
+    /// [`Self::max_pixels`] each (tests show that a margin below the field changes the output).
+    #[doc(hidden)]
+    pub fn denoise_with_margin(
+        &self,
+        img: &FloatImage,
+        margin: usize,
+    ) -> anyhow::Result<FloatImage> {
+        let plan = plan_tiles(img.width, img.height, margin, self.max_pixels)
+            .ok_or_else(|| anyhow::anyhow!("no tiling with a {margin}-pixel margin fits"))?;
+        Ok(self
+            .run_tiles(img, &plan, f32::INFINITY)?
+            .expect("no offset bound to exceed"))
     }
 
     /// Runs every tile; `Err(max offset)` when a tile's offsets exceed `bound`.

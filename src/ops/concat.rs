@@ -22,11 +22,12 @@ crate::uniform! {
     }
 }
 
-/// [ceil(block / 256), blocks]: one row of workgroups per batch index.
+/// [ceil(block / 256), blocks]: one row of workgroups per batch index (at most 65535
+/// workgroups along a row: longer blocks loop in the shader).
 fn grid(block: usize, blocks: usize) -> [u32; 3] {
-    let gx = block.div_ceil(256);
+    let gx = block.div_ceil(256).min(65535);
     assert!(
-        gx <= 65535 && blocks <= 65535,
+        blocks <= 65535,
         "concat: {blocks} blocks of {block} exceed the workgroup grid"
     );
     [gx as u32, blocks as u32, 1]

@@ -163,6 +163,17 @@ fn u(v: usize) -> u32 {
 
 /// Forward convolution: x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], b [Cout].
 pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) -> Tensor {
+    conv2d_raw_act(x, w, b, cfg, None)
+}
+
+/// [`conv2d_raw`] followed by LeakyReLU(`slope`) (ReLU: 0) in the same kernel, for inference.
+pub fn conv2d_raw_act(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    cfg: Conv2dCfg,
+    act: Option<f32>,
+) -> Tensor {
     let g = Geom::new(x.shape(), w.shape(), cfg, "conv2d");
     if let Some(b) = b {
         assert_eq!(
@@ -184,7 +195,7 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
     }
     let (og, red) = (g.cout_g(), g.cin_g());
     if g.pointwise() && og > 1 {
-        pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b);
+        pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
         return y;
     }
     let v = Variant::for_channels(gpu, og);
@@ -211,6 +222,8 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
         tdiv: 1,
         dil: u(cfg.dilation),
         wmode,
+        act: act.is_some() as u32,
+        slope: act.unwrap_or(0.0),
         ..Default::default()
     };
     gather(x, &packed, b, &y, p, v);
@@ -231,6 +244,7 @@ fn pointwise_gemm(
     src: &Tensor,
     dst: &Tensor,
     bias: Option<&Tensor>,
+    act: Option<f32>,
 ) {
     let a = pack_weights(w, 8, groups, og, red, transposed);
     gemm::gemm(&gemm::Job {
@@ -247,6 +261,7 @@ fn pointwise_gemm(
         c_nstride: groups * og * hw,
         c_gstride: og * hw,
         bias,
+        act,
     });
 }
 
@@ -272,7 +287,19 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
     // Destination = input channels, reduction = output channels of the group.
     let (og, red) = (g.cin_g(), g.cout_g());
     if g.pointwise() && og > 1 {
-        pointwise_gemm(w, cfg.groups, og, red, true, g.n, g.h * g.w, gy, &dx, None);
+        pointwise_gemm(
+            w,
+            cfg.groups,
+            og,
+            red,
+            true,
+            g.n,
+            g.h * g.w,
+            gy,
+            &dx,
+            None,
+            None,
+        );
         return dx;
     }
     let v = Variant::for_channels(gpu, og);

@@ -124,6 +124,10 @@ crate::uniform! {
         pub(super) has_bias: u32,
         pub(super) total: u32,
         pub(super) wmode: u32,
+        /// 1: LeakyReLU(`slope`) on the stored value (bias included); ReLU is slope 0.
+        pub(super) act: u32,
+        pub(super) slope: f32,
+        pub(super) _pad: [u32; 2],
     }
 }
 

@@ -20,7 +20,9 @@ crate::uniform! {
         b_gstride: u32,
         c_nstride: u32,
         c_gstride: u32,
-        _pad: [u32; 4],
+        act: u32,
+        slope: f32,
+        _pad: [u32; 2],
     }
 }
 
@@ -40,6 +42,8 @@ pub(super) struct Job<'a> {
     pub c_nstride: usize,
     pub c_gstride: usize,
     pub bias: Option<&'a Tensor>,
+    /// LeakyReLU slope applied after the bias (ReLU: 0), if any.
+    pub act: Option<f32>,
 }
 
 pub(super) fn gemm(j: &Job) {
@@ -64,7 +68,9 @@ pub(super) fn gemm(j: &Job) {
         b_gstride: u(j.b_gstride),
         c_nstride: u(j.c_nstride),
         c_gstride: u(j.c_gstride),
-        _pad: [0; 4],
+        act: j.act.is_some() as u32,
+        slope: j.act.unwrap_or(0.0),
+        _pad: [0; 2],
     };
     let bias = j.bias.unwrap_or(j.a);
     j.b.gpu().dispatch(
@@ -124,6 +130,7 @@ pub fn matmul_raw(a: &Tensor, b: &Tensor, m: usize, k: usize, n: usize) -> Tenso
         c_nstride: 0,
         c_gstride: 0,
         bias: None,
+        act: None,
     });
     c
 }

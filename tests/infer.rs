@@ -1,0 +1,180 @@
+//! Inference plan (src/eval/infer.rs): the folded plan gives the model's own eval forward, and
+//! an image cut into several tiles gives the whole-image output within 1e-4, with deformable
+//! offsets of several pixels; a margin below the receptive field does not.
+
+use hinas::data::{FloatImage, HostBatch};
+use hinas::eval::infer::{plan_tiles, InferNet};
+use hinas::gpu::Gpu;
+use hinas::nn::cell::Edge;
+use hinas::nn::genotype::Genotype;
+use hinas::train::config::TrainConfig;
+use hinas::train::model::{retrain_genotype, Model};
+use rand::Rng;
+use std::path::PathBuf;
+
+mod common;
+use common::{gpu, rng};
+
+fn edge(op: &str, input: usize) -> Edge {
+    Edge {
+        op: op.into(),
+        input,
+    }
+}
+
+/// Every op kind, BN statistics and affine parameters away from 0/1, and offset predictors
+/// scaled so the offsets reach several pixels (`offset_scale`).
+fn model(gpu: &Gpu, offset_scale: f32) -> Model {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let cfg =
+        TrainConfig::resolve("tiny", Some(&root.join("tests/configs/train_micro.toml"))).unwrap();
+    let mut g = Genotype::load(&root.join("tests/configs/micro_genotype.json")).unwrap();
+    g.cells = vec![
+        vec![
+            edge("def_c_3x3", 0),
+            edge("sep_c_3x3", 1),
+            edge("dil_c_3x3", 0),
+            edge("skip_connect", 2),
+        ],
+        vec![
+            edge("con_c_3x3", 1),
+            edge("sep_c_5x5", 0),
+            edge("dil_c_5x5", 2),
+            edge("def_c_3x3", 1),
+        ],
+        vec![
+            edge("skip_connect", 1),
+            edge("def_c_3x3", 0),
+            edge("sep_c_3x3", 2),
+            edge("skip_connect", 0),
+        ],
+    ];
+    g.path = vec![0, 1, 0];
+    g.validate().unwrap();
+    let m = Model::new(gpu, &retrain_genotype(&g, &cfg), &cfg).unwrap();
+    let mut r = rng(11);
+    for p in &m.store.params {
+        let n = p.value.numel();
+        let mut u =
+            |lo: f32, hi: f32| -> Vec<f32> { (0..n).map(|_| r.random_range(lo..hi)).collect() };
+        let data = if p.name.ends_with(".running_mean") {
+            u(-0.3, 0.3)
+        } else if p.name.ends_with(".running_var") {
+            u(0.4, 2.0)
+        } else if p.name.ends_with(".gamma") {
+            u(0.5, 1.5)
+        } else if p.name.ends_with(".beta_bn") {
+            u(-0.2, 0.2)
+        } else if p.name.contains(".offset.") {
+            let fan_in = (n / p.value.shape()[0]).max(1) as f32;
+            let b = offset_scale / fan_in.sqrt();
+            u(-b, b)
+        } else {
+            continue;
+        };
+        p.value.write(&data);
+    }
+    m
+}
+
+fn image(w: usize, h: usize, seed: u64) -> FloatImage {
+    let mut r = rng(seed);
+    let data = (0..w * h)
+        .map(|i| {
+            let (x, y) = ((i % w) as f32, (i / w) as f32);
+            0.5 + 0.3 * (x * 0.21).sin() * (y * 0.13).cos() + r.random_range(-0.1..0.1)
+        })
+        .collect();
+    FloatImage::new(w, h, 1, data)
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn folded_plan_matches_the_model_forward() {
+    let gpu = gpu();
+    let m = model(&gpu, 6.0);
+    let net = InferNet::from_model(&m).unwrap();
+    let x = HostBatch::new([2, 1, 23, 30], image(30, 46, 1).data);
+    let want = m.run(&x).unwrap().data;
+    let got = net.run_any(&x).unwrap().data;
+    let d = max_diff(&want, &got);
+    assert!(d < 1e-4, "plan vs model forward: {d}");
+    // BN folding and shared activations leave fewer ops than the graph has nodes.
+    let nodes = hinas::export::onnx_model(&m).graph.nodes.len();
+    assert!(
+        net.step_count() < nodes,
+        "{} steps of {nodes}",
+        net.step_count()
+    );
+}
+
+#[test]
+fn several_tiles_equal_the_whole_image() {
+    let gpu = gpu();
+    // Offsets several pixels long: the first tiling (planned for 2 px) is redone with the
+    // measured bound.
+    let m = model(&gpu, 40.0);
+    let mut net = InferNet::from_model(&m).unwrap();
+    let (w, h) = (150, 110);
+    let img = image(w, h, 2);
+    let whole = net.denoise(&img).unwrap();
+    assert!(net.last_tiling().is_none(), "fits one pass");
+    let side = 100;
+    net.limit_tile(side);
+    let tiled = net.denoise(&img).unwrap();
+    let t = net.last_tiling().expect("tiled");
+    assert!(t.cols * t.rows >= 4, "{t:?}");
+    assert!(
+        t.offset_bound > 2.0,
+        "offsets should exceed the first guess: {t:?}"
+    );
+    assert_eq!(
+        t.margin,
+        net.radius(t.offset_bound),
+        "margin not cut: {t:?}"
+    );
+    let d = max_diff(&whole.data, &tiled.data);
+    assert!(d < 1e-4, "tiled vs whole: {d} ({t:?})");
+    // The same tiles with a third of the margin do not give the whole-image output.
+    let short = net.denoise_with_margin(&img, t.margin / 3).unwrap();
+    let d = max_diff(&whole.data, &short.data);
+    assert!(d > 1e-3, "a short margin should show at the seams: {d}");
+}
+
+#[test]
+fn tile_plans_cover_the_image_within_the_limit() {
+    for (w, h, r, max) in [
+        (360, 203, 41, 160 * 160),
+        (1024, 1024, 53, 190_000),
+        (4256, 2832, 77, 190_000),
+        (50, 7, 3, 100),
+    ] {
+        let p = plan_tiles(w, h, r, max).unwrap();
+        for (len, spans) in [(w, &p.xs), (h, &p.ys)] {
+            assert_eq!(spans[0].c0, 0);
+            assert_eq!(spans.last().unwrap().c1, len);
+            for s in spans.windows(2) {
+                assert_eq!(s[0].c1, s[1].c0, "cores tile the axis");
+            }
+            for s in spans.iter() {
+                assert!(s.c0 < s.c1);
+                assert_eq!(s.t0, s.c0.saturating_sub(r));
+                assert_eq!(s.t1, (s.c1 + r).min(len));
+            }
+        }
+        for x in &p.xs {
+            for y in &p.ys {
+                assert!((x.t1 - x.t0) * (y.t1 - y.t0) <= max);
+            }
+        }
+    }
+    // A margin wider than any tile allows has no plan.
+    assert!(plan_tiles(100, 100, 40, 60 * 60).is_none());
+}
