@@ -22,5 +22,8 @@ pub use builtin::{builtin_test, builtin_train};
 pub use image::{luma, Channels, FloatImage, HostBatch, Image, NamedImage};
 pub use loader::{hinas_split, load_folder, LoadOptions, LoadedSet, Source};
 pub use metrics::{psnr, ssim_hinas, ssim_skimage, Scores};
-pub use protocol::{denoise_image, evaluate, noisy_image, tile_starts, EvalReport, Protocol};
+pub use protocol::{
+    denoise_image, evaluate, evaluate_each, noisy_image, tile_starts, EvalImage, EvalReport,
+    Protocol,
+};
 pub use sampler::{Augment, PatchBatch, PatchSampler, SampleMode, SamplerConfig, SamplerState};

@@ -169,7 +169,19 @@ pub fn evaluate(
     sigma: f32,
     seed: u64,
     protocol: Protocol,
+    denoise: impl FnMut(&HostBatch) -> Result<HostBatch>,
+) -> Result<EvalReport> {
+    evaluate_each(images, sigma, seed, protocol, denoise, |_, _| {})
+}
+
+/// [`evaluate`], calling `scored(index, image)` as each image is done (progress reports).
+pub fn evaluate_each(
+    images: &[NamedImage],
+    sigma: f32,
+    seed: u64,
+    protocol: Protocol,
     mut denoise: impl FnMut(&HostBatch) -> Result<HostBatch>,
+    mut scored: impl FnMut(usize, &EvalImage),
 ) -> Result<EvalReport> {
     let mut out = Vec::with_capacity(images.len());
     for (i, im) in images.iter().enumerate() {
@@ -180,6 +192,7 @@ pub fn evaluate(
             output,
             scores,
         });
+        scored(i, &out[i]);
     }
     let all: Vec<Scores> = out.iter().map(|e| e.scores).collect();
     Ok(EvalReport {

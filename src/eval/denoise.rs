@@ -5,6 +5,7 @@ use super::infer::InferNet;
 use crate::checkpoint::write_atomic;
 use crate::data::{Channels, FloatImage, Image};
 use crate::gpu::Gpu;
+use crate::report::progress::{Mode, Progress};
 use crate::train::config::check_sigma;
 use crate::train::model::{Model, ModelFile};
 use rand::{Rng, SeedableRng};
@@ -133,6 +134,16 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
         }
     }
     let mut done = Vec::new();
+    let count = jobs.len();
+    // A bar per image on a terminal; elsewhere the per-image line below is the progress.
+    let mut progress = Progress::new(
+        match Mode::detect(args.quiet) {
+            Mode::Bar => Mode::Bar,
+            _ => Mode::Quiet,
+        },
+        count as u64,
+        0,
+    );
     for (k, (input, img, output, noisy_path)) in jobs.into_iter().enumerate() {
         let mut x = img.to_float();
         if let Some(s) = args.add_noise {
@@ -146,6 +157,14 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
         if let Some(p) = &noisy_path {
             write_atomic(p, &x.to_u8().to_png()?)?;
         }
+        progress.advance(0, |p| {
+            format!(
+                "image {}/{count} {} | {}",
+                k + 1,
+                input.display(),
+                p.times()
+            )
+        });
         let t0 = Instant::now();
         let y: FloatImage = net.denoise(&x)?;
         let seconds = t0.elapsed().as_secs_f64();
@@ -164,25 +183,30 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
         }
         write_atomic(&output, &y.to_u8().to_png()?)?;
         if !args.quiet {
-            println!(
-                "{} ({}x{}) -> {}{} in {:.2} s{}",
-                input.display(),
-                img.width,
-                img.height,
-                output.display(),
-                net.last_tiling()
-                    .map(|t| format!(
-                        " ({}x{} tiles, {} px margin for offsets up to {} px)",
-                        t.cols, t.rows, t.margin, t.offset_bound
-                    ))
-                    .unwrap_or_default(),
-                seconds,
-                noisy_path
-                    .as_ref()
-                    .map(|p| format!(" (noisy input: {})", p.display()))
-                    .unwrap_or_default()
-            );
+            progress.suspend(|| {
+                println!(
+                    "{} ({}x{}) -> {}{} in {:.2} s{}",
+                    input.display(),
+                    img.width,
+                    img.height,
+                    output.display(),
+                    net.last_tiling()
+                        .map(|t| format!(
+                            " ({}x{} tiles, {} px margin for offsets up to {} px)",
+                            t.cols, t.rows, t.margin, t.offset_bound
+                        ))
+                        .unwrap_or_default(),
+                    seconds,
+                    noisy_path
+                        .as_ref()
+                        .map(|p| format!(" (noisy input: {})", p.display()))
+                        .unwrap_or_default()
+                )
+            });
         }
+        progress.advance(1, |p| {
+            format!("image {}/{count} done | {}", k + 1, p.times())
+        });
         done.push(Denoised {
             input,
             output,
@@ -192,5 +216,6 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
             seconds,
         });
     }
+    progress.finish();
     Ok(done)
 }

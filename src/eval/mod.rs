@@ -9,6 +9,7 @@ mod infer_graph;
 use crate::checkpoint::write_atomic;
 use crate::data::{self, LoadOptions, Protocol, Scores, Source};
 use crate::gpu::Gpu;
+use crate::report::progress::{Mode, Progress};
 use crate::train::config::check_sigma;
 use crate::train::model::{Model, ModelFile};
 use serde::Serialize;
@@ -94,15 +95,36 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<EvalResult> {
         vec![0.5; model.channels() * side * side],
     ))?;
     let mut results = Vec::new();
+    let n = images.len();
+    let mut progress = Progress::new(Mode::detect(args.quiet), (n * sigmas.len()) as u64, 0);
     for &sigma in &sigmas {
         let (mut secs, mut pixels) = (0.0f64, 0usize);
-        let report = data::evaluate(&images, sigma, args.seed, args.protocol, |batch| {
-            let t0 = Instant::now();
-            let out = net.run_any(batch);
-            secs += t0.elapsed().as_secs_f64();
-            pixels += batch.shape[0] * batch.shape[2] * batch.shape[3];
-            out
-        })?;
+        let report = data::evaluate_each(
+            &images,
+            sigma,
+            args.seed,
+            args.protocol,
+            |batch| {
+                let t0 = Instant::now();
+                let out = net.run_any(batch);
+                secs += t0.elapsed().as_secs_f64();
+                pixels += batch.shape[0] * batch.shape[2] * batch.shape[3];
+                out
+            },
+            |i, im| {
+                let what = |p: &Progress| {
+                    format!(
+                        "sigma {sigma} image {}/{n} {}: {:.2} dB | {}",
+                        i + 1,
+                        im.name,
+                        im.scores.psnr,
+                        p.times()
+                    )
+                };
+                progress.advance(1, what);
+                progress.line_every(0.0, true, what);
+            },
+        )?;
         let rows: Vec<ImageRow> = report
             .images
             .iter()
@@ -126,6 +148,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<EvalResult> {
             ms_per_megapixel: secs * 1e3 / (pixels as f64 / 1e6),
         });
     }
+    progress.finish();
     let result = EvalResult {
         model: args.model.display().to_string(),
         data: args.data.to_string(),

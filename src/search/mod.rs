@@ -8,8 +8,9 @@ pub mod step;
 
 use crate::data::Source;
 use crate::gpu::Gpu;
+use crate::report::progress::{duration, Mode, Progress};
+use crate::report::tensorboard::EventWriter;
 use config::SearchConfig;
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -70,60 +71,54 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
             gpu.adapter_line()
         );
     }
+    let mut tb = EventWriter::create(&out_dir)?;
+    let mut progress = Progress::new(
+        Mode::detect(quiet),
+        (total * iters) as u64,
+        (s.epoch * iters + s.partial.as_ref().map_or(0, |p| p.iteration)) as u64,
+    );
+    progress.line(&format!(
+        "(the first iterations compile the GPU pipelines; the ETA leaves them out, event file {})",
+        tb.path().display()
+    ));
     let mut stopped_early = false;
+    let mut first_epoch = true;
     while !s.should_stop() {
-        let bar = if quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::new(iters as u64)
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed} < {eta})",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{}/{total}", s.epoch + 1));
-        bar.set_position(s.partial.as_ref().map_or(0, |p| p.iteration) as u64);
+        let epoch = s.epoch + 1;
+        let compiling = first_epoch;
         let log = match s.run_epoch(|_, loss| {
-            bar.inc(1);
-            if let Some(l) = loss {
-                bar.set_message(format!("loss {l:.4}"));
-            }
+            progress.advance(1, |p| {
+                let loss = loss.map(|l| format!(" loss {l:.4}")).unwrap_or_default();
+                let note = if compiling && p.eta().is_none() {
+                    " (compiling pipelines)"
+                } else {
+                    ""
+                };
+                format!("epoch {epoch}/{total}{loss}{note} | {}", p.times())
+            });
         }) {
             Err(e) if crate::stop::is_interrupted(&e) => {
-                bar.abandon();
+                progress.finish();
                 s.checkpoint()?;
                 return Err(e);
             }
             r => r?,
         };
-        let val = match (log.val_psnr, log.val_ssim) {
-            (Some(p), Some(q)) => format!(" | val {p:.2} dB SSIM {q:.4}"),
-            _ => String::new(),
-        };
-        let arch = log
-            .arch_loss
-            .map(|a| format!(" arch {a:.4}"))
-            .unwrap_or_default();
-        bar.finish_with_message(format!(
-            "loss {:.4}{arch} lr {:.4}{val}",
-            log.weight_loss, log.lr
-        ));
         output::write_logs(&out_dir, &s)?;
         output::write_genotype(&out_dir, &s.result()?)?;
         s.checkpoint()?;
+        tb.scalars(log.epoch as u64, &scalars(&log))?;
+        progress.line(&epoch_line(&log, total, &progress, compiling));
+        first_epoch = false;
         if s.epoch < total && s.should_stop() {
             stopped_early = true;
-            if !quiet {
-                eprintln!(
-                    "genotype unchanged for {} epochs: stopping early",
-                    s.cfg.search.genotype_patience
-                );
-            }
+            progress.line(&format!(
+                "genotype unchanged for {} epochs: stopping early",
+                s.cfg.search.genotype_patience
+            ));
         }
     }
+    progress.finish();
     let genotype = s.result()?;
     output::write_genotype(&out_dir, &genotype)?;
     let val_psnr_noisy = s
@@ -171,6 +166,51 @@ fn sample_random(
         val_psnr_noisy: None,
     };
     Ok(outcome)
+}
+
+/// TensorBoard scalars of one epoch (step = epoch, counted from 1 as in log.csv).
+fn scalars(h: &run::EpochLog) -> Vec<(&'static str, f64)> {
+    let nan = f64::NAN;
+    vec![
+        ("loss/weight", h.weight_loss),
+        ("loss/arch", h.arch_loss.unwrap_or(nan)),
+        ("lr", h.lr),
+        ("val/psnr", h.val_psnr.unwrap_or(nan)),
+        ("val/ssim", h.val_ssim.unwrap_or(nan)),
+        ("val/psnr_noisy", h.val_psnr_noisy.unwrap_or(nan)),
+        ("val/ssim_noisy", h.val_ssim_noisy.unwrap_or(nan)),
+        ("arch/alpha_entropy", h.alpha_entropy),
+        ("arch/beta_entropy", h.beta_entropy),
+        ("arch/min_margin", h.min_margin),
+        ("arch/skip_none_edges", h.skip_none_edges as f64),
+        ("time/epoch_seconds", h.seconds),
+    ]
+}
+
+/// The line a finished epoch leaves: epoch, losses, lr, validation, time, ETA.
+fn epoch_line(h: &run::EpochLog, total: usize, p: &Progress, first: bool) -> String {
+    let mut l = format!("epoch {}/{total} | loss {:.4}", h.epoch, h.weight_loss);
+    if let Some(a) = h.arch_loss {
+        l += &format!(" arch {a:.4}");
+    }
+    l += &format!(" | lr {:.5}", h.lr);
+    if let (Some(p), Some(q)) = (h.val_psnr, h.val_ssim) {
+        l += &format!(" | val {p:.2} dB SSIM {q:.4}");
+        if let (Some(np), Some(nq)) = (h.val_psnr_noisy, h.val_ssim_noisy) {
+            l += &format!(" (noisy {np:.2} dB SSIM {nq:.4})");
+        }
+    }
+    l += &format!(
+        " | {} | {}{}",
+        duration(h.seconds),
+        p.times(),
+        if first {
+            " | includes pipeline compilation"
+        } else {
+            ""
+        }
+    );
+    l
 }
 
 pub fn print_summary(o: &run::Outcome) {

@@ -46,7 +46,7 @@ fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.6}")).unwrap_or_default()
 }
 
-/// log.csv, alphas.csv and alphas.png from the epoch history.
+/// log.csv, alphas.csv and alphas.png/.svg from the epoch history.
 pub fn write_logs(dir: &Path, s: &Search) -> anyhow::Result<()> {
     let mut log = String::from(
         "epoch,weight_loss,arch_loss,lr,val_psnr,val_ssim,val_psnr_noisy,val_ssim_noisy,\
@@ -74,19 +74,18 @@ pub fn write_logs(dir: &Path, s: &Search) -> anyhow::Result<()> {
         );
     }
     write_atomic(&dir.join("log.csv"), log.as_bytes())?;
-    let names = arch_names(s);
+    let names = arch_names(&s.cfg.space);
     let mut csv = format!("epoch,{}\n", names.join(","));
     for h in &s.history {
         let vals: Vec<String> = h.arch.iter().map(|v| format!("{v:.6}")).collect();
         let _ = writeln!(csv, "{},{}", h.epoch, vals.join(","));
     }
     write_atomic(&dir.join("alphas.csv"), csv.as_bytes())?;
-    plot::save_panels(&dir.join("alphas.png"), &arch_panels(s, &names))
+    plot::save(dir, "alphas", &alphas_figure(&s.cfg.space, &s.history))
 }
 
 /// Column names of the flattened softmaxes: alpha[set][edge][op] then beta[row][move].
-fn arch_names(s: &Search) -> Vec<String> {
-    let sp = &s.cfg.space;
+fn arch_names(sp: &crate::nn::space::SpaceCfg) -> Vec<String> {
     let e = crate::nn::cell::edge_count(sp.nodes);
     let sets = if sp.tied_cells { 1 } else { sp.layers };
     let mut names = Vec::new();
@@ -98,73 +97,107 @@ fn arch_names(s: &Search) -> Vec<String> {
         }
     }
     for r in 0..crate::nn::supernet::router_rows(sp) {
-        for m in ["down", "stay", "up"] {
+        for m in MOVES {
             names.push(format!("beta{r}.{m}"));
         }
     }
     names
 }
 
-/// Panels for alphas.png: per alpha set, each op's weight averaged over the edges; and every
-/// beta row's "stay" and "up" weights; and the losses.
-fn arch_panels(s: &Search, names: &[String]) -> Vec<(String, Vec<plot::Series>)> {
-    let sp = &s.cfg.space;
+const MOVES: [&str; 3] = ["down", "stay", "up"];
+
+/// The picture of a search (alphas.png/.svg), epochs counted from 1 as in log.csv:
+/// row 1: losses, validation PSNR and SSIM (the noisy input dashed);
+/// row 2: mean edge entropy of alpha and beta, the smallest decision margin, skip/none edges;
+/// row 3: per alpha set (one when cells are tied), each op's softmax weight averaged over edges;
+/// then one row per layer with one panel per router (source level) feeding it: its move weights.
+pub fn alphas_figure(sp: &crate::nn::space::SpaceCfg, history: &[EpochLog]) -> plot::Figure {
+    use crate::nn::supernet::{router_row, sources};
+    use plot::{Panel, Series};
+    let x = |h: &EpochLog| h.epoch as f64;
+    let series = |name: &str, f: &dyn Fn(&EpochLog) -> f64| {
+        Series::new(name, history.iter().map(|h| (x(h), f(h))).collect())
+    };
+    let nan = f64::NAN;
+    let row1 = vec![
+        Panel::new("training losses", "epoch", "loss")
+            .with(series("weight (train)", &|h| h.weight_loss))
+            .with(series("arch (val split)", &|h| h.arch_loss.unwrap_or(nan))),
+        Panel::new("validation PSNR", "epoch", "PSNR (dB)")
+            .with(series("supernet", &|h| h.val_psnr.unwrap_or(nan)))
+            .with(series("noisy input", &|h| h.val_psnr_noisy.unwrap_or(nan)).dashed()),
+        Panel::new("validation SSIM", "epoch", "SSIM")
+            .with(series("supernet", &|h| h.val_ssim.unwrap_or(nan)))
+            .with(series("noisy input", &|h| h.val_ssim_noisy.unwrap_or(nan)).dashed()),
+    ];
+    let row2 = vec![
+        Panel::new("mean edge entropy", "epoch", "entropy (nats)")
+            .with(series("alpha (ops)", &|h| h.alpha_entropy))
+            .with(series("beta (moves)", &|h| h.beta_entropy)),
+        Panel::new("smallest decision margin", "epoch", "softmax weight gap")
+            .with(series("chosen - runner-up", &|h| h.min_margin)),
+        Panel::new("edges choosing skip/none", "epoch", "edges")
+            .with(series("skip_connect or none", &|h| {
+                h.skip_none_edges as f64
+            })),
+    ];
     let k = sp.ops.len();
     let e = crate::nn::cell::edge_count(sp.nodes);
     let sets = if sp.tied_cells { 1 } else { sp.layers };
-    let mut panels = Vec::new();
-    for set in 0..sets {
-        let series = (0..k)
-            .map(|o| plot::Series {
-                name: sp.ops[o].clone(),
-                values: s
-                    .history
+    let complete =
+        |h: &&EpochLog| h.arch.len() >= sets * e * k + crate::nn::supernet::router_rows(sp) * 3;
+    let row3 = (0..sets)
+        .map(|set| {
+            let title = if sp.tied_cells {
+                "alpha: mean op weight (all layers)".to_string()
+            } else {
+                format!("alpha, layer {set}: mean op weight")
+            };
+            let mut p = Panel::new(title, "epoch", "softmax weight");
+            for (o, op) in sp.ops.iter().enumerate() {
+                let pts = history
                     .iter()
+                    .filter(complete)
                     .map(|h| {
-                        (0..e)
+                        let m = (0..e)
                             .map(|ed| h.arch[(set * e + ed) * k + o] as f64)
                             .sum::<f64>()
-                            / e as f64
+                            / e as f64;
+                        (x(h), m)
                     })
-                    .collect(),
+                    .collect();
+                p = p.with(Series::new(op.clone(), pts));
+            }
+            p
+        })
+        .collect();
+    let mut rows = vec![row1, row2, row3];
+    let off = sets * e * k;
+    for l in 0..sp.layers {
+        let row = (0..sources(sp, l))
+            .map(|i| {
+                let r = router_row(sp, l, i);
+                let mut p = Panel::new(
+                    format!("beta, layer {l} from level {i}"),
+                    "epoch",
+                    "move probability",
+                );
+                for (d, m) in MOVES.iter().enumerate() {
+                    let target = i as isize + d as isize - 1;
+                    if target < 0 || target > sp.top_level(l) as isize {
+                        continue;
+                    }
+                    let pts = history
+                        .iter()
+                        .filter(complete)
+                        .map(|h| (x(h), h.arch[off + r * 3 + d] as f64))
+                        .collect();
+                    p = p.with(Series::new(format!("{m} (to level {target})"), pts).styled(d));
+                }
+                p
             })
             .collect();
-        panels.push((
-            format!("alpha set {set}: mean softmax weight per op vs epoch"),
-            series,
-        ));
+        rows.push(row);
     }
-    let off = sets * e * k;
-    let series = names[off..]
-        .iter()
-        .enumerate()
-        .map(|(i, n)| plot::Series {
-            name: n.clone(),
-            values: s
-                .history
-                .iter()
-                .map(|h: &EpochLog| h.arch[off + i] as f64)
-                .collect(),
-        })
-        .filter(|ser| ser.values.iter().any(|v| *v > 1e-6))
-        .collect();
-    panels.push(("beta: transition weights vs epoch".into(), series));
-    panels.push((
-        "losses vs epoch".into(),
-        vec![
-            plot::Series {
-                name: "weight loss".into(),
-                values: s.history.iter().map(|h| h.weight_loss).collect(),
-            },
-            plot::Series {
-                name: "arch loss".into(),
-                values: s
-                    .history
-                    .iter()
-                    .map(|h| h.arch_loss.unwrap_or(f64::NAN))
-                    .collect(),
-            },
-        ],
-    ));
-    panels
+    plot::Figure::new(rows)
 }

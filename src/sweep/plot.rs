@@ -10,6 +10,7 @@ fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 }
 
 pub fn psnr_svg(groups: &Groups) -> anyhow::Result<String> {
+    crate::report::plot::register_font();
     let panels = groups.len().max(1);
     let (w, h) = (360 * panels as u32, 380);
     let mut svg = String::new();

@@ -15,8 +15,9 @@ use crate::data::Source;
 use crate::gpu::Gpu;
 use crate::nn::genotype::Genotype;
 use crate::report::plot;
+use crate::report::progress::{duration, Mode, Progress};
+use crate::report::tensorboard::EventWriter;
 use config::TrainConfig;
-use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -104,26 +105,22 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
             gpu.adapter_line()
         );
     }
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(t.iterations as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("[{bar:30}] {pos}/{len} {msg} ({elapsed} < {eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_position(s.iteration as u64);
+    let mut tb = EventWriter::create(&out_dir)?;
+    let mut progress = Progress::new(Mode::detect(quiet), t.iterations as u64, s.iteration as u64);
+    progress.line(&format!(
+        "(the first iterations compile the GPU pipelines; the ETA leaves them out, event file {})",
+        tb.path().display()
+    ));
+    let mut first = true;
     while !s.done() {
         let log = match s.run_interval(|it, loss| {
-            bar.set_position(it as u64);
-            if let Some(l) = loss {
-                bar.set_message(format!("loss {l:.4}"));
-            }
+            progress.advance(1, |p| {
+                let loss = loss.map(|l| format!(" loss {l:.4}")).unwrap_or_default();
+                format!("iteration {it}{loss} | {}", p.times())
+            });
         }) {
             Err(e) if crate::stop::is_interrupted(&e) => {
-                bar.abandon();
+                progress.finish();
                 state::save(&s)?;
                 return Err(e);
             }
@@ -139,17 +136,43 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
                 ],
             )?;
         }
-        bar.set_message(format!(
-            "loss {:.4} | val {:.2} dB SSIM {:.4}{}",
-            log.train_loss,
-            log.val_psnr,
-            log.val_ssim,
-            if log.best { " *" } else { "" }
-        ));
         write_logs(&out_dir, &s.history)?;
         state::save(&s)?;
+        tb.scalars(
+            log.iteration as u64,
+            &[
+                ("loss/train", log.train_loss),
+                ("lr", log.lr),
+                ("val/psnr", log.val_psnr),
+                ("val/ssim", log.val_ssim),
+                ("val/score", log.score),
+                ("time/interval_seconds", log.seconds),
+            ],
+        )?;
+        progress.line(&format!(
+            "iteration {}/{} | loss {:.4} | lr {:.6} | val {:.2} dB SSIM {:.4}{} | {} | {}{}",
+            log.iteration,
+            t.iterations,
+            log.train_loss,
+            log.lr,
+            log.val_psnr,
+            log.val_ssim,
+            if log.best {
+                " (best so far, saved)"
+            } else {
+                ""
+            },
+            duration(log.seconds),
+            progress.times(),
+            if first {
+                " | includes pipeline compilation"
+            } else {
+                ""
+            }
+        ));
+        first = false;
     }
-    bar.finish();
+    progress.finish();
     let (_, best_it) = s
         .best
         .ok_or_else(|| anyhow::anyhow!("no validation produced a finite score"))?;
@@ -181,21 +204,44 @@ pub fn write_logs(dir: &Path, history: &[run::IntervalLog]) -> anyhow::Result<()
         );
     }
     write_atomic(&dir.join("log.csv"), csv.as_bytes())?;
-    let series = |name: &str, f: fn(&run::IntervalLog) -> f64| plot::Series {
-        name: name.into(),
-        values: history.iter().map(f).collect(),
+    plot::save(dir, "loss", &loss_figure(history))
+}
+
+/// loss.png/.svg: training loss, validation PSNR and SSIM, and the learning rate, each against
+/// the iterations completed at the end of a validation interval (as log.csv counts them).
+pub fn loss_figure(history: &[run::IntervalLog]) -> plot::Figure {
+    use plot::{Panel, Series};
+    let series = |name: &str, f: fn(&run::IntervalLog) -> f64| {
+        Series::new(
+            name,
+            history.iter().map(|h| (h.iteration as f64, f(h))).collect(),
+        )
     };
-    plot::save_panels(
-        &dir.join("loss.png"),
-        &[
-            (
-                "training loss per validation interval".into(),
-                vec![series("train loss", |h| h.train_loss)],
-            ),
-            (
-                "validation PSNR (dB) per interval".into(),
-                vec![series("val PSNR", |h| h.val_psnr)],
-            ),
+    let best = Series::new(
+        "new best (kept)",
+        history
+            .iter()
+            .map(|h| {
+                (
+                    h.iteration as f64,
+                    if h.best { h.val_psnr } else { f64::NAN },
+                )
+            })
+            .collect(),
+    );
+    plot::Figure::new(vec![
+        vec![
+            Panel::new("training loss (mean per interval)", "iteration", "loss")
+                .with(series("train loss", |h| h.train_loss)),
+            Panel::new("validation PSNR", "iteration", "PSNR (dB)")
+                .with(series("val PSNR", |h| h.val_psnr))
+                .with(best),
         ],
-    )
+        vec![
+            Panel::new("validation SSIM", "iteration", "SSIM")
+                .with(series("val SSIM", |h| h.val_ssim)),
+            Panel::new("learning rate", "iteration", "lr")
+                .with(series("lr (interval start)", |h| h.lr)),
+        ],
+    ])
 }

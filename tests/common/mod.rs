@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod svg;
 
 use hinas::gpu::{Gpu, Tensor};
 use rand::{Rng, SeedableRng};
