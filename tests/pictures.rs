@@ -67,6 +67,14 @@ fn history(sp: &SpaceCfg, epochs: usize, val_from: usize) -> Vec<EpochLog> {
         .collect()
 }
 
+/// With HINAS_KEEP_PICTURES=DIR the pictures are also written there, to look at.
+fn keep(name: &str, bytes: &[u8]) {
+    if let Ok(d) = std::env::var("HINAS_KEEP_PICTURES") {
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(Path::new(&d).join(name), bytes).unwrap();
+    }
+}
+
 #[track_caller]
 fn check_svg(doc: &str, what: &str) -> svg::Svg {
     let s = svg::parse(doc);
@@ -184,6 +192,8 @@ fn alphas_picture_has_every_panel_inside_its_canvas() {
         // Epochs count from 1 as log.csv does.
         assert_eq!(psnr.series[0].points[0].0, 1.0);
         let doc = plot::svg(&fig).unwrap();
+        keep(&format!("alphas-{space}.svg"), doc.as_bytes());
+        keep(&format!("alphas-{space}.png"), &plot::png(&fig).unwrap());
         let s = check_svg(&doc, &format!("alphas.svg ({space})"));
         let texts = s.texts();
         for want in [
@@ -241,6 +251,8 @@ fn loss_picture_counts_iterations() {
         })
         .collect();
     let fig = hinas::train::loss_figure(&h);
+    keep("loss.svg", plot::svg(&fig).unwrap().as_bytes());
+    keep("loss.png", &plot::png(&fig).unwrap());
     check_styles(&fig);
     let s = check_svg(&plot::svg(&fig).unwrap(), "loss.svg");
     let texts = s.texts();
@@ -295,8 +307,9 @@ fn cell_picture_fits_and_labels_never_overlap() {
                 .collect(),
         )],
     ];
-    for cells in cases {
+    for (i, cells) in cases.into_iter().enumerate() {
         let doc = graph::cells_svg(&cells);
+        keep(&format!("cell-{i}.svg"), doc.as_bytes());
         let s = check_svg(&doc, "cell.svg");
         let labels: Vec<_> = s
             .with_class("rect", "label")
@@ -349,6 +362,7 @@ fn network_picture_has_head_and_legend() {
         ),
     ] {
         let doc = graph::network_svg(&widths, &tops, &path);
+        keep(&format!("network-{}.svg", tops.len()), doc.as_bytes());
         let s = check_svg(&doc, "network.svg");
         let texts = s.texts();
         for want in [
@@ -436,8 +450,7 @@ fn micro_runs_print_lines_and_leave_readable_pictures() {
         !err.contains('\r') && !err.contains("\u{1b}["),
         "no bar escapes in a pipe"
     );
-    for (name, size) in [("alphas", None), ("cell", None), ("network", None)] {
-        let _ = size;
+    for name in ["alphas", "cell", "network"] {
         let doc = std::fs::read_to_string(search.join(format!("{name}.svg"))).unwrap();
         check_svg(&doc, &format!("{name}.svg of the micro search"));
     }
@@ -511,5 +524,9 @@ fn micro_runs_print_lines_and_leave_readable_pictures() {
             "{s:?}"
         );
     }
-    let _ = std::fs::remove_dir_all(&root);
+    if std::env::var("HINAS_KEEP_PICTURES").is_err() {
+        let _ = std::fs::remove_dir_all(&root);
+    } else {
+        eprintln!("micro runs kept in {}", root.display());
+    }
 }

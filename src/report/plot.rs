@@ -211,7 +211,7 @@ macro_rules! draw_marker {
 }
 
 fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> DrawResult<DB> {
-    let title_style = TextStyle::from((FAMILY, 16).into_font()).color(&BLACK);
+    let title_style = TextStyle::from((FAMILY, 19).into_font()).color(&BLACK);
     let area = area.titled(&p.title, title_style)?;
     let (w, _) = area.dim_in_pixel();
     let (plot, legend) = area.split_horizontally(w.saturating_sub(LEGEND_W));
@@ -250,8 +250,8 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> D
     } else {
         8
     };
-    let label_font = (FAMILY, 12).into_font();
-    let desc_font = (FAMILY, 13).into_font();
+    let label_font = (FAMILY, 15).into_font();
+    let desc_font = (FAMILY, 16).into_font();
     chart
         .configure_mesh()
         .x_desc(p.x_desc.as_str())
@@ -269,7 +269,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> D
         chart.plotting_area().draw(&Text::new(
             "no data yet",
             (x0 + (x1 - x0) * 0.4, (y0 + y1) / 2.0),
-            (FAMILY, 14).into_font().color(&RGBColor(120, 120, 120)),
+            (FAMILY, 17).into_font().color(&RGBColor(120, 120, 120)),
         ))?;
     }
     for (k, s) in p.series.iter().enumerate() {
@@ -306,7 +306,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> D
         }
     }
     // Legend beside the plot, one row per series, in the series' own colour and marker.
-    let font = (FAMILY, 12).into_font().color(&BLACK);
+    let font = (FAMILY, 15).into_font().color(&BLACK);
     for (row, s) in p.series.iter().enumerate() {
         let k = s.style.unwrap_or(row);
         let (c, m) = style_of(k);

@@ -57,7 +57,7 @@ fn path_points(d: &str) -> Vec<(f64, f64)> {
     let mut cur = (0.0, 0.0);
     let mut cmd = 'M';
     let mut nums: Vec<f64> = Vec::new();
-    let mut flush = |cmd: char, nums: &mut Vec<f64>, cur: &mut (f64, f64), pts: &mut Vec<_>| {
+    let flush = |cmd: char, nums: &mut Vec<f64>, cur: &mut (f64, f64), pts: &mut Vec<_>| {
         match cmd {
             'M' | 'L' => {
                 for p in nums.chunks(2).filter(|p| p.len() == 2) {
@@ -202,6 +202,7 @@ pub fn parse(doc: &str) -> Svg {
         if tag == "text" {
             let close = rest.find("</text>").expect("closing </text>");
             e.text = rest[..close]
+                .trim()
                 .replace("&lt;", "<")
                 .replace("&gt;", ">")
                 .replace("&quot;", "\"")
