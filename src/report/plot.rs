@@ -137,7 +137,7 @@ impl Figure {
     }
 }
 
-const LEGEND_W: u32 = 150;
+const LEGEND_W: u32 = 180;
 
 /// Registers the embedded font with plotters (idempotent); every plotters drawing that has text
 /// needs it first, since plotters here looks up no system font.

@@ -137,9 +137,7 @@ pub fn alphas_figure(sp: &crate::nn::space::SpaceCfg, history: &[EpochLog]) -> p
         Panel::new("smallest decision margin", "epoch", "softmax weight gap")
             .with(series("chosen - runner-up", &|h| h.min_margin)),
         Panel::new("edges choosing skip/none", "epoch", "edges")
-            .with(series("skip_connect or none", &|h| {
-                h.skip_none_edges as f64
-            })),
+            .with(series("skip/none edges", &|h| h.skip_none_edges as f64)),
     ];
     let k = sp.ops.len();
     let e = crate::nn::cell::edge_count(sp.nodes);
