@@ -240,8 +240,7 @@ pub fn loss_figure(history: &[run::IntervalLog]) -> plot::Figure {
         vec![
             Panel::new("validation SSIM", "iteration", "SSIM")
                 .with(series("val SSIM", |h| h.val_ssim)),
-            Panel::new("learning rate", "iteration", "lr")
-                .with(series("lr (interval start)", |h| h.lr)),
+            Panel::new("learning rate", "iteration", "lr").with(series("lr (start)", |h| h.lr)),
         ],
     ])
 }
