@@ -22,13 +22,16 @@ Examples:
   hinas export -m runs/t1/model.safetensors --onnx model.onnx
 
 Environment:
-  HINAS_ADAPTER=<text>          use the GPU adapter whose name contains <text> (see `hinas info`)
+  HINAS_ADAPTER=<text>|<index>  use the GPU adapter whose name contains <text>, or number <index>
+                                as `hinas info` lists them
   HINAS_SUBGROUP_KERNELS=1|0    force the 8-lane subgroup kernels on or off
   HINAS_PROFILE=1               print GPU time per kernel to stderr at exit
   HINAS_MEMORY_LIMIT_GIB=<n>    device memory runs are checked against (default: system memory on
                                 CPU adapters, unchecked elsewhere)
   HINAS_PYTHON=<python>         tests: a Python with onnxruntime/torch for the cross-checks
-  HINAS_BENCH_QUICK, HINAS_BENCH_JSON   benchmarks: shorter runs, JSON results file";
+  HINAS_BENCH_QUICK, HINAS_BENCH_JSON   benchmarks: shorter runs, JSON results file
+  HINAS_KEEP_PICTURES=<dir>     tests: keep the pictures tests/pictures.rs draws
+  HINAS_TEST_STOP_AFTER=<n>     tests: request a stop at the n-th step, as a SIGTERM would";
 
 #[derive(Parser)]
 #[command(
@@ -59,7 +62,7 @@ enum Command {
         #[arg(long)]
         no_cell_sharing: bool,
         /// darts: the bi-level search; random: a genotype drawn uniformly from the same space
-        /// (the control every NAS result needs), seeded by --seed, in well under a second
+        /// (the control every NAS result needs), from the run's seed, in well under a second
         /// [default: darts].
         #[arg(long, value_parser = ["darts", "random"])]
         strategy: Option<String>,

@@ -107,7 +107,11 @@ fn folded_plan_matches_the_model_forward() {
     let d = max_diff(&want, &got);
     assert!(d < 1e-4, "plan vs model forward: {d}");
     // BN folding and shared activations leave fewer ops than the graph has nodes.
-    let nodes = hinas::export::onnx_model(&m).graph.nodes.len();
+    let nodes = hinas::export::onnx_model(&m)
+        .graph
+        .expect("a graph")
+        .node
+        .len();
     assert!(
         net.step_count() < nodes,
         "{} steps of {nodes}",
