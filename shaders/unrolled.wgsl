@@ -2,6 +2,8 @@
 // (src/optim/unrolled.rs): the virtual SGD step, a squared norm accumulated over a list of
 // tensors, and `a + scale * |v|^(+-1) * b` with |v| read from the GPU, so no norm is read back.
 
+#include "common.wgsl"
+
 struct Params {
     n: u32,
     has_momentum: u32,   // virtual_sgd: use the momentum buffer (DARTS: zeros before the first step)
@@ -21,15 +23,11 @@ struct Params {
 
 const WG: u32 = 256u;
 
-fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-    return gid.x + gid.y * nwg.x * WG;
-}
-
 // w' = w - xi * (momentum * buf + grad + weight_decay * w), as DARTS' _compute_unrolled_model.
 // a = w, b = grad, c = momentum buffer.
 @compute @workgroup_size(256)
 fn virtual_sgd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     var moment = 0.0;
     if (p.has_momentum == 1u) {
@@ -64,7 +62,7 @@ fn sum_squares(@builtin(local_invocation_index) li: u32) {
 // divides to 0 rather than infinity.
 @compute @workgroup_size(256)
 fn add_scaled_by_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = flat(gid, nwg);
+    let i = flat(gid, nwg, WG);
     if (i >= p.n) { return; }
     let r = sqrt(c[0]);
     var f = p.scale * r;

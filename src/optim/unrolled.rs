@@ -3,7 +3,7 @@
 //! the squared norm of a list of tensors, and `a + s * |v|^(+-1) * b` with the norm kept on the
 //! GPU, so the finite-difference step eps = 0.01 / |v| needs no readback (shaders/unrolled.wgsl).
 
-use crate::gpu::{grid_1d, Kernel, Tensor};
+use crate::gpu::{Kernel, Tensor};
 
 pub(crate) const K: Kernel = crate::kernel!("unrolled");
 
@@ -22,19 +22,16 @@ crate::uniform! {
 }
 
 fn launch(entry: &'static str, p: Params, a: &Tensor, b: &Tensor, c: &Tensor, out: &Tensor) {
-    let groups = if entry == "sum_squares" {
-        [1, 1, 1]
+    if p.n == 0 {
+        return;
+    }
+    let gpu = a.gpu();
+    let buffers = [a.buffer(), b.buffer(), c.buffer(), out.buffer()];
+    if entry == "sum_squares" {
+        // One workgroup accumulates a whole tensor in a fixed order.
+        gpu.dispatch(&K, entry, &p, &buffers, [1, 1, 1]);
     } else {
-        grid_1d(p.n as usize, 256)
-    };
-    if p.n > 0 {
-        a.gpu().dispatch(
-            &K,
-            entry,
-            &p,
-            &[a.buffer(), b.buffer(), c.buffer(), out.buffer()],
-            groups,
-        );
+        gpu.dispatch_1d(&K, entry, &p, &buffers, p.n as usize);
     }
 }
 
