@@ -207,6 +207,21 @@ fn search_train_eval_denoise_end_to_end() {
         (img["width"].as_u64(), img["height"].as_u64()),
         (Some(150), Some(90))
     );
+    // Without --json or --quiet, and stderr a pipe: progress as plain lines, tile by tile.
+    let o = hinas()
+        .args(["denoise", "--tile", "64", "-m"])
+        .arg(run.join("model.safetensors"))
+        .arg(&big)
+        .arg("-o")
+        .arg(root.join("den-lines"))
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    let progress = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        progress.contains("image 1/1 ") && progress.contains(": tile 1/"),
+        "no per-tile progress line on stderr: {progress}"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
 

@@ -135,15 +135,10 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
     }
     let mut done = Vec::new();
     let count = jobs.len();
-    // A bar per image on a terminal; elsewhere the per-image line below is the progress.
-    let mut progress = Progress::new(
-        match Mode::detect(args.quiet) {
-            Mode::Bar => Mode::Bar,
-            _ => Mode::Quiet,
-        },
-        count as u64,
-        0,
-    );
+    // Progress counts output pixels over all images, so one ETA covers the run and a large image
+    // advances tile by tile: a bar on a terminal, a line every few seconds in a log.
+    let total: usize = jobs.iter().map(|(_, img, _, _)| img.width * img.height).sum();
+    let mut progress = Progress::new(Mode::detect(args.quiet), total as u64, 0);
     for (k, (input, img, output, noisy_path)) in jobs.into_iter().enumerate() {
         let mut x = img.to_float();
         if let Some(s) = args.add_noise {
@@ -157,16 +152,30 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
         if let Some(p) = &noisy_path {
             write_atomic(p, &x.to_u8().to_png()?)?;
         }
-        progress.advance(0, |p| {
-            format!(
-                "image {}/{count} {} | {}",
-                k + 1,
-                input.display(),
-                p.times()
-            )
-        });
         let t0 = Instant::now();
-        let y: FloatImage = net.denoise(&x)?;
+        // A retry with larger margins restarts the tiles; the pixels of this image count once.
+        let mut left = img.width * img.height;
+        let name = input.display().to_string();
+        let y: FloatImage = net.denoise_observed(&x, &mut |tile| {
+            let n = tile.pixels.min(left);
+            left -= n;
+            let what = |p: &Progress| {
+                format!(
+                    "image {}/{count} {name}: tile {}/{} | {}",
+                    k + 1,
+                    tile.index + 1,
+                    tile.count,
+                    p.times()
+                )
+            };
+            progress.advance(n as u64, what);
+            if tile.count > 1 {
+                progress.line_every(10.0, false, what);
+            }
+        })?;
+        progress.advance(left as u64, |p| {
+            format!("image {}/{count} done | {}", k + 1, p.times())
+        });
         let seconds = t0.elapsed().as_secs_f64();
         if let Some(dir) = &args.raw_out {
             std::fs::create_dir_all(dir)
@@ -204,9 +213,6 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
                 )
             });
         }
-        progress.advance(1, |p| {
-            format!("image {}/{count} done | {}", k + 1, p.times())
-        });
         done.push(Denoised {
             input,
             output,

@@ -708,11 +708,27 @@ impl InferNet {
     /// Denoises one image of any size: whole if it fits one pass, else in exact tiles (module
     /// docs).
     pub fn denoise(&self, img: &FloatImage) -> anyhow::Result<FloatImage> {
+        self.denoise_observed(img, &mut |_| {})
+    }
+
+    /// [`Self::denoise`], calling `on_tile` after each tile (once for an image that fits one
+    /// pass) so a long image can show progress.
+    pub fn denoise_observed(
+        &self,
+        img: &FloatImage,
+        on_tile: &mut dyn FnMut(TileDone),
+    ) -> anyhow::Result<FloatImage> {
         let (w, h, c) = (img.width, img.height, img.channels);
         self.check_channels(c)?;
         self.last_tiles.set(None);
         if w * h <= self.max_pixels {
-            return Ok(self.run_fitting(&HostBatch::from_image(img)).item(0));
+            let out = self.run_fitting(&HostBatch::from_image(img)).item(0);
+            on_tile(TileDone {
+                index: 0,
+                count: 1,
+                pixels: w * h,
+            });
+            return Ok(out);
         }
         let mut bound = START_OFFSET_BOUND;
         loop {
@@ -732,7 +748,7 @@ impl InferNet {
                     self.radius(bound)
                 );
             }
-            match self.run_tiles(img, &plan, bound)? {
+            match self.run_tiles(img, &plan, bound, on_tile)? {
                 Ok(out) => {
                     self.last_tiles.set(Some(Tiling {
                         cols: plan.xs.len(),
@@ -758,19 +774,23 @@ impl InferNet {
         let plan = plan_tiles(img.width, img.height, margin, self.max_pixels)
             .ok_or_else(|| anyhow::anyhow!("no tiling with a {margin}-pixel margin fits"))?;
         Ok(self
-            .run_tiles(img, &plan, f32::INFINITY)?
+            .run_tiles(img, &plan, f32::INFINITY, &mut |_| {})?
             .expect("no offset bound to exceed"))
     }
 
-    /// Runs every tile; `Err(max offset)` when a tile's offsets exceed `bound`.
+    /// Runs every tile; `Err(max offset)` when a tile's offsets exceed `bound` (the caller then
+    /// starts again with larger margins, and `on_tile` counts from index 0 again).
     fn run_tiles(
         &self,
         img: &FloatImage,
         plan: &TilePlan,
         bound: f32,
+        on_tile: &mut dyn FnMut(TileDone),
     ) -> anyhow::Result<Result<FloatImage, f32>> {
         let (w, h, c) = (img.width, img.height, img.channels);
         let mut out = vec![0.0f32; w * h * c];
+        let count = plan.xs.len() * plan.ys.len();
+        let mut index = 0;
         for ty in &plan.ys {
             for tx in &plan.xs {
                 let (tw, th) = (tx.t1 - tx.t0, ty.t1 - ty.t0);
@@ -799,6 +819,12 @@ impl InferNet {
                             .copy_from_slice(&y[src + tx.c0 - tx.t0..src + tx.c1 - tx.t0]);
                     }
                 }
+                on_tile(TileDone {
+                    index,
+                    count,
+                    pixels: (tx.c1 - tx.c0) * (ty.c1 - ty.c0),
+                });
+                index += 1;
             }
         }
         Ok(Ok(FloatImage::new(w, h, c, out)))
@@ -827,6 +853,15 @@ fn absmax(x: &Tensor, part: &Tensor, stats: &Tensor, slot: usize) {
     let bufs = [x.buffer(), part.buffer(), stats.buffer()];
     gpu.dispatch(&K_ABSMAX, "partial", &p, &bufs, [parts as u32, 1, 1]);
     gpu.dispatch(&K_ABSMAX, "finish", &p, &bufs, grid_1d(1, 256));
+}
+
+/// A finished tile of [`InferNet::denoise_observed`]: `index` of `count`, covering `pixels` of
+/// the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TileDone {
+    pub index: usize,
+    pub count: usize,
+    pub pixels: usize,
 }
 
 /// One axis of a tile: the kept core [c0, c1) inside the computed span [t0, t1).
