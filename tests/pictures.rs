@@ -6,8 +6,8 @@
 use hinas::nn::cell::Edge;
 use hinas::nn::space::SpaceCfg;
 use hinas::report::{graph, plot};
-use hinas::search::run::EpochLog;
-use hinas::train::run::IntervalLog;
+use hinas::search::state::EpochLog;
+use hinas::train::state::IntervalLog;
 use std::path::{Path, PathBuf};
 
 mod common;
