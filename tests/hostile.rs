@@ -2,18 +2,11 @@
 //! protocol needs, damaged files and closed pipes. Each is refused with one line (most before any
 //! GPU work) or handled quietly; none panics.
 
-use hinas::nn::genotype::Genotype;
-use hinas::train::config::TrainConfig;
-use hinas::train::model::{retrain_genotype, Model};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 mod common;
 use common::cli::*;
-
-fn configs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
-}
 
 fn with_config(cmd: &str, toml: &str, tag: &str) -> Output {
     let cfg = scratch(&format!("{tag}.toml"));
@@ -143,13 +136,8 @@ fn runs_that_cannot_fit_are_refused_with_the_estimate_before_allocating() {
 /// A freshly initialised micro model file (no training: only its shape matters here).
 fn micro_model(dir: &Path) -> PathBuf {
     let gpu = hinas::gpu::Gpu::open().unwrap();
-    let cfg = TrainConfig::resolve("tiny", Some(&configs().join("train_micro.toml"))).unwrap();
-    let g = Genotype::load(&configs().join("micro_genotype.json")).unwrap();
     let path = dir.join("model.safetensors");
-    Model::new(&gpu, &retrain_genotype(&g, &cfg), &cfg)
-        .unwrap()
-        .save(&path, &[])
-        .unwrap();
+    common::models::micro_model(&gpu).save(&path, &[]).unwrap();
     path
 }
 
