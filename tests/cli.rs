@@ -110,8 +110,7 @@ fn bad_input_gives_one_line_errors() {
     assert_one_line_error(&o, "batch_size");
 
     // Two images cannot be split into weight, architecture and validation sets.
-    let few = scratch("few");
-    std::fs::create_dir_all(&few).unwrap();
+    let few = scratch_dir("few");
     for i in 0..2 {
         image::GrayImage::from_fn(40, 40, |x, y| {
             image::Luma([((x * 7 + y * 3 + i) % 256) as u8])

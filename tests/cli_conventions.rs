@@ -175,8 +175,7 @@ fn completions_for_bash_zsh_and_fish() {
 #[test]
 fn runs_never_write_into_a_users_folder_without_force() {
     let micro = configs().join("micro.toml");
-    let dir = scratch("users");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("users");
     std::fs::write(dir.join("thesis.tex"), b"precious").unwrap();
     for cmd in ["search", "train"] {
         let mut c = hinas();

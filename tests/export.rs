@@ -200,8 +200,7 @@ fn onnx_runtime_check(onnx: &Path, case: &Path) {
 
 fn export_and_check(name: &str, colour: bool, shape: [usize; 4], seed: u64) {
     let gpu = gpu();
-    let dir = scratch(name);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir(name);
     let model_path = dir.join("model.safetensors");
     make_model(&gpu, &model_path, colour);
     let onnx_path = dir.join("model.onnx");
@@ -274,8 +273,7 @@ fn colour_model_exports_and_matches() {
 
 #[test]
 fn export_errors_are_one_line() {
-    let dir = scratch("errors");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("errors");
     let export_with = |model: &Path, onnx: &Path, extra: &[&str]| {
         hinas()
             .args(["export", "--model"])

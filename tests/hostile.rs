@@ -149,8 +149,7 @@ fn grey_png(path: &Path, w: u32, h: u32) {
 
 #[test]
 fn model_metadata_with_non_finite_numbers_is_refused() {
-    let root = scratch("meta");
-    std::fs::create_dir_all(&root).unwrap();
+    let root = scratch_dir("meta");
     let model = micro_model(&root);
     let (tensors, meta) = hinas::checkpoint::load(&model).unwrap();
     let img = root.join("in.png");
@@ -234,8 +233,7 @@ fn images_smaller_than_a_protocol_needs_are_refused_with_the_size() {
 
 #[test]
 fn a_truncated_jpeg_warns_and_strict_refuses_it() {
-    let root = scratch("jpeg");
-    std::fs::create_dir_all(&root).unwrap();
+    let root = scratch_dir("jpeg");
     let model = micro_model(&root);
     let img =
         image::GrayImage::from_fn(48, 48, |x, y| image::Luma([((x * 5 + y * 3) % 256) as u8]));

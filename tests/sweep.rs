@@ -212,8 +212,7 @@ fn sweep_stopped_and_rerun_reports_the_same_numbers() {
 
 #[test]
 fn bad_plans_and_indices_are_one_line_errors() {
-    let dir = scratch("bad-plan");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("bad-plan");
     let bad = dir.join("bad.toml");
     let run_bad = || {
         hinas()

@@ -205,8 +205,7 @@ fn search_train_eval_denoise_end_to_end() {
 fn model_file_round_trip_gives_identical_outputs() {
     let gpu = hinas::gpu::Gpu::open().unwrap();
     let a = micro_model(&gpu);
-    let dir = scratch("roundtrip");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("roundtrip");
     let path = dir.join("m.safetensors");
     a.save(&path, &[]).unwrap();
     let b = Model::load(&gpu, &path).unwrap();
@@ -280,8 +279,7 @@ fn killed_training_resumes_to_the_same_model() {
 
 #[test]
 fn bad_input_gives_one_line_errors() {
-    let root = scratch("bad");
-    std::fs::create_dir_all(&root).unwrap();
+    let root = scratch_dir("bad");
     let gpu = hinas::gpu::Gpu::open().unwrap();
     let (cfg, g) = micro_setup();
     let model = root.join("model.safetensors");
