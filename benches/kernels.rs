@@ -18,6 +18,9 @@ use hinas::ops::conv2d::*;
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
+/// A named conv pass to time.
+type Pass<'a> = (&'static str, Box<dyn Fn() -> Tensor + 'a>);
+
 #[derive(Clone, Copy)]
 struct Shape {
     name: &'static str,
@@ -123,7 +126,7 @@ fn main() {
         let x = Tensor::from_slice(&gpu, &s.x, &data(s.x.iter().product(), 1));
         let w = Tensor::from_slice(&gpu, &ws, &data(ws.iter().product(), 2));
         let gy = Tensor::from_slice(&gpu, &ys, &data(ys.iter().product(), 3));
-        let passes: [(&str, Box<dyn Fn() -> Tensor>); 3] = [
+        let passes: [Pass<'_>; 3] = [
             ("forward", Box::new(|| conv2d_raw(&x, &w, None, s.cfg))),
             (
                 "input_grad",

@@ -11,6 +11,9 @@ use hinas::gpu::{Gpu, Tensor};
 use hinas::ops::conv2d::*;
 use std::time::Instant;
 
+/// A named conv pass to time.
+type Pass<'a> = (&'static str, Box<dyn Fn() -> Tensor + 'a>);
+
 fn cpu_ms() -> f64 {
     // /proc/self/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
     let s = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
@@ -77,7 +80,7 @@ fn main() {
         let x = Tensor::from_slice(&gpu, &xs, &data(xs.iter().product(), 1));
         let w = Tensor::from_slice(&gpu, &ws, &data(ws.iter().product(), 2));
         let gy = Tensor::from_slice(&gpu, &ys, &data(ys.iter().product(), 3));
-        let passes: [(&str, Box<dyn Fn() -> Tensor>); 3] = [
+        let passes: [Pass<'_>; 3] = [
             ("fwd", Box::new(|| conv2d_raw(&x, &w, None, cfg))),
             ("dx", Box::new(|| conv2d_backward_input(&gy, &w, &xs, cfg))),
             ("dw", Box::new(|| conv2d_backward_weight(&gy, &x, &ws, cfg))),

@@ -86,6 +86,14 @@ pub fn check_finite(name: &str, v: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Size ceilings shared by the search and training configs, far above any real run (the paper:
+/// batch 6, 64x64 patches): a value beyond them is a typo.
+pub const MAX_BATCH: usize = 65_536;
+/// Patch and crop sides, in pixels.
+pub const MAX_SIDE: usize = 65_536;
+/// The smallest patch: the SSIM in the loss and the validation uses an 11x11 window.
+pub const MIN_PATCH: usize = 11;
+
 /// A count or size with a documented ceiling.
 pub fn check_at_most(name: &str, v: usize, max: usize) -> anyhow::Result<()> {
     anyhow::ensure!(v <= max, "{name} = {v} is above the ceiling of {max}");

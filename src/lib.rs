@@ -2,8 +2,10 @@
 //! architecture search for image denoising) on top of it.
 //!
 //! Layers, bottom up: [`gpu`] (device, buffers, pipelines) -> [`tape`] and [`ops`] (autodiff and
-//! kernels) -> [`optim`] (optimisers, schedules). [`data`] (images, patches, metrics) sits beside
-//! them and only uploads through [`gpu`].
+//! kernels) -> [`nn`] (networks, the loss) and [`optim`] (optimisers, schedules) -> [`search`],
+//! [`train`] and [`eval`] -> [`sweep`] and the command line; no module names one above it. [`data`]
+//! (images, patches, metrics) sits beside the engine and only uploads through [`gpu`];
+//! [`checkpoint`] and [`config_file`] are files and settings that every layer may use.
 
 pub mod checkpoint;
 pub mod config_file;
@@ -23,10 +25,11 @@ pub mod sweep;
 pub mod tape;
 pub mod train;
 
-/// Every WGSL kernel the program builds, for the shader validation tests: the engine's
-/// (`ops::kernels`) and those of the layers above it.
+/// Every WGSL kernel the program builds, for the shader validation tests: the ops'
+/// (`ops::kernels`) and those of the layers above them, listed here so that no layer names a
+/// higher one.
 pub fn kernels() -> Vec<&'static gpu::Kernel> {
     let mut k = ops::kernels();
-    k.push(&eval::infer::K_ABSMAX);
+    k.extend([&optim::K, &optim::unrolled::K, &eval::infer::K_ABSMAX]);
     k
 }

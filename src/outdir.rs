@@ -87,33 +87,6 @@ pub fn check_output_file(path: &Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn claimed_dirs_are_unique_within_one_second() {
-        let parent = std::env::temp_dir().join(format!("hinas-outdir-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&parent);
-        let a = claim_dir(&parent, "search-x").unwrap();
-        let b = claim_dir(&parent, "search-x").unwrap();
-        let c = claim_dir(&parent, "search-x").unwrap();
-        assert_eq!(a, parent.join("search-x"));
-        assert_eq!(b, parent.join("search-x-2"));
-        assert_eq!(c, parent.join("search-x-3"));
-        assert_eq!(fresh_name(&parent, "k").parent(), Some(parent.as_path()));
-        std::fs::write(a.join("f"), b"x").unwrap();
-        assert!(check_output_dir(&a, false).is_err());
-        assert!(check_output_dir(&a, true).is_ok());
-        assert!(check_output_dir(&b, false).is_ok());
-        assert!(check_output_file(&a.join("f"), false).is_err());
-        assert!(check_output_file(&a.join("f"), true).is_ok());
-        remove_if_empty(&b);
-        assert!(!b.exists());
-        let _ = std::fs::remove_dir_all(&parent);
-    }
-}
-
 const RUN_FILE: &str = "run.json";
 
 /// Records the data a run trains on (folders as absolute paths), so `--resume` uses the same.
@@ -143,4 +116,31 @@ pub fn same_data(saved: &str, given: &str) -> bool {
         || Path::new(given)
             .canonicalize()
             .is_ok_and(|p| p == Path::new(saved))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claimed_dirs_are_unique_within_one_second() {
+        let parent = std::env::temp_dir().join(format!("hinas-outdir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        let a = claim_dir(&parent, "search-x").unwrap();
+        let b = claim_dir(&parent, "search-x").unwrap();
+        let c = claim_dir(&parent, "search-x").unwrap();
+        assert_eq!(a, parent.join("search-x"));
+        assert_eq!(b, parent.join("search-x-2"));
+        assert_eq!(c, parent.join("search-x-3"));
+        assert_eq!(fresh_name(&parent, "k").parent(), Some(parent.as_path()));
+        std::fs::write(a.join("f"), b"x").unwrap();
+        assert!(check_output_dir(&a, false).is_err());
+        assert!(check_output_dir(&a, true).is_ok());
+        assert!(check_output_dir(&b, false).is_ok());
+        assert!(check_output_file(&a.join("f"), false).is_err());
+        assert!(check_output_file(&a.join("f"), true).is_ok());
+        remove_if_empty(&b);
+        assert!(!b.exists());
+        let _ = std::fs::remove_dir_all(&parent);
+    }
 }

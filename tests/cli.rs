@@ -8,7 +8,7 @@ mod common;
 use common::cli::*;
 
 fn micro() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/micro.toml")
+    configs().join("micro.toml")
 }
 
 fn search(out: &Path, extra: &[&str]) -> Output {
@@ -110,8 +110,7 @@ fn bad_input_gives_one_line_errors() {
     assert_one_line_error(&o, "batch_size");
 
     // Two images cannot be split into weight, architecture and validation sets.
-    let few = scratch("few");
-    std::fs::create_dir_all(&few).unwrap();
+    let few = scratch_dir("few");
     for i in 0..2 {
         image::GrayImage::from_fn(40, 40, |x, y| {
             image::Luma([((x * 7 + y * 3 + i) % 256) as u8])
@@ -122,11 +121,7 @@ fn bad_input_gives_one_line_errors() {
     let o = search(&out, &["--data", few.to_str().unwrap()]);
     assert_one_line_error(&o, "too few");
 
-    let o = hinas()
-        .args(["search", "--quiet", "--resume"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = resume_with("search", &out, &[]);
     assert_one_line_error(&o, "nothing to resume");
     assert!(!out.join("checkpoint.safetensors").exists());
     let _ = std::fs::remove_dir_all(&few);
@@ -147,31 +142,21 @@ fn killed_search_resumes_to_the_same_genotype() {
 
     // A resumed run keeps its own settings: a different seed, config, space or data is refused
     // (naming the setting), the same ones are accepted.
-    let resume = |extra: &[&str]| {
-        hinas()
-            .args(["search", "--quiet", "--resume"])
-            .arg(&whole)
-            .args(extra)
-            .output()
-            .unwrap()
-    };
-    assert_one_line_error(&resume(&["--seed", "8"]), "search.seed");
-    assert_one_line_error(&resume(&["--space", "ijcv2022"]), "--space");
-    assert_one_line_error(&resume(&["--colour"]), "--channels sets space.channels = 3");
-    assert_one_line_error(&resume(&["--data", "/elsewhere"]), "--data");
+    let resume_whole = |extra: &[&str]| resume_with("search", &whole, extra);
+    assert_one_line_error(&resume_whole(&["--seed", "8"]), "search.seed");
+    assert_one_line_error(&resume_whole(&["--space", "ijcv2022"]), "--space");
+    assert_one_line_error(
+        &resume_whole(&["--colour"]),
+        "--channels sets space.channels = 3",
+    );
+    assert_one_line_error(&resume_whole(&["--data", "/elsewhere"]), "--data");
     let other = whole.with_extension("other.toml");
     std::fs::write(&other, "[search]\nepochs = 5\n").unwrap();
-    let o = resume(&["--config", other.to_str().unwrap()]);
+    let o = resume_whole(&["--config", other.to_str().unwrap()]);
     assert_one_line_error(&o, "search.epochs");
     let _ = std::fs::remove_file(&other);
     // The same settings again: the finished run resumes to its end at once.
-    let o = hinas()
-        .args(["search", "--quiet", "--seed", "7", "--resume"])
-        .arg(&whole)
-        .arg("--config")
-        .arg(micro())
-        .output()
-        .unwrap();
+    let o = resume_whole(&["--seed", "7", "--config", micro().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         std::fs::read_to_string(whole.join("genotype.json")).unwrap(),
@@ -190,12 +175,7 @@ fn killed_search_resumes_to_the_same_genotype() {
         .unwrap();
     let epoch = kill_after_checkpoint(child, &cut.join("checkpoint.safetensors"), "epoch");
     assert!((1..3).contains(&epoch), "killed at epoch {epoch} of 3");
-    let o = hinas()
-        .args(["search", "--quiet", "--resume"])
-        .arg(&cut)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "resume failed: {}", stderr(&o));
+    resume("search", &cut);
     let got = std::fs::read_to_string(cut.join("genotype.json")).unwrap();
     assert_eq!(got, want, "resumed search ended with a different genotype");
     let _ = std::fs::remove_dir_all(&whole);
@@ -289,7 +269,7 @@ fn random_strategy_samples_a_genotype_that_train_takes() {
         .args(["train", "--quiet", "--genotype"])
         .arg(a.join("genotype.json"))
         .arg("--config")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/train_micro.toml"))
+        .arg(configs().join("train_micro.toml"))
         .arg("--out")
         .arg(&trained)
         .output()

@@ -174,17 +174,15 @@ fn completions_for_bash_zsh_and_fish() {
 
 #[test]
 fn runs_never_write_into_a_users_folder_without_force() {
-    let micro = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/micro.toml");
-    let dir = scratch("users");
-    std::fs::create_dir_all(&dir).unwrap();
+    let micro = configs().join("micro.toml");
+    let dir = scratch_dir("users");
     std::fs::write(dir.join("thesis.tex"), b"precious").unwrap();
     for cmd in ["search", "train"] {
         let mut c = hinas();
         c.args([cmd, "--quiet", "--out"]).arg(&dir);
         if cmd == "train" {
-            c.arg("--genotype").arg(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/micro_genotype.json"),
-            );
+            c.arg("--genotype")
+                .arg(configs().join("micro_genotype.json"));
         } else {
             c.arg("--config").arg(&micro);
         }

@@ -2,19 +2,12 @@
 //! determinism / resume / noise statistics, and the test protocols.
 
 mod common;
+use common::cli::scratch_dir;
 use common::*;
 
 use hinas::data::sampler::{augmented_patch, flip_lr, rotate90};
 use hinas::data::*;
-use std::path::{Path, PathBuf};
-
-/// A fresh, empty temporary folder (removed by the test at the end).
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hinas-data-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::path::Path;
 
 fn textured(w: usize, h: usize, c: usize, seed: u64) -> Image {
     let mut r = rng(seed);
@@ -41,7 +34,7 @@ fn loader_missing_path_is_an_error() {
 
 #[test]
 fn loader_empty_folder_is_an_error() {
-    let d = temp_dir("empty");
+    let d = scratch_dir("empty");
     std::fs::write(d.join("README.txt"), "not an image").unwrap();
     let e = load_folder(&d, &LoadOptions::new(Channels::Grey)).unwrap_err();
     let msg = format!("{e:#}");
@@ -52,7 +45,7 @@ fn loader_empty_folder_is_an_error() {
 
 #[test]
 fn loader_recurses_sorts_converts_and_skips_corrupt_files() {
-    let d = temp_dir("mixed");
+    let d = scratch_dir("mixed");
     let colour = textured(70, 66, 3, 1);
     let grey = textured(80, 64, 1, 2);
     write_png(&d.join("b/colour.png"), &colour);
@@ -87,7 +80,7 @@ fn loader_recurses_sorts_converts_and_skips_corrupt_files() {
 
 #[test]
 fn loader_only_corrupt_files_is_an_error() {
-    let d = temp_dir("corrupt");
+    let d = scratch_dir("corrupt");
     std::fs::write(d.join("x.png"), b"garbage").unwrap();
     let e = load_folder(&d, &LoadOptions::new(Channels::Grey)).unwrap_err();
     assert!(format!("{e:#}").contains("x.png"));
@@ -96,7 +89,7 @@ fn loader_only_corrupt_files_is_an_error() {
 
 #[test]
 fn loader_too_small_image_is_an_error() {
-    let d = temp_dir("small");
+    let d = scratch_dir("small");
     write_png(&d.join("big.png"), &textured(64, 64, 1, 3));
     write_png(&d.join("tiny.png"), &textured(63, 100, 1, 4));
     let e = load_folder(&d, &LoadOptions::new(Channels::Grey).min_size(64)).unwrap_err();

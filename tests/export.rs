@@ -12,7 +12,6 @@
 use hinas::checkpoint;
 use hinas::data::HostBatch;
 use hinas::gpu::Gpu;
-use hinas::nn::cell::Edge;
 use hinas::nn::genotype::Genotype;
 use hinas::train::config::TrainConfig;
 use hinas::train::model::{retrain_genotype, Model};
@@ -22,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 use common::cli::*;
+use common::models::{every_op_cells, micro_setup, randomise};
 use common::{gpu, rng, Rng64};
 mod onnx_graph;
 use onnx_graph::{decode, interpret, Init, Onnx};
@@ -33,74 +33,27 @@ fn root() -> PathBuf {
 // ---------------------------------------------------------------------------------------------
 // A model with every op kind and random (non-trivial) BN statistics and offset predictors.
 
-fn edge(op: &str, input: usize) -> Edge {
-    Edge {
-        op: op.into(),
-        input,
-    }
-}
-
 /// Grey: ReLU, path [0, 1, 1] (the decoder's low branch reads cell 0). Colour: LeakyReLU(0.2),
 /// path [1, 1, 1] (the low branch is the reduce conv).
-fn genotype(cfg: &TrainConfig, colour: bool) -> Genotype {
-    let mut g = Genotype::load(&root().join("tests/configs/micro_genotype.json")).unwrap();
-    g.cells = vec![
-        vec![
-            edge("def_c_3x3", 0),
-            edge("sep_c_3x3", 1),
-            edge("dil_c_3x3", 0),
-            edge("skip_connect", 2),
-        ],
-        vec![
-            edge("con_c_3x3", 1),
-            edge("sep_c_5x5", 0),
-            edge("dil_c_5x5", 2),
-            edge("def_c_3x3", 1),
-        ],
-        vec![
-            edge("skip_connect", 1),
-            edge("def_c_3x3", 0),
-            edge("sep_c_3x3", 2),
-            edge("skip_connect", 0),
-        ],
-    ];
-    g.path = if colour { vec![1, 1, 1] } else { vec![0, 1, 1] };
+fn genotype(cfg: &TrainConfig, g: Genotype, colour: bool) -> Genotype {
+    let mut g = Genotype {
+        cells: every_op_cells(),
+        path: if colour { vec![1, 1, 1] } else { vec![0, 1, 1] },
+        ..g
+    };
     g.space.leaky_slope = if colour { 0.2 } else { 0.0 };
     g.validate().unwrap();
     retrain_genotype(&g, cfg)
 }
 
-/// Writes the model file; BN statistics, affine parameters and the (zero-initialised) offset
-/// predictors get random values so nothing is trivially 0/1 and deformable samples are fractional.
+/// Writes the model file, with random BN statistics, affine parameters and offset predictors.
 fn make_model(gpu: &Gpu, path: &Path, colour: bool) {
-    let mut cfg =
-        TrainConfig::resolve("tiny", Some(&root().join("tests/configs/train_micro.toml"))).unwrap();
+    let (mut cfg, g) = micro_setup();
     if colour {
         cfg.net.channels = 3;
     }
-    let m = Model::new(gpu, &genotype(&cfg, colour), &cfg).unwrap();
-    let mut r = rng(7 + colour as u64);
-    for p in &m.store.params {
-        let n = p.value.numel();
-        let mut u =
-            |lo: f32, hi: f32| -> Vec<f32> { (0..n).map(|_| r.random_range(lo..hi)).collect() };
-        let data = if p.name.ends_with(".running_mean") {
-            u(-0.3, 0.3)
-        } else if p.name.ends_with(".running_var") {
-            u(0.4, 2.0)
-        } else if p.name.ends_with(".gamma") {
-            u(0.5, 1.5)
-        } else if p.name.ends_with(".beta_bn") {
-            u(-0.2, 0.2)
-        } else if p.name.contains(".offset.") {
-            let fan_in = (n / p.value.shape()[0]).max(1) as f32;
-            let b = 2.0 / fan_in.sqrt();
-            u(-b, b)
-        } else {
-            continue;
-        };
-        p.value.write(&data);
-    }
+    let m = Model::new(gpu, &genotype(&cfg, g, colour), &cfg).unwrap();
+    randomise(&m, 7 + colour as u64, 2.0);
     m.save(path, &[]).unwrap();
 }
 
@@ -218,14 +171,9 @@ fn check_structure(m: &Onnx, model_file: &Path, channels: usize) {
 // ---------------------------------------------------------------------------------------------
 // ONNX Runtime, through tools/onnx_check.py.
 
-/// A missing Python or onnxruntime: a visible skip line locally (libtest does not capture a
-/// direct write to stderr), a failure under CI=true, where .ci/run provides both.
+/// A missing Python or onnxruntime (.ci/run provides both).
 fn skip_or_fail(why: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true needs the ONNX Runtime check: {why}");
-    }
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "skipped: ONNX Runtime check: {why}");
+    common::skip_unless_ci(&format!("ONNX Runtime check: {why}"));
 }
 
 fn onnx_runtime_check(onnx: &Path, case: &Path) {
@@ -252,8 +200,7 @@ fn onnx_runtime_check(onnx: &Path, case: &Path) {
 
 fn export_and_check(name: &str, colour: bool, shape: [usize; 4], seed: u64) {
     let gpu = gpu();
-    let dir = scratch(name);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir(name);
     let model_path = dir.join("model.safetensors");
     make_model(&gpu, &model_path, colour);
     let onnx_path = dir.join("model.onnx");
@@ -326,8 +273,7 @@ fn colour_model_exports_and_matches() {
 
 #[test]
 fn export_errors_are_one_line() {
-    let dir = scratch("errors");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("errors");
     let export_with = |model: &Path, onnx: &Path, extra: &[&str]| {
         hinas()
             .args(["export", "--model"])

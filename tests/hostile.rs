@@ -2,18 +2,11 @@
 //! protocol needs, damaged files and closed pipes. Each is refused with one line (most before any
 //! GPU work) or handled quietly; none panics.
 
-use hinas::nn::genotype::Genotype;
-use hinas::train::config::TrainConfig;
-use hinas::train::model::{retrain_genotype, Model};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 mod common;
 use common::cli::*;
-
-fn configs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
-}
 
 fn with_config(cmd: &str, toml: &str, tag: &str) -> Output {
     let cfg = scratch(&format!("{tag}.toml"));
@@ -143,13 +136,8 @@ fn runs_that_cannot_fit_are_refused_with_the_estimate_before_allocating() {
 /// A freshly initialised micro model file (no training: only its shape matters here).
 fn micro_model(dir: &Path) -> PathBuf {
     let gpu = hinas::gpu::Gpu::open().unwrap();
-    let cfg = TrainConfig::resolve("tiny", Some(&configs().join("train_micro.toml"))).unwrap();
-    let g = Genotype::load(&configs().join("micro_genotype.json")).unwrap();
     let path = dir.join("model.safetensors");
-    Model::new(&gpu, &retrain_genotype(&g, &cfg), &cfg)
-        .unwrap()
-        .save(&path, &[])
-        .unwrap();
+    common::models::micro_model(&gpu).save(&path, &[]).unwrap();
     path
 }
 
@@ -161,8 +149,7 @@ fn grey_png(path: &Path, w: u32, h: u32) {
 
 #[test]
 fn model_metadata_with_non_finite_numbers_is_refused() {
-    let root = scratch("meta");
-    std::fs::create_dir_all(&root).unwrap();
+    let root = scratch_dir("meta");
     let model = micro_model(&root);
     let (tensors, meta) = hinas::checkpoint::load(&model).unwrap();
     let img = root.join("in.png");
@@ -246,8 +233,7 @@ fn images_smaller_than_a_protocol_needs_are_refused_with_the_size() {
 
 #[test]
 fn a_truncated_jpeg_warns_and_strict_refuses_it() {
-    let root = scratch("jpeg");
-    std::fs::create_dir_all(&root).unwrap();
+    let root = scratch_dir("jpeg");
     let model = micro_model(&root);
     let img =
         image::GrayImage::from_fn(48, 48, |x, y| image::Luma([((x * 5 + y * 3) % 256) as u8]));

@@ -5,75 +5,26 @@
 use hinas::data::{FloatImage, HostBatch};
 use hinas::eval::infer::{plan_tiles, InferNet};
 use hinas::gpu::Gpu;
-use hinas::nn::cell::Edge;
 use hinas::nn::genotype::Genotype;
-use hinas::train::config::TrainConfig;
 use hinas::train::model::{retrain_genotype, Model};
 use rand::Rng;
-use std::path::PathBuf;
 
 mod common;
+use common::models::{every_op_cells, micro_setup, randomise};
 use common::{gpu, rng};
-
-fn edge(op: &str, input: usize) -> Edge {
-    Edge {
-        op: op.into(),
-        input,
-    }
-}
 
 /// Every op kind, BN statistics and affine parameters away from 0/1, and offset predictors
 /// scaled so the offsets reach several pixels (`offset_scale`).
 fn model(gpu: &Gpu, offset_scale: f32) -> Model {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let cfg =
-        TrainConfig::resolve("tiny", Some(&root.join("tests/configs/train_micro.toml"))).unwrap();
-    let mut g = Genotype::load(&root.join("tests/configs/micro_genotype.json")).unwrap();
-    g.cells = vec![
-        vec![
-            edge("def_c_3x3", 0),
-            edge("sep_c_3x3", 1),
-            edge("dil_c_3x3", 0),
-            edge("skip_connect", 2),
-        ],
-        vec![
-            edge("con_c_3x3", 1),
-            edge("sep_c_5x5", 0),
-            edge("dil_c_5x5", 2),
-            edge("def_c_3x3", 1),
-        ],
-        vec![
-            edge("skip_connect", 1),
-            edge("def_c_3x3", 0),
-            edge("sep_c_3x3", 2),
-            edge("skip_connect", 0),
-        ],
-    ];
-    g.path = vec![0, 1, 0];
+    let (cfg, g) = micro_setup();
+    let g = Genotype {
+        cells: every_op_cells(),
+        path: vec![0, 1, 0],
+        ..g
+    };
     g.validate().unwrap();
     let m = Model::new(gpu, &retrain_genotype(&g, &cfg), &cfg).unwrap();
-    let mut r = rng(11);
-    for p in &m.store.params {
-        let n = p.value.numel();
-        let mut u =
-            |lo: f32, hi: f32| -> Vec<f32> { (0..n).map(|_| r.random_range(lo..hi)).collect() };
-        let data = if p.name.ends_with(".running_mean") {
-            u(-0.3, 0.3)
-        } else if p.name.ends_with(".running_var") {
-            u(0.4, 2.0)
-        } else if p.name.ends_with(".gamma") {
-            u(0.5, 1.5)
-        } else if p.name.ends_with(".beta_bn") {
-            u(-0.2, 0.2)
-        } else if p.name.contains(".offset.") {
-            let fan_in = (n / p.value.shape()[0]).max(1) as f32;
-            let b = offset_scale / fan_in.sqrt();
-            u(-b, b)
-        } else {
-            continue;
-        };
-        p.value.write(&data);
-    }
+    randomise(&m, 11, offset_scale);
     m
 }
 

@@ -6,13 +6,6 @@ use common::*;
 use hinas::ops::mse::{mse, mse_raw};
 use hinas::tape::Tape;
 
-/// `assert_close` that also logs the error (see it with `--nocapture`).
-#[track_caller]
-fn close(what: &str, got: &[f32], want: &[f64], tol: f64) {
-    eprintln!("{what}: rel err {:.2e}", rel_err(got, want));
-    assert_close(what, got, want, tol);
-}
-
 fn mse_ref(p: &[f64], t: &[f64]) -> f64 {
     p.iter().zip(t).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / p.len() as f64
 }

@@ -7,13 +7,6 @@ use common::*;
 use hinas::gpu::Tensor;
 use hinas::optim::{Adam, Optimizer, ParamRef, Sgd};
 
-/// `assert_close` that also logs the error (see it with `--nocapture`).
-#[track_caller]
-fn close(what: &str, got: &[f32], want: &[f64], tol: f64) {
-    eprintln!("{what}: rel err {:.2e}", rel_err(got, want));
-    assert_close(what, got, want, tol);
-}
-
 const NAMES: [&str; 3] = ["w1", "w2", "bias"];
 const STEPS: usize = 6;
 

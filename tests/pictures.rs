@@ -6,8 +6,8 @@
 use hinas::nn::cell::Edge;
 use hinas::nn::space::SpaceCfg;
 use hinas::report::{graph, plot};
-use hinas::search::run::EpochLog;
-use hinas::train::run::IntervalLog;
+use hinas::search::state::EpochLog;
+use hinas::train::state::IntervalLog;
 use std::path::{Path, PathBuf};
 
 mod common;
@@ -382,10 +382,6 @@ fn network_picture_has_head_and_legend() {
     }
 }
 
-fn configs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
-}
-
 fn event_file(dir: &Path) -> PathBuf {
     let files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -480,11 +476,7 @@ fn micro_runs_print_lines_and_leave_readable_pictures() {
     let train = root.join("train");
     std::fs::create_dir_all(&root).unwrap();
     let cfg = root.join("train.toml");
-    std::fs::write(
-        &cfg,
-        "[net]\nfilter_multiplier = 2\nstem_channels = 4\n[train]\niterations = 6\nval_every = 2\nbatch_size = 2\npatch_size = 16\nval_images = 1\nval_crop = 16\n",
-    )
-    .unwrap();
+    std::fs::write(&cfg, micro_train_toml(6, 2)).unwrap();
     let o = hinas()
         .args(["train", "--genotype"])
         .arg(search.join("genotype.json"))

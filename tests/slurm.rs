@@ -3,28 +3,12 @@
 //! must equal that of the same plan run with `hinas sweep run`. Skipped, with a printed line,
 //! where sbatch is missing or no cluster answers, unless CI=true.
 
-use hinas::sweep::report::{read_csv, Row};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
 use common::cli::*;
-
-fn plan() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/sweep_micro.toml")
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "command failed ({:?}): {}{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        stderr(o)
-    );
-}
+use common::sweep::{self, report, scores};
 
 fn sh(cmd: &str, args: &[&str]) -> Option<String> {
     let o = Command::new(cmd).args(args).output().ok()?;
@@ -35,7 +19,6 @@ fn sh(cmd: &str, args: &[&str]) -> Option<String> {
 
 /// Whether a cluster is there to use; under CI it must be.
 fn cluster() -> bool {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let why = if sh("sbatch", &["--version"]).is_none() {
         "sbatch is not installed"
     } else if sh("sinfo", &["-h"]).is_none_or(|s| s.is_empty()) {
@@ -43,29 +26,8 @@ fn cluster() -> bool {
     } else {
         return true;
     };
-    assert!(!ci, "CI=true but {why}");
-    println!("skipped: {why}");
+    common::skip_unless_ci(why);
     false
-}
-
-fn report(out: &Path) -> Vec<Row> {
-    let o = hinas()
-        .args(["report", "--quiet"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert_ok(&o);
-    read_csv(&out.join("results.csv")).unwrap()
-}
-
-fn scores(rows: &[Row]) -> Vec<Row> {
-    rows.iter()
-        .map(|r| Row {
-            search_seconds: None,
-            train_seconds: None,
-            ..r.clone()
-        })
-        .collect()
 }
 
 /// Array elements of `job` still known to the scheduler: (id, state).
@@ -85,15 +47,7 @@ fn micro_sweep_under_slurm_with_a_requeue_equals_the_local_run() {
     }
     let local = scratch("local");
     let t0 = Instant::now();
-    let o = hinas()
-        .args(["sweep", "run"])
-        .arg(plan())
-        .arg("--out")
-        .arg(&local)
-        .args(["-j", "2"])
-        .output()
-        .unwrap();
-    assert_ok(&o);
+    assert_ok(&sweep::run(&local).output().unwrap());
     println!(
         "local micro sweep (-j 2): {:.1} s",
         t0.elapsed().as_secs_f64()
@@ -102,21 +56,7 @@ fn micro_sweep_under_slurm_with_a_requeue_equals_the_local_run() {
     assert!(want.iter().all(|r| r.status == "done"), "{want:?}");
 
     let out = scratch("slurm");
-    let o = hinas()
-        .args(["sweep", "slurm"])
-        .arg(plan())
-        .arg("--out")
-        .arg(&out)
-        .args([
-            "--max-parallel",
-            "2",
-            "--time",
-            "20",
-            "--job-name",
-            "hinas-ci",
-        ])
-        .output()
-        .unwrap();
+    let o = sweep::slurm(&out, &["--time", "20", "--job-name", "hinas-ci"]);
     assert_ok(&o);
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();

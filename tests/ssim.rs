@@ -8,13 +8,6 @@ use hinas::gpu::Tensor;
 use hinas::ops::ssim::{neg_log10_ssim, ssim, ssim_raw};
 use hinas::tape::{Tape, Var};
 
-/// `assert_close` that also logs the error (see it with `--nocapture`).
-#[track_caller]
-fn close(what: &str, got: &[f32], want: &[f64], tol: f64) {
-    eprintln!("{what}: rel err {:.2e}", rel_err(got, want));
-    assert_close(what, got, want, tol);
-}
-
 /// A loss on the tape: `f(pred, target)`.
 type LossFn = fn(&mut Tape, &Var, &Var) -> Var;
 /// A per-plane image filter of the f64 reference.

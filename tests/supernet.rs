@@ -15,9 +15,8 @@ use rand::SeedableRng;
 fn supernet_step_matches_pytorch() {
     let gpu = gpu();
     let fx = Fixture::load("supernet");
-    let cfg_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/configs/micro.toml");
-    let cfg =
-        SearchConfig::resolve("cvpr2020", "tiny", Some(std::path::Path::new(cfg_path))).unwrap();
+    let micro = common::cli::configs().join("micro.toml");
+    let cfg = SearchConfig::resolve("cvpr2020", "tiny", Some(&micro)).unwrap();
     let mut store = ParamStore::new(&gpu);
     // The same initial weights as examples/supernet_dump.rs, which fed tools/supernet_torch.py.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.search.seed);

@@ -4,28 +4,12 @@
 //! SIGTERM and run again, reports the same numbers as an uninterrupted sweep; plan errors are
 //! one-line errors; `hinas sweep slurm` writes a valid job-array script.
 
-use hinas::sweep::report::{read_csv, Row};
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod common;
 use common::cli::*;
-
-fn configs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "command failed ({:?}): {}{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        stderr(o)
-    );
-}
+use common::sweep::{self, plan, report, scores};
 
 fn search_cmd(out: &Path) -> std::process::Command {
     let mut c = hinas();
@@ -55,12 +39,7 @@ fn search_stopped_mid_epoch_resumes_to_the_same_genotype() {
         "partial epoch saved: {}",
         meta["partial"]
     );
-    let o = hinas()
-        .args(["search", "--quiet", "--resume"])
-        .arg(&cut)
-        .output()
-        .unwrap();
-    assert_ok(&o);
+    resume("search", &cut);
     let read = |d: &Path| std::fs::read_to_string(d.join("genotype.json")).unwrap();
     assert_eq!(read(&cut), read(&whole), "resumed search ended elsewhere");
     for d in [whole, cut] {
@@ -90,11 +69,7 @@ fn train_cmd(out: &Path, cfg: &Path) -> std::process::Command {
 #[test]
 fn training_stopped_mid_interval_resumes_to_the_same_model() {
     let cfg = scratch("train.toml");
-    std::fs::write(
-        &cfg,
-        "[net]\nfilter_multiplier = 2\nstem_channels = 4\n[train]\niterations = 6\nval_every = 3\nbatch_size = 2\npatch_size = 16\nval_images = 1\nval_crop = 16\n",
-    )
-    .unwrap();
+    std::fs::write(&cfg, micro_train_toml(6, 3)).unwrap();
     let whole = scratch("train-whole");
     assert_ok(&train_cmd(&whole, &cfg).output().unwrap());
     let cut = scratch("train-cut");
@@ -111,20 +86,10 @@ fn training_stopped_mid_interval_resumes_to_the_same_model() {
         "{}",
         meta["partial"]
     );
-    let o = hinas()
-        .args(["train", "--quiet", "--resume"])
-        .arg(&cut)
-        .output()
-        .unwrap();
-    assert_ok(&o);
-    let weights = |d: &Path| {
-        hinas::checkpoint::load(&d.join("model.safetensors"))
-            .unwrap()
-            .0
-    };
+    resume("train", &cut);
     assert_eq!(
-        weights(&whole),
-        weights(&cut),
+        model_weights(&whole),
+        model_weights(&cut),
         "resumed run ended elsewhere"
     );
     // The log too, but for the wall times (last column).
@@ -181,46 +146,11 @@ fn sigterm_stops_a_search_with_a_resumable_checkpoint() {
     let _ = std::fs::remove_file(&cfg);
 }
 
-fn plan() -> PathBuf {
-    configs().join("sweep_micro.toml")
-}
-
-fn sweep_run(out: &Path) -> std::process::Command {
-    let mut c = hinas();
-    c.args(["sweep", "run"])
-        .arg(plan())
-        .arg("--out")
-        .arg(out)
-        .args(["-j", "2"]);
-    c
-}
-
-fn report(out: &Path) -> Vec<Row> {
-    let o = hinas()
-        .args(["report", "--quiet"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert_ok(&o);
-    read_csv(&out.join("results.csv")).unwrap()
-}
-
-/// The rows without their wall times (which differ from run to run).
-fn scores(rows: &[Row]) -> Vec<Row> {
-    rows.iter()
-        .map(|r| Row {
-            search_seconds: None,
-            train_seconds: None,
-            ..r.clone()
-        })
-        .collect()
-}
-
 #[test]
 fn sweep_stopped_and_rerun_reports_the_same_numbers() {
     let whole = scratch("sweep-whole");
     let t0 = Instant::now();
-    assert_ok(&sweep_run(&whole).output().unwrap());
+    assert_ok(&sweep::run(&whole).output().unwrap());
     println!("micro sweep (-j 2): {:.1} s", t0.elapsed().as_secs_f64());
     let rows = report(&whole);
     assert_eq!(rows.len(), 4, "4 tasks x 1 sigma x 1 set");
@@ -253,7 +183,7 @@ fn sweep_stopped_and_rerun_reports_the_same_numbers() {
 
     // Stop a second sweep with SIGTERM once the first search has finished, then rerun it.
     let cut = scratch("sweep-cut");
-    let mut child = sweep_run(&cut)
+    let mut child = sweep::run(&cut)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -273,7 +203,7 @@ fn sweep_stopped_and_rerun_reports_the_same_numbers() {
     assert!(partial.iter().any(|r| r.status != "done"), "{partial:?}");
     let md = std::fs::read_to_string(cut.join("summary.md")).unwrap();
     assert!(md.contains("## Failed and unfinished tasks"), "{md}");
-    assert_ok(&sweep_run(&cut).output().unwrap());
+    assert_ok(&sweep::run(&cut).output().unwrap());
     assert_eq!(scores(&report(&cut)), scores(&rows));
     for d in [whole, cut] {
         let _ = std::fs::remove_dir_all(d);
@@ -282,31 +212,25 @@ fn sweep_stopped_and_rerun_reports_the_same_numbers() {
 
 #[test]
 fn bad_plans_and_indices_are_one_line_errors() {
-    let dir = scratch("bad-plan");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("bad-plan");
     let bad = dir.join("bad.toml");
+    let run_bad = || {
+        hinas()
+            .args(["sweep", "run"])
+            .arg(&bad)
+            .arg("--out")
+            .arg(dir.join("out"))
+            .output()
+            .unwrap()
+    };
     std::fs::write(&bad, "[grid]\nseeds = [0]\nsigmas = [25]\nsigma = 3\n").unwrap();
-    let o = hinas()
-        .args(["sweep", "run"])
-        .arg(&bad)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .unwrap();
-    assert_one_line_error(&o, "unknown field");
+    assert_one_line_error(&run_bad(), "unknown field");
     std::fs::write(
         &bad,
         "[grid]\nseeds = [0]\nsigmas = [25]\n[search.overrides.search]\nepochz = 3\n",
     )
     .unwrap();
-    let o = hinas()
-        .args(["sweep", "run"])
-        .arg(&bad)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .unwrap();
-    assert_one_line_error(&o, "epochz");
+    assert_one_line_error(&run_bad(), "epochz");
     let task = |env: Option<(&str, &str)>| {
         let mut c = hinas();
         c.args(["sweep", "task"])
@@ -332,22 +256,16 @@ fn bad_plans_and_indices_are_one_line_errors() {
 #[test]
 fn slurm_script_is_a_requeueable_job_array() {
     let out = scratch("sbatch");
-    let o = hinas()
-        .args(["sweep", "slurm"])
-        .arg(plan())
-        .arg("--out")
-        .arg(&out)
-        .args([
-            "--max-parallel",
-            "2",
+    let o = sweep::slurm(
+        &out,
+        &[
             "--time",
             "0:30:00",
             "--signal-secs",
             "90",
-        ])
-        .arg("--sbatch=--partition=gpu")
-        .output()
-        .unwrap();
+            "--sbatch=--partition=gpu",
+        ],
+    );
     assert_ok(&o);
     let script_path = out.join("sweep.sbatch");
     assert!(

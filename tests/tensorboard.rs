@@ -7,12 +7,9 @@ use hinas::report::tensorboard::EventWriter;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hinas-tb-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod common;
+use common::cli::scratch_dir;
+use common::skip_unless_ci;
 
 /// CRC32C (Castagnoli, reflected 0x82F63B78), bit by bit: a reference that shares nothing with
 /// the crc32c crate the writer uses.
@@ -33,7 +30,7 @@ fn crc32c_ref(data: &[u8]) -> u32 {
 
 fn masked(data: &[u8]) -> u32 {
     let c = crc32c_ref(data);
-    ((c >> 15) | (c << 17)).wrapping_add(0xa282_ead8)
+    c.rotate_right(15).wrapping_add(0xa282_ead8)
 }
 
 fn varint(b: &[u8], i: &mut usize) -> u64 {
@@ -165,7 +162,7 @@ fn reference_crc32c_is_the_standard_one() {
 
 #[test]
 fn event_file_records_and_protobufs_decode_independently() {
-    let dir = scratch("decode");
+    let dir = scratch_dir("decode");
     let path = write_sample(&dir);
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
@@ -226,13 +223,12 @@ print(json.dumps(out))
 
 #[test]
 fn tensorboard_reads_the_event_file() {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let python = match std::env::var("HINAS_PYTHON") {
         Ok(p) if !p.is_empty() => p,
         _ => {
-            assert!(!ci, "CI=true but HINAS_PYTHON is not set (.ci/run sets it)");
-            println!("skipped: HINAS_PYTHON is not set (a Python with the tensorboard package)");
-            return;
+            return skip_unless_ci(
+                "HINAS_PYTHON is not set (a Python with the tensorboard package; .ci/run sets it)",
+            );
         }
     };
     let has = Command::new(&python)
@@ -241,11 +237,9 @@ fn tensorboard_reads_the_event_file() {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !has {
-        assert!(!ci, "CI=true but {python} cannot import tensorboard");
-        println!("skipped: {python} has no tensorboard package");
-        return;
+        return skip_unless_ci(&format!("{python} cannot import tensorboard"));
     }
-    let dir = scratch("reader");
+    let dir = scratch_dir("reader");
     write_sample(&dir);
     let o = Command::new(&python)
         .args(["-c", READER])

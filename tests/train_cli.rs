@@ -3,23 +3,14 @@
 //! model, and one-line errors on bad input.
 
 use hinas::data::{builtin_test, Channels, HostBatch};
-use hinas::nn::genotype::Genotype;
 use hinas::train::config::TrainConfig;
 use hinas::train::model::{retrain_genotype, Model};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 mod common;
 use common::cli::*;
-
-fn configs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "command failed: {}", stderr(o));
-}
+use common::models::{micro_model, micro_setup};
 
 /// Three 64x64 crops of the built-in test images, as PNG files; one name holds a comma and a
 /// quote, which eval.csv must quote.
@@ -228,12 +219,8 @@ fn search_train_eval_denoise_end_to_end() {
 #[test]
 fn model_file_round_trip_gives_identical_outputs() {
     let gpu = hinas::gpu::Gpu::open().unwrap();
-    let cfg = TrainConfig::resolve("tiny", Some(&configs().join("train_micro.toml"))).unwrap();
-    let g = Genotype::load(&configs().join("micro_genotype.json")).unwrap();
-    let g = retrain_genotype(&g, &cfg);
-    let a = Model::new(&gpu, &g, &cfg).unwrap();
-    let dir = scratch("roundtrip");
-    std::fs::create_dir_all(&dir).unwrap();
+    let a = micro_model(&gpu);
+    let dir = scratch_dir("roundtrip");
     let path = dir.join("m.safetensors");
     a.save(&path, &[]).unwrap();
     let b = Model::load(&gpu, &path).unwrap();
@@ -257,11 +244,7 @@ fn killed_training_resumes_to_the_same_model() {
     let g = configs().join("micro_genotype.json");
     let fast = ["--seed", "3", "--sigma", "40"];
     let cfg = scratch("resume.toml");
-    std::fs::write(
-        &cfg,
-        "[net]\nfilter_multiplier = 2\nstem_channels = 4\n[train]\niterations = 6\nval_every = 2\nbatch_size = 2\npatch_size = 16\nval_images = 1\nval_crop = 16\n",
-    )
-    .unwrap();
+    std::fs::write(&cfg, micro_train_toml(6, 2)).unwrap();
     let run = |out: &Path| {
         let mut c = hinas();
         c.args(["train", "--quiet", "--genotype"])
@@ -282,42 +265,25 @@ fn killed_training_resumes_to_the_same_model() {
         whole.join("model.safetensors").to_str().unwrap()
     );
     // A resumed run keeps its own settings: different ones are refused, naming the setting.
-    let resume = |extra: &[&str]| {
-        hinas()
-            .args(["train", "--quiet", "--resume"])
-            .arg(&whole)
-            .args(extra)
-            .output()
-            .unwrap()
-    };
-    assert_one_line_error(&resume(&["--seed", "4"]), "train.seed");
-    assert_one_line_error(&resume(&["--sigma", "25"]), "train.sigma");
-    assert_one_line_error(&resume(&["--budget", "paper"]), "train.budget");
-    assert_one_line_error(&resume(&["--channels", "3"]), "--channels");
+    let resume_whole = |extra: &[&str]| resume_with("train", &whole, extra);
+    assert_one_line_error(&resume_whole(&["--seed", "4"]), "train.seed");
+    assert_one_line_error(&resume_whole(&["--sigma", "25"]), "train.sigma");
+    assert_one_line_error(&resume_whole(&["--budget", "paper"]), "train.budget");
+    assert_one_line_error(&resume_whole(&["--channels", "3"]), "--channels");
     let other = scratch("other.toml");
     std::fs::write(&other, "[train]\nlr = 0.5\n").unwrap();
-    assert_one_line_error(&resume(&["-c", other.to_str().unwrap()]), "train.lr");
+    assert_one_line_error(&resume_whole(&["-c", other.to_str().unwrap()]), "train.lr");
     let _ = std::fs::remove_file(&other);
-    assert_ok(&resume(&["--seed", "3", "--channels", "1"]));
+    assert_ok(&resume_whole(&["--seed", "3", "--channels", "1"]));
     let cut = scratch("cut");
     // Killed once the first validation's checkpoint (iteration 2 of 6) is on disk.
     let child = run(&cut).spawn().unwrap();
     let it = kill_after_checkpoint(child, &cut.join("checkpoint.safetensors"), "iteration");
     assert!((2..6).contains(&it), "killed at iteration {it} of 6");
-    let o = hinas()
-        .args(["train", "--quiet", "--resume"])
-        .arg(&cut)
-        .output()
-        .unwrap();
-    assert_ok(&o);
-    let weights = |d: &Path| {
-        hinas::checkpoint::load(&d.join("model.safetensors"))
-            .unwrap()
-            .0
-    };
+    resume("train", &cut);
     assert_eq!(
-        weights(&whole),
-        weights(&cut),
+        model_weights(&whole),
+        model_weights(&cut),
         "resumed run ended elsewhere"
     );
     for d in [&whole, &cut] {
@@ -328,16 +294,11 @@ fn killed_training_resumes_to_the_same_model() {
 
 #[test]
 fn bad_input_gives_one_line_errors() {
-    let root = scratch("bad");
-    std::fs::create_dir_all(&root).unwrap();
+    let root = scratch_dir("bad");
     let gpu = hinas::gpu::Gpu::open().unwrap();
-    let cfg = TrainConfig::resolve("tiny", Some(&configs().join("train_micro.toml"))).unwrap();
-    let g = Genotype::load(&configs().join("micro_genotype.json")).unwrap();
+    let (cfg, g) = micro_setup();
     let model = root.join("model.safetensors");
-    Model::new(&gpu, &retrain_genotype(&g, &cfg), &cfg)
-        .unwrap()
-        .save(&model, &[])
-        .unwrap();
+    micro_model(&gpu).save(&model, &[]).unwrap();
     let img = root.join("in.png");
     image::GrayImage::from_fn(20, 20, |x, y| image::Luma([(x * 9 + y) as u8]))
         .save(&img)
@@ -426,7 +387,7 @@ fn frozen_bn_phase_keeps_running_statistics() {
         let cfg = scratch(&format!("frozen{frozen}.toml"));
         std::fs::write(
             &cfg,
-            format!("[net]\nfilter_multiplier = 2\nstem_channels = 4\n[train]\niterations = 2\nval_every = 2\nbatch_size = 2\npatch_size = 16\nval_images = 1\nval_crop = 16\nbn_frozen_fraction = {frozen}\n"),
+            micro_train_toml(2, 2) + &format!("bn_frozen_fraction = {frozen}\n"),
         )
         .unwrap();
         let out = scratch(&format!("frozen{frozen}"));

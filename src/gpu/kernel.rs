@@ -452,7 +452,7 @@ impl Gpu {
                         })
                         .collect();
                     if cache.len() >= MAX_BIND_GROUPS
-                        || (cache.len() % MAP_CHECK_EVERY == 0 && map_table_nearly_full())
+                        || (cache.len().is_multiple_of(MAP_CHECK_EVERY) && map_table_nearly_full())
                     {
                         cache.clear();
                     }

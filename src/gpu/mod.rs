@@ -292,9 +292,7 @@ pub fn memory_limit(gpu: &Gpu) -> Option<u64> {
 /// tensors is allocated (an allocation failure would abort the process instead).
 pub fn check_memory(gpu: &Gpu, est: &MemoryEstimate, what: &str) -> anyhow::Result<()> {
     let l = gpu.limits();
-    let buffer = l
-        .max_buffer_size
-        .min(l.max_storage_buffer_binding_size as u64);
+    let buffer = l.max_buffer_size.min(l.max_storage_buffer_binding_size);
     anyhow::ensure!(
         est.largest <= buffer,
         "{what} needs a single tensor of {}, above this device's limit of {} for one buffer; lower batch_size, patch_size or the widths",

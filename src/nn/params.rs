@@ -10,6 +10,13 @@ use rand::Rng;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ParamId(pub usize);
 
+/// The store index, which is how the ONNX graph builder (a layer below) looks parameters up.
+impl From<ParamId> for usize {
+    fn from(id: ParamId) -> usize {
+        id.0
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Group {
     /// Network weights (SGD during search).

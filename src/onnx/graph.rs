@@ -5,11 +5,11 @@
 use super::pb::{AttributeProto, GraphProto, NodeProto, TensorProto, ValueInfoProto};
 use super::proto::{tensor, value_info, Attribute, Dim, TensorData};
 use crate::checkpoint::HostTensor;
-use crate::nn::params::ParamId;
 use std::collections::HashSet;
 
 pub struct OnnxGraph<'a> {
-    /// Host copies of the store's parameters, indexed by [`ParamId`].
+    /// Host copies of the store's parameters, indexed by `nn::params::ParamId` (an index here,
+    /// so that this module below nn does not name it).
     params: &'a [HostTensor],
     nodes: Vec<NodeProto>,
     initializers: Vec<TensorProto>,
@@ -27,8 +27,8 @@ impl<'a> OnnxGraph<'a> {
     }
 
     /// A parameter as an initializer named as in the model file (added on first use).
-    pub fn param(&mut self, id: ParamId) -> String {
-        let (name, shape, data) = &self.params[id.0];
+    pub fn param(&mut self, id: impl Into<usize>) -> String {
+        let (name, shape, data) = &self.params[id.into()];
         if self.names.insert(name.clone()) {
             let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
             self.initializers
@@ -37,8 +37,8 @@ impl<'a> OnnxGraph<'a> {
         name.clone()
     }
 
-    pub fn param_shape(&self, id: ParamId) -> &[usize] {
-        &self.params[id.0].1
+    pub fn param_shape(&self, id: impl Into<usize>) -> &[usize] {
+        &self.params[id.into()].1
     }
 
     /// A constant initializer, shared by name (the first definition wins).

@@ -19,8 +19,8 @@ pub mod ssim;
 
 use crate::gpu::Kernel;
 
-/// Every kernel the engine builds (tests/shaders.rs validates each one, the ones without
-/// subgroup operations with the subgroup capabilities taken away).
+/// Every kernel of the ops (tests/shaders.rs validates each one, the ones without subgroup
+/// operations with the subgroup capabilities taken away).
 pub fn kernels() -> Vec<&'static Kernel> {
     vec![
         &batchnorm::K,
@@ -38,7 +38,5 @@ pub fn kernels() -> Vec<&'static Kernel> {
         &mse::K,
         &softmax::K,
         &ssim::K,
-        &crate::optim::K,
-        &crate::optim::unrolled::K,
     ]
 }

@@ -70,6 +70,7 @@ const OUT_FILL: &str = "#eee8aa";
 const OP_COLOUR: &str = "#a33";
 const CONCAT_COLOUR: &str = "#999";
 
+#[allow(clippy::too_many_arguments)] // an SVG rect's own attributes, named as in the markup
 fn rect(s: &mut String, class: &str, x: f64, y: f64, w: f64, h: f64, fill: &str, stroke: &str) {
     let _ = writeln!(
         s,
@@ -257,12 +258,11 @@ pub fn network_dot(widths: &[usize], top_levels: &[usize], path: &[usize]) -> St
         "digraph network {\n  rankdir=LR;\n  node [shape=circle];\n  input [shape=box, label=\"noisy image\"];\n  stem [shape=box];\n  head [shape=box, label=\"decoder head\"];\n  output [shape=box, label=\"denoised image\"];\n  input -> stem;\n",
     );
     for (l, &top) in top_levels.iter().enumerate() {
-        for j in 0..=top {
+        for (j, width) in widths.iter().enumerate().take(top + 1) {
             let on = path[l] == j;
             let _ = writeln!(
                 s,
-                "  l{l}_{j} [label=\"L{l}\\n{}ch\"{}];",
-                widths[j],
+                "  l{l}_{j} [label=\"L{l}\\n{width}ch\"{}];",
                 if on {
                     ", style=filled, fillcolor=orange"
                 } else {
@@ -461,7 +461,7 @@ pub fn network_svg(widths: &[usize], top_levels: &[usize], path: &[usize]) -> St
             "#000",
             &format!("layer {l}"),
         );
-        for j in 0..=top {
+        for (j, width) in widths.iter().enumerate().take(top + 1) {
             let (x, y) = (x_layer(l), y_level(j));
             let fill = if path[l] == j { "orange" } else { "#fff" };
             let _ = writeln!(
@@ -475,7 +475,7 @@ pub fn network_svg(widths: &[usize], top_levels: &[usize], path: &[usize]) -> St
                 y + 4.0,
                 "middle",
                 "#000",
-                &format!("{}ch", widths[j]),
+                &format!("{width}ch"),
             );
         }
     }

@@ -44,7 +44,7 @@ pub struct Event {
 /// holds CRCs does not degenerate).
 pub fn masked_crc(data: &[u8]) -> u32 {
     let c = crc32c::crc32c(data);
-    ((c >> 15) | (c << 17)).wrapping_add(0xa282_ead8)
+    c.rotate_right(15).wrapping_add(0xa282_ead8)
 }
 
 /// One TFRecord record holding `data`.

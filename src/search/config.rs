@@ -1,6 +1,7 @@
 //! The search configuration: the space, the budget and the procedure (docs/method.md §4). The fully
 //! resolved config is written next to the results, and any field can be set from a TOML file.
 
+use crate::config_file::{MAX_BATCH, MAX_SIDE, MIN_PATCH};
 use crate::nn::space::SpaceCfg;
 use serde::{Deserialize, Serialize};
 
@@ -80,15 +81,10 @@ pub struct SearchConfig {
     pub search: ProcedureCfg,
 }
 
-/// Ceilings on durations and sizes, far above any real run (the paper: 100 epochs, batch 6,
-/// 64x64 patches): a value beyond them is a typo that would otherwise run for years.
+/// Ceilings on durations, far above any real run (the paper: 100 epochs): a value beyond them is
+/// a typo that would otherwise run for years. The size ceilings are in [`crate::config_file`].
 pub const MAX_EPOCHS: usize = 100_000;
 pub const MAX_ITERS_PER_EPOCH: usize = 10_000_000;
-pub const MAX_BATCH: usize = 65_536;
-/// Patch and crop sides, in pixels.
-pub const MAX_SIDE: usize = 65_536;
-/// The smallest patch: the SSIM in the loss and the validation uses an 11x11 window.
-pub const MIN_PATCH: usize = 11;
 
 impl ProcedureCfg {
     pub fn budget(name: &str) -> anyhow::Result<ProcedureCfg> {

@@ -32,7 +32,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         resume,
         quiet,
     } = args;
-    crate::checkpoint::check_run_dir(&out_dir, state::exists(&out_dir), resume, "search")?;
+    crate::checkpoint::check_run_dir(&out_dir, resume, "search")?;
     let config = if resume {
         state::saved_config(&out_dir)?
     } else {
@@ -53,7 +53,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     let counts = (split.weights.len(), split.arch.len(), split.val.len());
     let mut s = run::Search::new(&gpu, config, split, &out_dir)?;
     if resume {
-        state::load(&mut s)?;
+        s.restore()?;
     }
     let total = s.cfg.search.epochs;
     let iters = s.iters_per_epoch();
@@ -75,7 +75,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     let mut progress = Progress::new(
         Mode::detect(quiet),
         (total * iters) as u64,
-        (s.epoch * iters + s.partial.as_ref().map_or(0, |p| p.iteration)) as u64,
+        (s.progress.epoch * iters + s.progress.partial.as_ref().map_or(0, |p| p.iteration)) as u64,
     );
     progress.line(&format!(
         "(the first iterations compile the GPU pipelines; the ETA leaves them out, event file {})",
@@ -84,7 +84,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     let mut stopped_early = false;
     let mut first_epoch = true;
     while !s.should_stop() {
-        let epoch = s.epoch + 1;
+        let epoch = s.progress.epoch + 1;
         let compiling = first_epoch;
         let log = match s.run_epoch(|_, loss| {
             progress.advance(1, |p| {
@@ -110,7 +110,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         tb.scalars(log.epoch as u64, &scalars(&log))?;
         progress.line(&epoch_line(&log, total, &progress, compiling));
         first_epoch = false;
-        if s.epoch < total && s.should_stop() {
+        if s.progress.epoch < total && s.should_stop() {
             stopped_early = true;
             progress.line(&format!(
                 "genotype unchanged for {} epochs: stopping early",
@@ -122,6 +122,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     let genotype = s.result()?;
     output::write_genotype(&out_dir, &genotype)?;
     let val_psnr_noisy = s
+        .progress
         .history
         .iter()
         .find(|h| h.epoch == genotype.epoch)
@@ -129,7 +130,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     let outcome = run::Outcome {
         genotype,
         out_dir: out_dir.clone(),
-        epochs_run: s.epoch,
+        epochs_run: s.progress.epoch,
         stopped_early,
         seconds: started.elapsed().as_secs_f64(),
         first_step_seconds: s.first_step_done.map(|t| (t - started).as_secs_f64()),
@@ -169,7 +170,7 @@ fn sample_random(
 }
 
 /// TensorBoard scalars of one epoch (step = epoch, counted from 1 as in log.csv).
-fn scalars(h: &run::EpochLog) -> Vec<(&'static str, f64)> {
+fn scalars(h: &state::EpochLog) -> Vec<(&'static str, f64)> {
     let nan = f64::NAN;
     vec![
         ("loss/weight", h.weight_loss),
@@ -188,7 +189,7 @@ fn scalars(h: &run::EpochLog) -> Vec<(&'static str, f64)> {
 }
 
 /// The line a finished epoch leaves: epoch, losses, lr, validation, time, ETA.
-fn epoch_line(h: &run::EpochLog, total: usize, p: &Progress, first: bool) -> String {
+fn epoch_line(h: &state::EpochLog, total: usize, p: &Progress, first: bool) -> String {
     let mut l = format!("epoch {}/{total} | loss {:.4}", h.epoch, h.weight_loss);
     if let Some(a) = h.arch_loss {
         l += &format!(" arch {a:.4}");

@@ -1,6 +1,7 @@
 //! Files a search leaves in its output folder (besides the checkpoint).
 
-use super::run::{EpochLog, Search};
+use super::run::Search;
+use super::state::EpochLog;
 use crate::checkpoint::write_atomic;
 use crate::nn::genotype::Genotype;
 use crate::report::{graph, plot};
@@ -52,7 +53,7 @@ pub fn write_logs(dir: &Path, s: &Search) -> anyhow::Result<()> {
         "epoch,weight_loss,arch_loss,lr,val_psnr,val_ssim,val_psnr_noisy,val_ssim_noisy,\
          alpha_entropy,beta_entropy,min_margin,skip_none_edges,seconds,peak_gpu_mib,genotype_changed\n",
     );
-    for h in &s.history {
+    for h in &s.progress.history {
         let _ = writeln!(
             log,
             "{},{:.6},{},{:.6},{},{},{},{},{:.6},{:.6},{:.6},{},{:.3},{:.1},{}",
@@ -76,12 +77,16 @@ pub fn write_logs(dir: &Path, s: &Search) -> anyhow::Result<()> {
     write_atomic(&dir.join("log.csv"), log.as_bytes())?;
     let names = arch_names(&s.cfg.space);
     let mut csv = format!("epoch,{}\n", names.join(","));
-    for h in &s.history {
+    for h in &s.progress.history {
         let vals: Vec<String> = h.arch.iter().map(|v| format!("{v:.6}")).collect();
         let _ = writeln!(csv, "{},{}", h.epoch, vals.join(","));
     }
     write_atomic(&dir.join("alphas.csv"), csv.as_bytes())?;
-    plot::save(dir, "alphas", &alphas_figure(&s.cfg.space, &s.history))
+    plot::save(
+        dir,
+        "alphas",
+        &alphas_figure(&s.cfg.space, &s.progress.history),
+    )
 }
 
 /// Column names of the flattened softmaxes: alpha[set][edge][op] then beta[row][move].

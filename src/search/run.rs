@@ -2,7 +2,7 @@
 //! steps, validation-based genotype selection over the last epochs, checkpoints every epoch.
 
 use super::config::SearchConfig;
-use super::state;
+use super::state::{self, EpochLog, PartialEpoch, SearchProgress};
 use super::step::{arch_step, arch_step_unrolled, optimizer_step, weight_step, Unrolled};
 use crate::data::{
     self, LoadOptions, NamedImage, PatchSampler, Protocol, SampleMode, SamplerConfig, Source,
@@ -12,54 +12,11 @@ use crate::nn::genotype::{decisions, derive_cell, mean_entropy, viterbi, Genotyp
 use crate::nn::layers::Mode;
 use crate::nn::params::{Group, ParamStore};
 use crate::nn::supernet::Supernet;
-use crate::optim::{Adam, LrSchedule, Sgd};
+use crate::optim::{Adam, LrSchedule, Optimizer, Sgd};
 use crate::tape::Tape;
 use rand::SeedableRng;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Per-epoch record, one row of log.csv.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct EpochLog {
-    pub epoch: usize,
-    pub weight_loss: f64,
-    pub arch_loss: Option<f64>,
-    pub lr: f64,
-    pub val_psnr: Option<f64>,
-    pub val_ssim: Option<f64>,
-    pub seconds: f64,
-    pub peak_mib: f64,
-    /// softmax(alpha) then masked softmax(beta), flattened.
-    pub arch: Vec<f32>,
-    pub genotype_changed: bool,
-    /// The noisy input's scores on the same validation tiles and noise (the floor to beat).
-    #[serde(default)]
-    pub val_psnr_noisy: Option<f64>,
-    #[serde(default)]
-    pub val_ssim_noisy: Option<f64>,
-    /// Mean entropy (nats) of the alpha rows (edges) and of the beta rows (routers).
-    #[serde(default)]
-    pub alpha_entropy: f64,
-    #[serde(default)]
-    pub beta_entropy: f64,
-    /// The genotype's smallest decision margin (an op's softmax weight over its runner-up).
-    #[serde(default)]
-    pub min_margin: f64,
-    /// Edges of the derived cells whose op is skip_connect (none is never chosen).
-    #[serde(default)]
-    pub skip_none_edges: usize,
-}
-
-/// The part of an epoch done when a stop request interrupted it (saved in the checkpoint, so the
-/// resumed search continues at the next step and ends identical to an uninterrupted one).
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct PartialEpoch {
-    pub iteration: usize,
-    pub weight_loss_sum: f64,
-    pub arch_loss_sum: f64,
-    pub steps: usize,
-    pub seconds: f64,
-}
 
 pub struct Outcome {
     pub genotype: Genotype,
@@ -136,16 +93,9 @@ pub struct Search {
     pub weight_sampler: PatchSampler,
     pub arch_sampler: PatchSampler,
     pub val: Vec<NamedImage>,
-    /// Epochs completed.
-    pub epoch: usize,
-    pub history: Vec<EpochLog>,
-    /// (score, genotype) of the best validation epoch so far.
-    pub best: Option<(f64, Genotype)>,
-    pub unchanged: usize,
+    pub progress: SearchProgress,
     /// When this process first read a loss back, i.e. its first step had finished on the GPU.
     pub first_step_done: Option<Instant>,
-    /// The interrupted epoch's progress, if a stop request cut it short.
-    pub partial: Option<PartialEpoch>,
 }
 
 impl Search {
@@ -194,11 +144,7 @@ impl Search {
             weight_sampler,
             arch_sampler,
             val: split.val,
-            epoch: 0,
-            history: Vec::new(),
-            best: None,
-            unchanged: 0,
-            partial: None,
+            progress: SearchProgress::default(),
         })
     }
 
@@ -220,22 +166,22 @@ impl Search {
         }
     }
 
-    /// Runs one epoch (1-based number `self.epoch + 1`); `on_iter` sees (iteration, last loss).
-    /// On a stop request it returns [`crate::stop::Interrupted`] after the step in flight, with
-    /// the progress in `self.partial` (checkpoint it, then resume).
+    /// Runs one epoch (1-based number `self.progress.epoch + 1`); `on_iter` sees (iteration, last
+    /// loss). On a stop request it returns [`crate::stop::Interrupted`] after the step in flight,
+    /// with the progress in `self.progress.partial` (checkpoint it, then resume).
     pub fn run_epoch(
         &mut self,
         mut on_iter: impl FnMut(usize, Option<f64>),
     ) -> anyhow::Result<EpochLog> {
         let started = Instant::now();
-        let e = self.epoch; // 0-based epoch index
+        let e = self.progress.epoch; // 0-based epoch index
         let sc = self.cfg.search.clone();
         // The official scheduler gives epoch e (1-based) the value lr(e).
         let lr = self.schedule().lr(e + 1);
         let arch_lr = sc.effective_arch_lr(self.iters_per_epoch());
         let arch_on = e >= sc.arch_start_epoch;
         let ssim_w = sc.ssim_weight as f32;
-        let done = self.partial.take().unwrap_or_default();
+        let done = self.progress.partial.take().unwrap_or_default();
         let (mut wsum, mut asum, mut n) = (done.weight_loss_sum, done.arch_loss_sum, done.steps);
         let mut pending: Option<(crate::gpu::PendingRead, Option<crate::gpu::PendingRead>)> = None;
         let xi = if sc.unrolled_lr > 0.0 {
@@ -329,7 +275,7 @@ impl Search {
             n += 1;
         }
         if let Some(iteration) = stopped_at {
-            self.partial = Some(PartialEpoch {
+            self.progress.partial = Some(PartialEpoch {
                 iteration,
                 weight_loss_sum: wsum,
                 arch_loss_sum: asum,
@@ -338,13 +284,17 @@ impl Search {
             });
             return Err(crate::stop::Interrupted.into());
         }
-        self.epoch += 1;
-        let epoch = self.epoch;
+        self.progress.epoch += 1;
+        let epoch = self.progress.epoch;
         let (genotype, arch) = self.genotype()?;
         let changed = self
             .last_genotype()
             .is_none_or(|g| g.cells != genotype.cells || g.path != genotype.path);
-        self.unchanged = if changed { 0 } else { self.unchanged + 1 };
+        self.progress.unchanged = if changed {
+            0
+        } else {
+            self.progress.unchanged + 1
+        };
         let (mut val_psnr, mut val_ssim) = (None, None);
         let (mut val_psnr_noisy, mut val_ssim_noisy) = (None, None);
         if epoch >= sc.first_select_epoch() && !self.val.is_empty() {
@@ -355,11 +305,11 @@ impl Search {
             val_psnr_noisy = Some(pn);
             val_ssim_noisy = Some(sn);
             let score = s + p / 100.0;
-            if self.best.as_ref().is_none_or(|(b, _)| score > *b) {
+            if self.progress.best.as_ref().is_none_or(|(b, _)| score > *b) {
                 let mut g = genotype.clone();
                 g.val_psnr = p;
                 g.val_ssim = s;
-                self.best = Some((score, g));
+                self.progress.best = Some((score, g));
             }
         }
         let log = EpochLog {
@@ -376,12 +326,15 @@ impl Search {
             val_ssim_noisy,
             ..diagnostics(&genotype, arch)
         };
-        self.history.push(log.clone());
+        self.progress.history.push(log.clone());
         Ok(log)
     }
 
     fn last_genotype(&self) -> Option<Genotype> {
-        self.history.last().map(|h| self.genotype_from(&h.arch))
+        self.progress
+            .history
+            .last()
+            .map(|h| self.genotype_from(&h.arch))
     }
 
     /// The genotype the current alpha/beta give, and the flattened softmaxes.
@@ -420,7 +373,7 @@ impl Search {
             path: viterbi(sp, &betas),
             alphas,
             betas,
-            epoch: self.epoch,
+            epoch: self.progress.epoch,
             val_psnr: 0.0,
             val_ssim: 0.0,
             strategy: "darts".into(),
@@ -458,7 +411,7 @@ impl Search {
         };
         let (mut p, mut s) = (0.0, 0.0);
         for (k, &sigma) in sc.sigmas.iter().enumerate() {
-            let seed = sc.seed ^ (0x5EED_0000 + 7919 * self.epoch as u64 + k as u64);
+            let seed = sc.seed ^ (0x5EED_0000 + 7919 * self.progress.epoch as u64 + k as u64);
             let report = data::evaluate(&self.val, sigma, seed, protocol, &mut denoise)?;
             p += report.mean.psnr;
             s += report.mean.ssim_hinas;
@@ -470,7 +423,7 @@ impl Search {
     /// The genotype to report: the best validation epoch's, or the current one if no epoch has
     /// been validated (e.g. no validation images).
     pub fn result(&self) -> anyhow::Result<Genotype> {
-        match &self.best {
+        match &self.progress.best {
             Some((_, g)) => Ok(g.clone()),
             None => Ok(self.genotype()?.0),
         }
@@ -478,15 +431,36 @@ impl Search {
 
     pub fn should_stop(&self) -> bool {
         let p = self.cfg.search.genotype_patience;
-        self.epoch >= self.cfg.search.epochs
+        self.progress.epoch >= self.cfg.search.epochs
             || (p > 0
-                && self.epoch > self.cfg.search.arch_start_epoch
-                && self.unchanged >= p
-                && self.best.is_some())
+                && self.progress.epoch > self.cfg.search.arch_start_epoch
+                && self.progress.unchanged >= p
+                && self.progress.best.is_some())
     }
 
     pub fn checkpoint(&self) -> anyhow::Result<()> {
-        state::save(self)
+        let snap = state::Snapshot {
+            params: self.store.to_host(),
+            sgd: self.sgd.state(),
+            adam: self.adam.state(),
+            weight_adam: self.weight_adam.state(),
+            weight_sampler: self.weight_sampler.state(),
+            arch_sampler: self.arch_sampler.state(),
+        };
+        state::save(&self.out_dir, &self.cfg, snap, &self.progress)
+    }
+
+    /// Continues from the checkpoint in the output folder.
+    pub fn restore(&mut self) -> anyhow::Result<()> {
+        let (snap, progress) = state::load(&self.out_dir, &self.gpu)?;
+        self.store.load_host(&snap.params)?;
+        self.sgd.load_state(snap.sgd)?;
+        self.adam.load_state(snap.adam)?;
+        self.weight_adam.load_state(snap.weight_adam)?;
+        self.weight_sampler.restore(snap.weight_sampler);
+        self.arch_sampler.restore(snap.arch_sampler);
+        self.progress = progress;
+        Ok(())
     }
 }
 

@@ -5,106 +5,132 @@
 //! to a run that was never interrupted (all kernels are deterministic).
 
 use super::config::SearchConfig;
-use super::run::{EpochLog, Search};
-use crate::checkpoint::{self, meta_field, HostTensor};
-use crate::gpu::Tensor;
+use crate::checkpoint::{self, json_field, json_field_or_default, meta_field, HostTensor};
+use crate::data::SamplerState;
+use crate::gpu::{Gpu, Tensor};
 use crate::nn::genotype::Genotype;
-use crate::optim::Optimizer;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const FORMAT: &str = "hinas-search-checkpoint-1";
 
-pub fn path(dir: &Path) -> PathBuf {
-    dir.join("checkpoint.safetensors")
+/// Per-epoch record, one row of log.csv.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub weight_loss: f64,
+    pub arch_loss: Option<f64>,
+    pub lr: f64,
+    pub val_psnr: Option<f64>,
+    pub val_ssim: Option<f64>,
+    pub seconds: f64,
+    pub peak_mib: f64,
+    /// softmax(alpha) then masked softmax(beta), flattened.
+    pub arch: Vec<f32>,
+    pub genotype_changed: bool,
+    /// The noisy input's scores on the same validation tiles and noise (the floor to beat).
+    #[serde(default)]
+    pub val_psnr_noisy: Option<f64>,
+    #[serde(default)]
+    pub val_ssim_noisy: Option<f64>,
+    /// Mean entropy (nats) of the alpha rows (edges) and of the beta rows (routers).
+    #[serde(default)]
+    pub alpha_entropy: f64,
+    #[serde(default)]
+    pub beta_entropy: f64,
+    /// The genotype's smallest decision margin (an op's softmax weight over its runner-up).
+    #[serde(default)]
+    pub min_margin: f64,
+    /// Edges of the derived cells whose op is skip_connect (none is never chosen).
+    #[serde(default)]
+    pub skip_none_edges: usize,
 }
 
-pub fn exists(dir: &Path) -> bool {
-    path(dir).is_file()
+/// The part of an epoch done when a stop request interrupted it (saved in the checkpoint, so the
+/// resumed search continues at the next step and ends identical to an uninterrupted one).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct PartialEpoch {
+    pub iteration: usize,
+    pub weight_loss_sum: f64,
+    pub arch_loss_sum: f64,
+    pub steps: usize,
+    pub seconds: f64,
 }
 
-fn host(prefix: &str, tensors: Vec<(String, Tensor)>) -> Vec<HostTensor> {
-    let pending: Vec<_> = tensors.iter().map(|(_, t)| t.read_async()).collect();
-    tensors
-        .into_iter()
-        .zip(pending)
-        .map(|((n, t), r)| (format!("{prefix}{n}"), t.shape().to_vec(), r.wait()))
-        .collect()
+/// How far a search has come: the checkpoint's metadata besides the config and samplers.
+#[derive(Clone, Debug, Default)]
+pub struct SearchProgress {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Epochs in a row whose genotype did not change.
+    pub unchanged: usize,
+    pub history: Vec<EpochLog>,
+    /// (score, genotype) of the best validation epoch so far.
+    pub best: Option<(f64, Genotype)>,
+    /// The interrupted epoch's progress, if a stop request cut it short.
+    pub partial: Option<PartialEpoch>,
 }
 
-pub fn save(s: &Search) -> anyhow::Result<()> {
-    let mut tensors: Vec<HostTensor> = s
-        .store
-        .to_host()
-        .into_iter()
-        .map(|(n, sh, d)| (format!("param/{n}"), sh, d))
-        .collect();
-    tensors.extend(host("sgd/", s.sgd.state()));
-    tensors.extend(host("adam/", s.adam.state()));
-    tensors.extend(host("wadam/", s.weight_adam.state()));
-    let mut meta = HashMap::new();
-    meta.insert("format".to_string(), FORMAT.to_string());
-    meta.insert("config".into(), s.cfg.to_toml());
-    meta.insert("epoch".into(), s.epoch.to_string());
-    meta.insert("unchanged".into(), s.unchanged.to_string());
-    meta.insert("history".into(), serde_json::to_string(&s.history)?);
-    meta.insert("best".into(), serde_json::to_string(&s.best)?);
+/// The search's tensors and sampler positions as the checkpoint holds them.
+pub struct Snapshot {
+    pub params: Vec<HostTensor>,
+    pub sgd: Vec<(String, Tensor)>,
+    pub adam: Vec<(String, Tensor)>,
+    pub weight_adam: Vec<(String, Tensor)>,
+    pub weight_sampler: SamplerState,
+    pub arch_sampler: SamplerState,
+}
+
+pub fn save(
+    dir: &Path,
+    cfg: &SearchConfig,
+    snap: Snapshot,
+    progress: &SearchProgress,
+) -> anyhow::Result<()> {
+    let mut tensors = checkpoint::prefixed("param/", snap.params);
+    tensors.extend(checkpoint::host("sgd/", snap.sgd));
+    tensors.extend(checkpoint::host("adam/", snap.adam));
+    tensors.extend(checkpoint::host("wadam/", snap.weight_adam));
+    let mut meta = checkpoint::metadata(FORMAT, cfg.to_toml());
+    meta.insert("epoch".into(), progress.epoch.to_string());
+    meta.insert("unchanged".into(), progress.unchanged.to_string());
+    meta.insert("history".into(), serde_json::to_string(&progress.history)?);
+    meta.insert("best".into(), serde_json::to_string(&progress.best)?);
     meta.insert(
         "weight_sampler".into(),
-        serde_json::to_string(&s.weight_sampler.state())?,
+        serde_json::to_string(&snap.weight_sampler)?,
     );
     meta.insert(
         "arch_sampler".into(),
-        serde_json::to_string(&s.arch_sampler.state())?,
+        serde_json::to_string(&snap.arch_sampler)?,
     );
-    meta.insert("partial".into(), serde_json::to_string(&s.partial)?);
-    checkpoint::save(&path(&s.out_dir), &tensors, meta)
-}
-
-fn read(dir: &Path) -> anyhow::Result<(Vec<HostTensor>, HashMap<String, String>)> {
-    checkpoint::load_checkpoint(&path(dir), FORMAT, "search")
+    meta.insert("partial".into(), serde_json::to_string(&progress.partial)?);
+    checkpoint::save(&checkpoint::path(dir), &tensors, meta)
 }
 
 /// The config a saved search ran with (a resumed search keeps it).
 pub fn saved_config(dir: &Path) -> anyhow::Result<SearchConfig> {
-    let (_, m) = read(dir)?;
-    let cfg: SearchConfig = toml::from_str(meta_field(&m, "config")?)
-        .map_err(|e| anyhow::anyhow!("checkpoint config: {e}"))?;
+    let (_, m) = checkpoint::read(dir, FORMAT, "search")?;
+    let cfg: SearchConfig = checkpoint::config_field(&m)?;
     cfg.validate()?;
     Ok(cfg)
 }
 
-pub fn load(s: &mut Search) -> anyhow::Result<()> {
-    let (tensors, m) = read(&s.out_dir)?;
-    let gpu = s.gpu.clone();
-    let mut params = Vec::new();
-    let (mut sgd, mut adam, mut wadam) = (Vec::new(), Vec::new(), Vec::new());
-    for (name, shape, data) in tensors {
-        if let Some(n) = name.strip_prefix("param/") {
-            params.push((n.to_string(), shape, data));
-        } else if let Some(n) = name.strip_prefix("sgd/") {
-            sgd.push((n.to_string(), Tensor::from_slice(&gpu, &shape, &data)));
-        } else if let Some(n) = name.strip_prefix("adam/") {
-            adam.push((n.to_string(), Tensor::from_slice(&gpu, &shape, &data)));
-        } else if let Some(n) = name.strip_prefix("wadam/") {
-            wadam.push((n.to_string(), Tensor::from_slice(&gpu, &shape, &data)));
-        }
-    }
-    s.store.load_host(&params)?;
-    s.sgd.load_state(sgd)?;
-    s.adam.load_state(adam)?;
-    s.weight_adam.load_state(wadam)?;
-    s.epoch = meta_field(&m, "epoch")?.parse()?;
-    s.unchanged = meta_field(&m, "unchanged")?.parse()?;
-    s.history = serde_json::from_str::<Vec<EpochLog>>(meta_field(&m, "history")?)?;
-    s.best = serde_json::from_str::<Option<(f64, Genotype)>>(meta_field(&m, "best")?)?;
-    s.weight_sampler
-        .restore(serde_json::from_str(meta_field(&m, "weight_sampler")?)?);
-    s.arch_sampler
-        .restore(serde_json::from_str(meta_field(&m, "arch_sampler")?)?);
-    s.partial = match m.get("partial") {
-        Some(p) => serde_json::from_str(p)?,
-        None => None,
+pub fn load(dir: &Path, gpu: &Gpu) -> anyhow::Result<(Snapshot, SearchProgress)> {
+    let (mut tensors, m) = checkpoint::read(dir, FORMAT, "search")?;
+    let snap = Snapshot {
+        params: checkpoint::take(&mut tensors, "param/"),
+        sgd: checkpoint::take_gpu(gpu, &mut tensors, "sgd/"),
+        adam: checkpoint::take_gpu(gpu, &mut tensors, "adam/"),
+        weight_adam: checkpoint::take_gpu(gpu, &mut tensors, "wadam/"),
+        weight_sampler: json_field(&m, "weight_sampler")?,
+        arch_sampler: json_field(&m, "arch_sampler")?,
     };
-    Ok(())
+    let progress = SearchProgress {
+        epoch: meta_field(&m, "epoch")?.parse()?,
+        unchanged: meta_field(&m, "unchanged")?.parse()?,
+        history: json_field(&m, "history")?,
+        best: json_field(&m, "best")?,
+        partial: json_field_or_default(&m, "partial")?,
+    };
+    Ok((snap, progress))
 }

@@ -2,20 +2,11 @@
 
 use crate::gpu::Tensor;
 use crate::nn::layers::Mode;
+use crate::nn::loss::denoise_loss;
 use crate::nn::params::{Group, ParamStore};
 use crate::nn::supernet::Supernet;
-use crate::ops::{elementwise as ew, mse, ssim};
 use crate::optim::{Adam, Optimizer, ParamRef, Sgd};
-use crate::tape::{Tape, Var};
-
-/// (MSE + w * -log10 SSIM) / 2, the HiNAS loss (docs/method.md §4; retraining uses w = 0.6).
-pub fn denoise_loss(t: &mut Tape, out: &Var, clean: &Var, ssim_weight: f32) -> Var {
-    let m = mse::mse(t, out, clean);
-    let s = ssim::neg_log10_ssim(t, out, clean);
-    let s = ew::scale(t, &s, ssim_weight);
-    let sum = ew::add(t, &m, &s);
-    ew::scale(t, &sum, 0.5)
-}
+use crate::tape::Tape;
 
 /// Forward + backward with only `groups` trainable; returns the loss and the gradients by param.
 pub fn gradients(

@@ -158,9 +158,9 @@ impl TrainConfig {
         check_at_most("filter_multiplier", n.filter_multiplier, 65_536)?;
         check_at_most("stem_channels", n.stem_channels, 65_536)?;
         check_at_most("iterations", t.iterations, MAX_ITERATIONS)?;
-        check_at_most("batch_size", t.batch_size, crate::search::config::MAX_BATCH)?;
-        check_at_most("patch_size", t.patch_size, crate::search::config::MAX_SIDE)?;
-        check_at_most("val_crop", t.val_crop, crate::search::config::MAX_SIDE)?;
+        check_at_most("batch_size", t.batch_size, crate::config_file::MAX_BATCH)?;
+        check_at_most("patch_size", t.patch_size, crate::config_file::MAX_SIDE)?;
+        check_at_most("val_crop", t.val_crop, crate::config_file::MAX_SIDE)?;
         check_at_most("val_images", t.val_images, 1_000_000)?;
         anyhow::ensure!(
             n.filter_multiplier >= 1,
@@ -173,7 +173,7 @@ impl TrainConfig {
         );
         anyhow::ensure!(t.iterations >= 1, "iterations must be at least 1");
         anyhow::ensure!(t.batch_size >= 1, "batch_size must be at least 1");
-        let min = crate::search::config::MIN_PATCH;
+        let min = crate::config_file::MIN_PATCH;
         anyhow::ensure!(
             t.patch_size >= min,
             "patch_size must be at least {min} (the SSIM window)"
@@ -205,9 +205,9 @@ impl TrainConfig {
         anyhow::ensure!(t.val_every >= 1, "val_every must be at least 1");
         anyhow::ensure!(t.val_images >= 1, "val_images must be at least 1");
         anyhow::ensure!(
-            t.val_crop == 0 || t.val_crop >= crate::search::config::MIN_PATCH,
+            t.val_crop == 0 || t.val_crop >= crate::config_file::MIN_PATCH,
             "val_crop must be 0 or at least {} (the SSIM window)",
-            crate::search::config::MIN_PATCH
+            crate::config_file::MIN_PATCH
         );
         Ok(())
     }
@@ -219,7 +219,7 @@ impl TrainConfig {
     pub fn memory_estimate(
         &self,
         genotype: &crate::nn::genotype::Genotype,
-        split: &super::run::Split,
+        val: &[crate::data::NamedImage],
     ) -> crate::gpu::MemoryEstimate {
         let t = &self.train;
         let widths = genotype.space.widths();
@@ -235,8 +235,7 @@ impl TrainConfig {
             })
             .sum();
         let batch = t.batch_size as f64 * (t.patch_size as f64).powi(2);
-        let val_area = split
-            .val
+        let val_area = val
             .iter()
             .map(|n| n.image.width as f64 * n.image.height as f64)
             .fold(0.0, f64::max);

@@ -55,7 +55,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
         resume,
         quiet,
     } = args;
-    crate::checkpoint::check_run_dir(&out_dir, state::exists(&out_dir), resume, "training run")?;
+    crate::checkpoint::check_run_dir(&out_dir, resume, "training run")?;
     let (config, genotype) = if resume {
         state::saved_setup(&out_dir)?
     } else {
@@ -71,7 +71,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
     // Refused before anything is allocated or written.
     crate::gpu::check_memory(
         &gpu,
-        &config.memory_estimate(&genotype, &split),
+        &config.memory_estimate(&genotype, &split.val),
         "this training",
     )?;
     std::fs::create_dir_all(&out_dir)
@@ -85,7 +85,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
     let counts = (split.train.len(), split.val.len());
     let mut s = run::Trainer::new(&gpu, config, &genotype, split, &out_dir)?;
     if resume {
-        state::load(&mut s)?;
+        s.restore()?;
     }
     let t = s.cfg.train.clone();
     if !quiet {
@@ -106,7 +106,11 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
         );
     }
     let mut tb = EventWriter::create(&out_dir)?;
-    let mut progress = Progress::new(Mode::detect(quiet), t.iterations as u64, s.iteration as u64);
+    let mut progress = Progress::new(
+        Mode::detect(quiet),
+        t.iterations as u64,
+        s.progress.iteration as u64,
+    );
     progress.line(&format!(
         "(the first iterations compile the GPU pipelines; the ETA leaves them out, event file {})",
         tb.path().display()
@@ -121,7 +125,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
         }) {
             Err(e) if crate::stop::is_interrupted(&e) => {
                 progress.finish();
-                state::save(&s)?;
+                s.checkpoint()?;
                 return Err(e);
             }
             r => r?,
@@ -136,8 +140,8 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
                 ],
             )?;
         }
-        write_logs(&out_dir, &s.history)?;
-        state::save(&s)?;
+        write_logs(&out_dir, &s.progress.history)?;
+        s.checkpoint()?;
         tb.scalars(
             log.iteration as u64,
             &[
@@ -174,9 +178,11 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
     }
     progress.finish();
     let (_, best_it) = s
+        .progress
         .best
         .ok_or_else(|| anyhow::anyhow!("no validation produced a finite score"))?;
     let best = s
+        .progress
         .history
         .iter()
         .find(|h| h.iteration == best_it && h.best)
@@ -194,7 +200,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
 }
 
 /// log.csv and loss.png from the interval history.
-pub fn write_logs(dir: &Path, history: &[run::IntervalLog]) -> anyhow::Result<()> {
+pub fn write_logs(dir: &Path, history: &[state::IntervalLog]) -> anyhow::Result<()> {
     let mut csv = String::from("iteration,train_loss,lr,val_psnr,val_ssim,score,best,seconds\n");
     for h in history {
         let _ = writeln!(
@@ -209,9 +215,9 @@ pub fn write_logs(dir: &Path, history: &[run::IntervalLog]) -> anyhow::Result<()
 
 /// loss.png/.svg: training loss, validation PSNR and SSIM, and the learning rate, each against
 /// the iterations completed at the end of a validation interval (as log.csv counts them).
-pub fn loss_figure(history: &[run::IntervalLog]) -> plot::Figure {
+pub fn loss_figure(history: &[state::IntervalLog]) -> plot::Figure {
     use plot::{Panel, Series};
-    let series = |name: &str, f: fn(&run::IntervalLog) -> f64| {
+    let series = |name: &str, f: fn(&state::IntervalLog) -> f64| {
         Series::new(
             name,
             history.iter().map(|h| (h.iteration as f64, f(h))).collect(),

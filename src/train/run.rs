@@ -4,6 +4,7 @@
 
 use super::config::TrainConfig;
 use super::model::Model;
+use super::state::{self, IntervalLog, PartialInterval, TrainProgress};
 use crate::data::{
     self, Augment, LoadOptions, NamedImage, PatchSampler, Protocol, SampleMode, SamplerConfig,
     Source,
@@ -11,28 +12,12 @@ use crate::data::{
 use crate::gpu::{Gpu, PendingRead};
 use crate::nn::genotype::Genotype;
 use crate::nn::layers::Mode;
+use crate::nn::loss::denoise_loss;
 use crate::nn::params::Group;
 use crate::optim::{Adam, LrSchedule, Optimizer, ParamRef, Sgd};
-use crate::search::step::denoise_loss;
 use crate::tape::Tape;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// One validation interval, one row of log.csv.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct IntervalLog {
-    /// Iterations completed.
-    pub iteration: usize,
-    pub train_loss: f64,
-    pub lr: f64,
-    pub val_psnr: f64,
-    pub val_ssim: f64,
-    /// SSIM + PSNR/100, the paper's selection score.
-    pub score: f64,
-    /// This validation produced the best model so far.
-    pub best: bool,
-    pub seconds: f64,
-}
 
 /// Training and validation images.
 pub struct Split {
@@ -71,17 +56,6 @@ pub fn load_split(cfg: &TrainConfig, channels: usize, source: &Source) -> anyhow
     Ok(Split { train: images, val })
 }
 
-/// The part of a validation interval done when a stop request interrupted it (checkpointed, so
-/// the resumed run continues at the next step and ends identical to an uninterrupted one).
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct PartialInterval {
-    pub loss_sum: f64,
-    pub steps: usize,
-    /// The lr at the interval's first step (what its log row reports).
-    pub lr: f64,
-    pub seconds: f64,
-}
-
 pub struct Trainer {
     pub cfg: TrainConfig,
     pub out_dir: PathBuf,
@@ -90,13 +64,7 @@ pub struct Trainer {
     pub optimizer: Box<dyn Optimizer>,
     pub sampler: PatchSampler,
     pub val: Vec<NamedImage>,
-    /// Iterations completed.
-    pub iteration: usize,
-    pub history: Vec<IntervalLog>,
-    /// (score, iteration) of the best model so far.
-    pub best: Option<(f64, usize)>,
-    /// The interrupted interval's progress, if a stop request cut it short.
-    pub partial: Option<PartialInterval>,
+    pub progress: TrainProgress,
 }
 
 impl Trainer {
@@ -132,10 +100,7 @@ impl Trainer {
             sampler,
             val: split.val,
             out_dir: out_dir.to_path_buf(),
-            iteration: 0,
-            history: Vec::new(),
-            best: None,
-            partial: None,
+            progress: TrainProgress::default(),
             cfg,
         })
     }
@@ -149,13 +114,13 @@ impl Trainer {
     }
 
     pub fn done(&self) -> bool {
-        self.iteration >= self.cfg.train.iterations
+        self.progress.iteration >= self.cfg.train.iterations
     }
 
     /// One optimiser step; returns the loss (read it asynchronously).
     fn step(&mut self) -> PendingRead {
         let t = &self.cfg.train;
-        let lr = self.schedule().lr(self.iteration) as f32;
+        let lr = self.schedule().lr(self.progress.iteration) as f32;
         let (x, y) = self.sampler.next_gpu(&self.gpu);
         let store = &self.model.store;
         let mut tape = Tape::new(&self.gpu);
@@ -163,7 +128,7 @@ impl Trainer {
         let xv = tape.constant(x);
         let yv = tape.constant(y);
         let frozen_from = t.iterations as f64 * (1.0 - t.bn_frozen_fraction);
-        let mode = if (self.iteration as f64) < frozen_from {
+        let mode = if (self.progress.iteration as f64) < frozen_from {
             Mode::Train
         } else {
             Mode::Eval
@@ -197,29 +162,30 @@ impl Trainer {
 
     /// Runs up to the next validation point, validates, and records the interval;
     /// `on_iter` sees (iterations done, last loss read). On a stop request it returns
-    /// [`crate::stop::Interrupted`] after the step in flight, with the progress in `self.partial`.
+    /// [`crate::stop::Interrupted`] after the step in flight, with the progress in
+    /// `self.progress.partial`.
     pub fn run_interval(
         &mut self,
         mut on_iter: impl FnMut(usize, Option<f64>),
     ) -> anyhow::Result<IntervalLog> {
         let started = Instant::now();
         let t = self.cfg.train.clone();
-        let end = ((self.iteration / t.val_every + 1) * t.val_every).min(t.iterations);
-        let done = self.partial.take();
+        let end = ((self.progress.iteration / t.val_every + 1) * t.val_every).min(t.iterations);
+        let done = self.progress.partial.take();
         let lr = done
             .as_ref()
-            .map_or_else(|| self.schedule().lr(self.iteration), |d| d.lr);
+            .map_or_else(|| self.schedule().lr(self.progress.iteration), |d| d.lr);
         let (mut sum, mut n) = done.as_ref().map_or((0.0, 0), |d| (d.loss_sum, d.steps));
         let before = done.map_or(0.0, |d| d.seconds);
         let mut pending: Option<PendingRead> = None;
         let mut stopped = false;
-        while self.iteration < end {
+        while self.progress.iteration < end {
             if crate::stop::requested() {
                 stopped = true;
                 break;
             }
             let l = self.step();
-            self.iteration += 1;
+            self.progress.iteration += 1;
             let mut last = None;
             // The previous step's loss only now, so the GPU never idles waiting for the host.
             if let Some(prev) = pending.replace(l) {
@@ -228,14 +194,14 @@ impl Trainer {
                 n += 1;
                 last = Some(v);
             }
-            on_iter(self.iteration, last);
+            on_iter(self.progress.iteration, last);
         }
         if let Some(prev) = pending {
             sum += prev.wait()[0] as f64;
             n += 1;
         }
         if stopped {
-            self.partial = Some(PartialInterval {
+            self.progress.partial = Some(PartialInterval {
                 loss_sum: sum,
                 steps: n,
                 lr,
@@ -246,17 +212,18 @@ impl Trainer {
         anyhow::ensure!(
             sum.is_finite(),
             "training diverged before iteration {} (the loss is not finite); try a lower lr",
-            self.iteration
+            self.progress.iteration
         );
         let (psnr, ssim) = self.validate()?;
         let score = ssim + psnr / 100.0;
-        let competes = self.iteration >= t.val_start || self.done();
-        let best = competes && score.is_finite() && self.best.is_none_or(|(b, _)| score > b);
+        let competes = self.progress.iteration >= t.val_start || self.done();
+        let best =
+            competes && score.is_finite() && self.progress.best.is_none_or(|(b, _)| score > b);
         if best {
-            self.best = Some((score, self.iteration));
+            self.progress.best = Some((score, self.progress.iteration));
         }
         let log = IntervalLog {
-            iteration: self.iteration,
+            iteration: self.progress.iteration,
             train_loss: sum / n.max(1) as f64,
             lr,
             val_psnr: psnr,
@@ -265,8 +232,28 @@ impl Trainer {
             best,
             seconds: before + started.elapsed().as_secs_f64(),
         };
-        self.history.push(log.clone());
+        self.progress.history.push(log.clone());
         Ok(log)
+    }
+
+    pub fn checkpoint(&self) -> anyhow::Result<()> {
+        let snap = state::Snapshot {
+            params: self.model.store.to_host(),
+            optimizer: self.optimizer.state(),
+            sampler: self.sampler.state(),
+        };
+        let genotype = &self.model.net.genotype;
+        state::save(&self.out_dir, &self.cfg, genotype, snap, &self.progress)
+    }
+
+    /// Continues from the checkpoint in the output folder.
+    pub fn restore(&mut self) -> anyhow::Result<()> {
+        let (snap, progress) = state::load(&self.out_dir, &self.gpu)?;
+        self.model.store.load_host(&snap.params)?;
+        self.optimizer.load_state(snap.optimizer)?;
+        self.sampler.restore(snap.sampler);
+        self.progress = progress;
+        Ok(())
     }
 
     /// Mean PSNR and HiNAS SSIM on the held-out images (eval mode, whole images, fixed noise).

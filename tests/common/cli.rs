@@ -1,13 +1,18 @@
 //! Helpers for tests that run the `hinas` binary as a user would.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn hinas() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hinas"))
 }
 
-/// An empty scratch folder private to this test binary and process.
+/// tests/configs: the micro configs, genotype and sweep plan.
+pub fn configs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs")
+}
+
+/// A scratch path private to this test binary and process, with nothing there yet.
 pub fn scratch(name: &str) -> PathBuf {
     let binary = module_path!().split("::").next().unwrap_or("test");
     let d = std::env::temp_dir().join(format!("hinas-{binary}-{}-{name}", std::process::id()));
@@ -15,8 +20,57 @@ pub fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// [`scratch`], created as an empty folder.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let d = scratch(name);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn assert_ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "command failed ({:?}): {}{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        stderr(o)
+    );
+}
+
+/// A training config small enough for a CPU device: `iterations` steps, validation every
+/// `val_every` on one 16x16 crop.
+pub fn micro_train_toml(iterations: usize, val_every: usize) -> String {
+    format!(
+        "[net]\nfilter_multiplier = 2\nstem_channels = 4\n[train]\niterations = {iterations}\nval_every = {val_every}\nbatch_size = 2\npatch_size = 16\nval_images = 1\nval_crop = 16\n"
+    )
+}
+
+/// The tensors of a run folder's model file, to compare two runs.
+pub fn model_weights(dir: &Path) -> Vec<hinas::checkpoint::HostTensor> {
+    hinas::checkpoint::load(&dir.join("model.safetensors"))
+        .unwrap()
+        .0
+}
+
+/// `hinas <command> --quiet --resume <dir> <extra...>`.
+pub fn resume_with(command: &str, dir: &Path, extra: &[&str]) -> Output {
+    hinas()
+        .args([command, "--quiet", "--resume"])
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// [`resume_with`] no extra flags, which must succeed.
+#[track_caller]
+pub fn resume(command: &str, dir: &Path) {
+    assert_ok(&resume_with(command, dir, &[]));
 }
 
 /// A failing command must print exactly one line starting with "error:", and no panic.

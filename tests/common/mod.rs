@@ -1,9 +1,11 @@
 //! Shared test helpers: one device per test process, seeded random inputs, finite differences in
-//! f64, norm-wise comparisons, and PyTorch fixtures.
+//! f64, norm-wise comparisons, PyTorch fixtures, and skipping what needs a missing tool.
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod models;
 pub mod svg;
+pub mod sweep;
 
 use hinas::gpu::{Gpu, Tensor};
 use rand::{Rng, SeedableRng};
@@ -90,6 +92,27 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f64], tol: f64) {
         want.iter().any(|v| v.abs() > 1e-9),
         "{what}: reference is all zeros"
     );
+}
+
+/// Whether this runs under CI (.ci/run), which provides every optional tool.
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A test that needs a missing tool: fails under CI, elsewhere returns after a `skipped:` line
+/// written straight to stderr (libtest captures `println!`, not a direct write).
+#[track_caller]
+pub fn skip_unless_ci(why: &str) {
+    assert!(!ci(), "CI=true but {why}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}
+
+/// `assert_close` that also logs the error (see it with `--nocapture`).
+#[track_caller]
+pub fn close(what: &str, got: &[f32], want: &[f64], tol: f64) {
+    eprintln!("{what}: rel err {:.2e}", rel_err(got, want));
+    assert_close(what, got, want, tol);
 }
 
 /// Tensors of tests/fixtures/<name>.safetensors, written by tools/gen_fixtures.py.
