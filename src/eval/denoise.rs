@@ -137,7 +137,10 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
     let count = jobs.len();
     // Progress counts output pixels over all images, so one ETA covers the run and a large image
     // advances tile by tile: a bar on a terminal, a line every few seconds in a log.
-    let total: usize = jobs.iter().map(|(_, img, _, _)| img.width * img.height).sum();
+    let total: usize = jobs
+        .iter()
+        .map(|(_, img, _, _)| img.width * img.height)
+        .sum();
     let mut progress = Progress::new(Mode::detect(args.quiet), total as u64, 0);
     for (k, (input, img, output, noisy_path)) in jobs.into_iter().enumerate() {
         let mut x = img.to_float();
