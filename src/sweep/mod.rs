@@ -15,6 +15,7 @@ pub mod local;
 pub mod plan;
 pub mod plot;
 pub mod report;
+pub mod rows;
 pub mod slurm;
 pub mod stats;
 pub mod task;

@@ -1,7 +1,7 @@
 //! psnr.svg: per (space, sigma, test set) a panel with PSNR per strategy, one point per seed, the
 //! mean as a bar and its 95 % t-interval as whiskers (plotters, SVG: no fonts needed to write).
 
-use super::report::Groups;
+use super::rows::Groups;
 use super::stats::summarize;
 use plotters::prelude::*;
 

@@ -5,6 +5,7 @@
 //! and psnr.svg. Everything is read from the task folders, so a sweep run locally and the same
 //! plan run under Slurm report the same numbers.
 
+pub use super::rows::{groups, label, Groups, Row};
 use super::stats::{bootstrap_diff, summarize, welch, Summary};
 use super::task::{eval_stage, last_line, stage_record, tasks_dir, train_stage, TaskInfo};
 use super::{Manifest, ReportArgs};
@@ -14,28 +15,6 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
-
-/// One row of results.csv.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct Row {
-    pub task: String,
-    pub strategy: String,
-    pub arch_order: Option<u8>,
-    pub space: String,
-    pub seed: u64,
-    pub sigma: f32,
-    pub test_set: String,
-    /// done, unfinished, failed or not started.
-    pub status: String,
-    pub genotype: Option<String>,
-    pub params: Option<u64>,
-    pub psnr: Option<f64>,
-    pub ssim: Option<f64>,
-    pub ssim_hinas: Option<f64>,
-    pub noisy_psnr: Option<f64>,
-    pub search_seconds: Option<f64>,
-    pub train_seconds: Option<f64>,
-}
 
 /// A task's state as its folder shows it.
 pub struct TaskState {
@@ -213,38 +192,6 @@ pub fn read_csv(path: &Path) -> anyhow::Result<Vec<Row>> {
     let mut r = csv::Reader::from_path(path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     Ok(r.deserialize().collect::<Result<Vec<Row>, _>>()?)
-}
-
-/// The label of a row's strategy: darts-o1, darts-o2, random.
-pub fn label(r: &Row) -> String {
-    match r.arch_order {
-        Some(o) => format!("{}-o{o}", r.strategy),
-        None => r.strategy.clone(),
-    }
-}
-
-/// (space, sigma, test set) -> strategy label -> finished rows, in first-seen order.
-pub type Groups = Vec<((String, f32, String), Vec<(String, Vec<Row>)>)>;
-
-pub fn groups(rows: &[Row]) -> Groups {
-    let mut g: Groups = Vec::new();
-    for r in rows.iter().filter(|r| r.psnr.is_some()) {
-        let key = (r.space.clone(), r.sigma, r.test_set.clone());
-        let pos = match g.iter().position(|(k, _)| *k == key) {
-            Some(p) => p,
-            None => {
-                g.push((key, Vec::new()));
-                g.len() - 1
-            }
-        };
-        let strategies = &mut g[pos].1;
-        let l = label(r);
-        match strategies.iter_mut().find(|(s, _)| *s == l) {
-            Some((_, v)) => v.push(r.clone()),
-            None => strategies.push((l, vec![r.clone()])),
-        }
-    }
-    g
 }
 
 fn fmt_ci(s: &Summary, d: usize) -> String {
