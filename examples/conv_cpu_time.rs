@@ -43,7 +43,7 @@ fn main() {
         gpu.adapter_line(),
         std::env::var("LP_NUM_THREADS").ok()
     );
-    let shapes: [(&str, [usize; 4], usize, usize, Conv2dCfg); 4] = [
+    let shapes: [(&str, [usize; 4], usize, usize, Conv2dCfg); 6] = [
         (
             "8x64x64x64 k3",
             [8, 64, 64, 64],
@@ -69,6 +69,22 @@ fn main() {
             "6x10x64x64 k3",
             [6, 10, 64, 64],
             10,
+            3,
+            Conv2dCfg::new(1, 1, 1, 1),
+        ),
+        // The offset conv of the tiny supernet's deformable candidate (8 -> 54 channels).
+        (
+            "2x8x24x24 k3>54",
+            [2, 8, 24, 24],
+            54,
+            3,
+            Conv2dCfg::new(1, 1, 1, 1),
+        ),
+        // A 64-channel layer of a denoiser on a 256x256 image.
+        (
+            "1x64x256x256 k3",
+            [1, 64, 256, 256],
+            64,
             3,
             Conv2dCfg::new(1, 1, 1, 1),
         ),

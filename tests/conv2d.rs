@@ -310,48 +310,55 @@ fn larger_shapes(seed: u64) {
 
 #[test]
 fn wide_channel_groups_use_the_subgroup_kernels() {
-    // >= 48 destination channels per group: gather64 (forward, input gradient) and wgrad_sg on
-    // devices with subgroups; partial 64-channel blocks (50, 130), groups, stride-2 phases,
-    // dilation, widths with and without wo % 4 == 0. Finite differences on one small case, the
-    // adjoint reference on the rest.
-    check(&case([1, 4, 5, 6], [50, 4, 3, 3], 1, 1, 1, 1, true), 61);
-    let gpu = gpu();
-    let mut r = rng(62);
-    for (xs, ws, cfg) in [
-        ([2, 5, 7, 9], [50, 5, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
-        ([1, 52, 6, 8], [3, 52, 3, 3], Conv2dCfg::new(2, 1, 1, 1)),
-        ([1, 100, 5, 8], [96, 50, 3, 3], Conv2dCfg::new(1, 2, 2, 2)),
-        ([1, 8, 4, 12], [130, 8, 3, 3], Conv2dCfg::new(1, 0, 1, 1)),
-        // 10-32 channels per group: wgrad_sg32 (4 channels per lane), partial and full blocks.
-        ([2, 6, 7, 9], [20, 6, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
-        ([1, 4, 6, 8], [32, 4, 5, 5], Conv2dCfg::new(1, 4, 2, 1)),
-        ([1, 24, 5, 8], [26, 12, 3, 3], Conv2dCfg::new(1, 1, 1, 2)),
-    ] {
-        let nx: usize = xs.iter().product();
-        let nw: usize = ws.iter().product();
-        let (xt, x) = upload(&gpu, &xs, &uniform(&mut r, nx, -1.0, 1.0));
-        let (wt, w) = upload(&gpu, &ws, &uniform(&mut r, nw, -0.5, 0.5));
-        let (bt, b) = upload(&gpu, &[ws[0]], &uniform(&mut r, ws[0], -1.0, 1.0));
-        let (ho, wo) = conv2d_out_hw(xs[2], xs[3], ws[2], ws[3], cfg);
-        let ys = [xs[0], ws[0], ho, wo];
-        let (gt, gy) = upload(&gpu, &ys, &uniform(&mut r, ys.iter().product(), -1.0, 1.0));
-        let what = format!("{xs:?} w {ws:?} {cfg:?}");
-        let y = conv2d_raw(&xt, &wt, Some(&bt), cfg);
-        let want = conv_ref(&x, xs, &w, ws, Some(&b), cfg);
-        assert_close(&format!("{what}: forward"), &y.to_vec(), &want, 1e-5);
-        let (gx, gw) = grads_ref(&x, xs, &w, ws, &gy, cfg);
-        let gxt = conv2d_backward_input(&gt, &wt, &xs, cfg);
-        assert_close(&format!("{what}: grad x"), &gxt.to_vec(), &gx, 1e-5);
-        let gwt = conv2d_backward_weight(&gt, &xt, &ws, cfg).to_vec();
-        assert_close(&format!("{what}: grad w"), &gwt, &gw, 1e-5);
-        // Fixed summation order: bit-identical on a second run.
-        let again = conv2d_backward_weight(&gt, &xt, &ws, cfg).to_vec();
-        assert!(
-            gwt.iter()
-                .zip(&again)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{what}: weight gradient differs between runs"
-        );
+    // Once with gather64 from any size (the rule keeps it to image-sized launches), once with
+    // the rule, where these small launches take gather32 with several 32-channel blocks.
+    for wide64_from in [0, WIDE64_PIXELS] {
+        with_wide64_from(wide64_from, || {
+            // >= 48 destination channels per group: gather64 (forward, input gradient) and
+            // wgrad_sg on devices with subgroups; partial 64-channel blocks (50, 130), groups,
+            // stride-2 phases, dilation, widths with and without wo % 4 == 0. Finite
+            // differences on one small case, the adjoint reference on the rest.
+            check(&case([1, 4, 5, 6], [50, 4, 3, 3], 1, 1, 1, 1, true), 61);
+            let gpu = gpu();
+            let mut r = rng(62);
+            for (xs, ws, cfg) in [
+                ([2, 5, 7, 9], [50, 5, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
+                ([1, 52, 6, 8], [3, 52, 3, 3], Conv2dCfg::new(2, 1, 1, 1)),
+                ([1, 100, 5, 8], [96, 50, 3, 3], Conv2dCfg::new(1, 2, 2, 2)),
+                ([1, 8, 4, 12], [130, 8, 3, 3], Conv2dCfg::new(1, 0, 1, 1)),
+                // 10-32 channels per group: wgrad_sg32 (4 channels per lane), partial and full
+                // blocks.
+                ([2, 6, 7, 9], [20, 6, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
+                ([1, 4, 6, 8], [32, 4, 5, 5], Conv2dCfg::new(1, 4, 2, 1)),
+                ([1, 24, 5, 8], [26, 12, 3, 3], Conv2dCfg::new(1, 1, 1, 2)),
+            ] {
+                let nx: usize = xs.iter().product();
+                let nw: usize = ws.iter().product();
+                let (xt, x) = upload(&gpu, &xs, &uniform(&mut r, nx, -1.0, 1.0));
+                let (wt, w) = upload(&gpu, &ws, &uniform(&mut r, nw, -0.5, 0.5));
+                let (bt, b) = upload(&gpu, &[ws[0]], &uniform(&mut r, ws[0], -1.0, 1.0));
+                let (ho, wo) = conv2d_out_hw(xs[2], xs[3], ws[2], ws[3], cfg);
+                let ys = [xs[0], ws[0], ho, wo];
+                let (gt, gy) = upload(&gpu, &ys, &uniform(&mut r, ys.iter().product(), -1.0, 1.0));
+                let what = format!("{xs:?} w {ws:?} {cfg:?}");
+                let y = conv2d_raw(&xt, &wt, Some(&bt), cfg);
+                let want = conv_ref(&x, xs, &w, ws, Some(&b), cfg);
+                assert_close(&format!("{what}: forward"), &y.to_vec(), &want, 1e-5);
+                let (gx, gw) = grads_ref(&x, xs, &w, ws, &gy, cfg);
+                let gxt = conv2d_backward_input(&gt, &wt, &xs, cfg);
+                assert_close(&format!("{what}: grad x"), &gxt.to_vec(), &gx, 1e-5);
+                let gwt = conv2d_backward_weight(&gt, &xt, &ws, cfg).to_vec();
+                assert_close(&format!("{what}: grad w"), &gwt, &gw, 1e-5);
+                // Fixed summation order: bit-identical on a second run.
+                let again = conv2d_backward_weight(&gt, &xt, &ws, cfg).to_vec();
+                assert!(
+                    gwt.iter()
+                        .zip(&again)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{what}: weight gradient differs between runs"
+                );
+            }
+        });
     }
 }
 

@@ -178,15 +178,21 @@ fn search_train_eval_denoise_end_to_end() {
     // Never overwrite an existing output unless told to.
     assert_one_line_error(&den(&[]), "already exists");
     assert_ok(&den(&["--force"]));
+    // The same image into a fresh folder, with `flags` instead of --quiet --add-noise.
+    let den_into = |flags: &[&str], dir: &str| {
+        hinas()
+            .arg("denoise")
+            .args(flags)
+            .args(["--tile", "64", "-m"])
+            .arg(run.join("model.safetensors"))
+            .arg(&big)
+            .arg("-o")
+            .arg(root.join(dir))
+            .output()
+            .unwrap()
+    };
     // --json: the outputs and sizes, nothing else on stdout.
-    let o = hinas()
-        .args(["denoise", "--json", "--tile", "64", "-m"])
-        .arg(run.join("model.safetensors"))
-        .arg(&big)
-        .arg("-o")
-        .arg(root.join("den-json"))
-        .output()
-        .unwrap();
+    let o = den_into(&["--json"], "den-json");
     assert_ok(&o);
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
     let img = &j["images"][0];
@@ -199,14 +205,7 @@ fn search_train_eval_denoise_end_to_end() {
         (Some(150), Some(90))
     );
     // Without --json or --quiet, and stderr a pipe: progress as plain lines, tile by tile.
-    let o = hinas()
-        .args(["denoise", "--tile", "64", "-m"])
-        .arg(run.join("model.safetensors"))
-        .arg(&big)
-        .arg("-o")
-        .arg(root.join("den-lines"))
-        .output()
-        .unwrap();
+    let o = den_into(&[], "den-lines");
     assert_ok(&o);
     let progress = String::from_utf8_lossy(&o.stderr);
     assert!(

@@ -13,7 +13,7 @@
 //! maximise FMAs per load, and use no workgroup memory in their inner loops. On devices with
 //! 8-lane subgroups, the gather switches to variants whose 8 lanes share the pixel loads through
 //! subgroupBroadcast and own 32 or 64 channels between them (`gather32` from 10 destination
-//! channels per group, `gather64` from 48; see `Variant` in conv2d/gather.rs), and so does the
+//! channels per group, `gather64` from 48 on image-sized launches; see `Variant` in conv2d/gather.rs), and so does the
 //! weight gradient from 10 output channels per group (`wgrad_sg`, conv2d/wgrad.rs). There,
 //! `gather8` also reads the weights in their own layout (one scalar per lane and step, so no
 //! packing pass), and `gather1`/`gather8`/`wgrad8` run 8 invocations per workgroup instead of
@@ -23,8 +23,8 @@ pub(crate) mod gather;
 pub(crate) mod gemm;
 pub(crate) mod wgrad;
 
-pub use gather::with_plain_kernels;
 use gather::{gather, gather_weights, pack_weights, GatherParams, Variant};
+pub use gather::{with_plain_kernels, with_wide64_from, WIDE64_PIXELS};
 pub use gemm::matmul_raw;
 
 use crate::gpu::{Gpu, Tensor};
@@ -198,7 +198,7 @@ pub fn conv2d_raw_act(
         pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
         return y;
     }
-    let v = Variant::for_channels(gpu, og);
+    let v = Variant::for_launch(gpu, og, g.n * g.ho * g.wo);
     let (packed, wmode) = gather_weights(w, v, cfg.groups, og, red, false);
     let p = GatherParams {
         n: u(g.n),
@@ -302,7 +302,7 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
         );
         return dx;
     }
-    let v = Variant::for_channels(gpu, og);
+    let v = Variant::for_launch(gpu, og, g.n * g.h * g.w);
     let (packed, wmode) = gather_weights(w, v, cfg.groups, og, red, true);
     let s = cfg.stride;
     for py in 0..s.min(g.h) {

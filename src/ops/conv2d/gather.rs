@@ -10,6 +10,25 @@ pub(crate) const K_SG: Kernel = crate::kernel!("conv2d_sg", "conv2d_sg", subgrou
 
 thread_local! {
     static PLAIN_KERNELS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static WIDE64_MIN_PIXELS: std::cell::Cell<usize> = const { std::cell::Cell::new(WIDE64_PIXELS) };
+}
+
+/// Destination pixels (batch x rows x columns) from which a launch with >= 48 channels per group
+/// uses `gather64` rather than `gather32`. On lavapipe gather64 is 11-14 % faster at 64 channels
+/// on 8x64x64 and 1x256x256 pixels (the smallest measured win is 32,768 pixels), slower on the
+/// tiny search's 2x24x24, and its first launch on a machine costs ~135 s of shader compilation
+/// (64 accumulators per lane spill): small-patch searches and trainings never compile it,
+/// image-sized work does (BENCHMARKS.md, "Cold start of a search").
+pub const WIDE64_PIXELS: usize = 32768;
+
+/// Runs `f` with `gather64` chosen from `pixels` destination pixels on this thread, so tests
+/// reach it with small tensors.
+#[doc(hidden)]
+pub fn with_wide64_from<R>(pixels: usize, f: impl FnOnce() -> R) -> R {
+    let old = WIDE64_MIN_PIXELS.with(|c| c.replace(pixels));
+    let r = f();
+    WIDE64_MIN_PIXELS.with(|c| c.set(old));
+    r
 }
 
 /// Runs `f` with the conv kernels for devices without 8-lane subgroups on this thread, as
@@ -146,14 +165,16 @@ pub(super) enum Variant {
 
 impl Variant {
     /// Rule (CPU time on lavapipe, where loads per FMA set the time): the subgroup kernels need
-    /// 8-lane subgroups; gather64 from 48 channels per group (a 64-channel block mostly full),
-    /// gather32 from 10 (its 32-channel block is at least 1/3 full, and it still does fewer loads
-    /// per useful FMA than gather8 there), gather8 below.
-    pub(super) fn for_channels(gpu: &Gpu, og: usize) -> Variant {
+    /// 8-lane subgroups; gather64 from 48 channels per group (a 64-channel block mostly full)
+    /// and `WIDE64_PIXELS` destination pixels, gather32 from 10 (its 32-channel block is at
+    /// least 1/3 full, and it still does fewer loads per useful FMA than gather8 there), gather8
+    /// below.
+    pub(super) fn for_launch(gpu: &Gpu, og: usize, pixels: usize) -> Variant {
         let sg = subgroup_kernels(gpu);
+        let wide64 = pixels >= WIDE64_MIN_PIXELS.with(|c| c.get());
         match og {
             1 => Variant::One,
-            48.. if sg => Variant::Wide64,
+            48.. if sg && wide64 => Variant::Wide64,
             10.. if sg => Variant::Wide32,
             _ => Variant::Eight,
         }
