@@ -54,7 +54,7 @@ EOF
 train() { # name genotype config
     [ -f "$work/$1/model.safetensors" ] ||
         "$hinas" train --quiet --genotype "$2" --config "$3" --out "$work/$1"
-    "$hinas" export --quiet --model "$work/$1/model.safetensors" --onnx "$work/$1.onnx"
+    "$hinas" export --quiet --force --model "$work/$1/model.safetensors" --onnx "$work/$1.onnx"
 }
 train micro tests/configs/micro_genotype.json tests/configs/train_micro.toml
 train tiny results/tiny-builtin/genotype.json "$work/tiny_fast.toml"
@@ -62,7 +62,7 @@ train tiny results/tiny-builtin/genotype.json "$work/tiny_fast.toml"
 imgs=()
 for s in $sizes; do imgs+=("$work/photo$s.png"); done
 echo "date $(date -u +%FT%TZ), $(nproc) cores, uptime: $(uptime)"
-"$hinas" info 2>/dev/null | head -1
+"$hinas" info 2>/dev/null | sed -n 1p
 status=0
 for m in tiny micro; do
     echo "== $m"

@@ -44,11 +44,25 @@ impl Genotype {
     pub fn load(path: &std::path::Path) -> anyhow::Result<Genotype> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read genotype {}: {e}", path.display()))?;
-        let g: Genotype = serde_json::from_str(&text)
+        let g = Genotype::from_json(&text)
             .map_err(|e| anyhow::anyhow!("malformed genotype {}: {e}", path.display()))?;
         g.validate()
             .map_err(|e| anyhow::anyhow!("invalid genotype {}: {e}", path.display()))?;
         Ok(g)
+    }
+
+    /// Parses a genotype (not validated). Files written before the space named its output form
+    /// have `"residual": bool` instead, which chose only the supernet's output: the retrained
+    /// network, the one a genotype file builds, always ended in `noisy - head`, which is
+    /// `"output": "residual"`.
+    pub fn from_json(text: &str) -> serde_json::Result<Genotype> {
+        let mut v: serde_json::Value = serde_json::from_str(text)?;
+        if let Some(space) = v.get_mut("space").and_then(|s| s.as_object_mut()) {
+            if !space.contains_key("output") && space.remove("residual").is_some() {
+                space.insert("output".into(), "residual".into());
+            }
+        }
+        serde_json::from_value(v)
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -380,6 +394,30 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect()
+    }
+
+    #[test]
+    fn files_from_before_the_output_form_still_load() {
+        let old = include_str!("../../tests/configs/genotype_before_output_form.json");
+        assert!(
+            old.contains("\"residual\": false"),
+            "the fixture is no longer old-format"
+        );
+        let g = Genotype::from_json(old).unwrap();
+        assert_eq!(g.space.output, super::super::space::OutputForm::Residual);
+        g.validate().unwrap();
+        // The same file as written today parses to the same genotype.
+        let today = old.replace("\"residual\": false", "\"output\": \"residual\"");
+        assert_eq!(Genotype::from_json(&today).unwrap(), g);
+        // A file with both keeps its own output form and fails on the unknown key, and other
+        // unknown keys still fail.
+        let both = old.replace(
+            "\"residual\": false",
+            "\"residual\": true, \"output\": \"sigmoid\"",
+        );
+        assert!(Genotype::from_json(&both).is_err());
+        let typo = old.replace("\"residual\": false", "\"outptu\": \"residual\"");
+        assert!(Genotype::from_json(&typo).is_err());
     }
 
     #[test]

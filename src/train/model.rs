@@ -55,7 +55,7 @@ impl ModelFile {
             path.display(),
             field("format")?
         );
-        let genotype: Genotype = serde_json::from_str(field("genotype")?)
+        let genotype = Genotype::from_json(field("genotype")?)
             .with_context(|| format!("{}: malformed genotype", path.display()))?;
         genotype
             .validate()
