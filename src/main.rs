@@ -193,6 +193,7 @@ enum Command {
 
 fn main() {
     cli::quiet_on_closed_pipe();
+    hinas::gpu::keep_devices_until_exit();
     // A bug should still read as one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info

@@ -25,6 +25,18 @@ const DISPATCHES_PER_SUBMIT: u32 = 64;
 #[derive(Clone)]
 pub struct Gpu(Arc<Inner>);
 
+/// Devices kept alive until the process exits (`keep_devices_until_exit`).
+static KEPT_UNTIL_EXIT: std::sync::Mutex<Option<Vec<Gpu>>> = std::sync::Mutex::new(None);
+
+/// For a process that ends with its command: every device `Gpu::open` returns from now on is
+/// kept until exit rather than torn down when its last user lets go, and the operating system
+/// reclaims it then. Tearing down a search's device (its pipelines, buffers and bind groups)
+/// took lavapipe 5.7 s of wall time after every output was written. Not under `HINAS_PROFILE`,
+/// whose report the teardown prints.
+pub fn keep_devices_until_exit() {
+    *KEPT_UNTIL_EXIT.lock().unwrap() = Some(Vec::new());
+}
+
 pub(crate) struct Inner {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
@@ -82,6 +94,8 @@ impl Gpu {
             gpu.0
                 .report_on_drop
                 .store(true, std::sync::atomic::Ordering::Relaxed);
+        } else if let Some(kept) = KEPT_UNTIL_EXIT.lock().unwrap().as_mut() {
+            kept.push(gpu.clone());
         }
         Ok(gpu)
     }
