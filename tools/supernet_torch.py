@@ -180,7 +180,7 @@ def gaussian_window(c):
 
 def ssim(a, b):
     c = a.shape[1]
-    w = gaussian_window(c).to(a.device)
+    w = gaussian_window(c).to(a.device, a.dtype)
     f = lambda t: F.conv2d(t, w, padding=5, groups=c)
     mu1, mu2 = f(a), f(b)
     s11 = f(a * a) - mu1 * mu1

@@ -117,8 +117,9 @@ impl Trainer {
         self.progress.iteration >= self.cfg.train.iterations
     }
 
-    /// One optimiser step; returns the loss (read it asynchronously).
-    fn step(&mut self) -> PendingRead {
+    /// One optimiser step; returns the loss (read it asynchronously). Public for
+    /// examples/train_step.rs, which times it.
+    pub fn step(&mut self) -> PendingRead {
         let t = &self.cfg.train;
         let lr = self.schedule().lr(self.progress.iteration) as f32;
         let (x, y) = self.sampler.next_gpu(&self.gpu);
