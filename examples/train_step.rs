@@ -2,12 +2,14 @@
 //! tools/derived_torch.py (the PyTorch re-implementation it is compared with):
 //!
 //!     cargo run --release --example train_step -- GENOTYPE.json [--budget tiny|paper]
-//!         [--iters N] [--dump OUT.safetensors] [--profile]
+//!         [--config OVERRIDES.toml] [--iters N] [--dump OUT.safetensors] [--profile]
 //!
 //! The timed iterations are `Trainer::step` itself (the step `hinas train` runs: a batch from the
 //! sampler, forward, loss, backward, optimiser), each followed by reading its loss back. The dump
 //! holds every parameter at initialisation, two batches of the budget's shape, the loss and every
-//! gradient ours computes on batch A, and the genotype and config.
+//! gradient ours computes on batch A, and the genotype and config. With tests/configs/
+//! micro_genotype.json and `--config tests/configs/train_micro.toml` it is the input of the
+//! fixture of tests/derived.rs (`tools/derived_torch.py fixture`).
 use hinas::data::{PatchSampler, SampleMode, SamplerConfig, Source};
 use hinas::gpu::Gpu;
 use hinas::nn::genotype::Genotype;
@@ -30,11 +32,12 @@ fn main() -> anyhow::Result<()> {
             .map(|i| args[i + 1].clone())
     };
     let genotype_path = args.first().filter(|a| !a.starts_with("--")).ok_or_else(|| {
-        anyhow::anyhow!("usage: train_step GENOTYPE.json [--budget tiny|paper] [--iters N] [--dump OUT] [--profile]")
+        anyhow::anyhow!("usage: train_step GENOTYPE.json [--budget tiny|paper] [--config FILE] [--iters N] [--dump OUT] [--profile]")
     })?;
     let budget = flag("--budget").unwrap_or_else(|| "tiny".into());
     let iters: usize = flag("--iters").map_or(Ok(3), |s| s.parse())?;
-    let cfg = TrainConfig::budget(&budget)?;
+    let overrides = flag("--config").map(PathBuf::from);
+    let cfg = TrainConfig::resolve(&budget, overrides.as_deref())?;
     let genotype = retrain_genotype(&Genotype::load(Path::new(genotype_path))?, &cfg);
     let gpu = Gpu::open()?;
     if let Some(out) = flag("--dump") {

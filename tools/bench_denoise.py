@@ -91,6 +91,10 @@ def main():
                 secs, hcpu, raw = run_hinas(args, image, tmp)
                 case = read_safetensors(raw, np)
                 x = case["input"]
+                # Printed before ORT runs: ORT takes the whole image at once, and at 12 MP that
+                # can exceed the machine's memory and get the process killed.
+                print(f"{os.path.basename(image)} {x.shape[3]}x{x.shape[2]} rep {rep}: hinas {secs:.2f} s "
+                      f"(CPU s {hcpu:.1f}); ORT next", flush=True)
                 t0, c0 = time.perf_counter(), time.process_time()
                 (y,) = sess.run(None, {name: x})
                 t, ocpu = time.perf_counter() - t0, time.process_time() - c0

@@ -7,6 +7,9 @@ DerivedCell in src/nn/cell.rs), parameter for parameter by name, and of one `hin
       initial parameter, two batches, the genotype, the train config, and the loss and gradients
       hinas computed on batch A. Recomputes them here and fails (exit 1) if any differs by more
       than 1e-3 of its tensor's largest magnitude.
+  derived_torch.py fixture IN.safetensors OUT.safetensors
+      the fixture of tests/derived.rs: the two batches, and PyTorch's f64 loss and gradients on
+      batch A (stored as f32); the Rust test re-creates the weights from the same seed.
   derived_torch.py bench IN.safetensors [--iters N] [--threads N]
       times training iterations (forward, loss, backward, the budget's optimiser with its per-group
       lr and weight decay, the loss read) on the CPU: the median over N after one warm-up.
@@ -121,6 +124,16 @@ def check(path):
         sys.exit("hinas and PyTorch f64 differ: " + ", ".join(failed))
 
 
+def fixture(path, out):
+    from gen_fixtures import save_safetensors
+    loss, exact, tensors = gradients(path, torch.float64)
+    res = {f"grad_a/{k}": g for k, g in exact.items()}
+    res["loss_a"] = torch.tensor([loss])
+    res.update({f"input/{k}": v for k, v in tensors.items() if k.startswith("batch_")})
+    save_safetensors(out, res)
+    print(f"wrote {out}: loss {loss:.7f}, {len(exact)} gradients")
+
+
 def bench(path, iters):
     net, params, buffers, tensors, cfg = load(path)
     bias = [v for k, v in params.items() if k not in buffers and (k.endswith(".bias") or k.endswith(".beta_bn"))]
@@ -153,12 +166,14 @@ def bench(path, iters):
 
 def main():
     torch.use_deterministic_algorithms(True)
-    if len(sys.argv) < 3 or sys.argv[1] not in ("check", "bench"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("check", "fixture", "bench"):
         sys.exit(__doc__)
     if "--threads" in sys.argv:
         torch.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
     if sys.argv[1] == "check":
         check(sys.argv[2])
+    elif sys.argv[1] == "fixture":
+        fixture(sys.argv[2], sys.argv[3])
     else:
         bench(sys.argv[2], int(sys.argv[sys.argv.index("--iters") + 1]) if "--iters" in sys.argv else 5)
 
