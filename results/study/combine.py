@@ -61,7 +61,9 @@ def read(path):
     rows = {}
     with open(path) as f:
         for r in csv.DictReader(f):
-            if r["status"] != "done":
+            # A row has a PSNR once its evaluation finished, even while the task's other
+            # evaluations still run.
+            if not r["psnr"]:
                 continue
             order = r["arch_order"]
             strategy = "random" if r["strategy"] == "random" else f"DARTS-o{order}"
