@@ -199,6 +199,15 @@ fn fmt_ci(s: &Summary, d: usize) -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
+/// "mean ± std", or "mean (one seed)": one value has no spread to show, and "± 0.00" would claim one.
+fn fmt_mean_std(s: &Summary, d: usize) -> String {
+    if s.n < 2 {
+        format!("{:.d$} (one seed)", s.mean)
+    } else {
+        format!("{:.d$} ± {:.d$}", s.mean, s.std)
+    }
+}
+
 fn mean_of(rows: &[Row], f: impl Fn(&Row) -> Option<f64>) -> Option<f64> {
     let v: Vec<f64> = rows.iter().filter_map(f).collect();
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
@@ -354,13 +363,11 @@ pub fn summary_md(tasks: &[TaskState], rows: &[Row]) -> String {
             let opt = |v: Option<f64>, d: usize| v.map_or("".into(), |x| format!("{x:.d$}"));
             let _ = writeln!(
                 md,
-                "| {l} | {} | {:.2} ± {:.2} | {} | {:.4} ± {:.4} | {} | {} | {} | {} |",
+                "| {l} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 sp.n,
-                sp.mean,
-                sp.std,
+                fmt_mean_std(&sp, 2),
                 fmt_ci(&sp, 2),
-                sq.mean,
-                sq.std,
+                fmt_mean_std(&sq, 4),
                 opt(mean_of(rs, |r| r.noisy_psnr), 2),
                 opt(mean_of(rs, |r| r.params.map(|x| x as f64)), 0),
                 opt(mean_of(rs, |r| r.search_seconds), 1),
@@ -437,4 +444,16 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_mean_std;
+    use crate::sweep::stats::summarize;
+
+    #[test]
+    fn one_seed_shows_no_spread() {
+        assert_eq!(fmt_mean_std(&summarize(&[27.784]), 2), "27.78 (one seed)");
+        assert_eq!(fmt_mean_std(&summarize(&[27.0, 28.0]), 2), "27.50 ± 0.71");
+    }
 }
