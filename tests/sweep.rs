@@ -181,6 +181,24 @@ fn sweep_stopped_and_rerun_reports_the_same_numbers() {
     let svg = std::fs::read_to_string(whole.join("psnr.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.matches("<circle").count() >= 4);
 
+    // A stage left unfinished without a checkpoint (an eval stopped mid-way, a checkpoint lost
+    // with a node's disk) starts over in its non-empty folder and gives the same numbers.
+    let task = whole.join("tasks").join(&rows[0].task);
+    for stage in ["search", "eval-sigma50-sweep-test"] {
+        let dir = task.join(stage);
+        assert!(dir.join("stage.json").is_file(), "{}", dir.display());
+        std::fs::write(
+            dir.join("stage.json"),
+            r#"{"done": false, "seconds": 1.0, "attempts": 1, "last_exit": null}"#,
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(dir.join("checkpoint.safetensors"));
+    }
+    assert_ok(&sweep::run(&whole).output().unwrap());
+    assert_eq!(scores(&report(&whole)), scores(&rows));
+    let rec = hinas::sweep::task::stage_record(&task.join("search")).unwrap();
+    assert!(rec.done && rec.attempts == 2, "{rec:?}");
+
     // Stop a second sweep with SIGTERM once the first search has finished, then rerun it.
     let cut = scratch("sweep-cut");
     let mut child = sweep::run(&cut)

@@ -1,7 +1,7 @@
 //! One task of a sweep: search, then per sigma a retraining and an evaluation per test set. Every
 //! stage is an ordinary `hinas` run (this same executable) in its own folder, with its output in
 //! `<stage>.log` beside it; a stage whose `stage.json` says done is skipped, one with a checkpoint
-//! is resumed. The task writes only inside its own folder, atomically, so array elements on
+//! is resumed, any other starts over in its folder. The task writes only inside its own folder, atomically, so array elements on
 //! different nodes can share one sweep folder.
 
 use super::plan::{sigma_name, Loaded, Task, TestSet};
@@ -153,6 +153,11 @@ impl Runner<'_> {
             cmd.arg(&args[0]).arg("--resume").arg(&dir);
         } else {
             cmd.args(&args).arg("--out").arg(&dir);
+            // An unfinished stage without a checkpoint (an eval stopped mid-way, a checkpoint
+            // lost with a node's scratch disk) left only a dead attempt's outputs: start over.
+            if dir.is_dir() {
+                cmd.arg("--force");
+            }
         }
         let log_path = self.dir.join(format!("{stage}.log"));
         let mut log = std::fs::OpenOptions::new()
