@@ -178,6 +178,10 @@ fn sweep_stopped_and_rerun_reports_the_same_numbers() {
     assert!(md.contains("| random | 2 |"), "{md}");
     assert!(md.contains("darts-o1 − random"), "{md}");
     assert!(md.contains("edge agreement"), "{md}");
+    assert!(
+        md.contains("## Time") && md.contains("| train | 4 |"),
+        "{md}"
+    );
     let svg = std::fs::read_to_string(whole.join("psnr.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.matches("<circle").count() >= 4);
 
@@ -226,6 +230,48 @@ fn sweep_stopped_and_rerun_reports_the_same_numbers() {
     for d in [whole, cut] {
         let _ = std::fs::remove_dir_all(d);
     }
+}
+
+#[test]
+fn a_task_outlives_its_binary_being_replaced() {
+    // A rebuild or an upgrade during a sweep deletes the file the running task was started from;
+    // its later stages must still start, from the same build.
+    let out = scratch("sweep-rebuilt");
+    let exe = out.join("hinas-copy");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_hinas"), &exe).unwrap();
+    let mut child = std::process::Command::new(&exe)
+        .args(["sweep", "task"])
+        .arg(plan())
+        .arg("--out")
+        .arg(&out)
+        .args(["--index", "1"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let search = out.join("tasks").join("random-cvpr2020-s0").join("search");
+    let t0 = Instant::now();
+    while !search.join("stage.json").exists()
+        && child.try_wait().unwrap().is_none()
+        && t0.elapsed().as_secs() < 600
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::fs::remove_file(&exe).unwrap();
+    let st = child.wait().unwrap();
+    let log = std::fs::read_to_string(search.with_file_name("task.log")).unwrap_or_default();
+    assert!(st.success(), "{log}");
+    assert!(
+        log.contains("task finished") && log.contains("eval-sigma50-sweep-test: done"),
+        "{log}"
+    );
+    let rec = hinas::sweep::task::stage_record(&search).unwrap();
+    assert!(
+        rec.first_start
+            .is_some_and(|a| rec.last_end.is_some_and(|b| b >= a)),
+        "{rec:?}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub fn run(plan: &Loaded, out: &Path, jobs: usize) -> anyhow::Result<()> {
     std::fs::create_dir_all(&logs)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", logs.display()))?;
     let adapters = adapter_count();
-    let exe = std::env::current_exe()?;
+    let exe = super::running_exe()?;
     println!(
         "sweep: {} tasks, {} at a time{} -> {}",
         tasks.len(),

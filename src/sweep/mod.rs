@@ -154,3 +154,15 @@ pub fn sweep(cmd: SweepCommand) -> anyhow::Result<()> {
         }
     }
 }
+
+/// The executable that child stages and tasks run: this very binary, even when its file has been
+/// replaced since it started (a rebuild or an upgrade during a sweep would otherwise leave
+/// `current_exe` pointing at "... (deleted)" and fail every later stage, or mix two builds in
+/// one task).
+pub(crate) fn running_exe() -> anyhow::Result<std::path::PathBuf> {
+    let proc_exe = std::path::Path::new("/proc/self/exe");
+    if proc_exe.exists() {
+        return Ok(proc_exe.to_path_buf());
+    }
+    Ok(std::env::current_exe()?)
+}

@@ -337,6 +337,70 @@ fn agreement_section(tasks: &[TaskState], md: &mut String) {
     md.push_str(&per_edge);
 }
 
+/// Machine time per kind of stage (the sum over tasks of every attempt that ended) and the span
+/// from the first stage's start to the last one's end: the sweep's wall time when it ran without
+/// pauses, an upper bound otherwise.
+fn time_section(tasks: &[TaskState], md: &mut String) {
+    let mut kinds: Vec<(&str, usize, f64)> =
+        vec![("search", 0, 0.0), ("train", 0, 0.0), ("eval", 0, 0.0)];
+    let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut untimed = 0;
+    for t in tasks {
+        for stage in stages(&t.info) {
+            let Some(rec) = stage_record(&t.dir.join(&stage)) else {
+                continue;
+            };
+            let kind = stage.split('-').next().unwrap_or("");
+            if let Some(k) = kinds.iter_mut().find(|k| k.0 == kind) {
+                k.1 += rec.done as usize;
+                k.2 += rec.seconds;
+            }
+            match (rec.first_start, rec.last_end) {
+                (Some(a), Some(b)) => {
+                    first = first.min(a);
+                    last = last.max(b);
+                }
+                _ => untimed += 1,
+            }
+        }
+    }
+    let total: f64 = kinds.iter().map(|k| k.2).sum();
+    if total == 0.0 {
+        return;
+    }
+    let _ = writeln!(md, "\n## Time\n");
+    let _ = writeln!(
+        md,
+        "Stage time: wall seconds of every attempt that ended (an attempt killed with its machine is not counted).\n"
+    );
+    let _ = writeln!(
+        md,
+        "| stage | finished | hours in all | minutes per finished stage |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|");
+    for (kind, n, secs) in &kinds {
+        let per = if *n > 0 {
+            format!("{:.1}", secs / 60.0 / *n as f64)
+        } else {
+            "n/a".into()
+        };
+        let _ = writeln!(md, "| {kind} | {n} | {:.2} | {per} |", secs / 3600.0);
+    }
+    let _ = writeln!(md, "| all | | {:.2} | |", total / 3600.0);
+    if last > first {
+        let _ = writeln!(
+            md,
+            "\nSpan from the first stage's start to the last one's end: {:.2} h (the sweep's wall time if it ran without pauses){}.",
+            (last - first) / 3600.0,
+            if untimed > 0 {
+                format!("; {untimed} stage records without times (older builds) are not in it")
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
 pub fn summary_md(tasks: &[TaskState], rows: &[Row]) -> String {
     let mut md = String::from("# Sweep summary\n\n");
     let count = |s: &str| tasks.iter().filter(|t| t.status == s).count();
@@ -414,6 +478,7 @@ pub fn summary_md(tasks: &[TaskState], rows: &[Row]) -> String {
         }
     }
     agreement_section(tasks, &mut md);
+    time_section(tasks, &mut md);
     let open: Vec<&TaskState> = tasks.iter().filter(|t| t.status != "done").collect();
     if !open.is_empty() {
         let _ = writeln!(md, "\n## Failed and unfinished tasks\n");

@@ -45,6 +45,18 @@ pub struct StageRecord {
     pub attempts: u32,
     /// Exit status of the last attempt (None: killed by a signal).
     pub last_exit: Option<i32>,
+    /// When the first attempt started and the last one ended (Unix seconds), so a report can
+    /// give the sweep's span of wall time; absent in records of older builds.
+    #[serde(default)]
+    pub first_start: Option<f64>,
+    #[serde(default)]
+    pub last_end: Option<f64>,
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 pub fn tasks_dir(out: &Path) -> PathBuf {
@@ -173,6 +185,7 @@ impl Runner<'_> {
         let _ = writeln!(log, "== {line}");
         self.log.line(&line);
         let started = Instant::now();
+        rec.first_start.get_or_insert_with(unix_now);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -184,6 +197,7 @@ impl Runner<'_> {
         rec.attempts += 1;
         rec.seconds += started.elapsed().as_secs_f64();
         rec.last_exit = code;
+        rec.last_end = Some(unix_now());
         rec.done = code == Some(0);
         write_atomic(
             &dir.join("stage.json"),
@@ -268,7 +282,7 @@ pub fn run_task(plan: &Loaded, out: &Path, index: usize) -> anyhow::Result<()> {
         std::process::id(),
         host.trim()
     ));
-    let exe = std::env::current_exe()?;
+    let exe = super::running_exe()?;
     let p = &plan.plan;
     let mut r = Runner {
         exe,
