@@ -341,8 +341,12 @@ fn agreement_section(tasks: &[TaskState], md: &mut String) {
 /// from the first stage's start to the last one's end: the sweep's wall time when it ran without
 /// pauses, an upper bound otherwise.
 fn time_section(tasks: &[TaskState], md: &mut String) {
-    let mut kinds: Vec<(&str, usize, f64)> =
-        vec![("search", 0, 0.0), ("train", 0, 0.0), ("eval", 0, 0.0)];
+    // (kind, finished stages, their seconds, seconds of every attempt)
+    let mut kinds: Vec<(&str, usize, f64, f64)> = vec![
+        ("search", 0, 0.0, 0.0),
+        ("train", 0, 0.0, 0.0),
+        ("eval", 0, 0.0, 0.0),
+    ];
     let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut untimed = 0;
     for t in tasks {
@@ -352,8 +356,11 @@ fn time_section(tasks: &[TaskState], md: &mut String) {
             };
             let kind = stage.split('-').next().unwrap_or("");
             if let Some(k) = kinds.iter_mut().find(|k| k.0 == kind) {
-                k.1 += rec.done as usize;
-                k.2 += rec.seconds;
+                if rec.done {
+                    k.1 += 1;
+                    k.2 += rec.seconds;
+                }
+                k.3 += rec.seconds;
             }
             match (rec.first_start, rec.last_end) {
                 (Some(a), Some(b)) => {
@@ -364,7 +371,7 @@ fn time_section(tasks: &[TaskState], md: &mut String) {
             }
         }
     }
-    let total: f64 = kinds.iter().map(|k| k.2).sum();
+    let total: f64 = kinds.iter().map(|k| k.3).sum();
     if total == 0.0 {
         return;
     }
@@ -375,12 +382,12 @@ fn time_section(tasks: &[TaskState], md: &mut String) {
     );
     let _ = writeln!(
         md,
-        "| stage | finished | hours in all | minutes per finished stage |"
+        "| stage | finished | hours in all (every attempt) | minutes per finished stage |"
     );
     let _ = writeln!(md, "|---|---:|---:|---:|");
-    for (kind, n, secs) in &kinds {
+    for (kind, n, done_secs, secs) in &kinds {
         let per = if *n > 0 {
-            format!("{:.1}", secs / 60.0 / *n as f64)
+            format!("{:.1}", done_secs / 60.0 / *n as f64)
         } else {
             "n/a".into()
         };
