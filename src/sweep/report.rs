@@ -341,12 +341,21 @@ fn agreement_section(tasks: &[TaskState], md: &mut String) {
 /// from the first stage's start to the last one's end: the sweep's wall time when it ran without
 /// pauses, an upper bound otherwise.
 fn time_section(tasks: &[TaskState], md: &mut String) {
-    // (kind, finished stages, their seconds, seconds of every attempt)
-    let mut kinds: Vec<(&str, usize, f64, f64)> = vec![
-        ("search", 0, 0.0, 0.0),
-        ("train", 0, 0.0, 0.0),
-        ("eval", 0, 0.0, 0.0),
-    ];
+    struct KindTime {
+        kind: &'static str,
+        finished: usize,
+        finished_secs: f64,
+        all_secs: f64,
+    }
+    let mut kinds: Vec<KindTime> = ["search", "train", "eval"]
+        .into_iter()
+        .map(|kind| KindTime {
+            kind,
+            finished: 0,
+            finished_secs: 0.0,
+            all_secs: 0.0,
+        })
+        .collect();
     let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut untimed = 0;
     for t in tasks {
@@ -355,12 +364,12 @@ fn time_section(tasks: &[TaskState], md: &mut String) {
                 continue;
             };
             let kind = stage.split('-').next().unwrap_or("");
-            if let Some(k) = kinds.iter_mut().find(|k| k.0 == kind) {
+            if let Some(k) = kinds.iter_mut().find(|k| k.kind == kind) {
                 if rec.done {
-                    k.1 += 1;
-                    k.2 += rec.seconds;
+                    k.finished += 1;
+                    k.finished_secs += rec.seconds;
                 }
-                k.3 += rec.seconds;
+                k.all_secs += rec.seconds;
             }
             match (rec.first_start, rec.last_end) {
                 (Some(a), Some(b)) => {
@@ -371,7 +380,7 @@ fn time_section(tasks: &[TaskState], md: &mut String) {
             }
         }
     }
-    let total: f64 = kinds.iter().map(|k| k.3).sum();
+    let total: f64 = kinds.iter().map(|k| k.all_secs).sum();
     if total == 0.0 {
         return;
     }
@@ -385,13 +394,14 @@ fn time_section(tasks: &[TaskState], md: &mut String) {
         "| stage | finished | hours in all (every attempt) | minutes per finished stage |"
     );
     let _ = writeln!(md, "|---|---:|---:|---:|");
-    for (kind, n, done_secs, secs) in &kinds {
-        let per = if *n > 0 {
-            format!("{:.1}", done_secs / 60.0 / *n as f64)
+    for k in &kinds {
+        let per = if k.finished > 0 {
+            format!("{:.1}", k.finished_secs / 60.0 / k.finished as f64)
         } else {
             "n/a".into()
         };
-        let _ = writeln!(md, "| {kind} | {n} | {:.2} | {per} |", secs / 3600.0);
+        let (kind, n) = (k.kind, k.finished);
+        let _ = writeln!(md, "| {kind} | {n} | {:.2} | {per} |", k.all_secs / 3600.0);
     }
     let _ = writeln!(md, "| all | | {:.2} | |", total / 3600.0);
     if last > first {

@@ -1,8 +1,8 @@
 //! One task of a sweep: search, then per sigma a retraining and an evaluation per test set. Every
 //! stage is an ordinary `hinas` run (this same executable) in its own folder, with its output in
 //! `<stage>.log` beside it; a stage whose `stage.json` says done is skipped, one with a checkpoint
-//! is resumed, any other starts over in its folder. The task writes only inside its own folder, atomically, so array elements on
-//! different nodes can share one sweep folder.
+//! is resumed, any other starts over in its folder. The task writes only inside its own folder,
+//! atomically, so array elements on different nodes can share one sweep folder.
 
 use super::plan::{sigma_name, Loaded, Task, TestSet};
 use crate::checkpoint::write_atomic;
