@@ -230,6 +230,7 @@ pub fn search(
             "first_step_seconds": o.first_step_seconds,
             "peak_gpu_bytes": o.peak_bytes,
             "genotype_epoch": g.epoch,
+            "genotype_from": o.chosen,
             "val_psnr": g.val_psnr,
             "val_ssim": g.val_ssim,
         }));

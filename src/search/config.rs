@@ -41,6 +41,11 @@ pub struct ProcedureCfg {
     pub ssim_weight: f64,
     /// Validation-based genotype selection runs over the last `select_fraction` of epochs.
     pub select_fraction: f64,
+    /// How the genotype is taken from that window: "best_epoch" (the best validation score's
+    /// epoch, as the official code) or "window_mean" (the architecture weights averaged over the
+    /// window; NOTES.md, "Search budgets").
+    #[serde(default = "default_genotype_rule")]
+    pub genotype_rule: String,
     /// Stop when the derived genotype has not changed for this many epochs (0 = never).
     pub genotype_patience: usize,
     pub seed: u64,
@@ -64,6 +69,10 @@ pub struct ProcedureCfg {
 
 fn default_weight_optimizer() -> String {
     "sgd".into()
+}
+
+fn default_genotype_rule() -> String {
+    "best_epoch".into()
 }
 
 fn default_strategy() -> String {
@@ -110,6 +119,7 @@ impl ProcedureCfg {
             arch_weight_decay: 1e-3,
             ssim_weight: 0.5,
             select_fraction: 0.4,
+            genotype_rule: default_genotype_rule(),
             genotype_patience: 0,
             seed: 0,
             strategy: default_strategy(),
@@ -120,12 +130,14 @@ impl ProcedureCfg {
         // The scaled-down budgets (NOTES.md, "Search budgets"): Adam on the weights (it learns
         // in tens of steps what SGD needs hundreds for), one half-cosine over the run, every
         // planned architecture step taken (no early stop: the arch lr is scaled for them all),
-        // and several validation images so the score is not one crop's luck.
+        // several validation images so the score is not one crop's luck, and the genotype of
+        // the window's mean architecture weights.
         let scaled = ProcedureCfg {
             weight_optimizer: "adam".into(),
             weight_lr: 3e-3,
             weight_lr_min: 1e-4,
             genotype_patience: 0,
+            genotype_rule: "window_mean".into(),
             ..paper.clone()
         };
         match name {
@@ -243,6 +255,11 @@ impl ProcedureCfg {
             self.strategy == "darts" || self.strategy == "random",
             "strategy must be \"darts\" or \"random\", not {:?}",
             self.strategy
+        );
+        anyhow::ensure!(
+            self.genotype_rule == "best_epoch" || self.genotype_rule == "window_mean",
+            "genotype_rule must be \"best_epoch\" or \"window_mean\", not {:?}",
+            self.genotype_rule
         );
         anyhow::ensure!(
             self.weight_optimizer == "sgd" || self.weight_optimizer == "adam",

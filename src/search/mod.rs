@@ -121,12 +121,27 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     progress.finish();
     let genotype = s.result()?;
     output::write_genotype(&out_dir, &genotype)?;
-    let val_psnr_noisy = s
-        .progress
-        .history
-        .iter()
-        .find(|h| h.epoch == genotype.epoch)
-        .and_then(|h| h.val_psnr_noisy);
+    let window = run::select_window(&s.cfg, &s.progress.history);
+    let mean_rule = s.cfg.search.genotype_rule == "window_mean" && !window.is_empty();
+    let (val_psnr_noisy, chosen) = if mean_rule {
+        let noisy: Vec<f64> = window.iter().filter_map(|h| h.val_psnr_noisy).collect();
+        let first = window[0].epoch;
+        (
+            (!noisy.is_empty()).then(|| noisy.iter().sum::<f64>() / noisy.len() as f64),
+            format!(
+                "the mean architecture weights of epochs {first}-{}",
+                genotype.epoch
+            ),
+        )
+    } else {
+        let noisy = s
+            .progress
+            .history
+            .iter()
+            .find(|h| h.epoch == genotype.epoch)
+            .and_then(|h| h.val_psnr_noisy);
+        (noisy, format!("epoch {}", genotype.epoch))
+    };
     let outcome = run::Outcome {
         genotype,
         out_dir: out_dir.clone(),
@@ -137,6 +152,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
         peak_bytes: gpu.memory().peak,
         seed: s.cfg.search.seed,
         val_psnr_noisy,
+        chosen,
     };
     Ok(outcome)
 }
@@ -165,6 +181,7 @@ fn sample_random(
         peak_bytes: 0,
         seed: config.search.seed,
         val_psnr_noisy: None,
+        chosen: String::new(),
     };
     Ok(outcome)
 }
@@ -257,15 +274,15 @@ pub fn print_summary(o: &run::Outcome) {
     }
     match o.val_psnr_noisy {
         Some(noisy) => println!(
-            "genotype from epoch {}: val PSNR {:.2} dB (noisy input {noisy:.2} dB, {:+.2} dB), SSIM {:.4}",
-            g.epoch,
+            "genotype from {}: val PSNR {:.2} dB (noisy input {noisy:.2} dB, {:+.2} dB), SSIM {:.4}",
+            o.chosen,
             g.val_psnr,
             g.val_psnr - noisy,
             g.val_ssim
         ),
         None => println!(
-            "genotype from epoch {}: val PSNR {:.2} dB, SSIM {:.4}",
-            g.epoch, g.val_psnr, g.val_ssim
+            "genotype from {}: val PSNR {:.2} dB, SSIM {:.4}",
+            o.chosen, g.val_psnr, g.val_ssim
         ),
     }
     print_decisions(g);

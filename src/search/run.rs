@@ -28,9 +28,12 @@ pub struct Outcome {
     /// None when this run took no step).
     pub first_step_seconds: Option<f64>,
     pub peak_bytes: u64,
-    /// The run's seed, and the noisy input's validation PSNR at the chosen epoch.
+    /// The run's seed, and the noisy input's validation PSNR where the genotype's was measured.
     pub seed: u64,
     pub val_psnr_noisy: Option<f64>,
+    /// Where the genotype came from, for the summary: "epoch 19" or "the mean architecture
+    /// weights of epochs 13-24" (empty for a random sample).
+    pub chosen: String,
 }
 
 /// The training images, split into weight, architecture and validation sets (by sorted name).
@@ -348,37 +351,7 @@ impl Search {
     }
 
     fn genotype_from(&self, arch: &[f32]) -> Genotype {
-        let sp = &self.cfg.space;
-        let k = sp.ops.len();
-        let e = crate::nn::cell::edge_count(sp.nodes);
-        let sets = if sp.tied_cells { 1 } else { sp.layers };
-        let (a, b) = arch.split_at(sets * e * k);
-        let alphas: Vec<Vec<Vec<f32>>> = a
-            .chunks(e * k)
-            .map(|s| s.chunks(k).map(|r| r.to_vec()).collect())
-            .collect();
-        let betas: Vec<[f32; 3]> = b.chunks(3).map(|r| [r[0], r[1], r[2]]).collect();
-        let cells = (0..sp.layers)
-            .map(|l| {
-                derive_cell(
-                    &a[(if sp.tied_cells { 0 } else { l }) * e * k..][..e * k],
-                    &sp.ops,
-                    sp.nodes,
-                )
-            })
-            .collect();
-        Genotype {
-            space: sp.clone(),
-            cells,
-            path: viterbi(sp, &betas),
-            alphas,
-            betas,
-            epoch: self.progress.epoch,
-            val_psnr: 0.0,
-            val_ssim: 0.0,
-            strategy: "darts".into(),
-            arch_order: self.cfg.search.arch_order,
-        }
+        genotype_from_arch(&self.cfg, arch, self.progress.epoch)
     }
 
     /// The validation scores of the noisy input itself: the same tiles with the same noise as
@@ -482,9 +455,15 @@ impl Search {
         Ok((p / n, s / n))
     }
 
-    /// The genotype to report: the best validation epoch's, or the current one if no epoch has
-    /// been validated (e.g. no validation images).
+    /// The genotype to report under `genotype_rule`: the best validation epoch's or the
+    /// selection window's mean; the current one before the window (or without validation
+    /// images under `best_epoch`).
     pub fn result(&self) -> anyhow::Result<Genotype> {
+        if self.cfg.search.genotype_rule == "window_mean" {
+            if let Some(g) = window_mean_genotype(&self.cfg, &self.progress.history) {
+                return Ok(g);
+            }
+        }
         match &self.progress.best {
             Some((_, g)) => Ok(g.clone()),
             None => Ok(self.genotype()?.0),
@@ -526,6 +505,79 @@ impl Search {
     }
 }
 
+/// The genotype that flattened softmax(alpha) then masked softmax(beta) (as [`EpochLog::arch`]
+/// holds them) give, labelled with `epoch`.
+pub fn genotype_from_arch(cfg: &SearchConfig, arch: &[f32], epoch: usize) -> Genotype {
+    let sp = &cfg.space;
+    let k = sp.ops.len();
+    let e = crate::nn::cell::edge_count(sp.nodes);
+    let sets = if sp.tied_cells { 1 } else { sp.layers };
+    let (a, b) = arch.split_at(sets * e * k);
+    let alphas: Vec<Vec<Vec<f32>>> = a
+        .chunks(e * k)
+        .map(|s| s.chunks(k).map(|r| r.to_vec()).collect())
+        .collect();
+    let betas: Vec<[f32; 3]> = b.chunks(3).map(|r| [r[0], r[1], r[2]]).collect();
+    let cells = (0..sp.layers)
+        .map(|l| {
+            derive_cell(
+                &a[(if sp.tied_cells { 0 } else { l }) * e * k..][..e * k],
+                &sp.ops,
+                sp.nodes,
+            )
+        })
+        .collect();
+    Genotype {
+        space: sp.clone(),
+        cells,
+        path: viterbi(sp, &betas),
+        alphas,
+        betas,
+        epoch,
+        val_psnr: 0.0,
+        val_ssim: 0.0,
+        strategy: "darts".into(),
+        arch_order: cfg.search.arch_order,
+    }
+}
+
+/// The epochs of the history inside the selection window.
+pub fn select_window<'a>(cfg: &SearchConfig, history: &'a [EpochLog]) -> Vec<&'a EpochLog> {
+    let first = cfg.search.first_select_epoch();
+    history.iter().filter(|h| h.epoch >= first).collect()
+}
+
+/// The `window_mean` rule: the genotype of the architecture weights averaged over the epochs of
+/// the selection window (the last `select_fraction`), labelled with the window's last epoch and
+/// the mean of its validation scores. `None` before the window has begun.
+///
+/// Why (NOTES.md, "Search budgets"): at the `small` budget the softmaxes swing with a period of
+/// about six epochs, so the best-validation epoch picks a phase of that swing by a validation
+/// difference within the noise; the mean over the window keeps what the swings share.
+pub fn window_mean_genotype(cfg: &SearchConfig, history: &[EpochLog]) -> Option<Genotype> {
+    let window = select_window(cfg, history);
+    let last = window.last()?;
+    let n = window.len() as f64;
+    let mut mean = vec![0f64; last.arch.len()];
+    for h in &window {
+        for (m, v) in mean.iter_mut().zip(&h.arch) {
+            *m += f64::from(*v) / n;
+        }
+    }
+    let arch: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+    let mut g = genotype_from_arch(cfg, &arch, last.epoch);
+    let scored: Vec<(f64, f64)> = window
+        .iter()
+        .filter_map(|h| Some((h.val_psnr?, h.val_ssim?)))
+        .collect();
+    if !scored.is_empty() {
+        let k = scored.len() as f64;
+        g.val_psnr = scored.iter().map(|s| s.0).sum::<f64>() / k;
+        g.val_ssim = scored.iter().map(|s| s.1).sum::<f64>() / k;
+    }
+    Some(g)
+}
+
 /// The per-epoch architecture diagnostics of a genotype and its flattened softmaxes.
 fn diagnostics(g: &Genotype, arch: Vec<f32>) -> EpochLog {
     let k = g.space.ops.len();
@@ -544,21 +596,98 @@ fn diagnostics(g: &Genotype, arch: Vec<f32>) -> EpochLog {
         .filter(|e| e.op == "skip_connect" || e.op == "none")
         .count();
     EpochLog {
-        epoch: 0,
-        weight_loss: 0.0,
-        arch_loss: None,
-        lr: 0.0,
-        val_psnr: None,
-        val_ssim: None,
-        seconds: 0.0,
-        peak_mib: 0.0,
         arch,
-        genotype_changed: false,
-        val_psnr_noisy: None,
-        val_ssim_noisy: None,
         alpha_entropy,
         beta_entropy,
         min_margin,
         skip_none_edges,
+        ..EpochLog::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::supernet::beta_mask;
+
+    /// An epoch whose edge 0 puts `first` on op 0 and `second` on op 1 (the rest share what is
+    /// left), every other edge and router uniform.
+    fn epoch(cfg: &SearchConfig, epoch: usize, first: f32, second: f32, psnr: f64) -> EpochLog {
+        let k = cfg.space.ops.len();
+        let edges = crate::nn::cell::edge_count(cfg.space.nodes);
+        let mut arch = vec![1.0 / k as f32; edges * k];
+        let rest = (1.0 - first - second) / (k - 2) as f32;
+        arch[..k].fill(rest);
+        arch[0] = first;
+        arch[1] = second;
+        for row in beta_mask(&cfg.space).chunks(3) {
+            let n: f32 = row.iter().sum();
+            arch.extend(row.iter().map(|m| m / n));
+        }
+        EpochLog {
+            epoch,
+            val_psnr: Some(psnr),
+            val_ssim: Some(0.5),
+            ..diagnostics(&genotype_from_arch(cfg, &arch, epoch), arch)
+        }
+    }
+
+    #[test]
+    fn window_mean_keeps_what_the_swings_share() {
+        let cfg = SearchConfig::resolve("cvpr2020", "small", None).unwrap();
+        let first = cfg.search.first_select_epoch();
+        assert_eq!(first, 13);
+        let ops = &cfg.space.ops;
+        // Inside the window op 0 spikes every other epoch while op 1
+        // stays second-highest throughout, so its mean is the larger.
+        let history: Vec<EpochLog> = (1..=24)
+            .map(|e| match e {
+                e if e < first => epoch(&cfg, e, 0.05, 0.05, 15.0),
+                e if e % 2 == 1 => epoch(&cfg, e, 0.35, 0.25, 21.0),
+                e => epoch(&cfg, e, 0.05, 0.25, 20.0),
+            })
+            .collect();
+        let best = history
+            .iter()
+            .max_by(|a, b| a.val_psnr.unwrap().total_cmp(&b.val_psnr.unwrap()))
+            .unwrap();
+        let single = genotype_from_arch(&cfg, &best.arch, best.epoch);
+        assert_eq!(
+            single.cells[0][0].op, ops[0],
+            "one odd epoch alone picks the spike"
+        );
+        let g = window_mean_genotype(&cfg, &history).unwrap();
+        assert_eq!(g.cells[0][0].op, ops[1]);
+        assert_eq!(g.epoch, 24);
+        assert!(
+            (g.alphas[0][0][0] - 0.2).abs() < 1e-6,
+            "{:?}",
+            g.alphas[0][0]
+        );
+        assert!((g.alphas[0][0][1] - 0.25).abs() < 1e-6);
+        // The mean of the window's scores (six epochs at 21 dB, six at 20 dB).
+        assert!((g.val_psnr - 20.5).abs() < 1e-9, "{}", g.val_psnr);
+        // Before the window there is nothing to average.
+        assert!(window_mean_genotype(&cfg, &history[..first - 1]).is_none());
+    }
+
+    #[test]
+    fn rule_defaults_keep_old_configs_official() {
+        let cfg = SearchConfig::resolve("cvpr2020", "paper", None).unwrap();
+        assert_eq!(cfg.search.genotype_rule, "best_epoch");
+        for budget in ["tiny", "small"] {
+            let c = SearchConfig::resolve("cvpr2020", budget, None).unwrap();
+            assert_eq!(c.search.genotype_rule, "window_mean", "{budget}");
+        }
+        // A config written before the field existed reads as the official rule.
+        let old = cfg
+            .to_toml()
+            .replace("genotype_rule = \"best_epoch\"\n", "");
+        assert!(!old.contains("genotype_rule"));
+        let back: SearchConfig = toml::from_str(&old).unwrap();
+        assert_eq!(back.search.genotype_rule, "best_epoch");
+        let mut bad = cfg.clone();
+        bad.search.genotype_rule = "median".into();
+        assert!(bad.search.validate().is_err());
     }
 }

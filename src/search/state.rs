@@ -14,7 +14,7 @@ use std::path::Path;
 const FORMAT: &str = "hinas-search-checkpoint-1";
 
 /// Per-epoch record, one row of log.csv.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct EpochLog {
     pub epoch: usize,
     pub weight_loss: f64,
