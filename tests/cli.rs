@@ -78,6 +78,47 @@ fn reduced_search_writes_every_output() {
 }
 
 #[test]
+fn window_mean_rule_takes_the_genotype_of_the_windows_mean_softmaxes() {
+    let out = scratch("window-mean");
+    let cfg = out.with_extension("toml");
+    let micro = std::fs::read_to_string(micro()).unwrap();
+    let pinned = "genotype_rule = \"best_epoch\"";
+    assert!(micro.contains(pinned));
+    std::fs::write(
+        &cfg,
+        micro.replace(pinned, "genotype_rule = \"window_mean\""),
+    )
+    .unwrap();
+    let o = hinas()
+        .args(["search", "--json", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "search failed: {}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    // 3 epochs, select_fraction 0.7: the window is epochs 2-3.
+    assert_eq!(
+        json["genotype_from"],
+        "the mean architecture weights of epochs 2-3"
+    );
+    let saved = hinas::search::state::saved_config(&out).unwrap();
+    assert_eq!(saved.search.genotype_rule, "window_mean");
+    let gpu = hinas::gpu::Gpu::open().unwrap();
+    let (_, progress) = hinas::search::state::load(&out, &gpu).unwrap();
+    let want = hinas::search::run::window_mean_genotype(&saved, &progress.history).unwrap();
+    let got = hinas::nn::genotype::Genotype::load(&out.join("genotype.json")).unwrap();
+    assert_eq!(
+        (&got.cells, &got.path, got.epoch),
+        (&want.cells, &want.path, 3)
+    );
+    assert_eq!(got.alphas, want.alphas);
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_file(&cfg);
+}
+
+#[test]
 fn bad_input_gives_one_line_errors() {
     let out = scratch("bad");
     let o = search(&out, &["--data", "/definitely/not/here"]);
