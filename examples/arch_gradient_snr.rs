@@ -120,6 +120,15 @@ fn main() -> anyhow::Result<()> {
         restoring[rows / 2],
         restoring.iter().filter(|&&c| c > 0.5).count()
     );
+    // Adam normalises by the root mean square of (gradient + coupled decay): when the decay
+    // term is the larger, it sets the step and the ops' differences move only a fraction of lr.
+    let rms = (grads.iter().flatten().map(|g| g * g).sum::<f64>() / (n * rows * k) as f64).sqrt();
+    let decay = s.cfg.search.arch_weight_decay
+        * logits.iter().map(|v| f64::from(v.abs())).sum::<f64>()
+        / logits.len() as f64;
+    println!(
+        "alpha gradient rms {rms:.2e}; coupled decay term (arch_weight_decay x mean |logit|) {decay:.2e}"
+    );
     needed.sort_by(f64::total_cmp);
     let median = needed[needed.len() / 2];
     let within = needed.iter().filter(|&&b| b <= planned as f64).count();
