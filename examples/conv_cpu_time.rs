@@ -2,10 +2,11 @@
 //! shared machine where wall time is noisy. Run with one lavapipe worker thread so the CPU time
 //! is the shader work plus a little host overhead, not other processes' contention:
 //!
-//!     LP_NUM_THREADS=1 cargo run --release --example conv_cpu_time [-- ITERS [PASS]]
+//!     LP_NUM_THREADS=1 cargo run --release --example conv_cpu_time [-- ITERS [PASS [SHAPE]]]
 //!
-//! PASS is fwd, dx or dw (all three by default). Prints CPU ms (user + system of this process)
-//! and wall ms per iteration after one warm-up iteration.
+//! PASS is fwd, dx or dw (all three by default); SHAPE keeps the shapes whose name contains it.
+//! Prints CPU ms (user + system of this process) and wall ms per iteration after one warm-up
+//! iteration.
 
 use hinas::gpu::{Gpu, Tensor};
 use hinas::ops::conv2d::*;
@@ -43,53 +44,27 @@ fn main() {
         gpu.adapter_line(),
         std::env::var("LP_NUM_THREADS").ok()
     );
-    let shapes: [(&str, [usize; 4], usize, usize, Conv2dCfg); 6] = [
-        (
-            "8x64x64x64 k3",
-            [8, 64, 64, 64],
-            64,
-            3,
-            Conv2dCfg::new(1, 1, 1, 1),
-        ),
-        (
-            "6x20x64x64 k3",
-            [6, 20, 64, 64],
-            20,
-            3,
-            Conv2dCfg::new(1, 1, 1, 1),
-        ),
-        (
-            "6x20x64x64 k5d2",
-            [6, 20, 64, 64],
-            20,
-            5,
-            Conv2dCfg::new(1, 4, 2, 1),
-        ),
-        (
-            "6x10x64x64 k3",
-            [6, 10, 64, 64],
-            10,
-            3,
-            Conv2dCfg::new(1, 1, 1, 1),
-        ),
+    // (name, input shape, output channels, kernel size, padding, dilation), stride 1, one group.
+    let shapes: [(&str, [usize; 4], usize, usize, usize, usize); 9] = [
+        ("8x64x64x64 k3", [8, 64, 64, 64], 64, 3, 1, 1),
+        ("6x20x64x64 k3", [6, 20, 64, 64], 20, 3, 1, 1),
+        ("6x20x64x64 k5d2", [6, 20, 64, 64], 20, 5, 4, 2),
+        ("6x10x64x64 k3", [6, 10, 64, 64], 10, 3, 1, 1),
         // The offset conv of the tiny supernet's deformable candidate (8 -> 54 channels).
-        (
-            "2x8x24x24 k3>54",
-            [2, 8, 24, 24],
-            54,
-            3,
-            Conv2dCfg::new(1, 1, 1, 1),
-        ),
+        ("2x8x24x24 k3>54", [2, 8, 24, 24], 54, 3, 1, 1),
         // A 64-channel layer of a denoiser on a 256x256 image.
-        (
-            "1x64x256x256 k3",
-            [1, 64, 256, 256],
-            64,
-            3,
-            Conv2dCfg::new(1, 1, 1, 1),
-        ),
+        ("1x64x256x256 k3", [1, 64, 256, 256], 64, 3, 1, 1),
+        // 1x1 convs of a derived network at inference (cell inputs, decoder), 256x256 tile.
+        ("1x32x256x256 k1>8", [1, 32, 256, 256], 8, 1, 0, 1),
+        ("1x64x256x256 k1>16", [1, 64, 256, 256], 16, 1, 0, 1),
+        ("1x128x256x256 k1>64", [1, 128, 256, 256], 64, 1, 0, 1),
     ];
-    for (name, xs, cout, k, cfg) in shapes {
+    let filter = std::env::args().nth(3);
+    for (name, xs, cout, k, pad, dil) in shapes {
+        let cfg = Conv2dCfg::new(1, pad, dil, 1);
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
         let (ho, wo) = conv2d_out_hw(xs[2], xs[3], k, k, cfg);
         let ws = [cout, xs[1], k, k];
         let ys = [xs[0], cout, ho, wo];

@@ -4,7 +4,10 @@
 // A is packed by conv2d.wgsl's pack_weights into [group][M / 8][K][8], so the 8 rows an
 // invocation owns come in as two vec4 loads per k; the invocation's 8 consecutive columns of B
 // come in as two vec4 loads when N is a multiple of 4 (gemm_v4), else as 8 scalars (gemm_s).
-// 64 FMAs per k step, no workgroup memory (slower than registers on lavapipe).
+// 64 FMAs per k step, no workgroup memory (slower than registers on lavapipe). gemm_v4 also
+// stores its 8x8 block as 16 vec4 rows instead of 64 scalars: on lavapipe every store with a
+// computed index runs lane by lane like a load, and at the small K of a cell's 1x1 convs
+// (16-64) the 64 scalar stores were a third of the memory operations.
 
 struct Gemm {
   m: u32, k: u32, n: u32, blocks: u32,           // blocks = ceil(m / 8) (rows are per group)
@@ -19,6 +22,7 @@ struct Gemm {
 @group(0) @binding(3) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read_write> c: array<f32>;
+@group(0) @binding(6) var<storage, read_write> c4: array<vec4<f32>>;  // = c (gemm_v4 only)
 
 struct Row8 { lo: vec4<f32>, hi: vec4<f32> }
 
@@ -62,6 +66,22 @@ fn put(cb: u32, rows: u32, m0: u32, bias0: u32, col: u32, lo: vec4<f32>, hi: vec
   }
 }
 
+fn act4(v: vec4<f32>) -> vec4<f32> {
+  if (p.act != 0u) { return select(p.slope * v, v, v > vec4<f32>(0.0)); }
+  return v;
+}
+
+// Row r of the block: columns col..col+3 in `lo`, col+4..col+7 in `hi`. col < n and n, the
+// strides and col are multiples of 4, so the first vec4 is whole and inside the row.
+fn put_row(cb: u32, rows: u32, m0: u32, bias0: u32, col: u32, r: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  if (r >= rows) { return; }
+  var bv = 0.0;
+  if (p.has_bias != 0u) { bv = bias[bias0 + r]; }
+  let i = (cb + (m0 + r) * p.n + col) / 4u;
+  c4[i] = act4(lo + bv);
+  if (col + 4u < p.n) { c4[i + 1u] = act4(hi + bv); }
+}
+
 fn body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, vec: bool) {
   let flat = wid.x + wid.z * nwg.x;
   if (flat >= p.total) { return; }
@@ -93,6 +113,19 @@ fn body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, vec: bool) {
   let rows = min(p.m - m0, 8u);
   let cb = nb * p.c_nstride + g * p.c_gstride;
   let bias0 = g * p.m + m0;
+  if (vec) {
+    // Transposed in registers: l_j / h_j hold rows 0-3 / 4-7 of column col + j.
+    if (col >= p.n) { return; }
+    put_row(cb, rows, m0, bias0, col, 0u, vec4<f32>(l0.x, l1.x, l2.x, l3.x), vec4<f32>(l4.x, l5.x, l6.x, l7.x));
+    put_row(cb, rows, m0, bias0, col, 1u, vec4<f32>(l0.y, l1.y, l2.y, l3.y), vec4<f32>(l4.y, l5.y, l6.y, l7.y));
+    put_row(cb, rows, m0, bias0, col, 2u, vec4<f32>(l0.z, l1.z, l2.z, l3.z), vec4<f32>(l4.z, l5.z, l6.z, l7.z));
+    put_row(cb, rows, m0, bias0, col, 3u, vec4<f32>(l0.w, l1.w, l2.w, l3.w), vec4<f32>(l4.w, l5.w, l6.w, l7.w));
+    put_row(cb, rows, m0, bias0, col, 4u, vec4<f32>(h0.x, h1.x, h2.x, h3.x), vec4<f32>(h4.x, h5.x, h6.x, h7.x));
+    put_row(cb, rows, m0, bias0, col, 5u, vec4<f32>(h0.y, h1.y, h2.y, h3.y), vec4<f32>(h4.y, h5.y, h6.y, h7.y));
+    put_row(cb, rows, m0, bias0, col, 6u, vec4<f32>(h0.z, h1.z, h2.z, h3.z), vec4<f32>(h4.z, h5.z, h6.z, h7.z));
+    put_row(cb, rows, m0, bias0, col, 7u, vec4<f32>(h0.w, h1.w, h2.w, h3.w), vec4<f32>(h4.w, h5.w, h6.w, h7.w));
+    return;
+  }
   put(cb, rows, m0, bias0, col, l0, h0);
   put(cb, rows, m0, bias0, col + 1u, l1, h1);
   put(cb, rows, m0, bias0, col + 2u, l2, h2);

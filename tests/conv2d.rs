@@ -193,10 +193,45 @@ fn kernels_for_devices_without_subgroups() {
 
 #[test]
 fn pointwise_gemm_paths() {
-    // HW = 35: scalar B loads; HW = 24: vec4 loads; 10 rows: a partial row block.
+    // HW = 35: scalar B loads and C stores; HW = 24: vec4 loads and stores; 10 rows: a partial
+    // row block; HW = 20 in groups: vec4 rows whose second half lies past the row's end.
     check(&case([2, 6, 5, 7], [5, 6, 1, 1], 1, 0, 1, 1, true), 31);
     check(&case([2, 5, 4, 6], [10, 5, 1, 1], 1, 0, 1, 1, true), 32);
     check(&case([1, 6, 3, 5], [4, 3, 1, 1], 1, 0, 1, 2, true), 33);
+    check(&case([2, 6, 4, 5], [6, 3, 1, 1], 1, 0, 1, 2, true), 34);
+}
+
+/// The inference-only activation fused into the conv's store (`conv2d_raw_act`): LeakyReLU of
+/// the biased output, on the GEMM's vec4 and scalar paths and on a gather.
+#[test]
+fn fused_activation_matches_reference() {
+    let gpu = gpu();
+    let mut r = rng(41);
+    for (xs, ws, pad, slope) in [
+        ([2, 6, 4, 5], [10, 6, 1, 1], 0, 0.2f32),
+        ([1, 5, 5, 7], [9, 5, 1, 1], 0, 0.0),
+        ([1, 4, 6, 7], [8, 4, 3, 3], 1, 0.1),
+    ] {
+        let cfg = Conv2dCfg::new(1, pad, 1, 1);
+        let nx: usize = xs.iter().product();
+        let nw: usize = ws.iter().product();
+        let (xt, x) = upload(&gpu, &xs, &uniform(&mut r, nx, -1.0, 1.0));
+        let (wt, w) = upload(&gpu, &ws, &uniform(&mut r, nw, -0.5, 0.5));
+        let (bt, b) = upload(&gpu, &[ws[0]], &uniform(&mut r, ws[0], -0.5, 0.5));
+        let y = conv2d_raw_act(&xt, &wt, Some(&bt), cfg, Some(slope));
+        let pre = conv_ref(&x, xs, &w, ws, Some(&b), cfg);
+        assert!(pre.iter().any(|&v| v < 0.0) && pre.iter().any(|&v| v > 0.0));
+        let want: Vec<f64> = pre
+            .into_iter()
+            .map(|v| if v > 0.0 { v } else { slope as f64 * v })
+            .collect();
+        assert_close(
+            &format!("{xs:?} w {ws:?} slope {slope}"),
+            &y.to_vec(),
+            &want,
+            1e-5,
+        );
+    }
 }
 
 #[test]

@@ -53,8 +53,10 @@ pub(super) fn gemm(j: &Job) {
     let blocks = j.m.div_ceil(8);
     let chunks = j.n.div_ceil(8).div_ceil(64);
     let total = j.batches * j.groups * chunks;
-    let vec4 =
-        j.n.is_multiple_of(4) && j.b_nstride.is_multiple_of(4) && j.b_gstride.is_multiple_of(4);
+    // gemm_v4 loads B and stores C as vec4 rows: every row start must be a multiple of 4.
+    let vec4 = [j.n, j.b_nstride, j.b_gstride, j.c_nstride, j.c_gstride]
+        .iter()
+        .all(|s| s.is_multiple_of(4));
     let p = Params {
         m: u(j.m),
         k: u(j.k),
@@ -82,6 +84,7 @@ pub(super) fn gemm(j: &Job) {
             j.b.buffer(),
             j.b.buffer(),
             bias.buffer(),
+            j.c.buffer(),
             j.c.buffer(),
         ],
         fold(total, blocks, "gemm"),
