@@ -25,11 +25,20 @@ fn slice_ref(x: &[f64], c: usize, n: usize, hw: usize, start: usize, len: usize)
     out
 }
 
+/// Planes of 15 floats take the scalar copy kernels, planes of 8 their vec4 twins.
+const PLANES: [(usize, usize); 2] = [(5, 3), (2, 4)];
+
 #[test]
 fn concat_forward_and_gradients() {
+    for (h, w) in PLANES {
+        concat_case(h, w);
+    }
+}
+
+fn concat_case(h: usize, w: usize) {
     let gpu = gpu();
-    // N=3, odd H/W, channel counts not multiples of 4, and a reused input (its gradients add).
-    let (n, h, w) = (3, 5, 3);
+    // N=3, channel counts not multiples of 4, and a reused input (its gradients add).
+    let n = 3;
     let hw = h * w;
     let cs = [3, 1, 6];
     let mut r = rng(31);
@@ -52,7 +61,12 @@ fn concat_forward_and_gradients() {
         let c: Vec<usize> = order.iter().map(|&i| cs[i]).collect();
         concat_ref(&xs, &c, n, hw)
     };
-    assert_close("concat y", &y.value().to_vec(), &f(&data), 1e-6);
+    assert_close(
+        &format!("{h}x{w}: concat y"),
+        &y.value().to_vec(),
+        &f(&data),
+        1e-6,
+    );
     let (gt, gy) = upload(
         &gpu,
         &[n, ctot, h, w],
@@ -67,7 +81,7 @@ fn concat_forward_and_gradients() {
         };
         let num = numeric_grad(&fi, &data[i], &gy, 1e-3);
         let got = grads.get(&vars[i]).unwrap().to_vec();
-        assert_close(&format!("concat grad x{i}"), &got, &num, 1e-5);
+        assert_close(&format!("{h}x{w}: concat grad x{i}"), &got, &num, 1e-5);
     }
 }
 
@@ -86,8 +100,14 @@ fn concat_n1_and_single_input() {
 
 #[test]
 fn slice_and_split_forward_and_gradients() {
+    for (h, w) in PLANES {
+        slice_and_split_case(h, w);
+    }
+}
+
+fn slice_and_split_case(h: usize, w: usize) {
     let gpu = gpu();
-    let (n, c, h, w) = (3, 7, 3, 5);
+    let (n, c) = (3, 7);
     let hw = h * w;
     let mut r = rng(33);
     let (xt, x) = upload(&gpu, &[n, c, h, w], &uniform(&mut r, n * c * hw, -2.0, 2.0));
@@ -106,7 +126,12 @@ fn slice_and_split_forward_and_gradients() {
     let (gt, gy) = upload(&gpu, &[n, 3, h, w], &uniform(&mut r, n * 3 * hw, -1.0, 1.0));
     let grads = tape.backward_with(&y, gt);
     let num = numeric_grad(&|x| slice_ref(x, c, n, hw, 2, 3), &x, &gy, 1e-3);
-    assert_close("slice grad", &grads.get(&xv).unwrap().to_vec(), &num, 1e-5);
+    assert_close(
+        &format!("{h}x{w}: slice grad"),
+        &grads.get(&xv).unwrap().to_vec(),
+        &num,
+        1e-5,
+    );
 
     // split [2, 4, 1], then a loss that uses every piece differently: y = concat(p2, p0).
     // p1 is unused, so its channels get a zero gradient.
@@ -132,7 +157,12 @@ fn slice_and_split_forward_and_gradients() {
     let (gt, gy) = upload(&gpu, &[n, 3, h, w], &uniform(&mut r, n * 3 * hw, -1.0, 1.0));
     let grads = tape.backward_with(&y, gt);
     let num = numeric_grad(&f, &x, &gy, 1e-3);
-    assert_close("split grad", &grads.get(&xv).unwrap().to_vec(), &num, 1e-5);
+    assert_close(
+        &format!("{h}x{w}: split grad"),
+        &grads.get(&xv).unwrap().to_vec(),
+        &num,
+        1e-5,
+    );
 }
 
 #[test]

@@ -45,6 +45,36 @@ fn dims(what: &str, x: &Tensor) -> (usize, usize, usize) {
     (s[0], s[1], s[2..].iter().product())
 }
 
+/// Launches `entry` (or its vec4 twin `entry4` when every size and offset in `p` is a multiple
+/// of 4, with them counted in vec4s) over `blocks` blocks of `span` floats.
+fn launch(entry: &'static str, p: Params, span: usize, src: &Tensor, dst: &Tensor) {
+    let fields = [p.blk, p.src_stride, p.src_off, p.dst_stride, p.dst_off];
+    let (entry, p, span) = if fields.iter().all(|f| f % 4 == 0) {
+        let q = Params {
+            blk: p.blk / 4,
+            src_stride: p.src_stride / 4,
+            src_off: p.src_off / 4,
+            dst_stride: p.dst_stride / 4,
+            dst_off: p.dst_off / 4,
+            ..p
+        };
+        let vec_entry = match entry {
+            "copy_blocks" => "copy_blocks4",
+            _ => "pad_blocks4",
+        };
+        (vec_entry, q, span / 4)
+    } else {
+        (entry, p, span)
+    };
+    src.gpu().dispatch(
+        &K,
+        entry,
+        &p,
+        &[src.buffer(), dst.buffer(), src.buffer(), dst.buffer()],
+        grid(span, p.nb as usize),
+    );
+}
+
 /// Copies channels [src_c, src_c + len) of `src` to channels [dst_c, ..) of `dst`.
 fn copy_channels(src: &Tensor, src_c: usize, dst: &Tensor, dst_c: usize, len: usize) {
     let (n, cs, hw) = dims("copy", src);
@@ -62,13 +92,7 @@ fn copy_channels(src: &Tensor, src_c: usize, dst: &Tensor, dst_c: usize, len: us
         dst_off: (dst_c * hw) as u32,
         _pad: [0; 2],
     };
-    src.gpu().dispatch(
-        &K,
-        "copy_blocks",
-        &p,
-        &[src.buffer(), dst.buffer()],
-        grid(blk, n),
-    );
+    launch("copy_blocks", p, blk, src, dst);
 }
 
 /// Inputs with equal N and trailing dims, joined along the channels in order.
@@ -136,13 +160,7 @@ pub fn channel_slice_backward(gy: &Tensor, x_shape: &[usize], start: usize) -> T
             dst_off: (start * hw) as u32,
             _pad: [0; 2],
         };
-        gy.gpu().dispatch(
-            &K,
-            "pad_blocks",
-            &p,
-            &[gy.buffer(), out.buffer()],
-            grid(x_shape[1] * hw, n),
-        );
+        launch("pad_blocks", p, x_shape[1] * hw, gy, &out);
     }
     out
 }
