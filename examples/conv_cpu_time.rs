@@ -10,19 +10,11 @@
 
 use hinas::gpu::{Gpu, Tensor};
 use hinas::ops::conv2d::*;
-use std::time::Instant;
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
 
 /// A named conv pass to time.
 type Pass<'a> = (&'static str, Box<dyn Fn() -> Tensor + 'a>);
-
-fn cpu_ms() -> f64 {
-    // /proc/self/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
-    let s = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let rest = &s[s.rfind(')').expect("stat format") + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    let t: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
-    t * 10.0
-}
 
 fn data(n: usize, seed: u32) -> Vec<f32> {
     (0..n)
@@ -35,6 +27,9 @@ fn data(n: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
+/// (name, input shape, output channels, kernel size, padding, dilation), stride 1, one group.
+type Shape = (&'static str, [usize; 4], usize, usize, usize, usize);
+
 fn main() {
     let iters: usize = std::env::args().nth(1).map_or(4, |s| s.parse().unwrap());
     let only = std::env::args().nth(2);
@@ -44,8 +39,7 @@ fn main() {
         gpu.adapter_line(),
         std::env::var("LP_NUM_THREADS").ok()
     );
-    // (name, input shape, output channels, kernel size, padding, dilation), stride 1, one group.
-    let shapes: [(&str, [usize; 4], usize, usize, usize, usize); 9] = [
+    let shapes: [Shape; 9] = [
         ("8x64x64x64 k3", [8, 64, 64, 64], 64, 3, 1, 1),
         ("6x20x64x64 k3", [6, 20, 64, 64], 20, 3, 1, 1),
         ("6x20x64x64 k5d2", [6, 20, 64, 64], 20, 5, 4, 2),
@@ -80,15 +74,7 @@ fn main() {
             if only.as_deref().is_some_and(|o| o != *pass) {
                 continue;
             }
-            drop(f());
-            gpu.sync();
-            let (c0, t0) = (cpu_ms(), Instant::now());
-            for _ in 0..iters {
-                drop(f());
-                gpu.sync();
-            }
-            let cpu = (cpu_ms() - c0) / iters as f64;
-            let wall = t0.elapsed().as_secs_f64() * 1e3 / iters as f64;
+            let (cpu, wall) = cpu_time::time_pass(&gpu, iters, f.as_ref());
             println!("{name:<16} {pass:<4} cpu {cpu:8.1} ms   wall {wall:8.1} ms");
         }
     }
