@@ -45,9 +45,15 @@ fn dims(what: &str, x: &Tensor) -> (usize, usize, usize) {
     (s[0], s[1], s[2..].iter().product())
 }
 
-/// Launches `entry` (or its vec4 twin `entry4` when every size and offset in `p` is a multiple
-/// of 4, with them counted in vec4s) over `blocks` blocks of `span` floats.
-fn launch(entry: &'static str, p: Params, span: usize, src: &Tensor, dst: &Tensor) {
+/// Launches a copy kernel over `p.nb` blocks of `span` floats: `entries.1`, its vec4 twin, when
+/// every size and offset in `p` is a multiple of 4 (then counted in vec4s), else `entries.0`.
+fn launch(
+    entries: (&'static str, &'static str),
+    p: Params,
+    span: usize,
+    src: &Tensor,
+    dst: &Tensor,
+) {
     let fields = [p.blk, p.src_stride, p.src_off, p.dst_stride, p.dst_off];
     let (entry, p, span) = if fields.iter().all(|f| f % 4 == 0) {
         let q = Params {
@@ -58,13 +64,9 @@ fn launch(entry: &'static str, p: Params, span: usize, src: &Tensor, dst: &Tenso
             dst_off: p.dst_off / 4,
             ..p
         };
-        let vec_entry = match entry {
-            "copy_blocks" => "copy_blocks4",
-            _ => "pad_blocks4",
-        };
-        (vec_entry, q, span / 4)
+        (entries.1, q, span / 4)
     } else {
-        (entry, p, span)
+        (entries.0, p, span)
     };
     src.gpu().dispatch(
         &K,
@@ -92,7 +94,7 @@ fn copy_channels(src: &Tensor, src_c: usize, dst: &Tensor, dst_c: usize, len: us
         dst_off: (dst_c * hw) as u32,
         _pad: [0; 2],
     };
-    launch("copy_blocks", p, blk, src, dst);
+    launch(("copy_blocks", "copy_blocks4"), p, blk, src, dst);
 }
 
 /// Inputs with equal N and trailing dims, joined along the channels in order.
@@ -160,7 +162,7 @@ pub fn channel_slice_backward(gy: &Tensor, x_shape: &[usize], start: usize) -> T
             dst_off: (start * hw) as u32,
             _pad: [0; 2],
         };
-        launch("pad_blocks", p, x_shape[1] * hw, gy, &out);
+        launch(("pad_blocks", "pad_blocks4"), p, x_shape[1] * hw, gy, &out);
     }
     out
 }
