@@ -27,8 +27,8 @@ fn data(n: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
-/// (name, input shape, output channels, kernel size, padding, dilation), stride 1, one group.
-type Shape = (&'static str, [usize; 4], usize, usize, usize, usize);
+/// (name, input shape, output channels, kernel size, padding, dilation, groups), stride 1.
+type Shape = (&'static str, [usize; 4], usize, usize, usize, usize, usize);
 
 fn main() {
     let iters: usize = std::env::args().nth(1).map_or(4, |s| s.parse().unwrap());
@@ -39,28 +39,33 @@ fn main() {
         gpu.adapter_line(),
         std::env::var("LP_NUM_THREADS").ok()
     );
-    let shapes: [Shape; 9] = [
-        ("8x64x64x64 k3", [8, 64, 64, 64], 64, 3, 1, 1),
-        ("6x20x64x64 k3", [6, 20, 64, 64], 20, 3, 1, 1),
-        ("6x20x64x64 k5d2", [6, 20, 64, 64], 20, 5, 4, 2),
-        ("6x10x64x64 k3", [6, 10, 64, 64], 10, 3, 1, 1),
+    let shapes: [Shape; 12] = [
+        ("8x64x64x64 k3", [8, 64, 64, 64], 64, 3, 1, 1, 1),
+        ("6x20x64x64 k3", [6, 20, 64, 64], 20, 3, 1, 1, 1),
+        ("6x20x64x64 k5d2", [6, 20, 64, 64], 20, 5, 4, 2, 1),
+        ("6x10x64x64 k3", [6, 10, 64, 64], 10, 3, 1, 1, 1),
         // The offset conv of the tiny supernet's deformable candidate (8 -> 54 channels).
-        ("2x8x24x24 k3>54", [2, 8, 24, 24], 54, 3, 1, 1),
+        ("2x8x24x24 k3>54", [2, 8, 24, 24], 54, 3, 1, 1, 1),
         // A 64-channel layer of a denoiser on a 256x256 image.
-        ("1x64x256x256 k3", [1, 64, 256, 256], 64, 3, 1, 1),
+        ("1x64x256x256 k3", [1, 64, 256, 256], 64, 3, 1, 1, 1),
         // 1x1 convs of a derived network at inference (cell inputs, decoder), 256x256 tile.
-        ("1x32x256x256 k1>8", [1, 32, 256, 256], 8, 1, 0, 1),
-        ("1x64x256x256 k1>16", [1, 64, 256, 256], 16, 1, 0, 1),
-        ("1x128x256x256 k1>64", [1, 128, 256, 256], 64, 1, 0, 1),
+        ("1x32x256x256 k1>8", [1, 32, 256, 256], 8, 1, 0, 1, 1),
+        ("1x64x256x256 k1>16", [1, 64, 256, 256], 16, 1, 0, 1, 1),
+        ("1x128x256x256 k1>64", [1, 128, 256, 256], 64, 1, 0, 1, 1),
+        // A deformable edge's offset conv, the decoder's depthwise conv and its output conv at
+        // inference, 256x256 tile.
+        ("1x8x256x256 k3>54", [1, 8, 256, 256], 54, 3, 1, 1, 1),
+        ("1x176x256x256 dw3", [1, 176, 256, 256], 176, 3, 1, 1, 176),
+        ("1x128x256x256 k3>1", [1, 128, 256, 256], 1, 3, 1, 1, 1),
     ];
     let filter = std::env::args().nth(3);
-    for (name, xs, cout, k, pad, dil) in shapes {
-        let cfg = Conv2dCfg::new(1, pad, dil, 1);
+    for (name, xs, cout, k, pad, dil, groups) in shapes {
+        let cfg = Conv2dCfg::new(1, pad, dil, groups);
         if filter.as_deref().is_some_and(|f| !name.contains(f)) {
             continue;
         }
         let (ho, wo) = conv2d_out_hw(xs[2], xs[3], k, k, cfg);
-        let ws = [cout, xs[1], k, k];
+        let ws = [cout, xs[1] / groups, k, k];
         let ys = [xs[0], cout, ho, wo];
         let x = Tensor::from_slice(&gpu, &xs, &data(xs.iter().product(), 1));
         let w = Tensor::from_slice(&gpu, &ws, &data(ws.iter().product(), 2));

@@ -36,6 +36,7 @@ struct Gather {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(5) var<storage, read> wp1: array<f32>;        // packed, as scalars (R = 1, subgroup loads)
+@group(0) @binding(6) var<storage, read_write> dst4: array<vec4<f32>>; // = dst, for whole-vec4 stores
 
 // Tap offset of tap k along one axis, or i32 min when the tap does not reach this phase.
 fn tap_off(c0: i32, k: u32) -> i32 {
@@ -77,9 +78,30 @@ fn store(n: u32, c: u32, a: u32, b: u32, v: f32) {
   }
 }
 
+// Stores of four consecutive destination pixels b..b+3 (b a multiple of 4) go out as one vec4
+// when the rows allow it: on lavapipe each store with a computed index runs lane by lane like a
+// load, and a lane's scalar stores were up to a third of a gather's memory operations at the
+// 8-16 reduction channels of a cell's convs. Same bias add and activation per component as
+// `store`, so the outputs are bit-identical.
+fn whole4(b: u32) -> bool {
+  return p.out_mul == 1u && (p.ow & 3u) == 0u && (p.out_x0 & 3u) == 0u && b + 4u <= p.cols;
+}
+
+fn put4(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
+  var bv = 0.0;
+  if (p.has_bias != 0u) { bv = bias[c]; }
+  var y = v + vec4<f32>(bv);
+  if (p.act != 0u) { y = select(p.slope * y, y, y > vec4<f32>(0.0)); }
+  dst4[(((n * p.cout + c) * p.oh + p.out_y0 + a) * p.ow + p.out_x0 + b) / 4u] = y;
+}
+
 // Four consecutive pixels of one channel; unrolled, as indexing a vector by a loop variable
 // runs much slower on lavapipe.
 fn store4(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
+  if (whole4(b)) {
+    put4(n, c, a, b, v);
+    return;
+  }
   store(n, c, a, b, v.x);
   store(n, c, a, b + 1u, v.y);
   store(n, c, a, b + 2u, v.z);
@@ -91,6 +113,45 @@ fn store8(n: u32, c0: u32, nc: u32, a: u32, b: u32, lo: vec4<f32>, hi: vec4<f32>
     if (r < nc) { store(n, c0 + r, a, b, lo[r]); }
     if (r + 4u < nc) { store(n, c0 + 4u + r, a, b, hi[r]); }
   }
+}
+
+// Channels c0 .. c0 + nc - 1 (nc <= 8) of pixels b..b+3, from each pixel's accumulators
+// (l = channels 0-3, h = 4-7): transposed with constant component indices.
+fn store8x4(n: u32, c0: u32, nc: u32, a: u32, b: u32, l0: vec4<f32>, h0: vec4<f32>,
+            l1: vec4<f32>, h1: vec4<f32>, l2: vec4<f32>, h2: vec4<f32>, l3: vec4<f32>, h3: vec4<f32>) {
+  if (!whole4(b)) {
+    store8(n, c0, nc, a, b, l0, h0);
+    store8(n, c0, nc, a, b + 1u, l1, h1);
+    store8(n, c0, nc, a, b + 2u, l2, h2);
+    store8(n, c0, nc, a, b + 3u, l3, h3);
+    return;
+  }
+  put4(n, c0, a, b, vec4<f32>(l0.x, l1.x, l2.x, l3.x));
+  if (nc > 1u) { put4(n, c0 + 1u, a, b, vec4<f32>(l0.y, l1.y, l2.y, l3.y)); }
+  if (nc > 2u) { put4(n, c0 + 2u, a, b, vec4<f32>(l0.z, l1.z, l2.z, l3.z)); }
+  if (nc > 3u) { put4(n, c0 + 3u, a, b, vec4<f32>(l0.w, l1.w, l2.w, l3.w)); }
+  if (nc > 4u) { put4(n, c0 + 4u, a, b, vec4<f32>(h0.x, h1.x, h2.x, h3.x)); }
+  if (nc > 5u) { put4(n, c0 + 5u, a, b, vec4<f32>(h0.y, h1.y, h2.y, h3.y)); }
+  if (nc > 6u) { put4(n, c0 + 6u, a, b, vec4<f32>(h0.z, h1.z, h2.z, h3.z)); }
+  if (nc > 7u) { put4(n, c0 + 7u, a, b, vec4<f32>(h0.w, h1.w, h2.w, h3.w)); }
+}
+
+// The same for 4 channels per pixel (gather32's lanes).
+fn store4x4(n: u32, c0: u32, nc: u32, a: u32, b: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>,
+            a3: vec4<f32>) {
+  if (!whole4(b)) {
+    for (var r = 0u; r < nc; r++) {
+      store(n, c0 + r, a, b, a0[r]);
+      store(n, c0 + r, a, b + 1u, a1[r]);
+      store(n, c0 + r, a, b + 2u, a2[r]);
+      store(n, c0 + r, a, b + 3u, a3[r]);
+    }
+    return;
+  }
+  put4(n, c0, a, b, vec4<f32>(a0.x, a1.x, a2.x, a3.x));
+  if (nc > 1u) { put4(n, c0 + 1u, a, b, vec4<f32>(a0.y, a1.y, a2.y, a3.y)); }
+  if (nc > 2u) { put4(n, c0 + 2u, a, b, vec4<f32>(a0.z, a1.z, a2.z, a3.z)); }
+  if (nc > 3u) { put4(n, c0 + 3u, a, b, vec4<f32>(a0.w, a1.w, a2.w, a3.w)); }
 }
 
 // 8 destination channels x 8 destination pixels per invocation. Grid: x/z = folded (n, chunk),
@@ -154,14 +215,8 @@ fn gather8_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, sid: u32) {
   let cb = (blk % p.blocks_g) * 8u;
   let nc = min(p.og - cb, 8u);
   let c0 = g * p.og + cb;
-  store8(n, c0, nc, a, b0, a0l, a0h);
-  store8(n, c0, nc, a, b0 + 1u, a1l, a1h);
-  store8(n, c0, nc, a, b0 + 2u, a2l, a2h);
-  store8(n, c0, nc, a, b0 + 3u, a3l, a3h);
-  store8(n, c0, nc, a, b0 + 4u, a4l, a4h);
-  store8(n, c0, nc, a, b0 + 5u, a5l, a5h);
-  store8(n, c0, nc, a, b0 + 6u, a6l, a6h);
-  store8(n, c0, nc, a, b0 + 7u, a7l, a7h);
+  store8x4(n, c0, nc, a, b0, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h);
+  store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h);
 }
 
 // One destination channel x 8 pixels per invocation: the depthwise path (and any conv with at

@@ -157,38 +157,14 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (!live || cb >= p.blocks_g) { return; }
   let nc = min(p.og - cb * 8u, 8u);
   let c0 = g * p.og + cb * 8u;
-  store8(n, c0, nc, a, b0 + 0u, a0l, a0h);
-  store8(n, c0, nc, a, b0 + 1u, a1l, a1h);
-  store8(n, c0, nc, a, b0 + 2u, a2l, a2h);
-  store8(n, c0, nc, a, b0 + 3u, a3l, a3h);
-  store8(n, c0, nc, a, b0 + 4u, a4l, a4h);
-  store8(n, c0, nc, a, b0 + 5u, a5l, a5h);
-  store8(n, c0, nc, a, b0 + 6u, a6l, a6h);
-  store8(n, c0, nc, a, b0 + 7u, a7l, a7h);
-  store8(n, c0, nc, a, b0 + 8u, a8l, a8h);
-  store8(n, c0, nc, a, b0 + 9u, a9l, a9h);
-  store8(n, c0, nc, a, b0 + 10u, a10l, a10h);
-  store8(n, c0, nc, a, b0 + 11u, a11l, a11h);
-  store8(n, c0, nc, a, b0 + 12u, a12l, a12h);
-  store8(n, c0, nc, a, b0 + 13u, a13l, a13h);
-  store8(n, c0, nc, a, b0 + 14u, a14l, a14h);
-  store8(n, c0, nc, a, b0 + 15u, a15l, a15h);
-  store8(n, c0, nc, a, b0 + 16u, a16l, a16h);
-  store8(n, c0, nc, a, b0 + 17u, a17l, a17h);
-  store8(n, c0, nc, a, b0 + 18u, a18l, a18h);
-  store8(n, c0, nc, a, b0 + 19u, a19l, a19h);
-  store8(n, c0, nc, a, b0 + 20u, a20l, a20h);
-  store8(n, c0, nc, a, b0 + 21u, a21l, a21h);
-  store8(n, c0, nc, a, b0 + 22u, a22l, a22h);
-  store8(n, c0, nc, a, b0 + 23u, a23l, a23h);
-  store8(n, c0, nc, a, b0 + 24u, a24l, a24h);
-  store8(n, c0, nc, a, b0 + 25u, a25l, a25h);
-  store8(n, c0, nc, a, b0 + 26u, a26l, a26h);
-  store8(n, c0, nc, a, b0 + 27u, a27l, a27h);
-  store8(n, c0, nc, a, b0 + 28u, a28l, a28h);
-  store8(n, c0, nc, a, b0 + 29u, a29l, a29h);
-  store8(n, c0, nc, a, b0 + 30u, a30l, a30h);
-  store8(n, c0, nc, a, b0 + 31u, a31l, a31h);
+  store8x4(n, c0, nc, a, b0 + 0u, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h);
+  store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h);
+  store8x4(n, c0, nc, a, b0 + 8u, a8l, a8h, a9l, a9h, a10l, a10h, a11l, a11h);
+  store8x4(n, c0, nc, a, b0 + 12u, a12l, a12h, a13l, a13h, a14l, a14h, a15l, a15h);
+  store8x4(n, c0, nc, a, b0 + 16u, a16l, a16h, a17l, a17h, a18l, a18h, a19l, a19h);
+  store8x4(n, c0, nc, a, b0 + 20u, a20l, a20h, a21l, a21h, a22l, a22h, a23l, a23h);
+  store8x4(n, c0, nc, a, b0 + 24u, a24l, a24h, a25l, a25h, a26l, a26h, a27l, a27h);
+  store8x4(n, c0, nc, a, b0 + 28u, a28l, a28h, a29l, a29h, a30l, a30h, a31l, a31h);
 }
 
 // Like gather64 with 4 channels per lane (32 per workgroup), for groups of 10-47 destination
@@ -305,38 +281,12 @@ fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (!live || cb >= p.blocks_g) { return; }
   let nc = min(p.og - cb * 4u, 4u);
   let c0 = g * p.og + cb * 4u;
-  for (var r = 0u; r < nc; r++) {
-    store(n, c0 + r, a, b0 + 0u, a0[r]);
-    store(n, c0 + r, a, b0 + 1u, a1[r]);
-    store(n, c0 + r, a, b0 + 2u, a2[r]);
-    store(n, c0 + r, a, b0 + 3u, a3[r]);
-    store(n, c0 + r, a, b0 + 4u, a4[r]);
-    store(n, c0 + r, a, b0 + 5u, a5[r]);
-    store(n, c0 + r, a, b0 + 6u, a6[r]);
-    store(n, c0 + r, a, b0 + 7u, a7[r]);
-    store(n, c0 + r, a, b0 + 8u, a8[r]);
-    store(n, c0 + r, a, b0 + 9u, a9[r]);
-    store(n, c0 + r, a, b0 + 10u, a10[r]);
-    store(n, c0 + r, a, b0 + 11u, a11[r]);
-    store(n, c0 + r, a, b0 + 12u, a12[r]);
-    store(n, c0 + r, a, b0 + 13u, a13[r]);
-    store(n, c0 + r, a, b0 + 14u, a14[r]);
-    store(n, c0 + r, a, b0 + 15u, a15[r]);
-    store(n, c0 + r, a, b0 + 16u, a16[r]);
-    store(n, c0 + r, a, b0 + 17u, a17[r]);
-    store(n, c0 + r, a, b0 + 18u, a18[r]);
-    store(n, c0 + r, a, b0 + 19u, a19[r]);
-    store(n, c0 + r, a, b0 + 20u, a20[r]);
-    store(n, c0 + r, a, b0 + 21u, a21[r]);
-    store(n, c0 + r, a, b0 + 22u, a22[r]);
-    store(n, c0 + r, a, b0 + 23u, a23[r]);
-    store(n, c0 + r, a, b0 + 24u, a24[r]);
-    store(n, c0 + r, a, b0 + 25u, a25[r]);
-    store(n, c0 + r, a, b0 + 26u, a26[r]);
-    store(n, c0 + r, a, b0 + 27u, a27[r]);
-    store(n, c0 + r, a, b0 + 28u, a28[r]);
-    store(n, c0 + r, a, b0 + 29u, a29[r]);
-    store(n, c0 + r, a, b0 + 30u, a30[r]);
-    store(n, c0 + r, a, b0 + 31u, a31[r]);
-  }
+  store4x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3);
+  store4x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7);
+  store4x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11);
+  store4x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15);
+  store4x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19);
+  store4x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23);
+  store4x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27);
+  store4x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31);
 }

@@ -202,17 +202,31 @@ fn pointwise_gemm_paths() {
 }
 
 /// The inference-only activation fused into the conv's store (`conv2d_raw_act`): LeakyReLU of
-/// the biased output, on the GEMM's vec4 and scalar paths and on a gather.
+/// the biased output, on the GEMM's vec4 and scalar paths and on each gather's scalar and
+/// whole-vec4 stores (rows of 4k pixels; gather64 forced on a small image).
 #[test]
 fn fused_activation_matches_reference() {
+    with_wide64_from(0, fused_activation_cases);
+}
+
+fn fused_activation_cases() {
     let gpu = gpu();
     let mut r = rng(41);
-    for (xs, ws, pad, slope) in [
-        ([2, 6, 4, 5], [10, 6, 1, 1], 0, 0.2f32),
-        ([1, 5, 5, 7], [9, 5, 1, 1], 0, 0.0),
-        ([1, 4, 6, 7], [8, 4, 3, 3], 1, 0.1),
+    for (xs, ws, pad, groups, slope) in [
+        ([2, 6, 4, 5], [10, 6, 1, 1], 0, 1, 0.2f32),
+        ([1, 5, 5, 7], [9, 5, 1, 1], 0, 1, 0.0),
+        // gather8 (and gather1s3 for the depthwise one), rows of 7 then 12 pixels.
+        ([1, 4, 6, 7], [8, 4, 3, 3], 1, 1, 0.1),
+        ([1, 4, 6, 12], [6, 4, 3, 3], 1, 1, 0.1),
+        ([2, 5, 5, 12], [5, 1, 3, 3], 1, 5, 0.2),
+        // gather32 (13 channels: a partial 4-channel block), gather64 (54: the offset conv of a
+        // deformable edge), each with rows of 12 (vec4 stores) and 10 (scalar stores) pixels.
+        ([1, 4, 5, 12], [13, 4, 3, 3], 1, 1, 0.1),
+        ([1, 4, 5, 10], [13, 4, 3, 3], 1, 1, 0.1),
+        ([1, 3, 4, 12], [54, 3, 3, 3], 1, 1, 0.0),
+        ([1, 3, 4, 10], [54, 3, 3, 3], 1, 1, 0.2),
     ] {
-        let cfg = Conv2dCfg::new(1, pad, 1, 1);
+        let cfg = Conv2dCfg::new(1, pad, 1, groups);
         let nx: usize = xs.iter().product();
         let nw: usize = ws.iter().product();
         let (xt, x) = upload(&gpu, &xs, &uniform(&mut r, nx, -1.0, 1.0));

@@ -283,6 +283,7 @@ pub(super) fn gather(
             b.buffer(),
             dst.buffer(),
             packed.buffer(),
+            dst.buffer(),
         ],
         fold(p.total as usize, y, "conv2d"),
     );
