@@ -385,6 +385,34 @@ fn dcnv1_strides_dilations_and_odd_kernels_match_finite_differences() {
     check_against_finite_differences(&gpu, &c, 6);
 }
 
+/// Output positions in multiples of 4 take the forward's `im2col4` (four positions per lane,
+/// vector loads of offsets and mask, one vector store per channel): masked and unmasked, several
+/// offset groups, stride 2, and rows of 2 positions (a lane's four span two rows).
+#[test]
+fn forward_with_four_positions_per_lane_matches_the_reference() {
+    let gpu = gpu();
+    let cases = [
+        Case { h: 8, w: 10, og: 2, ..BASE },
+        Case { h: 8, w: 10, mask: false, bias: false, ..BASE },
+        Case { h: 8, w: 10, stride: 2, cout: 5, ..BASE },
+        Case { n: 1, h: 6, w: 2, cin: 6, og: 3, ..BASE },
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        assert_eq!(c.hout() * c.wout() % 4, 0, "case {i} must take im2col4");
+        let inp = inputs(&gpu, c, 20 + i as u64, 3);
+        let out = run(&gpu, c, &inp);
+        let want = reference(
+            c,
+            &inp.x,
+            &inp.off,
+            inp.mask.as_deref(),
+            &inp.w,
+            inp.b.as_deref(),
+        );
+        assert_close(&format!("case {i}: forward"), &out.y, &want, 1e-5);
+    }
+}
+
 /// Runs the op (forward + all gradients) with the chunk budget forced to `budget` elements.
 fn run_with_budget(gpu: &Gpu, c: &Case, inp: &Inputs, budget: Option<usize>) -> Out {
     match budget {

@@ -13,7 +13,8 @@ fn im2col(g: &Geom, c: &Chunk, x: &Tensor, offset: &Tensor, mask: Option<&Tensor
     let mut sb = SampleBinds::new(offset, mask);
     sb.x = Some(x);
     sb.col = Some(&col);
-    sb.run("im2col", &GeoParams::new(g, c));
+    let p = GeoParams::new(g, c);
+    sb.run(if p.four_aligned() { "im2col4" } else { "im2col" }, &p);
     col
 }
 

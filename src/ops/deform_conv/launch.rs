@@ -76,6 +76,15 @@ impl GeoParams {
         self
     }
 
+    /// Whether `im2col4` (four positions per invocation, vec4 offsets, mask and column stores)
+    /// applies: untransposed columns and every position range aligned to 4.
+    pub fn four_aligned(&self) -> bool {
+        self.col_cs == 1
+            && [self.np, self.p0, self.hout * self.wout, self.col_rs, self.s0, self.s1]
+                .iter()
+                .all(|v| v % 4 == 0)
+    }
+
     /// `coord` also writes the columns.
     pub fn with_columns(mut self) -> GeoParams {
         self.write_col = 1;
@@ -95,7 +104,8 @@ impl GeoParams {
     }
 }
 
-/// The buffers of shaders/deform_conv.wgsl in binding order (1..=10); unused ones are `dummy`.
+/// The buffers of shaders/deform_conv.wgsl in binding order (1..=10, then the vec4 views 11..=13
+/// of offset, mask and col); unused ones are `dummy`.
 pub(crate) struct SampleBinds<'a> {
     pub offset: &'a Tensor,
     pub mask: Option<&'a Tensor>,
@@ -146,8 +156,12 @@ impl<'a> SampleBinds<'a> {
             rw(self.cnt),
             r(self.start),
             rw(self.ent),
+            o,
+            r(self.mask),
+            rw(self.col),
         ];
-        gpu.dispatch_1d(&K_SAMPLE, entry, p, &bufs, (p.s1 - p.s0) as usize);
+        let per_lane = if entry == "im2col4" { 4 } else { 1 };
+        gpu.dispatch_1d(&K_SAMPLE, entry, p, &bufs, ((p.s1 - p.s0) / per_lane) as usize);
     }
 }
 
