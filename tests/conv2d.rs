@@ -225,6 +225,9 @@ fn fused_activation_cases() {
         ([1, 4, 5, 10], [13, 4, 3, 3], 1, 1, 0.1),
         ([1, 3, 4, 12], [54, 3, 3, 3], 1, 1, 0.0),
         ([1, 3, 4, 10], [54, 3, 3, 3], 1, 1, 0.2),
+        // A 1x1 conv on gather64 (>= 48 channels), whole and scalar rows.
+        ([1, 6, 4, 12], [54, 6, 1, 1], 0, 1, 0.1),
+        ([1, 6, 3, 7], [54, 6, 1, 1], 0, 1, 0.0),
     ] {
         let cfg = Conv2dCfg::new(1, pad, 1, groups);
         let nx: usize = xs.iter().product();
@@ -375,6 +378,10 @@ fn wide_channel_groups_use_the_subgroup_kernels() {
                 ([1, 52, 6, 8], [3, 52, 3, 3], Conv2dCfg::new(2, 1, 1, 1)),
                 ([1, 100, 5, 8], [96, 50, 3, 3], Conv2dCfg::new(1, 2, 2, 2)),
                 ([1, 8, 4, 12], [130, 8, 3, 3], Conv2dCfg::new(1, 0, 1, 1)),
+                // 1x1 convs take gather64 instead of the GEMM at >= 48 destination channels
+                // (forward only for the first, both passes for the second).
+                ([1, 12, 4, 8], [50, 12, 1, 1], Conv2dCfg::new(1, 0, 1, 1)),
+                ([2, 52, 3, 8], [64, 52, 1, 1], Conv2dCfg::new(1, 0, 1, 1)),
                 // 10-32 channels per group: wgrad_sg32 (4 channels per lane), partial and full
                 // blocks.
                 ([2, 6, 7, 9], [20, 6, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),

@@ -194,11 +194,11 @@ pub fn conv2d_raw_act(
         check_binding(gpu, t, what);
     }
     let (og, red) = (g.cout_g(), g.cin_g());
-    if g.pointwise() && og > 1 {
+    let v = Variant::for_launch(gpu, og, g.n * g.ho * g.wo);
+    if g.pointwise() && og > 1 && v != Variant::Wide64 {
         pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
         return y;
     }
-    let v = Variant::for_launch(gpu, og, g.n * g.ho * g.wo);
     let (packed, wmode) = gather_weights(w, v, cfg.groups, og, red, false);
     let p = GatherParams {
         n: u(g.n),
@@ -231,7 +231,10 @@ pub fn conv2d_raw_act(
 }
 
 /// A 1x1 stride-1 conv (or its input gradient, `transposed`) as one grouped GEMM per image:
-/// `dst[n, g*og..] = W_g (og x red) * src[n, g*red..]` over `hw` pixels.
+/// `dst[n, g*og..] = W_g (og x red) * src[n, g*red..]` over `hw` pixels. Not where gather64
+/// applies (>= 48 destination channels per group on image-sized launches, subgroup kernels):
+/// there its 8 lanes share each source load by broadcast, and on lavapipe a 1x1 conv at 64-176
+/// channels ran about 2x faster than this GEMM's per-lane vec4 loads of B (docs/perf-log.md).
 #[allow(clippy::too_many_arguments)]
 fn pointwise_gemm(
     w: &Tensor,
@@ -286,7 +289,8 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
     }
     // Destination = input channels, reduction = output channels of the group.
     let (og, red) = (g.cin_g(), g.cout_g());
-    if g.pointwise() && og > 1 {
+    let v = Variant::for_launch(gpu, og, g.n * g.h * g.w);
+    if g.pointwise() && og > 1 && v != Variant::Wide64 {
         pointwise_gemm(
             w,
             cfg.groups,
@@ -302,7 +306,6 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
         );
         return dx;
     }
-    let v = Variant::for_launch(gpu, og, g.n * g.h * g.w);
     let (packed, wmode) = gather_weights(w, v, cfg.groups, og, red, true);
     let s = cfg.stride;
     for py in 0..s.min(g.h) {
