@@ -392,10 +392,34 @@ fn dcnv1_strides_dilations_and_odd_kernels_match_finite_differences() {
 fn forward_with_four_positions_per_lane_matches_the_reference() {
     let gpu = gpu();
     let cases = [
-        Case { h: 8, w: 10, og: 2, ..BASE },
-        Case { h: 8, w: 10, mask: false, bias: false, ..BASE },
-        Case { h: 8, w: 10, stride: 2, cout: 5, ..BASE },
-        Case { n: 1, h: 6, w: 2, cin: 6, og: 3, ..BASE },
+        Case {
+            h: 8,
+            w: 10,
+            og: 2,
+            ..BASE
+        },
+        Case {
+            h: 8,
+            w: 10,
+            mask: false,
+            bias: false,
+            ..BASE
+        },
+        Case {
+            h: 8,
+            w: 10,
+            stride: 2,
+            cout: 5,
+            ..BASE
+        },
+        Case {
+            n: 1,
+            h: 6,
+            w: 2,
+            cin: 6,
+            og: 3,
+            ..BASE
+        },
     ];
     for (i, c) in cases.iter().enumerate() {
         assert_eq!(c.hout() * c.wout() % 4, 0, "case {i} must take im2col4");

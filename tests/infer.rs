@@ -57,6 +57,9 @@ fn folded_plan_matches_the_model_forward() {
     let got = net.run_any(&x).unwrap().data;
     let d = max_diff(&want, &got);
     assert!(d < 1e-4, "plan vs model forward: {d}");
+    // The decoder's 48 + 128-channel concat and its depthwise conv run per input
+    // (src/eval/infer/split_concat.rs), so the widest value is a 128-channel one.
+    assert_eq!(net.widest_channels(), 128);
     // BN folding and shared activations leave fewer ops than the graph has nodes.
     let nodes = hinas::export::onnx_model(&m)
         .graph

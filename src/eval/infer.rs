@@ -43,6 +43,8 @@ use crate::ops::deform_conv::{deform_conv2d_raw, DeformCfg};
 use crate::ops::{concat, elementwise as ew};
 use std::collections::HashMap;
 
+mod split_concat;
+
 pub(crate) const K_ABSMAX: Kernel = crate::kernel!("absmax");
 
 /// The offset bound (pixels) the first tiling of an image assumes; raised when measured larger.
@@ -125,6 +127,8 @@ pub struct InferNet {
     deform_count: usize,
     /// Pixels one pass may hold (all items of a batch together).
     max_pixels: usize,
+    /// Channels of the widest value a pass holds (sets `max_pixels`).
+    widest: usize,
     /// Whether the warning about a margin cut to fit was printed.
     warned: std::cell::Cell<bool>,
     /// How the last image of [`Self::denoise`] was cut, for the command's report.
@@ -403,7 +407,6 @@ impl InferNet {
         widths: Vec<usize>,
         mut output: usize,
     ) -> anyhow::Result<InferNet> {
-        let values = widths.len();
         let readers = |drafts: &[DraftStep], output: usize, v: usize| {
             drafts.iter().filter(|d| d.inputs.contains(&v)).count() + (v == output) as usize
         };
@@ -487,6 +490,14 @@ impl InferNet {
             drafts[i].outputs.clear();
         }
         output = resolve(&rename, output);
+        for d in &mut drafts {
+            for v in &mut d.inputs {
+                *v = resolve(&rename, *v);
+            }
+        }
+        let mut widths = widths;
+        split_concat::split_concat(&mut drafts, &mut widths, output);
+        let values = widths.len();
         let mut deform_count = 0;
         let mut steps = Vec::new();
         for d in drafts {
@@ -543,7 +554,15 @@ impl InferNet {
             }
         }
         last_use[output] = usize::MAX;
-        let widest = widths.iter().copied().max().unwrap_or(1).max(1);
+        // The widest value a pass holds (values of emptied steps are never computed).
+        let widest = steps
+            .iter()
+            .flat_map(|s| &s.outputs)
+            .chain([&0])
+            .map(|&v| widths[v])
+            .max()
+            .unwrap_or(1)
+            .max(1);
         Ok(InferNet {
             gpu: gpu.clone(),
             channels,
@@ -554,6 +573,7 @@ impl InferNet {
             last_use,
             deform_count,
             max_pixels: (binding_elems(gpu) / widest).max(1),
+            widest,
             warned: Default::default(),
             last_tiles: Default::default(),
         })
@@ -577,6 +597,11 @@ impl InferNet {
     /// How the last image given to [`Self::denoise`] was cut (`None`: whole).
     pub fn last_tiling(&self) -> Option<Tiling> {
         self.last_tiles.get()
+    }
+
+    /// Channels of the widest value a pass holds.
+    pub fn widest_channels(&self) -> usize {
+        self.widest
     }
 
     /// Pixels one pass may hold.

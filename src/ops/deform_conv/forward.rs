@@ -14,7 +14,14 @@ fn im2col(g: &Geom, c: &Chunk, x: &Tensor, offset: &Tensor, mask: Option<&Tensor
     sb.x = Some(x);
     sb.col = Some(&col);
     let p = GeoParams::new(g, c);
-    sb.run(if p.four_aligned() { "im2col4" } else { "im2col" }, &p);
+    sb.run(
+        if p.four_aligned() {
+            "im2col4"
+        } else {
+            "im2col"
+        },
+        &p,
+    );
     col
 }
 

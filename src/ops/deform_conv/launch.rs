@@ -80,9 +80,16 @@ impl GeoParams {
     /// applies: untransposed columns and every position range aligned to 4.
     pub fn four_aligned(&self) -> bool {
         self.col_cs == 1
-            && [self.np, self.p0, self.hout * self.wout, self.col_rs, self.s0, self.s1]
-                .iter()
-                .all(|v| v % 4 == 0)
+            && [
+                self.np,
+                self.p0,
+                self.hout * self.wout,
+                self.col_rs,
+                self.s0,
+                self.s1,
+            ]
+            .iter()
+            .all(|v| v % 4 == 0)
     }
 
     /// `coord` also writes the columns.
@@ -161,7 +168,13 @@ impl<'a> SampleBinds<'a> {
             rw(self.col),
         ];
         let per_lane = if entry == "im2col4" { 4 } else { 1 };
-        gpu.dispatch_1d(&K_SAMPLE, entry, p, &bufs, ((p.s1 - p.s0) / per_lane) as usize);
+        gpu.dispatch_1d(
+            &K_SAMPLE,
+            entry,
+            p,
+            &bufs,
+            ((p.s1 - p.s0) / per_lane) as usize,
+        );
     }
 }
 
