@@ -53,36 +53,48 @@ struct Smp {
     m: f32,      // mask value (1 for DCNv1)
 }
 
-fn decode(s: u32) -> Smp {
+// Where sample point s sits: its indices, and the flat indices of its dy offset (dx is one
+// image plane further) and of its mask value.
+struct Where { b: u32, bi: u32, g: u32, tap: u32, n: u32, p: u32, oi: u32, mi: u32 }
+
+fn locate(s: u32) -> Where {
     let kk = q.kh * q.kw;
     let pl = s % q.np;
     let t1 = s / q.np;
     let bi = t1 % q.nb;
     let t2 = t1 / q.nb;
-    let tap = t2 % kk;
-    let g = t2 / kk;
-    let p = q.p0 + pl;
-    let oy = p / q.wout;
-    let ox = p % q.wout;
-    let b = q.b0 + bi;
+    var w: Where;
+    w.tap = t2 % kk;
+    w.g = t2 / kk;
+    w.p = q.p0 + pl;
+    w.b = q.b0 + bi;
+    w.bi = bi;
+    w.n = bi * q.np + pl;
     let np_img = q.hout * q.wout;
-    let ch = g * kk + tap;
-    let oi = (b * 2u * q.og * kk + 2u * ch) * np_img + p;
+    let ch = w.g * kk + w.tap;
+    w.oi = (w.b * 2u * q.og * kk + 2u * ch) * np_img + w.p;
+    w.mi = (w.b * q.og * kk + ch) * np_img + w.p;
+    return w;
+}
+
+fn decode(s: u32) -> Smp {
+    let w = locate(s);
+    let np_img = q.hout * q.wout;
     var r: Smp;
-    r.b = b;
-    r.bi = bi;
-    r.g = g;
-    r.tap = tap;
-    r.n = bi * q.np + pl;
-    r.p = p;
-    let i = tap / q.kw;
-    let j = tap % q.kw;
+    r.b = w.b;
+    r.bi = w.bi;
+    r.g = w.g;
+    r.tap = w.tap;
+    r.n = w.n;
+    r.p = w.p;
+    let i = w.tap / q.kw;
+    let j = w.tap % q.kw;
     // Integer base first, then one float add: the same rounding as torchvision.
-    r.y = f32(i32(oy * q.stride + i * q.dil) - i32(q.pad)) + offset[oi];
-    r.x = f32(i32(ox * q.stride + j * q.dil) - i32(q.pad)) + offset[oi + np_img];
+    r.y = f32(i32(w.p / q.wout * q.stride + i * q.dil) - i32(q.pad)) + offset[w.oi];
+    r.x = f32(i32(w.p % q.wout * q.stride + j * q.dil) - i32(q.pad)) + offset[w.oi + np_img];
     r.m = 1.0;
     if (q.has_mask != 0u) {
-        r.m = mask[(b * q.og * kk + ch) * np_img + p];
+        r.m = mask[w.mi];
     }
     return r;
 }
@@ -197,34 +209,27 @@ fn bil_sample(b: Bil, plane: u32) -> f32 {
 fn im2col4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let s = q.s0 + 4u * flat(gid, nwg, WG);
     if (s >= q.s1) { return; }
-    let kk = q.kh * q.kw;
-    let pl = s % q.np;
-    let t1 = s / q.np;
-    let bi = t1 % q.nb;
-    let t2 = t1 / q.nb;
-    let tap = t2 % kk;
-    let g = t2 / kk;
-    let p = q.p0 + pl;
-    let b = q.b0 + bi;
+    let w = locate(s);
     let np_img = q.hout * q.wout;
-    let ch = g * kk + tap;
-    let oi = ((b * 2u * q.og * kk + 2u * ch) * np_img + p) / 4u;
-    let dy = offset4[oi];
-    let dx = offset4[oi + np_img / 4u];
+    // oi, mi and the plane size are multiples of 4 (the launcher's condition).
+    let dy = offset4[w.oi / 4u];
+    let dx = offset4[(w.oi + np_img) / 4u];
     var m = vec4<f32>(1.0);
     if (q.has_mask != 0u) {
-        m = mask4[((b * q.og * kk + ch) * np_img + p) / 4u];
+        m = mask4[w.mi / 4u];
     }
-    let i = tap / q.kw;
-    let j = tap % q.kw;
+    let i = w.tap / q.kw;
+    let j = w.tap % q.kw;
+    let p = w.p;
     let b0 = bil_point(p / q.wout, p % q.wout, i, j, dy.x, dx.x, m.x);
     let b1 = bil_point((p + 1u) / q.wout, (p + 1u) % q.wout, i, j, dy.y, dx.y, m.y);
     let b2 = bil_point((p + 2u) / q.wout, (p + 2u) % q.wout, i, j, dy.z, dx.z, m.z);
     let b3 = bil_point((p + 3u) / q.wout, (p + 3u) % q.wout, i, j, dy.w, dx.w, m.w);
+    let kk = q.kh * q.kw;
     let hw = q.h * q.w;
-    let c0 = g * q.cpg;
-    var plane = (b * q.cin + c0) * hw;
-    var ci = ((c0 * kk + tap) * q.col_rs + bi * q.np + pl) / 4u;
+    let c0 = w.g * q.cpg;
+    var plane = (w.b * q.cin + c0) * hw;
+    var ci = ((c0 * kk + w.tap) * q.col_rs + w.n) / 4u;
     let step = kk * q.col_rs / 4u;
     for (var c = 0u; c < q.cpg; c++) {
         col4[ci] = vec4<f32>(bil_sample(b0, plane), bil_sample(b1, plane), bil_sample(b2, plane),
