@@ -12,8 +12,9 @@
 //! to f32 rounding). Any other BN runs as a 1x1 depthwise conv with bias.
 //!
 //! **Tiles.** One pass holds at most as many pixels as the widest tensor of the graph allows in
-//! one storage binding (the device's limit; 128 MiB on lavapipe: 190k pixels at the decoder's
-//! 176 channels). Larger images are cut into tiles whose outputs are exact: every op is local,
+//! one storage binding (the device's limit; 128 MiB on lavapipe: 262,144 pixels at the
+//! decoder's 128 channels, once its 176-channel concat runs per input, infer/split_concat.rs).
+//! Larger images are cut into tiles whose outputs are exact: every op is local,
 //! BN in eval mode is per pixel, so an output pixel depends only on the input inside its
 //! receptive field, and a tile that holds the field of each of its kept pixels gives exactly the
 //! whole-image values there (zero padding happens only at the image's own borders, which tiles
