@@ -1,11 +1,14 @@
 //! Process CPU time per deformable-conv forward at inference shapes, for kernel tuning on a
 //! shared machine (see conv_cpu_time.rs for why CPU time with one lavapipe thread):
 //!
-//!     LP_NUM_THREADS=1 cargo run --release --example deform_cpu_time [-- ITERS]
+//!     LP_NUM_THREADS=1 cargo run --release --example deform_cpu_time [-- ITERS [PATH]]
+//!
+//! PATH is `direct` (the one-pass forward of subgroup devices) or `columns` (im2col + matmul);
+//! both by default.
 //!
 //! Offsets are random within +-2 px and masks within (0, 1), as a trained DCNv2 gives them.
 use hinas::gpu::{Gpu, Tensor};
-use hinas::ops::deform_conv::{deform_conv2d_raw, DeformCfg};
+use hinas::ops::deform_conv::{deform_conv2d_raw, with_direct_forward, DeformCfg};
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
 
@@ -22,6 +25,7 @@ fn data(n: usize, seed: u32, lo: f32, hi: f32) -> Vec<f32> {
 
 fn main() {
     let iters: usize = std::env::args().nth(1).map_or(4, |s| s.parse().unwrap());
+    let path = std::env::args().nth(2);
     let gpu = Gpu::open().expect("needs a GPU adapter");
     println!("adapter: {}", gpu.adapter_line());
     // (input shape, output channels): the tiny genotype's deformable edges at levels 0-2 of a
@@ -48,8 +52,17 @@ fn main() {
         let mask = Tensor::from_slice(&gpu, &ms, &data(ms.iter().product(), 3, 0.0, 1.0));
         let ws = [cout, c, 3, 3];
         let wt = Tensor::from_slice(&gpu, &ws, &data(ws.iter().product(), 4, -0.5, 0.5));
-        let f = || deform_conv2d_raw(&x, &off, Some(&mask), &wt, None, cfg);
-        let (cpu, wall) = cpu_time::time_pass(&gpu, iters, &f);
-        println!("{xs:?} -> {cout}: cpu {cpu:8.1} ms   wall {wall:8.1} ms");
+        for (name, direct) in [("columns", false), ("direct", true)] {
+            if path.as_deref().is_some_and(|p| p != name) {
+                continue;
+            }
+            let f = || {
+                with_direct_forward(direct, || {
+                    deform_conv2d_raw(&x, &off, Some(&mask), &wt, None, cfg)
+                })
+            };
+            let (cpu, wall) = cpu_time::time_pass(&gpu, iters, &f);
+            println!("{xs:?} -> {cout} {name:7}: cpu {cpu:8.1} ms   wall {wall:8.1} ms");
+        }
     }
 }

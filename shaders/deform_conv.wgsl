@@ -24,6 +24,11 @@ struct Geo {
     nc: u32, has_mask: u32, nsamp: u32, write_col: u32,   // write_col: coord also writes columns
     col_rs: u32, col_cs: u32,                            // column element = r*col_rs + n*col_cs
     s0: u32, s1: u32,                                    // this dispatch: sample points s0..s1
+    // direct4 (deform_conv_sg.wgsl) only: output channels o0..o0+on of cout; the offset and
+    // mask tensors' channels per image, the mask's first channel in its tensor, and whether
+    // the mask tensor holds logits (sigmoid applied on load): DCNv2's packed predictor output.
+    cout: u32, o0: u32, on: u32, has_bias: u32,
+    off_cs: u32, mask_cs: u32, mask_c0: u32, mask_logits: u32,
 }
 
 @group(0) @binding(0) var<uniform> q: Geo;

@@ -437,6 +437,145 @@ fn forward_with_four_positions_per_lane_matches_the_reference() {
     }
 }
 
+#[test]
+fn one_pass_forward_matches_the_reference_and_the_column_path() {
+    let gpu = gpu();
+    if !gpu.subgroup_kernels() {
+        println!("skipped: the one-pass forward needs the 8-lane subgroup kernels");
+        return;
+    }
+    let cases = [
+        // one pass with 8 and with 16 output channels; two passes (16 + 4); offset groups;
+        // no mask or bias; stride 2; a batch whose image count is not a multiple of 8 lanes.
+        Case {
+            h: 8,
+            w: 10,
+            cout: 8,
+            og: 2,
+            ..BASE
+        },
+        Case {
+            h: 8,
+            w: 10,
+            cout: 16,
+            cin: 6,
+            og: 3,
+            ..BASE
+        },
+        Case {
+            h: 8,
+            w: 10,
+            cout: 20,
+            mask: false,
+            bias: false,
+            ..BASE
+        },
+        Case {
+            h: 8,
+            w: 10,
+            stride: 2,
+            cout: 5,
+            ..BASE
+        },
+        Case {
+            n: 3,
+            h: 4,
+            w: 3,
+            cout: 11,
+            dil: 2,
+            pad: 2,
+            ..BASE
+        },
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        assert_eq!(
+            c.hout() * c.wout() % 4,
+            0,
+            "case {i} must take the one-pass forward"
+        );
+        let inp = inputs(&gpu, c, 40 + i as u64, 3);
+        let fwd = || {
+            dc::deform_conv2d_raw(
+                &inp.xt,
+                &inp.offt,
+                inp.maskt.as_ref(),
+                &inp.wt,
+                inp.bt.as_ref(),
+                c.cfg(),
+            )
+            .to_vec()
+        };
+        let direct = dc::with_direct_forward(true, fwd);
+        let columns = dc::with_direct_forward(false, fwd);
+        let want = reference(
+            c,
+            &inp.x,
+            &inp.off,
+            inp.mask.as_deref(),
+            &inp.w,
+            inp.b.as_deref(),
+        );
+        assert_close(&format!("case {i}: one pass"), &direct, &want, 1e-5);
+        let d: f32 = direct
+            .iter()
+            .zip(&columns)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(d < 1e-5, "case {i}: one pass and columns differ by {d}");
+    }
+}
+
+#[test]
+fn packed_predictor_output_matches_split_and_sigmoid() {
+    let gpu = gpu();
+    // Two offset groups, a second pass of output channels, and a batch of three.
+    let cases = [
+        Case {
+            h: 8,
+            w: 10,
+            og: 2,
+            ..BASE
+        },
+        Case {
+            n: 3,
+            h: 4,
+            w: 6,
+            cout: 19,
+            ..BASE
+        },
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let inp = inputs(&gpu, c, 60 + i as u64, 3);
+        // Predictor output per image: the offsets, then mask logits in [-4, 4].
+        let mut r = rng(70 + i as u64);
+        let (taps, p) = (c.og * c.kk(), c.hout() * c.wout());
+        let logits = uniform(&mut r, c.n * taps * p, -4.0, 4.0);
+        let mut om = Vec::new();
+        for b in 0..c.n {
+            om.extend_from_slice(&inp.off[b * 2 * taps * p..][..2 * taps * p]);
+            om.extend_from_slice(&logits[b * taps * p..][..taps * p]);
+        }
+        let omt = Tensor::from_slice(
+            &gpu,
+            &[c.n, 3 * taps, c.hout(), c.wout()],
+            &om.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+        );
+        let mask: Vec<f64> = logits.iter().map(|&l| 1.0 / (1.0 + (-l).exp())).collect();
+        let want = reference(c, &inp.x, &inp.off, Some(&mask), &inp.w, inp.b.as_deref());
+        for direct in [false, true] {
+            let got = dc::with_direct_forward(direct, || {
+                dc::deform_conv2d_packed_raw(&inp.xt, &omt, &inp.wt, inp.bt.as_ref(), c.cfg())
+            });
+            assert_close(
+                &format!("case {i}, direct {direct}"),
+                &got.to_vec(),
+                &want,
+                1e-5,
+            );
+        }
+    }
+}
+
 /// Runs the op (forward + all gradients) with the chunk budget forced to `budget` elements.
 fn run_with_budget(gpu: &Gpu, c: &Case, inp: &Inputs, budget: Option<usize>) -> Out {
     match budget {
@@ -702,6 +841,15 @@ fn split_offset_mask_feeds_a_dcnv2_layer() {
 #[test]
 fn matches_torchvision_fixtures() {
     let gpu = gpu();
+    // Both forward paths: the one-pass forward where it can run (subgroup devices, positions in
+    // fours), and im2col + matmul.
+    for direct in [false, true] {
+        dc::with_direct_forward(direct, || check_torchvision_fixtures(&gpu));
+    }
+}
+
+fn check_torchvision_fixtures(gpu: &Gpu) {
+    let gpu = gpu.clone();
     let fx = Fixture::load("deform_conv");
     let names: Vec<String> = fx
         .keys()
@@ -733,6 +881,20 @@ fn matches_torchvision_fixtures() {
             let ws = fx.get(&key("w")).0;
             let (o, mk) = split_offset_mask(&mut t, &pv, cfg.offset_groups * ws[2] * ws[3]);
             y = dc::deform_conv2d(&mut t, &x, &o, Some(&mk), &w, b.as_ref(), cfg);
+            // The inference op that reads the predictor output whole.
+            let whole = dc::deform_conv2d_packed_raw(
+                x.value(),
+                pv.value(),
+                w.value(),
+                b.as_ref().map(|b| b.value()),
+                cfg,
+            );
+            assert_close(
+                &key("y (packed op)"),
+                &whole.to_vec(),
+                &fx.data(&key("y")),
+                1e-4,
+            );
             pred = Some(pv);
         } else {
             let o = t.leaf(fx.tensor(&gpu, &key("offset")), true);

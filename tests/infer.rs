@@ -6,6 +6,7 @@ use hinas::data::{FloatImage, HostBatch};
 use hinas::eval::infer::{plan_tiles, InferNet};
 use hinas::gpu::Gpu;
 use hinas::nn::genotype::Genotype;
+use hinas::ops::deform_conv::with_direct_forward;
 use hinas::train::model::{retrain_genotype, Model};
 use rand::Rng;
 
@@ -57,6 +58,19 @@ fn folded_plan_matches_the_model_forward() {
     let got = net.run_any(&x).unwrap().data;
     let d = max_diff(&want, &got);
     assert!(d < 1e-4, "plan vs model forward: {d}");
+    // Every deformable conv reads its predictor's output whole (infer/packed_deform.rs); on
+    // sizes whose positions come in fours, through the one-pass forward where the device has it.
+    assert!(net.packed_deforms() > 0, "no packed deformable conv");
+    let x = HostBatch::new([2, 1, 24, 32], image(32, 48, 3).data);
+    let want = m.run(&x).unwrap().data;
+    for direct in [false, true] {
+        let got = with_direct_forward(direct, || net.run_any(&x).unwrap().data);
+        let d = max_diff(&want, &got);
+        assert!(
+            d < 1e-4,
+            "plan (direct forward {direct}) vs model forward: {d}"
+        );
+    }
     // The decoder's 48 + 128-channel concat and its depthwise conv run per input
     // (src/eval/infer/split_concat.rs), so the widest value is a 128-channel one.
     assert_eq!(net.widest_channels(), 128);

@@ -40,10 +40,11 @@ use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
 use crate::nn::layers::Act;
 use crate::onnx::proto::TensorData;
 use crate::ops::conv2d::{conv2d_raw_act, Conv2dCfg};
-use crate::ops::deform_conv::{deform_conv2d_raw, DeformCfg};
+use crate::ops::deform_conv::{deform_conv2d_packed_raw, deform_conv2d_raw, DeformCfg};
 use crate::ops::{concat, elementwise as ew};
 use std::collections::HashMap;
 
+mod packed_deform;
 mod split_concat;
 
 pub(crate) const K_ABSMAX: Kernel = crate::kernel!("absmax");
@@ -61,13 +62,15 @@ enum Op {
         /// An activation fused into the conv's store (LeakyReLU slope; ReLU 0).
         act: Option<f32>,
     },
-    /// Inputs: x, offset, mask (optional). Records max |offset| in `slot`.
+    /// Inputs: x, offset, mask (optional); or, `packed`, x and the predictor output holding
+    /// offsets and mask logits (infer/packed_deform.rs). Records max |offset| in `slot`.
     Deform {
         w: Tensor,
         b: Option<Tensor>,
         cfg: DeformCfg,
         k: usize,
         slot: usize,
+        packed: bool,
     },
     Act(Act),
     Add,
@@ -95,6 +98,7 @@ enum Draft {
         w: (Vec<usize>, Vec<f32>),
         b: Option<Vec<f32>>,
         cfg: DeformCfg,
+        packed: bool,
     },
     /// Eval-mode BN as y = x * scale + shift.
     Affine {
@@ -284,7 +288,16 @@ impl InferNet {
                         groups: g,
                         offset_groups: og,
                     };
-                    (Draft::Deform { w, b, cfg }, ins, vec![cout])
+                    (
+                        Draft::Deform {
+                            w,
+                            b,
+                            cfg,
+                            packed: false,
+                        },
+                        ins,
+                        vec![cout],
+                    )
                 }
                 "BatchNormalization" => {
                     let eps = match attr(n, "epsilon") {
@@ -498,6 +511,7 @@ impl InferNet {
         }
         let mut widths = widths;
         split_concat::split_concat(&mut drafts, &mut widths, output);
+        packed_deform::pack_deform_inputs(&mut drafts, output);
         let values = widths.len();
         let mut deform_count = 0;
         let mut steps = Vec::new();
@@ -514,9 +528,10 @@ impl InferNet {
                     w: up(&w.0, &w.1),
                     cfg,
                 },
-                Draft::Deform { w, b, cfg } => {
+                Draft::Deform { w, b, cfg, packed } => {
                     deform_count += 1;
                     Op::Deform {
+                        packed,
                         k: w.0[2],
                         b: b.map(|b| up(&[w.0[0]], &b)),
                         w: up(&w.0, &w.1),
@@ -600,6 +615,12 @@ impl InferNet {
         self.last_tiles.get()
     }
 
+    /// Deformable convs that take their predictor's output whole (infer/packed_deform.rs).
+    pub fn packed_deforms(&self) -> usize {
+        let packed = |s: &&Step| matches!(s.op, Op::Deform { packed: true, .. });
+        self.steps.iter().filter(packed).count()
+    }
+
     /// Channels of the widest value a pass holds.
     pub fn widest_channels(&self) -> usize {
         self.widest
@@ -655,11 +676,31 @@ impl InferNet {
                     vec![conv2d_raw_act(v(0), w, b.as_ref(), *cfg, *act)]
                 }
                 Op::Deform {
-                    w, b, cfg, slot, ..
+                    w,
+                    b,
+                    cfg,
+                    slot,
+                    packed: false,
+                    ..
                 } => {
                     let mask = (s.inputs.len() > 2).then(|| v(2));
                     let y = deform_conv2d_raw(v(0), v(1), mask, w, b.as_ref(), *cfg);
-                    absmax(v(1), &part, &stats, *slot);
+                    let n = v(1).numel();
+                    absmax(v(1), n, n, &part, &stats, *slot);
+                    vec![y]
+                }
+                Op::Deform {
+                    w,
+                    b,
+                    cfg,
+                    slot,
+                    packed: true,
+                    ..
+                } => {
+                    let y = deform_conv2d_packed_raw(v(0), v(1), w, b.as_ref(), *cfg);
+                    // The offsets: the first two thirds of each image's predictor channels.
+                    let per_image = v(1).numel() / v(1).shape()[0];
+                    absmax(v(1), per_image / 3 * 2, per_image, &part, &stats, *slot);
                     vec![y]
                 }
                 Op::Act(Act::Relu) => vec![ew::leaky_relu_raw(v(0), 0.0)],
@@ -857,23 +898,28 @@ impl InferNet {
     }
 }
 
-/// max |x| into `stats[slot]` (two small dispatches).
-fn absmax(x: &Tensor, part: &Tensor, stats: &Tensor, slot: usize) {
+/// max |x| into `stats[slot]` (two small dispatches), over the first `per` elements of every
+/// `stride` (`per` = `stride`: all of `x`).
+fn absmax(x: &Tensor, per: usize, stride: usize, part: &Tensor, stats: &Tensor, slot: usize) {
     crate::uniform! {
         struct P {
             n: u32,
             parts: u32,
             slot: u32,
-            _pad: u32,
+            per: u32,
+            stride: u32,
+            _p: [u32; 3],
         }
     }
-    let n = x.numel();
+    let n = x.numel() / stride * per;
     let parts = n.div_ceil(256 * 64).clamp(1, part.numel());
     let p = P {
         n: n as u32,
         parts: parts as u32,
         slot: slot as u32,
-        _pad: 0,
+        per: per as u32,
+        stride: stride as u32,
+        _p: [0; 3],
     };
     let gpu = x.gpu();
     let bufs = [x.buffer(), part.buffer(), stats.buffer()];

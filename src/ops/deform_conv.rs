@@ -11,6 +11,7 @@
 //! - plan.rs: shapes ([`DeformCfg`], `Geom`) and the chunking;
 //! - launch.rs: the kernel launchers (sample-point passes, strided matmul);
 //! - forward.rs: the forward pass and the tape op;
+//! - direct.rs: the one-pass forward for subgroup devices (no column matrix);
 //! - backward.rs: the gradients.
 //!
 //! The DCNv2 layer of the search space (src/nn/layers.rs, `DeformConv`) composes this op with
@@ -20,12 +21,15 @@
 //! mask logits, and the logits go through a sigmoid.
 
 mod backward;
+mod direct;
 mod forward;
 mod launch;
 mod plan;
 
 pub(crate) use backward::K_DX;
 pub use backward::{deform_conv2d_backward, with_fill_samples, DeformGrads, DeformNeeds};
+pub(crate) use direct::K_DIRECT;
+pub use direct::{deform_conv2d_packed_raw, with_direct_forward};
 pub use forward::{deform_conv2d, deform_conv2d_raw};
 pub(crate) use launch::{K_MM, K_SAMPLE};
 pub use plan::{with_chunk_budget, DeformCfg};

@@ -45,6 +45,10 @@ pub fn deform_conv2d_raw(
     let gpu = x.gpu();
     g.check_bindable(gpu);
     let y = Tensor::empty(gpu, &g.out_shape());
+    if super::direct::applies(&g, gpu) {
+        super::direct::forward(&g, x, offset, mask, w, b, &y, false);
+        return y;
+    }
     let (p, cog, kg, groups) = (g.p(), g.cog(), g.kg(), g.cfg.groups);
     for c in plan(&g, gpu) {
         let col = im2col(&g, &c, x, offset, mask);

@@ -35,6 +35,14 @@ crate::uniform! {
         col_cs: u32,
         s0: u32,
         s1: u32,
+        cout: u32,
+        pub o0: u32,
+        pub on: u32,
+        pub has_bias: u32,
+        pub off_cs: u32,
+        pub mask_cs: u32,
+        pub mask_c0: u32,
+        pub mask_logits: u32,
     }
 }
 
@@ -66,6 +74,14 @@ impl GeoParams {
             col_cs: 1,
             s0: 0,
             s1: u(g.og() * g.kk() * c.cols()),
+            cout: u(g.cout),
+            o0: 0,
+            on: 0,
+            has_bias: 0,
+            off_cs: u(2 * g.og() * g.kk()),
+            mask_cs: u(g.og() * g.kk()),
+            mask_c0: 0,
+            mask_logits: 0,
         }
     }
 

@@ -1,0 +1,184 @@
+// deform_conv.wgsl for devices with 8-lane subgroups (kernel "deform_conv_sg", launcher
+// src/ops/deform_conv/direct.rs): `direct4`, the whole forward in one pass, for inference-sized
+// launches. The im2col + matmul forward writes Cin*kh*kw columns per position and reads them
+// back; on lavapipe every store and load with a computed index runs lane by lane, so those
+// column passes cost about as much as the sampling itself. Here each lane keeps 4 consecutive
+// positions x up to 32 output channels in registers and multiplies each bilinear sample into
+// them as soon as it is taken. Lane l loads weight (o0 + l) of the step and subgroupBroadcast
+// hands it to the others (one lane-serial load per 8 weights instead of 8).
+// Needs subgroups of 8 lanes and one weight group (groups = 1); any number of offset groups.
+
+#include "deform_conv.wgsl"
+
+@group(0) @binding(14) var<storage, read> wgt: array<f32>;              // [Cout, Cin, kh, kw]
+@group(0) @binding(15) var<storage, read> bias: array<f32>;             // [Cout] if has_bias
+@group(0) @binding(16) var<storage, read_write> y4: array<vec4<f32>>;   // [N, Cout, Hout, Wout]
+
+
+// The grid has exactly one lane per 4 positions (a multiple of 8), so every lane of a subgroup
+// takes part in the broadcasts; out-of-range lanes compute on clamped indices and store nothing.
+@compute @workgroup_size(8)
+fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(subgroup_invocation_id) sid: u32) {
+  let lane = sid & 7u;
+  let n_raw = 4u * (gid.x + gid.y * nwg.x * 8u);
+  let live = n_raw < q.nc;
+  let n = min(n_raw, q.nc - 4u);
+  let np_img = q.hout * q.wout;
+  let b = q.b0 + n / q.np;
+  let p = q.p0 + n % q.np;
+  let kk = q.kh * q.kw;
+  let hw = q.h * q.w;
+  let ckk = q.cin * kk;
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  var a4 = vec4<f32>(0.0);
+  var a5 = vec4<f32>(0.0);
+  var a6 = vec4<f32>(0.0);
+  var a7 = vec4<f32>(0.0);
+  var a8 = vec4<f32>(0.0);
+  var a9 = vec4<f32>(0.0);
+  var a10 = vec4<f32>(0.0);
+  var a11 = vec4<f32>(0.0);
+  var a12 = vec4<f32>(0.0);
+  var a13 = vec4<f32>(0.0);
+  var a14 = vec4<f32>(0.0);
+  var a15 = vec4<f32>(0.0);
+  var a16 = vec4<f32>(0.0);
+  var a17 = vec4<f32>(0.0);
+  var a18 = vec4<f32>(0.0);
+  var a19 = vec4<f32>(0.0);
+  var a20 = vec4<f32>(0.0);
+  var a21 = vec4<f32>(0.0);
+  var a22 = vec4<f32>(0.0);
+  var a23 = vec4<f32>(0.0);
+  var a24 = vec4<f32>(0.0);
+  var a25 = vec4<f32>(0.0);
+  var a26 = vec4<f32>(0.0);
+  var a27 = vec4<f32>(0.0);
+  var a28 = vec4<f32>(0.0);
+  var a29 = vec4<f32>(0.0);
+  var a30 = vec4<f32>(0.0);
+  var a31 = vec4<f32>(0.0);
+  for (var g = 0u; g < q.og; g++) {
+    for (var tap = 0u; tap < kk; tap++) {
+      let ch = g * kk + tap;
+      let oi = (b * q.off_cs + 2u * ch) * np_img + p;
+      let dy = offset4[oi / 4u];
+      let dx = offset4[(oi + np_img) / 4u];
+      var m = vec4<f32>(1.0);
+      if (q.has_mask != 0u) {
+        m = mask4[((b * q.mask_cs + q.mask_c0 + ch) * np_img + p) / 4u];
+        if (q.mask_logits != 0u) {
+          m = vec4<f32>(logistic(m.x), logistic(m.y), logistic(m.z), logistic(m.w));
+        }
+      }
+      let i = tap / q.kw;
+      let j = tap % q.kw;
+      let b0 = bil_point(p / q.wout, p % q.wout, i, j, dy.x, dx.x, m.x);
+      let b1 = bil_point((p + 1u) / q.wout, (p + 1u) % q.wout, i, j, dy.y, dx.y, m.y);
+      let b2 = bil_point((p + 2u) / q.wout, (p + 2u) % q.wout, i, j, dy.z, dx.z, m.z);
+      let b3 = bil_point((p + 3u) / q.wout, (p + 3u) % q.wout, i, j, dy.w, dx.w, m.w);
+      let c0 = g * q.cpg;
+      var plane = (b * q.cin + c0) * hw;
+      var wi = c0 * kk + tap;
+      for (var c = 0u; c < q.cpg; c++) {
+        let v = vec4<f32>(bil_sample(b0, plane), bil_sample(b1, plane), bil_sample(b2, plane),
+                          bil_sample(b3, plane));
+        let w0 = select(0.0, wgt[min(q.o0 + 0u + lane, q.cout - 1u) * ckk + wi], 0u + lane < q.on);
+        a0 += subgroupBroadcast(w0, 0u) * v;
+        a1 += subgroupBroadcast(w0, 1u) * v;
+        a2 += subgroupBroadcast(w0, 2u) * v;
+        a3 += subgroupBroadcast(w0, 3u) * v;
+        a4 += subgroupBroadcast(w0, 4u) * v;
+        a5 += subgroupBroadcast(w0, 5u) * v;
+        a6 += subgroupBroadcast(w0, 6u) * v;
+        a7 += subgroupBroadcast(w0, 7u) * v;
+        if (q.on > 8u) {
+          let w1 = select(0.0, wgt[min(q.o0 + 8u + lane, q.cout - 1u) * ckk + wi], 8u + lane < q.on);
+          a8 += subgroupBroadcast(w1, 0u) * v;
+          a9 += subgroupBroadcast(w1, 1u) * v;
+          a10 += subgroupBroadcast(w1, 2u) * v;
+          a11 += subgroupBroadcast(w1, 3u) * v;
+          a12 += subgroupBroadcast(w1, 4u) * v;
+          a13 += subgroupBroadcast(w1, 5u) * v;
+          a14 += subgroupBroadcast(w1, 6u) * v;
+          a15 += subgroupBroadcast(w1, 7u) * v;
+        }
+        if (q.on > 16u) {
+          let w2 = select(0.0, wgt[min(q.o0 + 16u + lane, q.cout - 1u) * ckk + wi], 16u + lane < q.on);
+          a16 += subgroupBroadcast(w2, 0u) * v;
+          a17 += subgroupBroadcast(w2, 1u) * v;
+          a18 += subgroupBroadcast(w2, 2u) * v;
+          a19 += subgroupBroadcast(w2, 3u) * v;
+          a20 += subgroupBroadcast(w2, 4u) * v;
+          a21 += subgroupBroadcast(w2, 5u) * v;
+          a22 += subgroupBroadcast(w2, 6u) * v;
+          a23 += subgroupBroadcast(w2, 7u) * v;
+        }
+        if (q.on > 24u) {
+          let w3 = select(0.0, wgt[min(q.o0 + 24u + lane, q.cout - 1u) * ckk + wi], 24u + lane < q.on);
+          a24 += subgroupBroadcast(w3, 0u) * v;
+          a25 += subgroupBroadcast(w3, 1u) * v;
+          a26 += subgroupBroadcast(w3, 2u) * v;
+          a27 += subgroupBroadcast(w3, 3u) * v;
+          a28 += subgroupBroadcast(w3, 4u) * v;
+          a29 += subgroupBroadcast(w3, 5u) * v;
+          a30 += subgroupBroadcast(w3, 6u) * v;
+          a31 += subgroupBroadcast(w3, 7u) * v;
+        }
+        plane += hw;
+        wi += kk;
+      }
+    }
+  }
+  if (!live) { return; }
+  let base = (b * q.cout + q.o0) * np_img + p;
+  put_out(base, 0u, a0);
+  put_out(base, 1u, a1);
+  put_out(base, 2u, a2);
+  put_out(base, 3u, a3);
+  put_out(base, 4u, a4);
+  put_out(base, 5u, a5);
+  put_out(base, 6u, a6);
+  put_out(base, 7u, a7);
+  if (q.on > 8u) {
+    put_out(base, 8u, a8);
+    put_out(base, 9u, a9);
+    put_out(base, 10u, a10);
+    put_out(base, 11u, a11);
+    put_out(base, 12u, a12);
+    put_out(base, 13u, a13);
+    put_out(base, 14u, a14);
+    put_out(base, 15u, a15);
+  }
+  if (q.on > 16u) {
+    put_out(base, 16u, a16);
+    put_out(base, 17u, a17);
+    put_out(base, 18u, a18);
+    put_out(base, 19u, a19);
+    put_out(base, 20u, a20);
+    put_out(base, 21u, a21);
+    put_out(base, 22u, a22);
+    put_out(base, 23u, a23);
+  }
+  if (q.on > 24u) {
+    put_out(base, 24u, a24);
+    put_out(base, 25u, a25);
+    put_out(base, 26u, a26);
+    put_out(base, 27u, a27);
+    put_out(base, 28u, a28);
+    put_out(base, 29u, a29);
+    put_out(base, 30u, a30);
+    put_out(base, 31u, a31);
+  }
+}
+
+fn put_out(base: u32, o: u32, a: vec4<f32>) {
+  if (o >= q.on) { return; }
+  var v = a;
+  if (q.has_bias != 0u) { v += vec4<f32>(bias[q.o0 + o]); }
+  y4[(base + o * (q.hout * q.wout)) / 4u] = v;
+}

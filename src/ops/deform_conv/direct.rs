@@ -1,0 +1,142 @@
+//! The one-pass forward (`direct4` of shaders/deform_conv_sg.wgsl) for launches on 8-lane
+//! subgroup devices: bilinear samples go straight into per-lane accumulators instead of a
+//! column matrix that a matmul reads back (the column passes cost about as much as the
+//! sampling on lavapipe, docs/perf-log.md). Training and real GPUs keep im2col + matmul until
+//! measured there; the backward always recomputes what it needs (backward.rs).
+
+use super::forward::deform_conv2d_raw;
+use super::launch::GeoParams;
+use super::plan::{Chunk, DeformCfg, Geom};
+use crate::gpu::{Gpu, Kernel, Tensor};
+use crate::ops::{concat, elementwise as ew};
+use std::cell::Cell;
+
+pub(crate) const K_DIRECT: Kernel = crate::kernel!("deform_conv_sg", "deform_conv_sg", subgroups);
+
+/// Output channels one `direct4` pass accumulates (its unrolled accumulators).
+const PER_PASS: usize = 32;
+
+thread_local! {
+    static FORCE: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the direct forward forced on or off where it can run (tests compare the two
+/// paths on one shape). Thread-local; restored afterwards.
+#[doc(hidden)]
+pub fn with_direct_forward<R>(on: bool, f: impl FnOnce() -> R) -> R {
+    let prev = FORCE.with(|c| c.replace(Some(on)));
+    let r = f();
+    FORCE.with(|c| c.set(prev));
+    r
+}
+
+/// Whether the direct forward runs this call: 8-lane subgroup kernels, one weight group,
+/// stride-1 style position counts divisible by 4 (vec4 offsets, mask and output rows), and
+/// image-sized launches (`MIN_POSITIONS`) unless forced.
+pub(super) fn applies(g: &Geom, gpu: &Gpu) -> bool {
+    let can = gpu.subgroup_kernels()
+        && g.cfg.groups == 1
+        && g.p().is_multiple_of(4)
+        && g.n * g.p() <= u32::MAX as usize / 4;
+    can && FORCE
+        .with(|c| c.get())
+        .unwrap_or(g.n * g.p() >= MIN_POSITIONS)
+}
+
+/// Positions (all images) from which the direct forward is used without forcing.
+const MIN_POSITIONS: usize = 16 * 1024;
+
+/// y = deform_conv2d(x, offset, mask, w, b) in `ceil(Cout / PER_PASS)` passes over all images.
+/// With `packed`, `offset` is DCNv2's predictor output (offsets, then mask logits) and `mask`
+/// the same tensor: see [`deform_conv2d_packed_raw`].
+#[allow(clippy::too_many_arguments)]
+pub(super) fn forward(
+    g: &Geom,
+    x: &Tensor,
+    offset: &Tensor,
+    mask: Option<&Tensor>,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    y: &Tensor,
+    packed: bool,
+) {
+    let c = Chunk {
+        b0: 0,
+        nb: g.n,
+        p0: 0,
+        np: g.p(),
+    };
+    let mut p = GeoParams::new(g, &c);
+    p.has_bias = b.is_some() as u32;
+    if packed {
+        let taps = (g.og() * g.kk()) as u32;
+        (p.off_cs, p.mask_cs, p.mask_c0, p.mask_logits) = (3 * taps, 3 * taps, 2 * taps, 1);
+    }
+    let gpu = x.gpu();
+    let o = offset.buffer();
+    let m = mask.map_or(o, |m| m.buffer());
+    let scratch = Tensor::empty(gpu, &[1]);
+    let s = scratch.buffer();
+    // Bindings 1..=16 of deform_conv_sg.wgsl; those direct4 does not read get stand-ins.
+    let bufs = [
+        o,
+        m,
+        x.buffer(),
+        s,
+        o,
+        s,
+        s,
+        s,
+        o,
+        s,
+        o,
+        m,
+        s,
+        w.buffer(),
+        b.map_or(w.buffer(), |b| b.buffer()),
+        y.buffer(),
+    ];
+    for o0 in (0..g.cout).step_by(PER_PASS) {
+        p.o0 = o0 as u32;
+        p.on = PER_PASS.min(g.cout - o0) as u32;
+        gpu.dispatch_1d(&K_DIRECT, "direct4", &p, &bufs, c.cols() / 4);
+    }
+}
+
+/// y = deform_conv2d(x, offset, sigmoid(logits), w, b) from DCNv2's packed predictor output
+/// `om` = [N, 3*og*kh*kw, H', W']: the 2*og*kh*kw offset channels, then the og*kh*kw mask
+/// logits, as `nn::layers::DeformConv` cuts it. The direct path reads both in place (the sigmoid
+/// on load, with the formula of the sigmoid op); elsewhere `om` is split and the sigmoid applied
+/// first, then [`deform_conv2d_raw`].
+pub fn deform_conv2d_packed_raw(
+    x: &Tensor,
+    om: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    cfg: DeformCfg,
+) -> Tensor {
+    let s = om.shape();
+    assert!(
+        s.len() == 4 && s[1].is_multiple_of(3),
+        "deform_conv2d_packed: predictor output {s:?} must be [N, 3*og*kh*kw, H, W]"
+    );
+    let taps = s[1] / 3;
+    let g = Geom::new(
+        x.shape(),
+        &[s[0], 2 * taps, s[2], s[3]],
+        Some(&[s[0], taps, s[2], s[3]]),
+        w.shape(),
+        b.map(|b| b.shape()),
+        cfg,
+    );
+    let gpu = x.gpu();
+    if applies(&g, gpu) {
+        g.check_bindable(gpu);
+        let y = Tensor::empty(gpu, &g.out_shape());
+        forward(&g, x, om, Some(om), w, b, &y, true);
+        return y;
+    }
+    let parts = concat::split_raw(om, &[2 * taps, taps]);
+    let mask = ew::sigmoid_raw(&parts[1]);
+    deform_conv2d_raw(x, &parts[0], Some(&mask), w, b, cfg)
+}
