@@ -1,20 +1,14 @@
-// max |x| over the first `per` elements of every `stride` of an f32 array (all of it when
-// per = stride; the offsets of a packed DCNv2 predictor output otherwise), into one slot of a small result array (launcher:
-// src/eval/infer.rs, which uses it to bound the deformable offsets of a tile). Max is exact and
-// order-free, so the result does not depend on the grid.
+// max |x| of a flat f32 array, max-ed into one slot of a small result array (launcher:
+// src/ops/absmax.rs). Max is exact and order-free, so the result does not depend on the grid.
 //
 // partial: workgroup w reduces elements w*256 + i + k*stride (stride = 256 * workgroups) to
-//          part[w]; finish: one workgroup reduces the `parts` partial maxima to out[slot].
+//          part[w]; finish: one workgroup reduces the `parts` partial maxima into out[slot].
 
 struct Params {
-    n: u32,        // elements read: items * per
+    n: u32,
     parts: u32,
     slot: u32,
-    per: u32,
-    stride: u32,
-    _p0: u32,
-    _p1: u32,
-    _p2: u32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -37,7 +31,7 @@ fn partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     let stride = 256u * p.parts;
     var m = 0.0;
     for (var i = wid.x * 256u + lid.x; i < p.n; i += stride) {
-        m = max(m, abs(x[i / p.per * p.stride + i % p.per]));
+        m = max(m, abs(x[i]));
     }
     acc[lid.x] = m;
     tree(lid.x);
@@ -52,5 +46,5 @@ fn finish(@builtin(local_invocation_id) lid: vec3<u32>) {
     }
     acc[lid.x] = m;
     tree(lid.x);
-    if (lid.x == 0u) { out[p.slot] = acc[0]; }
+    if (lid.x == 0u) { out[p.slot] = max(out[p.slot], acc[0]); }
 }

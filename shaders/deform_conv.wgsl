@@ -29,6 +29,7 @@ struct Geo {
     // the mask tensor holds logits (sigmoid applied on load): DCNv2's packed predictor output.
     cout: u32, o0: u32, on: u32, has_bias: u32,
     off_cs: u32, mask_cs: u32, mask_c0: u32, mask_logits: u32,
+    off_slot: u32, _g0: u32, _g1: u32, _g2: u32,  // max |offset| into offmax[off_slot]; NONE: not
 }
 
 @group(0) @binding(0) var<uniform> q: Geo;

@@ -10,9 +10,13 @@
 
 #include "deform_conv.wgsl"
 
+const NO_SLOT: u32 = 0xffffffffu;
+
 @group(0) @binding(14) var<storage, read> wgt: array<f32>;              // [Cout, Cin, kh, kw]
 @group(0) @binding(15) var<storage, read> bias: array<f32>;             // [Cout] if has_bias
 @group(0) @binding(16) var<storage, read_write> y4: array<vec4<f32>>;   // [N, Cout, Hout, Wout]
+// max |offset| as f32 bits (for non-negative floats the u32 order is the float order).
+@group(0) @binding(17) var<storage, read_write> offmax: array<atomic<u32>>;
 
 
 // The grid has exactly one lane per 4 positions (a multiple of 8), so every lane of a subgroup
@@ -62,12 +66,14 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   var a29 = vec4<f32>(0.0);
   var a30 = vec4<f32>(0.0);
   var a31 = vec4<f32>(0.0);
+  var omax = vec4<f32>(0.0);
   for (var g = 0u; g < q.og; g++) {
     for (var tap = 0u; tap < kk; tap++) {
       let ch = g * kk + tap;
       let oi = (b * q.off_cs + 2u * ch) * np_img + p;
       let dy = offset4[oi / 4u];
       let dx = offset4[(oi + np_img) / 4u];
+      omax = max(omax, max(abs(dy), abs(dx)));
       var m = vec4<f32>(1.0);
       if (q.has_mask != 0u) {
         m = mask4[((b * q.mask_cs + q.mask_c0 + ch) * np_img + p) / 4u];
@@ -133,6 +139,11 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
         wi += kk;
       }
     }
+  }
+  if (q.off_slot != NO_SLOT) {
+    // Clamped lanes repeat the last positions, which leaves the maximum unchanged.
+    let m = subgroupMax(max(max(omax.x, omax.y), max(omax.z, omax.w)));
+    if (lane == 0u) { atomicMax(&offmax[q.off_slot], bitcast<u32>(m)); }
   }
   if (!live) { return; }
   let base = (b * q.cout + q.o0) * np_img + p;

@@ -562,16 +562,21 @@ fn packed_predictor_output_matches_split_and_sigmoid() {
         );
         let mask: Vec<f64> = logits.iter().map(|&l| 1.0 / (1.0 + (-l).exp())).collect();
         let want = reference(c, &inp.x, &inp.off, Some(&mask), &inp.w, inp.b.as_deref());
+        let max_offset = inp.off.iter().fold(0.0f64, |m, v| m.max(v.abs())) as f32;
         for direct in [false, true] {
+            // Max-into: slot 1 of 3 starts above the offsets' maximum (so it is kept) in the
+            // first case and below it in the second; the others stay 0.
+            let start = if i == 0 { max_offset + 1.0 } else { 0.25 };
+            let stats = Tensor::from_slice(&gpu, &[3], &[0.0, start, 0.0]);
             let got = dc::with_direct_forward(direct, || {
-                dc::deform_conv2d_packed_raw(&inp.xt, &omt, &inp.wt, inp.bt.as_ref(), c.cfg())
+                let offset_max = Some((&stats, 1));
+                let (x, w, b) = (&inp.xt, &inp.wt, inp.bt.as_ref());
+                dc::deform_conv2d_packed_raw(x, &omt, w, b, c.cfg(), offset_max)
             });
-            assert_close(
-                &format!("case {i}, direct {direct}"),
-                &got.to_vec(),
-                &want,
-                1e-5,
-            );
+            let what = format!("case {i}, direct {direct}");
+            assert_close(&what, &got.to_vec(), &want, 1e-5);
+            let s = stats.to_vec();
+            assert_eq!(s, [0.0, max_offset.max(start), 0.0], "{what}: max |offset|");
         }
     }
 }
@@ -888,6 +893,7 @@ fn check_torchvision_fixtures(gpu: &Gpu) {
                 w.value(),
                 b.as_ref().map(|b| b.value()),
                 cfg,
+                None,
             );
             assert_close(
                 &key("y (packed op)"),

@@ -36,9 +36,10 @@
 
 use super::infer_graph::{AttrValue, GraphProto, NodeProto};
 use crate::data::{FloatImage, HostBatch};
-use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+use crate::gpu::{Gpu, Tensor};
 use crate::nn::layers::Act;
 use crate::onnx::proto::TensorData;
+use crate::ops::absmax::absmax_into;
 use crate::ops::conv2d::{conv2d_raw_act, Conv2dCfg};
 use crate::ops::deform_conv::{deform_conv2d_packed_raw, deform_conv2d_raw, DeformCfg};
 use crate::ops::{concat, elementwise as ew};
@@ -46,8 +47,6 @@ use std::collections::HashMap;
 
 mod packed_deform;
 mod split_concat;
-
-pub(crate) const K_ABSMAX: Kernel = crate::kernel!("absmax");
 
 /// The offset bound (pixels) the first tiling of an image assumes; raised when measured larger.
 pub const START_OFFSET_BOUND: f32 = 2.0;
@@ -666,7 +665,6 @@ impl InferNet {
     fn pass(&self, x: Tensor) -> (Tensor, Vec<f32>) {
         let gpu = &self.gpu;
         let stats = Tensor::zeros(gpu, &[self.deform_count.max(1)]);
-        let part = Tensor::empty(gpu, &[256]);
         let mut vals: Vec<Option<Tensor>> = vec![None; self.values];
         vals[self.input] = Some(x);
         for (i, s) in self.steps.iter().enumerate() {
@@ -685,8 +683,7 @@ impl InferNet {
                 } => {
                     let mask = (s.inputs.len() > 2).then(|| v(2));
                     let y = deform_conv2d_raw(v(0), v(1), mask, w, b.as_ref(), *cfg);
-                    let n = v(1).numel();
-                    absmax(v(1), n, n, &part, &stats, *slot);
+                    absmax_into(v(1), &stats, *slot);
                     vec![y]
                 }
                 Op::Deform {
@@ -697,11 +694,15 @@ impl InferNet {
                     packed: true,
                     ..
                 } => {
-                    let y = deform_conv2d_packed_raw(v(0), v(1), w, b.as_ref(), *cfg);
-                    // The offsets: the first two thirds of each image's predictor channels.
-                    let per_image = v(1).numel() / v(1).shape()[0];
-                    absmax(v(1), per_image / 3 * 2, per_image, &part, &stats, *slot);
-                    vec![y]
+                    let offset_max = Some((&stats, *slot));
+                    vec![deform_conv2d_packed_raw(
+                        v(0),
+                        v(1),
+                        w,
+                        b.as_ref(),
+                        *cfg,
+                        offset_max,
+                    )]
                 }
                 Op::Act(Act::Relu) => vec![ew::leaky_relu_raw(v(0), 0.0)],
                 Op::Act(Act::Leaky(a)) => vec![ew::leaky_relu_raw(v(0), *a)],
@@ -896,35 +897,6 @@ impl InferNet {
         }
         Ok(Ok(FloatImage::new(w, h, c, out)))
     }
-}
-
-/// max |x| into `stats[slot]` (two small dispatches), over the first `per` elements of every
-/// `stride` (`per` = `stride`: all of `x`).
-fn absmax(x: &Tensor, per: usize, stride: usize, part: &Tensor, stats: &Tensor, slot: usize) {
-    crate::uniform! {
-        struct P {
-            n: u32,
-            parts: u32,
-            slot: u32,
-            per: u32,
-            stride: u32,
-            _p: [u32; 3],
-        }
-    }
-    let n = x.numel() / stride * per;
-    let parts = n.div_ceil(256 * 64).clamp(1, part.numel());
-    let p = P {
-        n: n as u32,
-        parts: parts as u32,
-        slot: slot as u32,
-        per: per as u32,
-        stride: stride as u32,
-        _p: [0; 3],
-    };
-    let gpu = x.gpu();
-    let bufs = [x.buffer(), part.buffer(), stats.buffer()];
-    gpu.dispatch(&K_ABSMAX, "partial", &p, &bufs, [parts as u32, 1, 1]);
-    gpu.dispatch(&K_ABSMAX, "finish", &p, &bufs, grid_1d(1, 256));
 }
 
 /// A finished tile of [`InferNet::denoise_observed`]: `index` of `count`, covering `pixels` of

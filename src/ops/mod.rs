@@ -7,6 +7,7 @@
 //! [`Tensor`]: crate::gpu::Tensor
 //! [`Var`]: crate::tape::Var
 
+pub mod absmax; // not differentiable: bounds the deformable offsets at inference
 pub mod batchnorm;
 pub mod concat;
 pub mod conv2d;
@@ -23,6 +24,7 @@ use crate::gpu::Kernel;
 /// operations with the subgroup capabilities taken away).
 pub fn kernels() -> Vec<&'static Kernel> {
     vec![
+        &absmax::K,
         &batchnorm::K,
         &concat::K,
         &conv2d::gather::K,

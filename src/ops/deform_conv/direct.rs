@@ -8,6 +8,7 @@ use super::forward::deform_conv2d_raw;
 use super::launch::GeoParams;
 use super::plan::{Chunk, DeformCfg, Geom};
 use crate::gpu::{Gpu, Kernel, Tensor};
+use crate::ops::absmax::absmax_into;
 use crate::ops::{concat, elementwise as ew};
 use std::cell::Cell;
 
@@ -48,7 +49,7 @@ const MIN_POSITIONS: usize = 16 * 1024;
 
 /// y = deform_conv2d(x, offset, mask, w, b) in `ceil(Cout / PER_PASS)` passes over all images.
 /// With `packed`, `offset` is DCNv2's predictor output (offsets, then mask logits) and `mask`
-/// the same tensor: see [`deform_conv2d_packed_raw`].
+/// the same tensor: see [`deform_conv2d_packed_raw`], also for `offset_max`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward(
     g: &Geom,
@@ -59,6 +60,7 @@ pub(super) fn forward(
     b: Option<&Tensor>,
     y: &Tensor,
     packed: bool,
+    offset_max: Option<(&Tensor, usize)>,
 ) {
     let c = Chunk {
         b0: 0,
@@ -72,12 +74,19 @@ pub(super) fn forward(
         let taps = (g.og() * g.kk()) as u32;
         (p.off_cs, p.mask_cs, p.mask_c0, p.mask_logits) = (3 * taps, 3 * taps, 2 * taps, 1);
     }
+    if let Some((stats, slot)) = offset_max {
+        assert!(
+            slot < stats.numel(),
+            "deform_conv2d: offset-max slot {slot} out of range"
+        );
+        p.off_slot = slot as u32;
+    }
     let gpu = x.gpu();
     let o = offset.buffer();
     let m = mask.map_or(o, |m| m.buffer());
     let scratch = Tensor::empty(gpu, &[1]);
     let s = scratch.buffer();
-    // Bindings 1..=16 of deform_conv_sg.wgsl; those direct4 does not read get stand-ins.
+    // Bindings 1..=17 of deform_conv_sg.wgsl; those direct4 does not read get stand-ins.
     let bufs = [
         o,
         m,
@@ -95,6 +104,7 @@ pub(super) fn forward(
         w.buffer(),
         b.map_or(w.buffer(), |b| b.buffer()),
         y.buffer(),
+        offset_max.map_or(s, |(t, _)| t.buffer()),
     ];
     for o0 in (0..g.cout).step_by(PER_PASS) {
         p.o0 = o0 as u32;
@@ -107,13 +117,16 @@ pub(super) fn forward(
 /// `om` = [N, 3*og*kh*kw, H', W']: the 2*og*kh*kw offset channels, then the og*kh*kw mask
 /// logits, as `nn::layers::DeformConv` cuts it. The direct path reads both in place (the sigmoid
 /// on load, with the formula of the sigmoid op); elsewhere `om` is split and the sigmoid applied
-/// first, then [`deform_conv2d_raw`].
+/// first, then [`deform_conv2d_raw`]. With `offset_max = (stats, slot)`, max |offset| of the
+/// call is max-ed into `stats[slot]` (inference bounds its tiles' offsets with it; direct4
+/// records it from the loads it makes anyway, elsewhere [`absmax_into`] reads the offsets).
 pub fn deform_conv2d_packed_raw(
     x: &Tensor,
     om: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     cfg: DeformCfg,
+    offset_max: Option<(&Tensor, usize)>,
 ) -> Tensor {
     let s = om.shape();
     assert!(
@@ -133,10 +146,13 @@ pub fn deform_conv2d_packed_raw(
     if applies(&g, gpu) {
         g.check_bindable(gpu);
         let y = Tensor::empty(gpu, &g.out_shape());
-        forward(&g, x, om, Some(om), w, b, &y, true);
+        forward(&g, x, om, Some(om), w, b, &y, true, offset_max);
         return y;
     }
     let parts = concat::split_raw(om, &[2 * taps, taps]);
+    if let Some((stats, slot)) = offset_max {
+        absmax_into(&parts[0], stats, slot);
+    }
     let mask = ew::sigmoid_raw(&parts[1]);
     deform_conv2d_raw(x, &parts[0], Some(&mask), w, b, cfg)
 }

@@ -46,7 +46,7 @@ pub fn deform_conv2d_raw(
     g.check_bindable(gpu);
     let y = Tensor::empty(gpu, &g.out_shape());
     if super::direct::applies(&g, gpu) {
-        super::direct::forward(&g, x, offset, mask, w, b, &y, false);
+        super::direct::forward(&g, x, offset, mask, w, b, &y, false, None);
         return y;
     }
     let (p, cog, kg, groups) = (g.p(), g.cog(), g.kg(), g.cfg.groups);

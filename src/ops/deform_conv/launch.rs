@@ -43,6 +43,8 @@ crate::uniform! {
         pub mask_cs: u32,
         pub mask_c0: u32,
         pub mask_logits: u32,
+        pub off_slot: u32,
+        _g: [u32; 3],
     }
 }
 
@@ -82,6 +84,8 @@ impl GeoParams {
             mask_cs: u(g.og() * g.kk()),
             mask_c0: 0,
             mask_logits: 0,
+            off_slot: u32::MAX,
+            _g: [0; 3],
         }
     }
 
