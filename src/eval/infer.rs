@@ -26,8 +26,9 @@
 //! distance D reads the pixels at floor and floor + 1).
 //!
 //! **The offset bound.** Learned offsets have no a-priori bound, so D is measured: every pass
-//! records max |offset| of each deformable conv over the whole tile (shaders/absmax.wgsl, one
-//! small reduction per deformable conv). If every deformable conv of every tile stays within
+//! records max |offset| of each deformable conv over the whole tile (the one-pass deformable
+//! forward max-es it from its own offset loads; elsewhere ops::absmax, one small reduction per
+//! deformable conv). If every deformable conv of every tile stays within
 //! the D its margin was planned for, every offset that a kept pixel depends on does too (each
 //! is inside the tile), so the kept pixels are exact by induction over the layers; if a tile
 //! measures more, the image is tiled again with D raised to the measurement. Planning starts
