@@ -6,7 +6,8 @@
 //! PATH is `direct` (the one-pass forward of subgroup devices) or `columns` (im2col + matmul);
 //! both by default.
 //!
-//! Offsets are random within +-2 px and masks within (0, 1), as a trained DCNv2 gives them.
+//! The shapes: the tiny genotype's deformable edges at levels 0-2 of a 256x256 tile, then
+//! training batches. Offsets are random within +-2 px and masks within (0, 1), as a trained DCNv2 gives them.
 use hinas::gpu::{Gpu, Tensor};
 use hinas::ops::deform_conv::{deform_conv2d_raw, with_direct_forward, DeformCfg};
 #[path = "support/cpu_time.rs"]
@@ -30,10 +31,14 @@ fn main() {
     println!("adapter: {}", gpu.adapter_line());
     // (input shape, output channels): the tiny genotype's deformable edges at levels 0-2 of a
     // 256x256 tile; 3x3, padding 1, 2 offset groups.
+    // Then training batches: `train --budget tiny` (6 of 32x32) and the tiny search (2 of 24x24).
     let shapes = [
         ([1, 8, 256, 256], 8),
         ([1, 16, 128, 128], 16),
         ([1, 32, 64, 64], 32),
+        ([6, 8, 32, 32], 8),
+        ([6, 16, 16, 16], 16),
+        ([2, 4, 24, 24], 4),
     ];
     for (xs, cout) in shapes {
         let [n, c, h, w] = xs;
