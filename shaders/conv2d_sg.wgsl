@@ -38,16 +38,13 @@ fn gather8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   gather8_body(wid, lid, nwg, sid);
 }
 
-// 64 destination channels x 16 destination pixels per workgroup of one 8-lane subgroup, chosen
+// 64 destination channels x 32 destination pixels per workgroup of one 8-lane subgroup, chosen
 // by src/ops/conv2d/gather.rs when a group has enough destination channels: the lanes share
 // the pixels and lane l owns channels 8 l .. 8 l + 7 of the block. Per reduction step each lane
-// loads 2 source values (pixels lane, lane + 8) and hands them to the others with
-// subgroupBroadcast, and loads its own 8 weights as two vec4: 4 loads per 128 FMAs
+// loads 4 source values (pixels lane, lane + 8, ...) and hands them to the others with
+// subgroupBroadcast, and loads its own 8 weights as two vec4: 6 loads per 256 FMAs
 // instead of 9 per 64 in gather8, as every source value is loaded once per subgroup.
-// 16 pixels, not 32: with 64 vec4 accumulators per lane lavapipe's first compile took ~107 s
-// (a user's first denoise waited 138 s), with 32 it takes ~29 s, for ~4 % more time per run
-// (BENCHMARKS.md, "The first hinas denoise on a machine").
-// Grid: x/z = folded (n, row, 16-pixel block), y = 64-channel block (group-major).
+// Grid: x/z = folded (n, row, 32-pixel block), y = 64-channel block (group-major).
 @compute @workgroup_size(8)
 fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(subgroup_invocation_id) sid: u32) {
@@ -57,7 +54,7 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let n = min(flat / p.chunks, p.n - 1u);
   let t = flat % p.chunks;
   let a = t / p.cols_b;
-  let b0 = (t % p.cols_b) * 16u;
+  let b0 = (t % p.cols_b) * 32u;
   let blocks64 = (p.blocks_g + 7u) / 8u;
   let g = wid.y / blocks64;
   let cb = (wid.y % blocks64) * 8u + lane;     // this lane's 8-channel block in the group
@@ -81,6 +78,22 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   var a13l = vec4<f32>(0.0); var a13h = vec4<f32>(0.0);
   var a14l = vec4<f32>(0.0); var a14h = vec4<f32>(0.0);
   var a15l = vec4<f32>(0.0); var a15h = vec4<f32>(0.0);
+  var a16l = vec4<f32>(0.0); var a16h = vec4<f32>(0.0);
+  var a17l = vec4<f32>(0.0); var a17h = vec4<f32>(0.0);
+  var a18l = vec4<f32>(0.0); var a18h = vec4<f32>(0.0);
+  var a19l = vec4<f32>(0.0); var a19h = vec4<f32>(0.0);
+  var a20l = vec4<f32>(0.0); var a20h = vec4<f32>(0.0);
+  var a21l = vec4<f32>(0.0); var a21h = vec4<f32>(0.0);
+  var a22l = vec4<f32>(0.0); var a22h = vec4<f32>(0.0);
+  var a23l = vec4<f32>(0.0); var a23h = vec4<f32>(0.0);
+  var a24l = vec4<f32>(0.0); var a24h = vec4<f32>(0.0);
+  var a25l = vec4<f32>(0.0); var a25h = vec4<f32>(0.0);
+  var a26l = vec4<f32>(0.0); var a26h = vec4<f32>(0.0);
+  var a27l = vec4<f32>(0.0); var a27h = vec4<f32>(0.0);
+  var a28l = vec4<f32>(0.0); var a28h = vec4<f32>(0.0);
+  var a29l = vec4<f32>(0.0); var a29h = vec4<f32>(0.0);
+  var a30l = vec4<f32>(0.0); var a30h = vec4<f32>(0.0);
+  var a31l = vec4<f32>(0.0); var a31h = vec4<f32>(0.0);
   for (var ky = 0u; ky < p.kh; ky++) {
     let ty = tap_off(p.tc0y, ky);
     if (ty == NO_TAP) { continue; }
@@ -93,6 +106,8 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
       let sx = i32(b0 + lane) * m + tx;
       let q0 = px(rowb, rok, sx + 0 * m);
       let q1 = px(rowb, rok, sx + 8 * m);
+      let q2 = px(rowb, rok, sx + 16 * m);
+      let q3 = px(rowb, rok, sx + 24 * m);
       var wi = ((wblk * p.kh + ky) * p.kw + kx) * p.red * 2u;
       var c = 0u;
       for (var ci = 0u; ci < p.red; ci++) {
@@ -100,6 +115,8 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         let wh = wp[wi + 1u];
         let x0 = ld(q0, c);
         let x1 = ld(q1, c);
+        let x2 = ld(q2, c);
+        let x3 = ld(q3, c);
         let s0 = subgroupBroadcast(x0, 0u); a0l += wl * s0; a0h += wh * s0;
         let s1 = subgroupBroadcast(x0, 1u); a1l += wl * s1; a1h += wh * s1;
         let s2 = subgroupBroadcast(x0, 2u); a2l += wl * s2; a2h += wh * s2;
@@ -116,6 +133,22 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         let s13 = subgroupBroadcast(x1, 5u); a13l += wl * s13; a13h += wh * s13;
         let s14 = subgroupBroadcast(x1, 6u); a14l += wl * s14; a14h += wh * s14;
         let s15 = subgroupBroadcast(x1, 7u); a15l += wl * s15; a15h += wh * s15;
+        let s16 = subgroupBroadcast(x2, 0u); a16l += wl * s16; a16h += wh * s16;
+        let s17 = subgroupBroadcast(x2, 1u); a17l += wl * s17; a17h += wh * s17;
+        let s18 = subgroupBroadcast(x2, 2u); a18l += wl * s18; a18h += wh * s18;
+        let s19 = subgroupBroadcast(x2, 3u); a19l += wl * s19; a19h += wh * s19;
+        let s20 = subgroupBroadcast(x2, 4u); a20l += wl * s20; a20h += wh * s20;
+        let s21 = subgroupBroadcast(x2, 5u); a21l += wl * s21; a21h += wh * s21;
+        let s22 = subgroupBroadcast(x2, 6u); a22l += wl * s22; a22h += wh * s22;
+        let s23 = subgroupBroadcast(x2, 7u); a23l += wl * s23; a23h += wh * s23;
+        let s24 = subgroupBroadcast(x3, 0u); a24l += wl * s24; a24h += wh * s24;
+        let s25 = subgroupBroadcast(x3, 1u); a25l += wl * s25; a25h += wh * s25;
+        let s26 = subgroupBroadcast(x3, 2u); a26l += wl * s26; a26h += wh * s26;
+        let s27 = subgroupBroadcast(x3, 3u); a27l += wl * s27; a27h += wh * s27;
+        let s28 = subgroupBroadcast(x3, 4u); a28l += wl * s28; a28h += wh * s28;
+        let s29 = subgroupBroadcast(x3, 5u); a29l += wl * s29; a29h += wh * s29;
+        let s30 = subgroupBroadcast(x3, 6u); a30l += wl * s30; a30h += wh * s30;
+        let s31 = subgroupBroadcast(x3, 7u); a31l += wl * s31; a31h += wh * s31;
         wi += 2u;
         c += ihw;
       }
@@ -128,6 +161,10 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h);
   store8x4(n, c0, nc, a, b0 + 8u, a8l, a8h, a9l, a9h, a10l, a10h, a11l, a11h);
   store8x4(n, c0, nc, a, b0 + 12u, a12l, a12h, a13l, a13h, a14l, a14h, a15l, a15h);
+  store8x4(n, c0, nc, a, b0 + 16u, a16l, a16h, a17l, a17h, a18l, a18h, a19l, a19h);
+  store8x4(n, c0, nc, a, b0 + 20u, a20l, a20h, a21l, a21h, a22l, a22h, a23l, a23h);
+  store8x4(n, c0, nc, a, b0 + 24u, a24l, a24h, a25l, a25h, a26l, a26h, a27l, a27h);
+  store8x4(n, c0, nc, a, b0 + 28u, a28l, a28h, a29l, a29h, a30l, a30h, a31l, a31h);
 }
 
 // Like gather64 with 4 channels per lane (32 per workgroup), for groups of 10-47 destination

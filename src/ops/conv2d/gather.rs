@@ -16,9 +16,9 @@ thread_local! {
 /// Destination pixels (batch x rows x columns) from which a launch with >= 48 channels per group
 /// uses `gather64` rather than `gather32`. On lavapipe gather64 is 11-14 % faster at 64 channels
 /// on 8x64x64 and 1x256x256 pixels (the smallest measured win is 32,768 pixels), slower on the
-/// tiny search's 2x24x24, and its first launch on a machine costs ~30 s of shader compilation
-/// (~135 s when it took 32 pixels per block): small-patch searches and trainings never compile
-/// it, image-sized work does (BENCHMARKS.md, "Cold start of a search").
+/// tiny search's 2x24x24, and its first launch on a machine costs ~135 s of shader compilation
+/// (64 accumulators per lane spill): small-patch searches and trainings never compile it,
+/// image-sized work does (BENCHMARKS.md, "Cold start of a search").
 pub const WIDE64_PIXELS: usize = 32768;
 
 /// Runs `f` with `gather64` chosen from `pixels` destination pixels on this thread, so tests
@@ -181,13 +181,11 @@ impl Variant {
     }
     /// Destination pixels per block: one lane's for gather1/8, the workgroup's for gather32/64
     /// (the `NP` their shaders are unrolled for; 32 measured faster than 16 for both, and 64 no
-    /// better for gather32 while wasting more of narrow rows; gather64 takes 16 all the same,
-    /// which cuts its first compile on lavapipe from ~107 s to ~29 s for ~4 % per run).
+    /// better for gather32 while wasting more of narrow rows).
     fn pixels(self) -> u32 {
         match self {
             Variant::One | Variant::Eight => 8,
-            Variant::Wide64 => 16,
-            Variant::Wide32 => 32,
+            Variant::Wide32 | Variant::Wide64 => 32,
         }
     }
     /// Channels per packed weight block (`R` of pack_weights).
