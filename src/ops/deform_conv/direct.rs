@@ -1,8 +1,10 @@
 //! The one-pass forward (`direct4` of shaders/deform_conv_sg.wgsl) for launches on 8-lane
 //! subgroup devices: bilinear samples go straight into per-lane accumulators instead of a
 //! column matrix that a matmul reads back (the column passes cost about as much as the
-//! sampling on lavapipe, docs/perf-log.md). Training and real GPUs keep im2col + matmul until
-//! measured there; the backward always recomputes what it needs (backward.rs).
+//! sampling on lavapipe, docs/perf-log.md). Launches under `MIN_POSITIONS` (the `tiny` and
+//! `small` training and search batches) and real GPUs keep im2col + matmul until measured there;
+//! `paper`-shape batches take it in training too. The backward always recomputes what it needs
+//! (backward.rs).
 
 use super::forward::deform_conv2d_raw;
 use super::launch::GeoParams;
