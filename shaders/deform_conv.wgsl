@@ -211,6 +211,24 @@ fn bil_sample(b: Bil, plane: u32) -> f32 {
          + select(0.0, b.w.w * x[plane + b.o.w], b.ok.w);
 }
 
+// The footprints of output positions p..p+3 at one tap, from their offsets and mask values.
+struct Bil4 { p0: Bil, p1: Bil, p2: Bil, p3: Bil }
+
+fn bil_point4(p: u32, tap: u32, dy: vec4<f32>, dx: vec4<f32>, m: vec4<f32>) -> Bil4 {
+    let i = tap / q.kw;
+    let j = tap % q.kw;
+    return Bil4(bil_point(p / q.wout, p % q.wout, i, j, dy.x, dx.x, m.x),
+                bil_point((p + 1u) / q.wout, (p + 1u) % q.wout, i, j, dy.y, dx.y, m.y),
+                bil_point((p + 2u) / q.wout, (p + 2u) % q.wout, i, j, dy.z, dx.z, m.z),
+                bil_point((p + 3u) / q.wout, (p + 3u) % q.wout, i, j, dy.w, dx.w, m.w));
+}
+
+// Channel plane `plane` sampled at the four footprints.
+fn bil_sample4(b: Bil4, plane: u32) -> vec4<f32> {
+    return vec4<f32>(bil_sample(b.p0, plane), bil_sample(b.p1, plane), bil_sample(b.p2, plane),
+                     bil_sample(b.p3, plane));
+}
+
 @compute @workgroup_size(WG)
 fn im2col4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let s = q.s0 + 4u * flat(gid, nwg, WG);
@@ -224,13 +242,7 @@ fn im2col4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     if (q.has_mask != 0u) {
         m = mask4[w.mi / 4u];
     }
-    let i = w.tap / q.kw;
-    let j = w.tap % q.kw;
-    let p = w.p;
-    let b0 = bil_point(p / q.wout, p % q.wout, i, j, dy.x, dx.x, m.x);
-    let b1 = bil_point((p + 1u) / q.wout, (p + 1u) % q.wout, i, j, dy.y, dx.y, m.y);
-    let b2 = bil_point((p + 2u) / q.wout, (p + 2u) % q.wout, i, j, dy.z, dx.z, m.z);
-    let b3 = bil_point((p + 3u) / q.wout, (p + 3u) % q.wout, i, j, dy.w, dx.w, m.w);
+    let bs = bil_point4(w.p, w.tap, dy, dx, m);
     let kk = q.kh * q.kw;
     let hw = q.h * q.w;
     let c0 = w.g * q.cpg;
@@ -238,8 +250,7 @@ fn im2col4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     var ci = ((c0 * kk + w.tap) * q.col_rs + w.n) / 4u;
     let step = kk * q.col_rs / 4u;
     for (var c = 0u; c < q.cpg; c++) {
-        col4[ci] = vec4<f32>(bil_sample(b0, plane), bil_sample(b1, plane), bil_sample(b2, plane),
-                             bil_sample(b3, plane));
+        col4[ci] = bil_sample4(bs, plane);
         plane += hw;
         ci += step;
     }

@@ -18,6 +18,11 @@ const NO_SLOT: u32 = 0xffffffffu;
 // max |offset| as f32 bits (for non-negative floats the u32 order is the float order).
 @group(0) @binding(17) var<storage, read_write> offmax: array<atomic<u32>>;
 
+// Weight (o0 + first + lane, step wi) of this pass; 0 past its `on` channels.
+fn wlane(first: u32, lane: u32, ckk: u32, wi: u32) -> f32 {
+  let o = first + lane;
+  return select(0.0, wgt[min(q.o0 + o, q.cout - 1u) * ckk + wi], o < q.on);
+}
 
 // The grid has exactly one lane per 4 positions (a multiple of 8), so every lane of a subgroup
 // takes part in the broadcasts; out-of-range lanes compute on clamped indices and store nothing.
@@ -25,7 +30,7 @@ const NO_SLOT: u32 = 0xffffffffu;
 fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(subgroup_invocation_id) sid: u32) {
   let lane = sid & 7u;
-  let n_raw = 4u * (gid.x + gid.y * nwg.x * 8u);
+  let n_raw = 4u * flat(gid, nwg, 8u);
   let live = n_raw < q.nc;
   let n = min(n_raw, q.nc - 4u);
   let np_img = q.hout * q.wout;
@@ -81,19 +86,13 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
           m = vec4<f32>(logistic(m.x), logistic(m.y), logistic(m.z), logistic(m.w));
         }
       }
-      let i = tap / q.kw;
-      let j = tap % q.kw;
-      let b0 = bil_point(p / q.wout, p % q.wout, i, j, dy.x, dx.x, m.x);
-      let b1 = bil_point((p + 1u) / q.wout, (p + 1u) % q.wout, i, j, dy.y, dx.y, m.y);
-      let b2 = bil_point((p + 2u) / q.wout, (p + 2u) % q.wout, i, j, dy.z, dx.z, m.z);
-      let b3 = bil_point((p + 3u) / q.wout, (p + 3u) % q.wout, i, j, dy.w, dx.w, m.w);
+      let bs = bil_point4(p, tap, dy, dx, m);
       let c0 = g * q.cpg;
       var plane = (b * q.cin + c0) * hw;
       var wi = c0 * kk + tap;
       for (var c = 0u; c < q.cpg; c++) {
-        let v = vec4<f32>(bil_sample(b0, plane), bil_sample(b1, plane), bil_sample(b2, plane),
-                          bil_sample(b3, plane));
-        let w0 = select(0.0, wgt[min(q.o0 + 0u + lane, q.cout - 1u) * ckk + wi], 0u + lane < q.on);
+        let v = bil_sample4(bs, plane);
+        let w0 = wlane(0u, lane, ckk, wi);
         a0 += subgroupBroadcast(w0, 0u) * v;
         a1 += subgroupBroadcast(w0, 1u) * v;
         a2 += subgroupBroadcast(w0, 2u) * v;
@@ -103,7 +102,7 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
         a6 += subgroupBroadcast(w0, 6u) * v;
         a7 += subgroupBroadcast(w0, 7u) * v;
         if (q.on > 8u) {
-          let w1 = select(0.0, wgt[min(q.o0 + 8u + lane, q.cout - 1u) * ckk + wi], 8u + lane < q.on);
+          let w1 = wlane(8u, lane, ckk, wi);
           a8 += subgroupBroadcast(w1, 0u) * v;
           a9 += subgroupBroadcast(w1, 1u) * v;
           a10 += subgroupBroadcast(w1, 2u) * v;
@@ -114,7 +113,7 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
           a15 += subgroupBroadcast(w1, 7u) * v;
         }
         if (q.on > 16u) {
-          let w2 = select(0.0, wgt[min(q.o0 + 16u + lane, q.cout - 1u) * ckk + wi], 16u + lane < q.on);
+          let w2 = wlane(16u, lane, ckk, wi);
           a16 += subgroupBroadcast(w2, 0u) * v;
           a17 += subgroupBroadcast(w2, 1u) * v;
           a18 += subgroupBroadcast(w2, 2u) * v;
@@ -125,7 +124,7 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
           a23 += subgroupBroadcast(w2, 7u) * v;
         }
         if (q.on > 24u) {
-          let w3 = select(0.0, wgt[min(q.o0 + 24u + lane, q.cout - 1u) * ckk + wi], 24u + lane < q.on);
+          let w3 = wlane(24u, lane, ckk, wi);
           a24 += subgroupBroadcast(w3, 0u) * v;
           a25 += subgroupBroadcast(w3, 1u) * v;
           a26 += subgroupBroadcast(w3, 2u) * v;

@@ -113,6 +113,14 @@ enum Draft {
     Split(Vec<usize>),
 }
 
+/// Live readers of value `v` among the draft steps (emptied steps have no outputs), for the plan
+/// passes in infer/.
+fn live_readers(drafts: &[DraftStep], v: usize) -> Vec<usize> {
+    (0..drafts.len())
+        .filter(|&i| !drafts[i].outputs.is_empty() && drafts[i].inputs.contains(&v))
+        .collect()
+}
+
 struct DraftStep {
     op: Draft,
     inputs: Vec<usize>,

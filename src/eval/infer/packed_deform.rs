@@ -4,14 +4,7 @@
 //! pass disappear where the op's one-pass forward runs (it reads both parts in place) and are
 //! done by the op itself elsewhere. Same values: the op applies the sigmoid op's formula.
 
-use super::{Draft, DraftStep};
-
-/// Live readers of value `v` (dead steps have no outputs).
-fn readers(drafts: &[DraftStep], v: usize) -> Vec<usize> {
-    (0..drafts.len())
-        .filter(|&i| !drafts[i].outputs.is_empty() && drafts[i].inputs.contains(&v))
-        .collect()
-}
+use super::{live_readers as readers, Draft, DraftStep};
 
 fn producer(drafts: &[DraftStep], v: usize) -> Option<usize> {
     drafts.iter().position(|d| d.outputs.contains(&v))

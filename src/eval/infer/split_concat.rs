@@ -11,16 +11,9 @@
 //! the pattern is wider than every other value, since it adds one Add per extra input and an
 //! activation pass. The sums are the same up to rounding (the 1x1 conv's reduction is split).
 
-use super::{Draft, DraftStep};
+use super::{live_readers as readers, Draft, DraftStep};
 use crate::nn::layers::Act;
 use crate::ops::conv2d::Conv2dCfg;
-
-/// Live readers of value `v` (dead steps have no outputs).
-fn readers(drafts: &[DraftStep], v: usize) -> Vec<usize> {
-    (0..drafts.len())
-        .filter(|&i| !drafts[i].outputs.is_empty() && drafts[i].inputs.contains(&v))
-        .collect()
-}
 
 /// (concat step, depthwise step, 1x1 step) of the first match.
 fn find(drafts: &[DraftStep], widths: &[usize], output: usize) -> Option<(usize, usize, usize)> {
