@@ -1,23 +1,29 @@
 // Register-tiled matrix multiply C[M, N] = A[M, K] * B[K, N] (row-major), batched over
 // (batch, group), for 1x1 convolutions and `matmul_raw` (launchers: src/ops/conv2d/gemm.rs).
 //
-// A is packed by conv2d.wgsl's pack_weights into [group][M / 8][K][8], so the 8 rows an
-// invocation owns come in as two vec4 loads per k; the invocation's 8 consecutive columns of B
-// come in as two vec4 loads when N is a multiple of 4 (gemm_v4), else as 8 scalars (gemm_s).
-// 64 FMAs per k step, no workgroup memory (slower than registers on lavapipe). gemm_v4 also
-// stores its 8x8 block as 16 vec4 rows instead of 64 scalars: on lavapipe every store with a
-// computed index runs lane by lane like a load, and at the small K of a cell's 1x1 convs
-// (16-64) the 64 scalar stores were a third of the memory operations.
+// A, `groups` blocks of M x K, is read in place, element (m, k) of group g at g*M*K + m*a_sm +
+// k*a_sk: a 1x1 conv's weight [G*M, K] (a_sm = K, a_sk = 1) or, for its input gradient, the same
+// weight read transposed (a_sm = 1, a_sk = M); or, for image-sized forwards, from a copy packed
+// in 8-row blocks (`a_mode`, in `body`). The rows an invocation owns depend only on the
+// workgroup, so every lane loads the same A values (uniform addresses). The invocation's 8
+// consecutive columns of B come in as two vec4 loads when N is a multiple of 4 (gemm_v4), else as
+// 8 scalars (gemm_s). 64 FMAs per k step, no workgroup memory (slower than registers on
+// lavapipe). gemm_v4 also stores its 8x8 block as 16 vec4 rows instead of 64 scalars: on lavapipe
+// every store with a computed index runs lane by lane like a load, and at the small K of a cell's
+// 1x1 convs (16-64) the 64 scalar stores were a third of the memory operations.
 
 struct Gemm {
   m: u32, k: u32, n: u32, blocks: u32,           // blocks = ceil(m / 8) (rows are per group)
   chunks: u32, groups: u32, total: u32, has_bias: u32, // chunks = workgroups per batch along N, total = batches * groups * chunks
   b_nstride: u32, b_gstride: u32, c_nstride: u32, c_gstride: u32,
-  act: u32, slope: f32, _p2: u32, _p3: u32,      // act != 0: LeakyReLU(slope) after the bias (inference)
+  act: u32, slope: f32,                          // act != 0: LeakyReLU(slope) after the bias (inference)
+  a_sm: u32, a_sk: u32,                          // A's strides along m and k (see above)
+  a_mode: u32, _p1: u32, _p2: u32, _p3: u32,     // how A is loaded: see `body`
 }
 
 @group(0) @binding(0) var<uniform> p: Gemm;
-@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(7) var<storage, read> a4: array<vec4<f32>>;        // = a, where a_mode allows
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
@@ -43,6 +49,17 @@ fn ld(base: u32, col: u32) -> f32 {
 fn row_s(base: u32, col: u32) -> Row8 {
   return Row8(vec4<f32>(ld(base, col), ld(base, col + 1u), ld(base, col + 2u), ld(base, col + 3u)),
               vec4<f32>(ld(base, col + 4u), ld(base, col + 5u), ld(base, col + 6u), ld(base, col + 7u)));
+}
+
+// A's element (m0 + r, k) at `ai` + r * a_sm, zero past the last row.
+fn a_at(ai: u32, r: u32, rows: u32) -> f32 {
+  let ok = r < rows;
+  return select(0.0, a[select(0u, ai + r * p.a_sm, ok)], ok);
+}
+
+fn b_row(rb: u32, col: u32, vec: bool) -> Row8 {
+  if (vec) { return row_v4(rb, col); }
+  return row_s(rb, col);
 }
 
 fn act(v: f32) -> f32 {
@@ -91,26 +108,47 @@ fn body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, vec: bool) {
   let col = ((flat % p.chunks) * 64u + lid.x) * 8u;
   let blk = wid.y;
   let base = nb * p.b_nstride + g * p.b_gstride;
-  var ai = (g * p.blocks + blk) * p.k * 2u;
+  let m0 = blk * 8u;
+  let rows = min(p.m - m0, 8u);
+  // a_mode 0: A read in place, 8 scalar loads per k step; 1: packed by conv2d.wgsl's
+  // pack_weights into [group][M / 8][K][8], 2 vec4 per step (the launcher packs for
+  // image-sized forwards, where the scalar loads cost more than the packing pass); 2: read in
+  // place where a column's rows are contiguous and 16-byte aligned (a_sm = 1, M % 4 == 0),
+  // 2 vec4 per step.
+  var ai = g * p.m * p.k + m0 * p.a_sm;
+  if (p.a_mode == 1u) { ai = (g * p.blocks + blk) * p.k * 2u; }
   var l0 = vec4<f32>(0.0); var h0 = vec4<f32>(0.0); var l1 = vec4<f32>(0.0); var h1 = vec4<f32>(0.0);
   var l2 = vec4<f32>(0.0); var h2 = vec4<f32>(0.0); var l3 = vec4<f32>(0.0); var h3 = vec4<f32>(0.0);
   var l4 = vec4<f32>(0.0); var h4 = vec4<f32>(0.0); var l5 = vec4<f32>(0.0); var h5 = vec4<f32>(0.0);
   var l6 = vec4<f32>(0.0); var h6 = vec4<f32>(0.0); var l7 = vec4<f32>(0.0); var h7 = vec4<f32>(0.0);
   var rb = base;
   for (var kk = 0u; kk < p.k; kk++) {
-    let wl = a[ai];
-    let wh = a[ai + 1u];
-    var r: Row8;
-    if (vec) { r = row_v4(rb, col); } else { r = row_s(rb, col); }
+    var wl: vec4<f32>;
+    var wh: vec4<f32>;
+    switch p.a_mode {
+      case 1u: {
+        wl = a4[ai];
+        wh = a4[ai + 1u];
+        ai += 2u;
+      }
+      case 2u: {
+        wl = a4[ai / 4u];
+        wh = select(vec4<f32>(0.0), a4[select(0u, ai / 4u + 1u, rows > 4u)], rows > 4u);
+        ai += p.a_sk;
+      }
+      default: {
+        wl = vec4<f32>(a_at(ai, 0u, rows), a_at(ai, 1u, rows), a_at(ai, 2u, rows), a_at(ai, 3u, rows));
+        wh = vec4<f32>(a_at(ai, 4u, rows), a_at(ai, 5u, rows), a_at(ai, 6u, rows), a_at(ai, 7u, rows));
+        ai += p.a_sk;
+      }
+    }
+    let r = b_row(rb, col, vec);
     l0 += wl * r.lo.x; h0 += wh * r.lo.x; l1 += wl * r.lo.y; h1 += wh * r.lo.y;
     l2 += wl * r.lo.z; h2 += wh * r.lo.z; l3 += wl * r.lo.w; h3 += wh * r.lo.w;
     l4 += wl * r.hi.x; h4 += wh * r.hi.x; l5 += wl * r.hi.y; h5 += wh * r.hi.y;
     l6 += wl * r.hi.z; h6 += wh * r.hi.z; l7 += wl * r.hi.w; h7 += wh * r.hi.w;
-    ai += 2u;
     rb += p.n;
   }
-  let m0 = blk * 8u;
-  let rows = min(p.m - m0, 8u);
   let cb = nb * p.c_nstride + g * p.c_gstride;
   let bias0 = g * p.m + m0;
   if (vec) {

@@ -193,12 +193,49 @@ fn kernels_for_devices_without_subgroups() {
 
 #[test]
 fn pointwise_gemm_paths() {
-    // HW = 35: scalar B loads and C stores; HW = 24: vec4 loads and stores; 10 rows: a partial
-    // row block; HW = 20 in groups: vec4 rows whose second half lies past the row's end.
+    // A read as scalars (K and M not multiples of 4). HW = 35: scalar B loads and C stores;
+    // HW = 24: vec4 loads and stores; 10 rows: a partial row block; HW = 20 in groups: vec4
+    // rows whose second half lies past the row's end.
     check(&case([2, 6, 5, 7], [5, 6, 1, 1], 1, 0, 1, 1, true), 31);
     check(&case([2, 5, 4, 6], [10, 5, 1, 1], 1, 0, 1, 1, true), 32);
     check(&case([1, 6, 3, 5], [4, 3, 1, 1], 1, 0, 1, 2, true), 33);
     check(&case([2, 6, 4, 5], [6, 3, 1, 1], 1, 0, 1, 2, true), 34);
+    // The input gradient's A read as vec4 columns (M % 4 == 0): 8 rows, and in groups of 4
+    // rows, where half of each block is past the group's last row, with scalar B loads (HW =
+    // 15); the forwards have K % 4 == 0 (10 rows: a partial block).
+    check(&case([2, 8, 4, 6], [10, 8, 1, 1], 1, 0, 1, 1, true), 35);
+    check(&case([1, 8, 3, 5], [8, 4, 1, 1], 1, 0, 1, 2, true), 36);
+}
+
+/// The forward GEMM reading A from its packed copy (the path of image-sized launches), forced on
+/// small tensors: the forwards of the pointwise cases against the f64 reference.
+#[test]
+fn packed_gemm_forward_matches_reference() {
+    let gpu = gpu();
+    let mut r = rng(37);
+    with_packed_gemm_from(0, || {
+        for (xs, ws, groups) in [
+            ([2, 6, 5, 7], [5, 6, 1, 1], 1),
+            ([2, 8, 4, 6], [10, 8, 1, 1], 1),
+            ([1, 8, 3, 5], [8, 4, 1, 1], 2),
+            ([2, 6, 4, 5], [6, 3, 1, 1], 2),
+        ] {
+            let cfg = Conv2dCfg::new(1, 0, 1, groups);
+            let nx: usize = xs.iter().product();
+            let nw: usize = ws.iter().product();
+            let (xt, x) = upload(&gpu, &xs, &uniform(&mut r, nx, -1.0, 1.0));
+            let (wt, w) = upload(&gpu, &ws, &uniform(&mut r, nw, -0.5, 0.5));
+            let (bt, b) = upload(&gpu, &[ws[0]], &uniform(&mut r, ws[0], -1.0, 1.0));
+            let got = conv2d_raw(&xt, &wt, Some(&bt), cfg).to_vec();
+            let want = conv_ref(&x, xs, &w, ws, Some(&b), cfg);
+            assert_close(
+                &format!("packed GEMM {xs:?} w {ws:?} groups {groups}"),
+                &got,
+                &want,
+                1e-5,
+            );
+        }
+    });
 }
 
 /// The inference-only activation fused into the conv's store (`conv2d_raw_act`): LeakyReLU of

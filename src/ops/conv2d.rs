@@ -23,9 +23,9 @@ pub(crate) mod gather;
 pub(crate) mod gemm;
 pub(crate) mod wgrad;
 
-use gather::{gather, gather_weights, pack_weights, GatherParams, Variant};
+use gather::{gather, gather_weights, GatherParams, Variant};
 pub use gather::{with_plain_kernels, with_wide64_from, WIDE64_PIXELS};
-pub use gemm::matmul_raw;
+pub use gemm::{matmul_raw, with_packed_gemm_from, PACKED_GEMM_COLUMNS};
 
 use crate::gpu::{Gpu, Tensor};
 use crate::tape::{Tape, Var};
@@ -249,9 +249,9 @@ fn pointwise_gemm(
     bias: Option<&Tensor>,
     act: Option<f32>,
 ) {
-    let a = pack_weights(w, 8, groups, og, red, transposed);
     gemm::gemm(&gemm::Job {
-        a: &a,
+        a: w,
+        a_transposed: transposed,
         m: og,
         k: red,
         n: hw,

@@ -6,6 +6,38 @@ use crate::gpu::{Kernel, Tensor};
 
 pub(crate) const K: Kernel = crate::kernel!("conv2d_gemm");
 
+thread_local! {
+    static PACKED_MIN_COLUMNS: std::cell::Cell<usize> = const { std::cell::Cell::new(PACKED_GEMM_COLUMNS) };
+}
+
+/// Columns (images x pixels) from which a forward GEMM reads A from a copy packed in 8-row
+/// blocks (two vec4 loads per k step) instead of in place (eight scalar loads). In place saves
+/// the packing dispatch, which is what counts at training and search sizes (8 % of a `tiny`
+/// search step's dispatches were packs); the scalar loads made the 64 -> 16 channel 1x1 conv
+/// of a 256x256 tile ~20 % slower, so image-sized launches pack (docs/perf-log.md).
+pub const PACKED_GEMM_COLUMNS: usize = 16384;
+
+/// Runs `f` with forward GEMMs packing A from `columns` columns on this thread, so tests reach
+/// the packed path with small tensors.
+#[doc(hidden)]
+pub fn with_packed_gemm_from<R>(columns: usize, f: impl FnOnce() -> R) -> R {
+    let old = PACKED_MIN_COLUMNS.with(|c| c.replace(columns));
+    let r = f();
+    PACKED_MIN_COLUMNS.with(|c| c.set(old));
+    r
+}
+
+/// How the shader loads A (`a_mode`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ALoad {
+    /// In place, eight scalars per k step (any strides).
+    Scalars = 0,
+    /// From a `pack_weights` copy, two vec4 per k step.
+    Packed = 1,
+    /// In place, two vec4 per k step: a column's rows are contiguous and 16-byte aligned.
+    Columns4 = 2,
+}
+
 crate::uniform! {
     struct Params {
         m: u32,
@@ -22,14 +54,19 @@ crate::uniform! {
         c_gstride: u32,
         act: u32,
         slope: f32,
-        _pad: [u32; 2],
+        a_sm: u32,
+        a_sk: u32,
+        a_mode: u32,
+        _pad: [u32; 3],
     }
 }
 
-/// C[batch][group] = A[group] * B[batch][group], with A packed by `pack_weights` (r = 8) and
+/// C[batch][group] = A[group] * B[batch][group], with A given as `groups` blocks of m x k,
+/// row-major, or of k x m when `a_transposed` (a conv weight read for the input gradient), and
 /// bias (if any) indexed by `group * m + row`.
 pub(super) struct Job<'a> {
     pub a: &'a Tensor,
+    pub a_transposed: bool,
     pub m: usize,
     pub k: usize,
     pub n: usize,
@@ -57,6 +94,28 @@ pub(super) fn gemm(j: &Job) {
     let vec4 = [j.n, j.b_nstride, j.b_gstride, j.c_nstride, j.c_gstride]
         .iter()
         .all(|s| s.is_multiple_of(4));
+    let load = if j.a_transposed {
+        if j.m.is_multiple_of(4) {
+            ALoad::Columns4
+        } else {
+            ALoad::Scalars
+        }
+    } else if j.batches * j.n >= PACKED_MIN_COLUMNS.with(|c| c.get()) {
+        ALoad::Packed
+    } else {
+        ALoad::Scalars
+    };
+    let packed = (load == ALoad::Packed).then(|| {
+        pack_weights(
+            &j.a.reshape(&[j.groups * j.m, j.k, 1, 1]),
+            8,
+            j.groups,
+            j.m,
+            j.k,
+            false,
+        )
+    });
+    let a = packed.as_ref().unwrap_or(j.a);
     let p = Params {
         m: u(j.m),
         k: u(j.k),
@@ -72,27 +131,31 @@ pub(super) fn gemm(j: &Job) {
         c_gstride: u(j.c_gstride),
         act: j.act.is_some() as u32,
         slope: j.act.unwrap_or(0.0),
-        _pad: [0; 2],
+        a_sm: if j.a_transposed { 1 } else { u(j.k) },
+        a_sk: if j.a_transposed { u(j.m) } else { 1 },
+        a_mode: load as u32,
+        _pad: [0; 3],
     };
-    let bias = j.bias.unwrap_or(j.a);
+    let bias = j.bias.unwrap_or(a);
     j.b.gpu().dispatch(
         &K,
         if vec4 { "gemm_v4" } else { "gemm_s" },
         &p,
         &[
-            j.a.buffer(),
+            a.buffer(),
             j.b.buffer(),
             j.b.buffer(),
             bias.buffer(),
             j.c.buffer(),
             j.c.buffer(),
+            a.buffer(),
         ],
         fold(total, blocks, "gemm"),
     );
 }
 
 /// Plain matrix multiply C[M, N] = A[M, K] * B[K, N] (row-major), register-tiled: each invocation
-/// computes 8 rows x 8 columns. A is repacked once per call (cheap next to the product).
+/// computes 8 rows x 8 columns.
 pub fn matmul_raw(a: &Tensor, b: &Tensor, m: usize, k: usize, n: usize) -> Tensor {
     assert_eq!(
         a.numel(),
@@ -118,9 +181,9 @@ pub fn matmul_raw(a: &Tensor, b: &Tensor, m: usize, k: usize, n: usize) -> Tenso
         c.fill_zero();
         return c;
     }
-    let ap = pack_weights(&a.reshape(&[m, k, 1, 1]), 8, 1, m, k, false);
     gemm(&Job {
-        a: &ap,
+        a,
+        a_transposed: false,
         m,
         k,
         n,
