@@ -17,11 +17,27 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> c: array<f32>;   // sum3, sum4
+@group(0) @binding(5) var<storage, read> d: array<f32>;   // sum4
 
 @compute @workgroup_size(WG)
 fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat(gid, nwg, WG);
     if (i < p.n) { out[i] = a[i] + b[i]; }
+}
+
+// Three and four gradients that meet at one tensor, added left to right: the same roundings as
+// a chain of `add`s, in one dispatch.
+@compute @workgroup_size(WG)
+fn sum3(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) { out[i] = (a[i] + b[i]) + c[i]; }
+}
+
+@compute @workgroup_size(WG)
+fn sum4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) { out[i] = ((a[i] + b[i]) + c[i]) + d[i]; }
 }
 
 @compute @workgroup_size(WG)

@@ -3,6 +3,8 @@
 
 mod common;
 use common::*;
+use hinas::gpu::elementwise as gew;
+use hinas::gpu::Tensor;
 use hinas::ops::elementwise as ew;
 use hinas::tape::Tape;
 
@@ -86,6 +88,51 @@ fn binary_ops_and_gradient_accumulation() {
     let num_b = numeric_grad(&|x| f(&a, x), &b, &gy, 1e-6);
     assert_close("grad a", &grads.get(&av).unwrap().to_vec(), &num_a, 1e-4);
     assert_close("grad b", &grads.get(&bv).unwrap().to_vec(), &num_b, 1e-4);
+}
+
+/// A tensor used by 1 to 9 ops: its gradients meet and are summed four at a time (`sum3` /
+/// `sum4`), with the roundings of a chain of `add`s.
+#[test]
+fn many_gradients_meeting_at_one_tensor() {
+    let gpu = gpu();
+    let shape = [2, 3, 5, 7];
+    let n = 2 * 3 * 5 * 7;
+    let mut r = rng(4);
+    let (_, x) = upload(&gpu, &shape, &uniform(&mut r, n, -2.0, 2.0));
+    let (_, gy) = upload(&gpu, &shape, &uniform(&mut r, n, -1.0, 1.0));
+    for uses in 1..=9 {
+        let coef: Vec<f32> = (0..uses).map(|i| 0.37 + 0.61 * i as f32).collect();
+        let mut tape = Tape::new(&gpu);
+        let xv = tape.leaf(Tensor::from_slice(&gpu, &shape, &to_f32(&x)), true);
+        let mut y = ew::scale(&mut tape, &xv, coef[0]);
+        for &c in &coef[1..] {
+            let yi = ew::scale(&mut tape, &xv, c);
+            y = ew::add(&mut tape, &y, &yi);
+        }
+        let grads = tape.backward_with(&y, Tensor::from_slice(&gpu, &shape, &to_f32(&gy)));
+        let total: f64 = coef.iter().map(|&c| c as f64).sum();
+        let want: Vec<f64> = gy.iter().map(|g| g * total).collect();
+        assert_close(
+            &format!("{uses} uses"),
+            &grads.get(&xv).unwrap().to_vec(),
+            &want,
+            1e-5,
+        );
+    }
+    // The fused sums against chained adds, to the bit.
+    let ts: Vec<Tensor> = (0..4)
+        .map(|_| Tensor::from_slice(&gpu, &shape, &to_f32(&uniform(&mut r, n, -3.0, 3.0))))
+        .collect();
+    let chain3 = gew::add(&gew::add(&ts[0], &ts[1]), &ts[2]);
+    let chain4 = gew::add(&chain3, &ts[3]);
+    assert_eq!(
+        gew::sum(&[&ts[0], &ts[1], &ts[2]]).to_vec(),
+        chain3.to_vec()
+    );
+    assert_eq!(
+        gew::sum(&[&ts[0], &ts[1], &ts[2], &ts[3]]).to_vec(),
+        chain4.to_vec()
+    );
 }
 
 #[test]
