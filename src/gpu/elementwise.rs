@@ -18,6 +18,13 @@ pub(crate) fn launch(entry: &'static str, a: &Tensor, b: Option<&Tensor>, alpha:
     if let Some(b) = b {
         assert_eq!(a.shape(), b.shape(), "{entry}: shapes differ");
     }
+    let b = b.unwrap_or(a);
+    run(entry, [a, b, a, a], alpha)
+}
+
+/// One invocation per element of a fresh output shaped like `ins[0]`; bindings a, b, out, c, d.
+fn run(entry: &'static str, ins: [&Tensor; 4], alpha: f32) -> Tensor {
+    let [a, b, c, d] = ins;
     let gpu = a.gpu();
     let out = Tensor::empty(gpu, a.shape());
     let n = a.numel();
@@ -27,8 +34,8 @@ pub(crate) fn launch(entry: &'static str, a: &Tensor, b: Option<&Tensor>, alpha:
             alpha,
             _pad: [0; 2],
         };
-        let b = b.unwrap_or(a);
-        gpu.dispatch_1d(&K, entry, &p, &[a.buffer(), b.buffer(), out.buffer()], n);
+        let bufs = [a.buffer(), b.buffer(), out.buffer(), c.buffer(), d.buffer()];
+        gpu.dispatch_1d(&K, entry, &p, &bufs, n);
     }
     out
 }
@@ -71,25 +78,9 @@ pub fn sum(ts: &[&Tensor]) -> Tensor {
     for t in &ts[1..] {
         assert_eq!(a.shape(), t.shape(), "sum: shapes differ");
     }
-    let gpu = a.gpu();
-    let out = Tensor::empty(gpu, a.shape());
-    let n = a.numel();
-    if n > 0 {
-        let p = Params {
-            n: n as u32,
-            alpha: 0.0,
-            _pad: [0; 2],
-        };
-        let c = ts.get(2).unwrap_or(a);
-        let d = ts.get(3).unwrap_or(a);
-        let bufs = [
-            a.buffer(),
-            ts[1].buffer(),
-            out.buffer(),
-            c.buffer(),
-            d.buffer(),
-        ];
-        gpu.dispatch_1d(&K, entry, &p, &bufs, n);
-    }
-    out
+    run(
+        entry,
+        [a, ts[1], ts.get(2).unwrap_or(a), ts.get(3).unwrap_or(a)],
+        0.0,
+    )
 }
