@@ -14,7 +14,7 @@ thread_local! {
 /// blocks (two vec4 loads per k step) instead of in place (eight scalar loads). In place saves
 /// the packing dispatch, which is what counts at training and search sizes (8 % of a `tiny`
 /// search step's dispatches were packs); the scalar loads made the 64 -> 16 channel 1x1 conv
-/// of a 256x256 tile ~20 % slower, so image-sized launches pack (docs/perf-log.md).
+/// of a 256x256 tile 20-40 % slower, so image-sized launches pack (docs/perf-log.md).
 pub const PACKED_GEMM_COLUMNS: usize = 16384;
 
 /// Runs `f` with forward GEMMs packing A from `columns` columns on this thread, so tests reach
