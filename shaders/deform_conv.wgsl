@@ -327,13 +327,10 @@ fn put(bucket: u32, key: u32, w: f32) {
 
 // Step 3 (after the scan of the counts into `start` and re-zeroing `cnt`): write each touch as
 // (key = tap*nc + n, weight = mask * bilinear corner weight) into its pixel's bucket. The order
-// inside a bucket depends on thread timing; dx_sort makes it canonical. The launcher runs one
-// dispatch per (offset group, tap), i.e. per key range, so buckets arrive sorted up to the few
-// entries of one tap and the sort has little to do.
-@compute @workgroup_size(WG)
-fn dx_fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let s = q.s0 + flat(gid, nwg, WG);
-    if (s >= q.s1) { return; }
+// inside a bucket depends on thread timing; dx_sort makes it canonical, and does little when the
+// entries arrive in key order. The corners go in the order 11, 10, 01, 00: two lanes of one
+// instruction that touch the same pixel then arrive in key (column) order when offsets are small.
+fn fill_one(s: u32) {
     let d = decode(s);
     let f = footprint(d.y, d.x);
     if (!f.inside) { return; }
@@ -341,8 +338,42 @@ fn dx_fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     let hx = 1.0 - f.lx;
     let base = (d.bi * q.og + d.g) * q.h * q.w;
     let key = d.tap * q.nc + d.n;
-    if (f.ok00) { put(base + f.o00, key, d.m * hy * hx); }
-    if (f.ok01) { put(base + f.o01, key, d.m * hy * f.lx); }
-    if (f.ok10) { put(base + f.o10, key, d.m * f.ly * hx); }
     if (f.ok11) { put(base + f.o11, key, d.m * f.ly * f.lx); }
+    if (f.ok10) { put(base + f.o10, key, d.m * f.ly * hx); }
+    if (f.ok01) { put(base + f.o01, key, d.m * hy * f.lx); }
+    if (f.ok00) { put(base + f.o00, key, d.m * hy * hx); }
+}
+
+// One sample point per invocation: for devices that run many workgroups at once.
+@compute @workgroup_size(WG)
+fn dx_fill(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let s = q.s0 + flat(gid, nwg, WG);
+    if (s < q.s1) { fill_one(s); }
+}
+
+// Sample points one invocation of dx_fill_seq takes, 8 apart.
+const SEQ: u32 = 64u;
+
+// For 8-lane subgroup devices (lavapipe), which run a workgroup's subgroups one after another
+// and hand each thread a contiguous range of workgroups: one subgroup per workgroup walks
+// 8 * SEQ sample points in order, image by image and in each image tap by tap (the sample
+// points s0..s1 of dx_fill are taps-major). Each thread then fills the buckets of its own
+// images in key order, and the sort has little left to do: only where a thread's range starts
+// inside an image, or two lanes of one instruction touch a pixel out of order. (dx_fill's order
+// made every bucket of [4,8,32,32] arrive with ~9 descents for the sort to undo: the two
+// threads' tap ranges interleaved.)
+@compute @workgroup_size(8)
+fn dx_fill_seq(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = flat(gid, nwg, 8u);
+    let first = (t / 8u) * (8u * SEQ) + t % 8u;
+    let per_tap = q.nb * q.np;
+    let taps = (q.s1 - q.s0) / per_tap;
+    for (var i = 0u; i < SEQ; i++) {
+        let j = first + 8u * i;
+        if (j >= q.s1 - q.s0) { return; }
+        let r = j / q.np;
+        let tap = r % taps;
+        let bi = r / taps;
+        fill_one(q.s0 + (tap * q.nb + bi) * q.np + j % q.np);
+    }
 }

@@ -239,18 +239,16 @@ const SCAN_BLOCK: usize = 256;
 const FILL_SAMPLES: usize = 32768;
 
 thread_local! {
-    static FILL: std::cell::Cell<usize> = const { std::cell::Cell::new(FILL_SAMPLES) };
+    static FILL: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
-fn fill_samples() -> usize {
-    FILL.with(|f| f.get())
-}
-
-/// Runs `f` with at most `samples` sample points per fill dispatch (1: one dispatch per tap),
-/// so tests can compare the two ways of filling. Thread-local; restored afterwards.
+/// Runs `f` with the one-point-per-invocation fill (`dx_fill`) on every device, at most
+/// `samples` sample points per dispatch (1: one dispatch per tap), so tests can compare the ways
+/// of filling: on 8-lane subgroup devices the default is `dx_fill_seq`. Thread-local; restored
+/// afterwards.
 #[doc(hidden)]
 pub fn with_fill_samples<R>(samples: usize, f: impl FnOnce() -> R) -> R {
-    let prev = FILL.with(|c| c.replace(samples));
+    let prev = FILL.with(|c| c.replace(Some(samples)));
     let r = f();
     FILL.with(|c| c.set(prev));
     r
@@ -336,18 +334,25 @@ fn input_grad(
     sb.start = Some(&start);
     sb.ent = Some(&ent);
     // Buckets fill in thread order and `sort` makes the order canonical, cheaply when they
-    // arrive nearly sorted, i.e. key (tap) range by key range. One dispatch per tap keeps them
-    // so on big problems (one dispatch for all taps made [6,10,64,64]'s input gradient 1.8x
-    // slower on lavapipe), but a dispatch has a fixed cost (~50 us there) that dominates small
-    // ones: a tiny search's 18 per-tap fills cost 280 ms per iteration, one fill for all 106 ms
-    // with the same sort time. So consecutive taps share a dispatch up to FILL_SAMPLES points.
+    // arrive nearly sorted, i.e. key (tap) range by key range. On 8-lane subgroup devices
+    // (lavapipe) `dx_fill_seq` walks the points image by image, tap by tap, in one dispatch; each
+    // of the driver's threads takes a contiguous range of workgroups, so it fills its own images'
+    // buckets in key order (at [4,8,32,32]: half the descents `dx_fill` left for the sort with
+    // 8 taps per dispatch, whose two thread ranges interleaved their taps, and the backward a
+    // third faster: docs/perf-log.md). Elsewhere one dispatch per tap would
+    // keep them so on big problems (one dispatch for all taps made [6,10,64,64]'s input
+    // gradient 1.8x slower on lavapipe before `dx_fill_seq`), but a dispatch has a fixed cost
+    // that dominates small ones, so consecutive taps share a dispatch up to FILL_SAMPLES points.
     let taps = og * g.kk();
-    let per_fill = (fill_samples() / (c.nb * c.np)).clamp(1, taps);
+    let (fill, per_fill) = match (FILL.with(|f| f.get()), gpu.subgroup_kernels()) {
+        (None, true) => ("dx_fill_seq", taps),
+        (samples, _) => {
+            let samples = samples.unwrap_or(FILL_SAMPLES);
+            ("dx_fill", (samples / (c.nb * c.np)).clamp(1, taps))
+        }
+    };
     for first in (0..taps).step_by(per_fill) {
-        sb.run(
-            "dx_fill",
-            &gp.only_taps(first..(first + per_fill).min(taps)),
-        );
+        sb.run(fill, &gp.only_taps(first..(first + per_fill).min(taps)));
     }
 
     let fin = bufs(&cnt, &start, &start, &ent, &ent);

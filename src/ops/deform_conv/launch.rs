@@ -8,6 +8,9 @@ use crate::gpu::{Kernel, Tensor};
 pub(crate) const K_SAMPLE: Kernel = crate::kernel!("deform_conv");
 pub(crate) const K_MM: Kernel = crate::kernel!("deform_conv_mm");
 
+/// Sample points per invocation of `dx_fill_seq` (`SEQ` in shaders/deform_conv.wgsl).
+const FILL_SEQ: usize = 64;
+
 crate::uniform! {
     /// Uniform block of shaders/deform_conv.wgsl.
     pub(crate) struct GeoParams {
@@ -187,14 +190,13 @@ impl<'a> SampleBinds<'a> {
             r(self.mask),
             rw(self.col),
         ];
-        let per_lane = if entry == "im2col4" { 4 } else { 1 };
-        gpu.dispatch_1d(
-            &K_SAMPLE,
-            entry,
-            p,
-            &bufs,
-            ((p.s1 - p.s0) / per_lane) as usize,
-        );
+        let points = (p.s1 - p.s0) as usize;
+        let invocations = match entry {
+            "im2col4" => points / 4,
+            "dx_fill_seq" => points.div_ceil(FILL_SEQ),
+            _ => points,
+        };
+        gpu.dispatch_1d(&K_SAMPLE, entry, p, &bufs, invocations);
     }
 }
 
