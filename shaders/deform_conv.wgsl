@@ -29,7 +29,8 @@ struct Geo {
     // the mask tensor holds logits (sigmoid applied on load): DCNv2's packed predictor output.
     cout: u32, o0: u32, on: u32, has_bias: u32,
     off_cs: u32, mask_cs: u32, mask_c0: u32, mask_logits: u32,
-    off_slot: u32, _g0: u32, _g1: u32, _g2: u32,  // max |offset| into offmax[off_slot]; NONE: not
+    off_slot: u32, count_dx: u32, _g1: u32, _g2: u32,  // count_dx: coord also does dx_count's
+    // counting; off_slot: max |offset| into offmax[off_slot]; NONE: not
 }
 
 @group(0) @binding(0) var<uniform> q: Geo;
@@ -301,22 +302,28 @@ fn coord(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     if (q.has_mask != 0u) {
         gmask[(d.b * q.og * kk + ch) * np_img + d.p] = select(0.0, gm_acc, f.inside);
     }
+    if (q.count_dx != 0u) { count_touches(d, f); }
 }
 
-// Input gradient, step 1: count how many sample points touch each input pixel, per offset group
-// (bucket (bi*og + g)*H*W + pixel). Only integer atomics: WGSL has no float atomics.
-@compute @workgroup_size(WG)
-fn dx_count(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let s = q.s0 + flat(gid, nwg, WG);
-    if (s >= q.s1) { return; }
-    let d = decode(s);
-    let f = footprint(d.y, d.x);
+fn count_touches(d: Smp, f: Foot) {
     if (!f.inside) { return; }
     let base = (d.bi * q.og + d.g) * q.h * q.w;
     if (f.ok00) { atomicAdd(&cnt[base + f.o00], 1u); }
     if (f.ok01) { atomicAdd(&cnt[base + f.o01], 1u); }
     if (f.ok10) { atomicAdd(&cnt[base + f.o10], 1u); }
     if (f.ok11) { atomicAdd(&cnt[base + f.o11], 1u); }
+}
+
+// Input gradient, step 1: count how many sample points touch each input pixel, per offset group
+// (bucket (bi*og + g)*H*W + pixel). Only integer atomics: WGSL has no float atomics. When the
+// offsets' gradient is also wanted, `coord` counts instead (count_dx), from the footprint it
+// computes anyway.
+@compute @workgroup_size(WG)
+fn dx_count(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let s = q.s0 + flat(gid, nwg, WG);
+    if (s >= q.s1) { return; }
+    let d = decode(s);
+    count_touches(d, footprint(d.y, d.x));
 }
 
 fn put(bucket: u32, key: u32, w: f32) {

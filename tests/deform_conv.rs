@@ -649,8 +649,8 @@ fn chunked_batches_and_partial_images_give_the_same_results() {
 #[test]
 fn gradient_subsets_match_the_full_backward() {
     // The backward takes different paths depending on which gradients are wanted (columns from
-    // `coord` or from im2col, no column gradient at all): each subset must agree with the full
-    // backward. P = 4*3 = 12 positions (vector-load matmuls) and 42 (scalar ones).
+    // `coord` or from im2col, no column gradient at all, touch counts from `coord` or
+    // `dx_count`): each subset must agree with the full backward. P = 4*3 = 12 positions (vector-load matmuls) and 42 (scalar ones).
     let gpu = gpu();
     for c in [Case { stride: 2, ..BASE }, Case { og: 2, ..BASE }] {
         let inp = inputs(&gpu, &c, 13, 3);
@@ -677,6 +677,15 @@ fn gradient_subsets_match_the_full_backward() {
                     NAMES[i]
                 );
                 if let Some(g) = g {
+                    if i == 0 {
+                        // The input gradient's buckets are counted by `coord` in the full
+                        // backward and by `dx_count` here; the summation order is canonical.
+                        assert_eq!(
+                            &g.to_vec(),
+                            full.g[0].as_ref().unwrap(),
+                            "{train:?}: dx differs from the full backward's"
+                        );
+                    }
                     let want = to_f64(full.g[i].as_ref().unwrap());
                     assert_close(
                         &format!("{train:?} d{}", NAMES[i]),

@@ -89,15 +89,20 @@ pub fn deform_conv2d_backward(
         let mut sb = SampleBinds::new(offset, mask);
         sb.x = Some(x);
         sb.col = colt.as_ref();
+        // The input gradient's touch counts, taken by `coord` from the footprints it computes
+        // anyway (one pass over the sample points fewer).
+        let counts = (need_coord && gx.is_some()).then(|| Tensor::zeros(gpu, &[buckets(&g, c)]));
         if need_coord {
             sb.gcol = gcol.as_ref();
             sb.goff = goff.as_ref();
             sb.gmask = gmask.as_ref();
-            let gp = if colt.is_some() {
+            sb.cnt = counts.as_ref();
+            let mut gp = if colt.is_some() {
                 gp.with_columns()
             } else {
                 gp
             };
+            gp.count_dx = counts.is_some() as u32;
             sb.run("coord", &gp);
         } else if colt.is_some() {
             sb.run("im2col", &gp);
@@ -106,7 +111,7 @@ pub fn deform_conv2d_backward(
             weight_grad(&g, c, gy, colt, gw, i > 0);
         }
         if let Some(gx) = &gx {
-            input_grad(&g, c, offset, mask, gcol.as_ref().unwrap(), gx);
+            input_grad(&g, c, offset, mask, gcol.as_ref().unwrap(), gx, counts);
         }
     }
     DeformGrads {
@@ -254,10 +259,16 @@ pub fn with_fill_samples<R>(samples: usize, f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Input-gradient buckets of a chunk: one per (image, offset group, input pixel).
+fn buckets(g: &Geom, c: &Chunk) -> usize {
+    c.nb * g.og() * g.h * g.w
+}
+
 /// gx[b, c, pixel] (+)= sum over the sample points touching the pixel of
 /// mask * bilinear weight * gcol[c*kk + tap, column]: the transpose of the sampling, as a gather.
 ///
-/// 1. dx_count: per (image, offset group, pixel) bucket, how many sample points touch it;
+/// 1. dx_count: per (image, offset group, pixel) bucket, how many sample points touch it
+///    (`counted`: already done, by `coord`);
 /// 2. exclusive scan of the counts -> bucket starts;
 /// 3. dx_fill: each touch writes (tap*nc + column, weight) into its bucket;
 /// 4. sort each bucket by key (deterministic summation order);
@@ -269,23 +280,29 @@ fn input_grad(
     mask: Option<&Tensor>,
     gcol: &Tensor,
     gx: &Tensor,
+    counted: Option<Tensor>,
 ) {
     let gpu = gx.gpu();
     let hw = g.h * g.w;
     let og = g.og();
     let cpg = g.cin / og;
     let cbpg = cpg.div_ceil(4);
-    let nbk = c.nb * og * hw;
+    let nbk = buckets(g, c);
     let nblk = nbk.div_ceil(SCAN_BLOCK);
     let gp = GeoParams::new(g, c);
-    let cnt = Tensor::zeros(gpu, &[nbk]);
     let start = Tensor::empty(gpu, &[nbk + 1]);
     let bsum = Tensor::empty(gpu, &[nblk]);
     let ent = Tensor::empty(gpu, &[8 * gp.nsamp()]);
 
+    let cnt = counted.unwrap_or_else(|| {
+        let cnt = Tensor::zeros(gpu, &[nbk]);
+        let mut sb = SampleBinds::new(offset, mask);
+        sb.cnt = Some(&cnt);
+        sb.run("dx_count", &gp);
+        cnt
+    });
     let mut sb = SampleBinds::new(offset, mask);
     sb.cnt = Some(&cnt);
-    sb.run("dx_count", &gp);
 
     let p = DxParams {
         nbk: u(nbk),

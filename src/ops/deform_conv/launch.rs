@@ -47,7 +47,9 @@ crate::uniform! {
         pub mask_c0: u32,
         pub mask_logits: u32,
         pub off_slot: u32,
-        _g: [u32; 3],
+        /// `coord` also counts the touches per input-gradient bucket (dx_count's work).
+        pub count_dx: u32,
+        _g: [u32; 2],
     }
 }
 
@@ -88,7 +90,8 @@ impl GeoParams {
             mask_c0: 0,
             mask_logits: 0,
             off_slot: u32::MAX,
-            _g: [0; 3],
+            count_dx: 0,
+            _g: [0; 2],
         }
     }
 
