@@ -42,7 +42,7 @@ struct Geo {
 @group(0) @binding(6) var<storage, read_write> goff: array<f32>;
 @group(0) @binding(7) var<storage, read_write> gmask: array<f32>;
 @group(0) @binding(8) var<storage, read_write> cnt: array<atomic<u32>>;
-@group(0) @binding(9) var<storage, read> start: array<u32>;
+// binding 9: unused
 @group(0) @binding(10) var<storage, read_write> ent: array<u32>;
 @group(0) @binding(11) var<storage, read> offset4: array<vec4<f32>>;    // = offset (im2col4)
 @group(0) @binding(12) var<storage, read> mask4: array<vec4<f32>>;      // = mask (im2col4)
@@ -327,12 +327,12 @@ fn dx_count(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 }
 
 fn put(bucket: u32, key: u32, w: f32) {
-    let slot = start[bucket] + atomicAdd(&cnt[bucket], 1u);
+    let slot = atomicAdd(&cnt[bucket], 1u);
     ent[2u * slot] = key;
     ent[2u * slot + 1u] = bitcast<u32>(w);
 }
 
-// Step 3 (after the scan of the counts into `start` and re-zeroing `cnt`): write each touch as
+// Step 3 (after the scan of the counts into `start`, which also set `cnt` to it): write each touch as
 // (key = tap*nc + n, weight = mask * bilinear corner weight) into its pixel's bucket. The order
 // inside a bucket depends on thread timing; dx_sort makes it canonical, and does little when the
 // entries arrive in key order. The corners go in the order 11, 10, 01, 00: two lanes of one

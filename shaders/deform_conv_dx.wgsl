@@ -29,7 +29,7 @@ struct Dx {
 const BLK: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> q: Dx;
-@group(0) @binding(1) var<storage, read> cnt: array<u32>;
+@group(0) @binding(1) var<storage, read_write> cnt: array<u32>;
 @group(0) @binding(2) var<storage, read_write> bsum: array<u32>;
 @group(0) @binding(3) var<storage, read_write> start: array<u32>;
 @group(0) @binding(4) var<storage, read> start_r: array<u32>;
@@ -69,8 +69,11 @@ fn scan_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let hi = min(lo + BLK, q.nbk);
     var run = bsum[i];
     for (var j = lo; j < hi; j++) {
+        let n = cnt[j];
         start[j] = run;
-        run += cnt[j];
+        // dx_fill's slot counter starts at the bucket's start: slot = atomicAdd(cnt, 1).
+        cnt[j] = run;
+        run += n;
     }
 }
 

@@ -347,8 +347,7 @@ fn input_grad(
     run("scan_top", &scan, [1, 1, 1]);
     run("scan_apply", &scan, grid("scan_apply", nblk));
 
-    cnt.fill_zero();
-    sb.start = Some(&start);
+    // scan_apply left each bucket's start in `cnt`: dx_fill's slot counters.
     sb.ent = Some(&ent);
     // Buckets fill in thread order and `sort` makes the order canonical, cheaply when they
     // arrive nearly sorted, i.e. key (tap) range by key range. On 8-lane subgroup devices

@@ -148,7 +148,6 @@ pub(crate) struct SampleBinds<'a> {
     pub goff: Option<&'a Tensor>,
     pub gmask: Option<&'a Tensor>,
     pub cnt: Option<&'a Tensor>,
-    pub start: Option<&'a Tensor>,
     pub ent: Option<&'a Tensor>,
 }
 
@@ -163,7 +162,6 @@ impl<'a> SampleBinds<'a> {
             goff: None,
             gmask: None,
             cnt: None,
-            start: None,
             ent: None,
         }
     }
@@ -187,7 +185,7 @@ impl<'a> SampleBinds<'a> {
             rw(self.goff),
             rw(self.gmask),
             rw(self.cnt),
-            r(self.start),
+            o, // binding 9: unused
             rw(self.ent),
             o,
             r(self.mask),
