@@ -1,8 +1,9 @@
-// Deformable convolution, input gradient by transposing the sampling (ops/deform_conv_backward.rs).
+// Deformable convolution, input gradient by transposing the sampling (ops/deform_conv/backward.rs).
 //
-// After shaders/deform_conv.wgsl's dx_count, `cnt` holds per bucket (= (image, offset group,
-// input pixel)) how many sample points touch it. Here: an exclusive scan of the counts into
-// `start` (three passes: block sums, a serial scan of the block sums, block-local scans), a
+// After shaders/deform_conv.wgsl's dx_count (or `coord` with count_dx), `cnt` holds per bucket
+// (= (image, offset group, input pixel)) how many sample points touch it. Here: an exclusive scan
+// of the counts into `start` and back into `cnt` as dx_fill's slot counters (three passes: block
+// sums, a serial scan of the block sums, block-local scans), a
 // per-bucket sort of the entries dx_fill wrote (so the summation order does not depend on thread
 // timing), and the gather: every input pixel sums weight * column-gradient over its bucket.
 
