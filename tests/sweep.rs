@@ -418,4 +418,7 @@ fn bootstrap_brackets_the_difference() {
     let (lo, hi) = stats::bootstrap_diff(&a, &b, 4000, 0).unwrap();
     assert!(lo < -0.7 && -0.7 < hi && hi < 0.0, "({lo}, {hi})");
     assert_eq!(stats::bootstrap_diff(&a, &b, 4000, 0), Some((lo, hi)));
+    // One seed has no spread to resample: no interval (it would show only b's spread).
+    assert_eq!(stats::bootstrap_diff(&[27.8], &b, 4000, 0), None);
+    assert_eq!(stats::bootstrap_diff(&a, &[27.8], 4000, 0), None);
 }

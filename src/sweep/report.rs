@@ -458,7 +458,7 @@ pub fn summary_md(tasks: &[TaskState], rows: &[Row]) -> String {
         if strategies.len() > 1 {
             let _ = writeln!(
                 md,
-                "\nDifferences in PSNR (row minus column strategy): Welch's t-test (two-sided) and a 95 % percentile-bootstrap interval (10000 resamples).\n"
+                "\nDifferences in PSNR (row minus column strategy): Welch's t-test (two-sided) and a 95 % percentile-bootstrap interval (10000 resamples); n/a where a strategy has fewer than two seeds.\n"
             );
             let _ = writeln!(
                 md,

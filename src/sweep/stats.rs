@@ -71,9 +71,11 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
 }
 
 /// 95 % percentile-bootstrap interval of mean(a) - mean(b) (each group resampled with
-/// replacement, fixed seed so a report is reproducible); None if a group is empty.
+/// replacement, fixed seed so a report is reproducible); None if a group has fewer than two
+/// values: one value resamples to itself, so the interval would show only the other group's
+/// spread and read as a certainty that one seed cannot give.
 pub fn bootstrap_diff(a: &[f64], b: &[f64], resamples: usize, seed: u64) -> Option<(f64, f64)> {
-    if a.is_empty() || b.is_empty() {
+    if a.len() < 2 || b.len() < 2 {
         return None;
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
