@@ -19,7 +19,8 @@
 //! receptive field, and a tile that holds the field of each of its kept pixels gives exactly the
 //! whole-image values there (zero padding happens only at the image's own borders, which tiles
 //! keep). Each tile is therefore its kept core plus a margin of the receptive-field radius R on
-//! every side inside the image, and the margin is discarded, not blended. R is the longest path
+//! every side inside the image (widened to a span in fours, for the vec4 kernels), and the
+//! margin is discarded, not blended. R is the longest path
 //! through the graph, summing per op its reach: `max(pad, (k - 1) * dilation - pad)` for a conv
 //! (3x3: 1, separable 5x5: 2 per stage, dilated 5x5: 4), and for a deformable conv its taps'
 //! reach plus `ceil(D) + 1`, where D bounds the learned offsets |dy|, |dx| (a bilinear sample at
@@ -932,16 +933,22 @@ pub struct TilePlan {
     pub ys: Vec<Span>,
 }
 
+/// Cuts an axis of `len` pixels into `n` cores with a margin of `r` on each side inside the
+/// axis, each computed span then widened to a multiple of 4 where the axis allows: the one-pass
+/// deformable forward needs a tile's pixel count in fours (ops/deform_conv/direct.rs), and a
+/// wider margin keeps the kept pixels exact.
 fn axis(len: usize, n: usize, r: usize) -> Vec<Span> {
     (0..n)
         .map(|i| {
             let (c0, c1) = (i * len / n, (i + 1) * len / n);
-            Span {
-                c0,
-                c1,
-                t0: c0.saturating_sub(r),
-                t1: (c1 + r).min(len),
+            let (mut t0, mut t1) = (c0.saturating_sub(r), (c1 + r).min(len));
+            let short = (t1 - t0).next_multiple_of(4) - (t1 - t0);
+            if t1 - t0 + short <= len {
+                let right = short.min(len - t1);
+                t1 += right;
+                t0 -= short - right;
             }
+            Span { c0, c1, t0, t1 }
         })
         .collect()
 }
