@@ -88,15 +88,16 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<EvalResult> {
     } else {
         args.sigmas.clone()
     };
+    let mut results = Vec::new();
+    let n = images.len();
+    let mut progress = Progress::new(Mode::detect(args.quiet), (n * sigmas.len()) as u64, 0);
+    progress.header(denoise::FIRST_PASS_COMPILES);
     // Warm-up: pipelines are compiled on first use and should not count as runtime.
     let side = images[0].image.width.min(images[0].image.height).min(64);
     net.run_any(&data::HostBatch::new(
         [1, model.channels(), side, side],
         vec![0.5; model.channels() * side * side],
     ))?;
-    let mut results = Vec::new();
-    let n = images.len();
-    let mut progress = Progress::new(Mode::detect(args.quiet), (n * sigmas.len()) as u64, 0);
     for &sigma in &sigmas {
         let (mut secs, mut pixels) = (0.0f64, 0usize);
         let report = data::evaluate_each(

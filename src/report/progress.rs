@@ -137,6 +137,14 @@ impl Progress {
         self.last_line = Some(Instant::now());
     }
 
+    /// A line that introduces the run (what, where): printed as [`Self::line`], but not counted
+    /// by [`Self::line_every`], so the first progress line still comes at once.
+    pub fn header(&mut self, s: &str) {
+        let last = self.last_line;
+        self.line(s);
+        self.last_line = last;
+    }
+
     /// A line for non-terminal output at most every `secs` seconds (the bar shows the same on a
     /// terminal); `last` forces it.
     pub fn line_every(&mut self, secs: f64, last: bool, s: impl FnOnce(&Progress) -> String) {
