@@ -240,15 +240,26 @@ fn a_task_outlives_its_binary_being_replaced() {
     let exe = out.join("hinas-copy");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_hinas"), &exe).unwrap();
-    let mut child = std::process::Command::new(&exe)
-        .args(["sweep", "task"])
-        .arg(plan())
-        .arg("--out")
-        .arg(&out)
-        .args(["--index", "1"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    // Another test thread forking while the copy's write handle is open makes exec fail with
+    // ETXTBSY (26) until that child execs; retry briefly.
+    let mut tries = 0;
+    let mut child = loop {
+        match std::process::Command::new(&exe)
+            .args(["sweep", "task"])
+            .arg(plan())
+            .arg("--out")
+            .arg(&out)
+            .args(["--index", "1"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+        {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            r => break r.unwrap(),
+        }
+    };
     let search = out.join("tasks").join("random-cvpr2020-s0").join("search");
     let t0 = Instant::now();
     while !search.join("stage.json").exists()
