@@ -57,12 +57,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Why the first image takes long on a new machine: the driver compiles each pipeline at its
-/// first dispatch, and the image-sized conv kernels take LLVM about two minutes on lavapipe
-/// (BENCHMARKS.md, "The first `hinas denoise` on a machine").
-pub(crate) const FIRST_PASS_COMPILES: &str = "(the first image also compiles the GPU pipelines: \
-     minutes once with a software driver and an empty shader cache, seconds afterwards)";
-
 pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
     anyhow::ensure!(!args.inputs.is_empty(), "no input images given");
     for s in args.sigma.iter().chain(args.add_noise.iter()) {
@@ -154,7 +148,7 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
         args.model.display(),
         gpu.adapter_line()
     ));
-    progress.header(FIRST_PASS_COMPILES);
+    progress.header(super::FIRST_PASS_COMPILES);
     for (k, (input, img, output, noisy_path)) in jobs.into_iter().enumerate() {
         let mut x = img.to_float();
         if let Some(s) = args.add_noise {

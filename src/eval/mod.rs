@@ -64,6 +64,12 @@ fn protocol_name(p: Protocol) -> String {
     }
 }
 
+/// Why the first image takes long on a new machine: the driver compiles each pipeline at its
+/// first dispatch, and the image-sized conv kernels take LLVM about two minutes on lavapipe
+/// (BENCHMARKS.md, "The first `hinas denoise` on a machine").
+pub(crate) const FIRST_PASS_COMPILES: &str = "(the first image also compiles the GPU pipelines: \
+     minutes once with a software driver and an empty shader cache, seconds afterwards)";
+
 pub fn eval(args: EvalArgs) -> anyhow::Result<EvalResult> {
     for &s in &args.sigmas {
         check_sigma(s)?;
@@ -91,7 +97,7 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<EvalResult> {
     let mut results = Vec::new();
     let n = images.len();
     let mut progress = Progress::new(Mode::detect(args.quiet), (n * sigmas.len()) as u64, 0);
-    progress.header(denoise::FIRST_PASS_COMPILES);
+    progress.header(FIRST_PASS_COMPILES);
     // Warm-up: pipelines are compiled on first use and should not count as runtime.
     let side = images[0].image.width.min(images[0].image.height).min(64);
     net.run_any(&data::HostBatch::new(
