@@ -4,7 +4,7 @@
 //! pass disappear where the op's one-pass forward runs (it reads both parts in place) and are
 //! done by the op itself elsewhere. Same values: the op applies the sigmoid op's formula.
 
-use super::{live_readers as readers, Draft, DraftStep};
+use super::plan::{live_readers as readers, Draft, DraftStep};
 
 fn producer(drafts: &[DraftStep], v: usize) -> Option<usize> {
     drafts.iter().position(|d| d.outputs.contains(&v))

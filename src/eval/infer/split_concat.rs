@@ -11,7 +11,7 @@
 //! the pattern is wider than every other value, since it adds one Add per extra input and an
 //! activation pass. The sums are the same up to rounding (the 1x1 conv's reduction is split).
 
-use super::{live_readers as readers, Draft, DraftStep};
+use super::plan::{live_readers as readers, Draft, DraftStep};
 use crate::nn::layers::Act;
 use crate::ops::conv2d::Conv2dCfg;
 
