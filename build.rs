@@ -55,7 +55,11 @@ fn compose(
 }
 
 fn compose_shaders() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    // The package being built, read when the script runs: `env!` would bake in the folder the
+    // script was compiled for, and checkouts that share a target folder share this script's
+    // binary, so another worktree's shaders would be embedded (docs/perf-log.md, methods).
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join("shaders");
     println!("cargo::rerun-if-changed=shaders");
     let out_dir = Path::new(&std::env::var("OUT_DIR").unwrap()).join("shaders");
     std::fs::create_dir_all(&out_dir).unwrap();
