@@ -29,7 +29,7 @@ if n >= 2:
     out += ["", f"n = {n}: mean {st.mean(psnr):.2f} dB, std {sd:.2f} dB, range {min(psnr):.2f}-{max(psnr):.2f} dB."]
     study_rows = list(csv.DictReader(open(os.path.join(study, "results.csv"))))
     out += ["", "The study's spread over seeds (search seed and training seed change together), tiny12:", "",
-            "| strategy | n | std (dB) | retraining std / strategy std |", "|---|---:|---:|---:|"]
+            "| strategy | n | std (dB) | retraining std / strategy std | retraining variance / strategy variance |", "|---|---:|---:|---:|---:|"]
     by = {}
     for r in study_rows:
         if r["test_set"] == "test" and r["status"] == "done" and r["psnr"]:
@@ -37,6 +37,7 @@ if n >= 2:
             by.setdefault(name, []).append(float(r["psnr"]))
     for k, v in sorted(by.items()):
         if len(v) >= 2:
-            out.append(f"| {k} | {len(v)} | {st.stdev(v):.2f} | {sd / st.stdev(v):.2f} |")
+            r = sd / st.stdev(v)
+            out.append(f"| {k} | {len(v)} | {st.stdev(v):.2f} | {r:.2f} | {r * r:.0%} |")
 open(os.path.join(here, "summary.md"), "w").write("\n".join(out) + "\n")
 print("\n".join(out))
