@@ -5,6 +5,7 @@ compares their float outputs.
 Usage:
     python tools/bench_denoise.py --hinas target/release/hinas --model M.safetensors \
         --onnx M.onnx IMAGE [IMAGE ...] [--reps 3] [--threads 2] [--tile N] [--tol 1e-4]
+    python tools/bench_denoise.py --make-photos DIR SIZE [SIZE ...]   # the test images
 
 For each image and repetition: ONNX Runtime (CPUExecutionProvider, `--threads` intra-op threads,
 one inter-op thread) runs the exported model on the whole image, then `hinas denoise` runs the
@@ -60,7 +61,27 @@ def run_hinas(args, image, outdir):
     return secs, cpu, os.path.join(outdir, f"{stem}_denoised.safetensors")
 
 
+def make_photos(work, sizes):
+    """Test images: four built-in test photos in a 2x2 mosaic, resized to each side (grey), and a
+    small two-tile crop for warming up."""
+    import numpy as np
+    from PIL import Image
+
+    os.makedirs(work, exist_ok=True)
+    names = ["ascent", "brick", "camera", "coins"]
+    ims = [np.array(Image.open(f"data/builtin/test/{n}.png").convert("L").resize((512, 512), Image.BICUBIC))
+           for n in names]
+    big = Image.fromarray(np.block([[ims[0], ims[1]], [ims[2], ims[3]]]))
+    for s in sizes:
+        big.resize((s, s), Image.BICUBIC).save(f"{work}/photo{s}.png")
+    big.crop((0, 0, 360, 203)).save(f"{work}/warmup.png")
+
+
 def main():
+    # `--make-photos DIR SIZE...` writes the test images (run from the repository root).
+    if len(sys.argv) > 2 and sys.argv[1] == "--make-photos":
+        make_photos(sys.argv[2], [int(s) for s in sys.argv[3:]])
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("images", nargs="+")
     ap.add_argument("--hinas", required=True)

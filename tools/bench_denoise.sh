@@ -4,7 +4,8 @@
 # default search's tiny genotype (results/tiny-builtin), each retrained for a few iterations
 # (weights do not change the time; the outputs are compared all the same).
 #
-# Usage: tools/bench_denoise.sh [WORKDIR] [--reps N] [--sizes "1024 1448"]
+# Usage: tools/bench_denoise.sh [WORKDIR] [--reps N] [--sizes "1024 1448"] [--prepare-only]
+# (--prepare-only: the images, models and ONNX files in WORKDIR, no timing; tools/gpu-check uses it)
 # Env: PYTHON (default /work/venv/bin/python, else python3), HINAS (default target/release/hinas,
 # built if missing).
 set -euo pipefail
@@ -13,10 +14,12 @@ work=${1:-/tmp/hinas-bench-denoise}
 shift || true
 reps=3
 sizes="1024 1448"
+prepare_only=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --reps) reps=$2; shift 2 ;;
         --sizes) sizes=$2; shift 2 ;;
+        --prepare-only) prepare_only=1; shift ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -27,19 +30,7 @@ hinas=${HINAS:-target/release/hinas}
 mkdir -p "$work"
 
 # Test images: four built-in test photos in a 2x2 mosaic, resized to each side (grey).
-"$py" - "$work" $sizes <<'EOF'
-import sys
-import numpy as np
-from PIL import Image
-work, sizes = sys.argv[1], [int(s) for s in sys.argv[2:]]
-names = ["ascent", "brick", "camera", "coins"]
-ims = [np.array(Image.open(f"data/builtin/test/{n}.png").convert("L").resize((512, 512), Image.BICUBIC))
-       for n in names]
-big = Image.fromarray(np.block([[ims[0], ims[1]], [ims[2], ims[3]]]))
-for s in sizes:
-    big.resize((s, s), Image.BICUBIC).save(f"{work}/photo{s}.png")
-big.crop((0, 0, 360, 203)).save(f"{work}/warmup.png")
-EOF
+"$py" tools/bench_denoise.py --make-photos "$work" $sizes
 
 cat > "$work/tiny_fast.toml" <<'EOF'
 [train]
@@ -58,6 +49,7 @@ train() { # name genotype config
 }
 train micro tests/configs/micro_genotype.json tests/configs/train_micro.toml
 train tiny results/tiny-builtin/genotype.json "$work/tiny_fast.toml"
+[ "$prepare_only" = 1 ] && exit 0
 
 imgs=()
 for s in $sizes; do imgs+=("$work/photo$s.png"); done
