@@ -4,8 +4,9 @@ compares their float outputs.
 
 Usage:
     python tools/bench_denoise.py --hinas target/release/hinas --model M.safetensors \
-        --onnx M.onnx IMAGE [IMAGE ...] [--reps 3] [--threads 2] [--tile N] [--tol 1e-4]
-    python tools/bench_denoise.py --make-photos DIR SIZE [SIZE ...]   # the test images
+        --onnx M.onnx IMAGE [IMAGE ...] [--reps 3] [--threads 2] [--tile N] [--tol 1e-4] \
+        [--ort-tiled]
+    python tools/bench_denoise.py --make-photos DIR SIZE [SIZE ...]   # the test images (SIZE: N or WxH)
 
 For each image and repetition: ONNX Runtime (CPUExecutionProvider, `--threads` intra-op threads,
 one inter-op thread) runs the exported model on the whole image, then `hinas denoise` runs the
@@ -14,11 +15,15 @@ load and PNG encoding, the same span as ORT's `run`). hinas writes its unquantis
 the hidden `--raw-out` option; the script reads it and reports max |hinas - ORT|. Prints one
 line per run and a summary per image (medians, ratio) and exits 1 if any output differs by more
 than --tol. With --warmup IMAGE, hinas first denoises IMAGE untimed (fills the driver's shader
-cache on a fresh machine). Needs numpy and onnxruntime.
+cache on a fresh machine). With --ort-tiled, ORT runs every image in the tiles hinas reports
+(the same grid, margins and spans, see src/eval/infer/tiles.rs) and keeps their cores, so it
+computes the same pixels as hinas: the peer for images whose whole-image run would not fit in
+memory (ORT needs ~3 GB per megapixel). Needs numpy and onnxruntime.
 """
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import struct
@@ -55,10 +60,44 @@ def run_hinas(args, image, outdir):
     cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     if p.returncode != 0:
         raise SystemExit(f"hinas failed: {p.stderr.strip() or p.stdout.strip()}")
-    # "... -> OUT in 12.34 s"
-    secs = float(p.stdout.strip().split(" in ")[-1].split()[0])
+    # "... -> OUT (6x7 tiles, 41 px margin for offsets up to 3 px) in 12.34 s"; no tiles part
+    # when the image ran in one pass.
+    line = p.stdout.strip()
+    secs = float(line.split(" in ")[-1].split()[0])
+    m = re.search(r"\((\d+)x(\d+) tiles, (\d+) px margin", line)
+    tiling = tuple(int(g) for g in m.groups()) if m else None
     stem = os.path.splitext(os.path.basename(image))[0]
-    return secs, cpu, os.path.join(outdir, f"{stem}_denoised.safetensors")
+    return secs, cpu, os.path.join(outdir, f"{stem}_denoised.safetensors"), tiling
+
+
+def axis(length, n, r):
+    """hinas' tile spans on one axis (src/eval/infer/tiles.rs `axis`): n kept cores [c0, c1),
+    each computed over [t0, t1) = the core plus r pixels each side inside the image, widened to
+    a multiple of 4 pixels where the axis allows."""
+    spans = []
+    for i in range(n):
+        c0, c1 = i * length // n, (i + 1) * length // n
+        t0, t1 = max(c0 - r, 0), min(c1 + r, length)
+        short = -(t1 - t0) % 4
+        if t1 - t0 + short <= length:
+            right = min(short, length - t1)
+            t1 += right
+            t0 -= short - right
+        spans.append((c0, c1, t0, t1))
+    return spans
+
+
+def run_ort(sess, name, x, tiling, np):
+    """The model on the whole image, or tile by tile on hinas' grid (cols, rows, margin)."""
+    if tiling is None:
+        return sess.run(None, {name: x})[0]
+    cols, rows, r = tiling
+    y = np.empty_like(x)
+    for (cy0, cy1, ty0, ty1) in axis(x.shape[2], rows, r):
+        for (cx0, cx1, tx0, tx1) in axis(x.shape[3], cols, r):
+            (t,) = sess.run(None, {name: np.ascontiguousarray(x[:, :, ty0:ty1, tx0:tx1])})
+            y[:, :, cy0:cy1, cx0:cx1] = t[:, :, cy0 - ty0 : cy1 - ty0, cx0 - tx0 : cx1 - tx0]
+    return y
 
 
 def make_photos(work, sizes):
@@ -73,14 +112,15 @@ def make_photos(work, sizes):
            for n in names]
     big = Image.fromarray(np.block([[ims[0], ims[1]], [ims[2], ims[3]]]))
     for s in sizes:
-        big.resize((s, s), Image.BICUBIC).save(f"{work}/photo{s}.png")
+        w, _, h = s.partition("x")
+        big.resize((int(w), int(h or w)), Image.BICUBIC).save(f"{work}/photo{s}.png")
     big.crop((0, 0, 360, 203)).save(f"{work}/warmup.png")
 
 
 def main():
     # `--make-photos DIR SIZE...` writes the test images (run from the repository root).
     if len(sys.argv) > 2 and sys.argv[1] == "--make-photos":
-        make_photos(sys.argv[2], [int(s) for s in sys.argv[3:]])
+        make_photos(sys.argv[2], sys.argv[3:])
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("images", nargs="+")
@@ -92,6 +132,8 @@ def main():
     ap.add_argument("--tile", type=int, default=0)
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--warmup", help="an image hinas denoises untimed first")
+    ap.add_argument("--ort-tiled", action="store_true",
+                    help="ORT runs each image in the tiles hinas reports, not whole")
     args = ap.parse_args()
     import numpy as np
     import onnxruntime as ort
@@ -109,15 +151,17 @@ def main():
         for image in args.images:
             ort_t, hin_t, errs = [], [], []
             for rep in range(args.reps):
-                secs, hcpu, raw = run_hinas(args, image, tmp)
+                secs, hcpu, raw, tiling = run_hinas(args, image, tmp)
                 case = read_safetensors(raw, np)
                 x = case["input"]
                 # Printed before ORT runs: ORT takes the whole image at once, and at 12 MP that
                 # can exceed the machine's memory and get the process killed.
+                ort_tiling = tiling if args.ort_tiled else None
+                how = f"in hinas' {tiling[0]}x{tiling[1]} tiles" if ort_tiling else "whole image"
                 print(f"{os.path.basename(image)} {x.shape[3]}x{x.shape[2]} rep {rep}: hinas {secs:.2f} s "
-                      f"(CPU s {hcpu:.1f}); ORT next", flush=True)
+                      f"(CPU s {hcpu:.1f}); ORT next ({how})", flush=True)
                 t0, c0 = time.perf_counter(), time.process_time()
-                (y,) = sess.run(None, {name: x})
+                y = run_ort(sess, name, x, ort_tiling, np)
                 t, ocpu = time.perf_counter() - t0, time.process_time() - c0
                 err = float(np.abs(y - case["denoised"]).max())
                 levels = int(np.abs(np.clip(np.round(y * 255), 0, 255)

@@ -4,8 +4,11 @@
 # default search's tiny genotype (results/tiny-builtin), each retrained for a few iterations
 # (weights do not change the time; the outputs are compared all the same).
 #
-# Usage: tools/bench_denoise.sh [WORKDIR] [--reps N] [--sizes "1024 1448"] [--prepare-only]
-# (--prepare-only: the images, models and ONNX files in WORKDIR, no timing; tools/gpu-check uses it)
+# Usage: tools/bench_denoise.sh [WORKDIR] [--reps N] [--sizes "1024 1448 4256x2832"] [--prepare-only]
+#        [--ort-tiled]
+# (--prepare-only: the images, models and ONNX files in WORKDIR, no timing; tools/gpu-check uses it;
+# --ort-tiled: ORT runs each image in the tiles hinas used, for sizes whose whole-image ORT run
+# does not fit in memory, e.g. 12 megapixels)
 # Env: PYTHON (default /work/venv/bin/python, else python3), HINAS (default target/release/hinas,
 # built if missing).
 set -euo pipefail
@@ -15,11 +18,13 @@ shift || true
 reps=3
 sizes="1024 1448"
 prepare_only=0
+ort_tiled=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --reps) reps=$2; shift 2 ;;
         --sizes) sizes=$2; shift 2 ;;
         --prepare-only) prepare_only=1; shift ;;
+        --ort-tiled) ort_tiled=(--ort-tiled); shift ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -29,7 +34,7 @@ hinas=${HINAS:-target/release/hinas}
 [ -x "$hinas" ] || cargo build --release --bin hinas
 mkdir -p "$work"
 
-# Test images: four built-in test photos in a 2x2 mosaic, resized to each side (grey).
+# Test images: four built-in test photos in a 2x2 mosaic, resized to each size (grey).
 "$py" tools/bench_denoise.py --make-photos "$work" $sizes
 
 cat > "$work/tiny_fast.toml" <<'EOF'
@@ -59,6 +64,6 @@ status=0
 for m in tiny micro; do
     echo "== $m"
     "$py" tools/bench_denoise.py --hinas "$hinas" --model "$work/$m/model.safetensors" \
-        --onnx "$work/$m.onnx" --reps "$reps" --warmup "$work/warmup.png" "${imgs[@]}" || status=1
+        --onnx "$work/$m.onnx" --reps "$reps" "${ort_tiled[@]}" --warmup "$work/warmup.png" "${imgs[@]}" || status=1
 done
 exit $status
