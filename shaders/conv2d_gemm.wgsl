@@ -1,5 +1,7 @@
 // Register-tiled matrix multiply C[M, N] = A[M, K] * B[K, N] (row-major), batched over
 // (batch, group), for 1x1 convolutions and `matmul_raw` (launchers: src/ops/conv2d/gemm.rs).
+// Included by conv2d_gemm_plain.wgsl and conv2d_gemm_sg.wgsl, which define how a k step's
+// eight A values are loaded (`a_step`) and the entry points.
 //
 // A, `groups` blocks of M x K, is read in place, element (m, k) of group g at g*M*K + m*a_sm +
 // k*a_sk: a 1x1 conv's weight [G*M, K] (a_sm = K, a_sk = 1) or, for its input gradient, the same
@@ -99,7 +101,7 @@ fn put_row(cb: u32, rows: u32, m0: u32, bias0: u32, col: u32, r: u32, lo: vec4<f
   if (col + 4u < p.n) { c4[i + 1u] = act4(hi + bv); }
 }
 
-fn body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, vec: bool) {
+fn body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, sid: u32, vec: bool) {
   let flat = wid.x + wid.z * nwg.x;
   if (flat >= p.total) { return; }
   let bg = flat / p.chunks;              // batch * groups + group
@@ -110,11 +112,11 @@ fn body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, vec: bool) {
   let base = nb * p.b_nstride + g * p.b_gstride;
   let m0 = blk * 8u;
   let rows = min(p.m - m0, 8u);
-  // a_mode 0: A read in place, 8 scalar loads per k step; 1: packed by conv2d.wgsl's
-  // pack_weights into [group][M / 8][K][8], 2 vec4 per step (the launcher packs for
-  // image-sized forwards, where the scalar loads cost more than the packing pass); 2: read in
-  // place where a column's rows are contiguous and 16-byte aligned (a_sm = 1, M % 4 == 0),
-  // 2 vec4 per step.
+  // a_mode 0: A read in place (the plain variant: 8 scalar loads per k step; the subgroup
+  // variant: one per lane); 1: packed by conv2d.wgsl's pack_weights into [group][M / 8][K][8],
+  // 2 vec4 per step (the plain launcher packs for image-sized forwards, where the scalar loads
+  // cost more than the packing pass); 2: read in place where a column's rows are contiguous and
+  // 16-byte aligned (a_sm = 1, M % 4 == 0), 2 vec4 per step. Modes 1 and 2 are plain only.
   var ai = g * p.m * p.k + m0 * p.a_sm;
   if (p.a_mode == 1u) { ai = (g * p.blocks + blk) * p.k * 2u; }
   var l0 = vec4<f32>(0.0); var h0 = vec4<f32>(0.0); var l1 = vec4<f32>(0.0); var h1 = vec4<f32>(0.0);
@@ -123,25 +125,9 @@ fn body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, vec: bool) {
   var l6 = vec4<f32>(0.0); var h6 = vec4<f32>(0.0); var l7 = vec4<f32>(0.0); var h7 = vec4<f32>(0.0);
   var rb = base;
   for (var kk = 0u; kk < p.k; kk++) {
-    var wl: vec4<f32>;
-    var wh: vec4<f32>;
-    switch p.a_mode {
-      case 1u: {
-        wl = a4[ai];
-        wh = a4[ai + 1u];
-        ai += 2u;
-      }
-      case 2u: {
-        wl = a4[ai / 4u];
-        wh = select(vec4<f32>(0.0), a4[select(0u, ai / 4u + 1u, rows > 4u)], rows > 4u);
-        ai += p.a_sk;
-      }
-      default: {
-        wl = vec4<f32>(a_at(ai, 0u, rows), a_at(ai, 1u, rows), a_at(ai, 2u, rows), a_at(ai, 3u, rows));
-        wh = vec4<f32>(a_at(ai, 4u, rows), a_at(ai, 5u, rows), a_at(ai, 6u, rows), a_at(ai, 7u, rows));
-        ai += p.a_sk;
-      }
-    }
+    let w = a_step(&ai, rows, sid);
+    let wl = w.lo;
+    let wh = w.hi;
     let r = b_row(rb, col, vec);
     l0 += wl * r.lo.x; h0 += wh * r.lo.x; l1 += wl * r.lo.y; h1 += wh * r.lo.y;
     l2 += wl * r.lo.z; h2 += wh * r.lo.z; l3 += wl * r.lo.w; h3 += wh * r.lo.w;
@@ -172,17 +158,4 @@ fn body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, vec: bool) {
   put(cb, rows, m0, bias0, col + 5u, l5, h5);
   put(cb, rows, m0, bias0, col + 6u, l6, h6);
   put(cb, rows, m0, bias0, col + 7u, l7, h7);
-}
-
-// Grid: x/z = folded (batch, group, column chunk), y = row block of 8.
-@compute @workgroup_size(64)
-fn gemm_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-           @builtin(num_workgroups) nwg: vec3<u32>) {
-  body(wid, lid, nwg, true);
-}
-
-@compute @workgroup_size(64)
-fn gemm_s(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-          @builtin(num_workgroups) nwg: vec3<u32>) {
-  body(wid, lid, nwg, false);
 }

@@ -5,6 +5,7 @@
 // Needs subgroups of at least 8 lanes.
 
 #include "conv2d.wgsl"
+#include "broadcast8.wgsl"
 
 // Invocations per workgroup of gather1/gather8 (one pixel block each): one 8-lane subgroup, so
 // a small problem's pixel blocks are not padded to 64 (a 24x24 image has 72 blocks: 128 lanes
@@ -27,9 +28,8 @@ fn w8_lane(blk: u32, sid: u32) -> WLane {
 }
 
 fn w8(wi: u32, wj: u32, ok: bool, sid: u32) -> W8 {
-  let v = select(0.0, wp1[wj], ok);
-  return W8(vec4<f32>(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u)),
-            vec4<f32>(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u)));
+  let l = broadcast8(select(0.0, wp1[wj], ok));
+  return W8(l.lo, l.hi);
 }
 
 @compute @workgroup_size(GWG)

@@ -5,7 +5,9 @@
 // image, added by zsum) are the same kernel on NCHW tensors without copies.
 // z = z1 * p.z2 + z2 selects (image, weight group).
 //
-// Register tiling for lavapipe, no workgroup memory (slower than plain loads there).
+// Register tiling for lavapipe, no workgroup memory (slower than plain loads there). Included by
+// deform_conv_mm_plain.wgsl and deform_conv_mm_sg.wgsl, which define how a k step's eight A
+// values are loaded (`a_rows`, `a8`) and the entry points.
 
 #include "common.wgsl"
 
@@ -31,9 +33,9 @@ struct Mm {
 
 // Tile geometry shared by the entry points: a workgroup is 8 invocations (one SIMD row of
 // lavapipe); it covers 8 rows x 64 columns, each invocation 8 rows x 8 columns. The rows come
-// from the workgroup id only, so A loads are uniform (lavapipe turns them into scalar loads
-// instead of gathers) and consecutive workgroups (x fastest) share a column strip of B in the
-// cache. Measured on lavapipe against 4x4 tiles with 64-wide workgroups: about 4x faster.
+// from the workgroup id only, so every lane needs the same A values, and consecutive workgroups
+// (x fastest) share a column strip of B in the cache. Measured on lavapipe against 4x4 tiles
+// with 64-wide workgroups: about 4x faster.
 struct Tile {
     z1: u32,
     z2: u32,
@@ -53,6 +55,12 @@ fn tile(wg: vec3<u32>, lid: vec3<u32>) -> Tile {
 // Rows past the end are clamped for loading and skipped when storing.
 fn a_row(t: Tile, i: u32) -> u32 {
     return p.a_off + t.z1 * p.a_z1 + t.z2 * p.a_z2 + min(t.m0 + i, p.m - 1u) * p.a_sm;
+}
+
+// A's rows m0..m0+7 of a k step, as the variant loads them.
+struct A8 {
+    lo: vec4<f32>,
+    hi: vec4<f32>,
 }
 
 fn b_col(t: Tile, j: u32) -> u32 {
@@ -79,16 +87,9 @@ fn store_row(t: Tile, i: u32, lo: vec4<f32>, hi: vec4<f32>) {
 // One invocation's 8x8 tile of C. `vec_b` is a constant at each call (the compiler inlines the
 // function and drops the other branch): false reads B with any strides by scalar loads, true as
 // two vec4 per k (B contiguous along n, b_sn = 1, 4-aligned offsets and strides, n % 4 == 0).
-fn mm_tile(wg: vec3<u32>, lid: vec3<u32>, vec_b: bool) {
+fn mm_tile(wg: vec3<u32>, lid: vec3<u32>, sid: u32, vec_b: bool) {
     let t = tile(wg, lid);
-    let ar0 = a_row(t, 0u);
-    let ar1 = a_row(t, 1u);
-    let ar2 = a_row(t, 2u);
-    let ar3 = a_row(t, 3u);
-    let ar4 = a_row(t, 4u);
-    let ar5 = a_row(t, 5u);
-    let ar6 = a_row(t, 6u);
-    let ar7 = a_row(t, 7u);
+    let ar = a_rows(t, sid);
     var bc: array<u32, 8>;
     for (var j = 0u; j < 8u; j++) { bc[j] = b_col(t, j); }
     let bc0 = bc[0]; let bc1 = bc[1]; let bc2 = bc[2]; let bc3 = bc[3];
@@ -130,30 +131,23 @@ fn mm_tile(wg: vec3<u32>, lid: vec3<u32>, vec_b: bool) {
                 b0 = vec4<f32>(b[bc0 + bk], b[bc1 + bk], b[bc2 + bk], b[bc3 + bk]);
                 b1 = vec4<f32>(b[bc4 + bk], b[bc5 + bk], b[bc6 + bk], b[bc7 + bk]);
             }
-            let x0 = a[ar0 + ak];
-            c00 += x0 * b0;
-            c01 += x0 * b1;
-            let x1 = a[ar1 + ak];
-            c10 += x1 * b0;
-            c11 += x1 * b1;
-            let x2 = a[ar2 + ak];
-            c20 += x2 * b0;
-            c21 += x2 * b1;
-            let x3 = a[ar3 + ak];
-            c30 += x3 * b0;
-            c31 += x3 * b1;
-            let x4 = a[ar4 + ak];
-            c40 += x4 * b0;
-            c41 += x4 * b1;
-            let x5 = a[ar5 + ak];
-            c50 += x5 * b0;
-            c51 += x5 * b1;
-            let x6 = a[ar6 + ak];
-            c60 += x6 * b0;
-            c61 += x6 * b1;
-            let x7 = a[ar7 + ak];
-            c70 += x7 * b0;
-            c71 += x7 * b1;
+            let x = a8(ar, ak);
+            c00 += x.lo.x * b0;
+            c01 += x.lo.x * b1;
+            c10 += x.lo.y * b0;
+            c11 += x.lo.y * b1;
+            c20 += x.lo.z * b0;
+            c21 += x.lo.z * b1;
+            c30 += x.lo.w * b0;
+            c31 += x.lo.w * b1;
+            c40 += x.hi.x * b0;
+            c41 += x.hi.x * b1;
+            c50 += x.hi.y * b0;
+            c51 += x.hi.y * b1;
+            c60 += x.hi.z * b0;
+            c61 += x.hi.z * b1;
+            c70 += x.hi.w * b0;
+            c71 += x.hi.w * b1;
             ak += p.a_sk;
             bk += bsk;
         }
@@ -168,18 +162,6 @@ fn mm_tile(wg: vec3<u32>, lid: vec3<u32>, vec_b: bool) {
     store_row(t, 5u, c50, c51);
     store_row(t, 6u, c60, c61);
     store_row(t, 7u, c70, c71);
-}
-
-// Any strides, scalar loads.
-@compute @workgroup_size(8)
-fn mm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    mm_tile(wg, lid, false);
-}
-
-// B contiguous along n, 4-aligned (the launcher checks): two vector loads of B per k.
-@compute @workgroup_size(8)
-fn mm_nn4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    mm_tile(wg, lid, true);
 }
 
 // c[i] [+]= sum_z a[z * k + i] for i < m: adds the per-image partial weight gradients in a

@@ -1,5 +1,6 @@
-// Elementwise kernels over flat f32 arrays. One invocation per element; the grid is folded into
-// two dimensions (see gpu::grid_1d), so the flat index is flat(gid, nwg, WG) of common.wgsl.
+// Elementwise kernels over flat f32 arrays. One invocation per element (per vec4 in the `*_v4`
+// entry points at the end); the grid is folded into two dimensions (see gpu::grid_1d), so the
+// flat index is flat(gid, nwg, WG) of common.wgsl.
 
 #include "common.wgsl"
 
@@ -19,6 +20,15 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> c: array<f32>;   // sum3, sum4
 @group(0) @binding(5) var<storage, read> d: array<f32>;   // sum4
+// The same buffers four floats at a time, for the `*_v4` entry points (n % 4 == 0; one
+// invocation per vec4, p.n counting vec4s). On lavapipe every load and store with a computed
+// index runs lane by lane, so a vec4 costs about what one scalar does. Each element gets the
+// same arithmetic as in the scalar entry points, so the results are the same to the bit.
+@group(0) @binding(6) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> out4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> c4: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read> d4: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -98,5 +108,83 @@ fn sigmoid_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     if (i < p.n) {
         let y = a[i];
         out[i] = b[i] * y * (1.0 - y);
+    }
+}
+
+@compute @workgroup_size(WG)
+fn add_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) { out4[i] = a4[i] + b4[i]; }
+}
+
+@compute @workgroup_size(WG)
+fn sum3_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) { out4[i] = (a4[i] + b4[i]) + c4[i]; }
+}
+
+@compute @workgroup_size(WG)
+fn sum4_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) { out4[i] = ((a4[i] + b4[i]) + c4[i]) + d4[i]; }
+}
+
+@compute @workgroup_size(WG)
+fn sub_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) { out4[i] = a4[i] - b4[i]; }
+}
+
+@compute @workgroup_size(WG)
+fn mul_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) { out4[i] = a4[i] * b4[i]; }
+}
+
+@compute @workgroup_size(WG)
+fn scale_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) { out4[i] = p.alpha * a4[i]; }
+}
+
+@compute @workgroup_size(WG)
+fn fill_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) { out4[i] = vec4<f32>(p.alpha); }
+}
+
+@compute @workgroup_size(WG)
+fn leaky_relu_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) {
+        let x = a4[i];
+        out4[i] = select(p.alpha * x, x, x > vec4<f32>(0.0));
+    }
+}
+
+@compute @workgroup_size(WG)
+fn leaky_relu_backward_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) {
+        let g = b4[i];
+        out4[i] = select(p.alpha * g, g, a4[i] > vec4<f32>(0.0));
+    }
+}
+
+@compute @workgroup_size(WG)
+fn sigmoid_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) {
+        let x = a4[i];
+        out4[i] = vec4<f32>(logistic(x.x), logistic(x.y), logistic(x.z), logistic(x.w));
+    }
+}
+
+@compute @workgroup_size(WG)
+fn sigmoid_backward_v4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg, WG);
+    if (i < p.n) {
+        let y = a4[i];
+        out4[i] = b4[i] * y * (1.0 - y);
     }
 }

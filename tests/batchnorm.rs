@@ -205,6 +205,16 @@ fn train_mode_multi_chunk_reductions() {
     check(&[1, 3, 91, 97], false, true, 21);
 }
 
+/// Planes of a multiple of 4 elements take the vec4 kernels (the shapes above the scalar ones):
+/// the fused one-chunk kernels' vec4 loops, `normalize4` and `bwd_dx_train4` with two chunks
+/// per channel, and `normalize4` / `bwd_dx_eval4` in eval mode.
+#[test]
+fn planes_of_whole_vec4s() {
+    check(&[2, 3, 4, 6], true, true, 31);
+    check(&[2, 2, 48, 48], false, true, 32);
+    check(&[3, 4, 4, 4], true, false, 33);
+}
+
 /// N*HW = 8*64*64 per channel, with a large common offset: the statistics must not suffer from
 /// E[x^2] - E[x]^2 cancellation. The analytic gradient reference is validated by the checks above.
 #[test]

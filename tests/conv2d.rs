@@ -193,6 +193,16 @@ fn kernels_for_devices_without_subgroups() {
 
 #[test]
 fn pointwise_gemm_paths() {
+    // Here the subgroup GEMM (one A value per lane, broadcast); the plain one's A paths below.
+    pointwise_gemm_cases();
+}
+
+#[test]
+fn pointwise_gemm_paths_without_subgroups() {
+    with_plain_kernels(pointwise_gemm_cases);
+}
+
+fn pointwise_gemm_cases() {
     // A read as scalars (K and M not multiples of 4). HW = 35: scalar B loads and C stores;
     // HW = 24: vec4 loads and stores; 10 rows: a partial row block; HW = 20 in groups: vec4
     // rows whose second half lies past the row's end.
@@ -207,34 +217,36 @@ fn pointwise_gemm_paths() {
     check(&case([1, 8, 3, 5], [8, 4, 1, 1], 1, 0, 1, 2, true), 36);
 }
 
-/// The forward GEMM reading A from its packed copy (the path of image-sized launches), forced on
-/// small tensors: the forwards of the pointwise cases against the f64 reference.
+/// The plain forward GEMM reading A from its packed copy (its path for image-sized launches),
+/// forced on small tensors: the forwards of the pointwise cases against the f64 reference.
 #[test]
 fn packed_gemm_forward_matches_reference() {
     let gpu = gpu();
     let mut r = rng(37);
-    with_packed_gemm_from(0, || {
-        for (xs, ws, groups) in [
-            ([2, 6, 5, 7], [5, 6, 1, 1], 1),
-            ([2, 8, 4, 6], [10, 8, 1, 1], 1),
-            ([1, 8, 3, 5], [8, 4, 1, 1], 2),
-            ([2, 6, 4, 5], [6, 3, 1, 1], 2),
-        ] {
-            let cfg = Conv2dCfg::new(1, 0, 1, groups);
-            let nx: usize = xs.iter().product();
-            let nw: usize = ws.iter().product();
-            let (xt, x) = upload(&gpu, &xs, &uniform(&mut r, nx, -1.0, 1.0));
-            let (wt, w) = upload(&gpu, &ws, &uniform(&mut r, nw, -0.5, 0.5));
-            let (bt, b) = upload(&gpu, &[ws[0]], &uniform(&mut r, ws[0], -1.0, 1.0));
-            let got = conv2d_raw(&xt, &wt, Some(&bt), cfg).to_vec();
-            let want = conv_ref(&x, xs, &w, ws, Some(&b), cfg);
-            assert_close(
-                &format!("packed GEMM {xs:?} w {ws:?} groups {groups}"),
-                &got,
-                &want,
-                1e-5,
-            );
-        }
+    with_plain_kernels(|| {
+        with_packed_gemm_from(0, || {
+            for (xs, ws, groups) in [
+                ([2, 6, 5, 7], [5, 6, 1, 1], 1),
+                ([2, 8, 4, 6], [10, 8, 1, 1], 1),
+                ([1, 8, 3, 5], [8, 4, 1, 1], 2),
+                ([2, 6, 4, 5], [6, 3, 1, 1], 2),
+            ] {
+                let cfg = Conv2dCfg::new(1, 0, 1, groups);
+                let nx: usize = xs.iter().product();
+                let nw: usize = ws.iter().product();
+                let (xt, x) = upload(&gpu, &xs, &uniform(&mut r, nx, -1.0, 1.0));
+                let (wt, w) = upload(&gpu, &ws, &uniform(&mut r, nw, -0.5, 0.5));
+                let (bt, b) = upload(&gpu, &[ws[0]], &uniform(&mut r, ws[0], -1.0, 1.0));
+                let got = conv2d_raw(&xt, &wt, Some(&bt), cfg).to_vec();
+                let want = conv_ref(&x, xs, &w, ws, Some(&b), cfg);
+                assert_close(
+                    &format!("packed GEMM {xs:?} w {ws:?} groups {groups}"),
+                    &got,
+                    &want,
+                    1e-5,
+                );
+            }
+        })
     });
 }
 

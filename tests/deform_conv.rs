@@ -326,16 +326,19 @@ const BASE: Case = Case {
     bias: true,
 };
 
+/// Two weight groups, two offset groups, stride 2.
+const GROUPED: Case = Case {
+    og: 2,
+    groups: 2,
+    stride: 2,
+    ..BASE
+};
+
 #[test]
 fn dcnv2_groups_and_offset_groups_match_finite_differences() {
     let gpu = gpu();
     check_against_finite_differences(&gpu, &BASE, 1);
-    let c = Case {
-        og: 2,
-        groups: 2,
-        stride: 2,
-        ..BASE
-    };
+    let c = GROUPED;
     check_against_finite_differences(&gpu, &c, 2);
     let c = Case {
         og: 2,
@@ -346,6 +349,18 @@ fn dcnv2_groups_and_offset_groups_match_finite_differences() {
         ..BASE
     };
     check_against_finite_differences(&gpu, &c, 3);
+}
+
+/// The matmul of devices without 8-lane subgroups (every lane loads its own A values; the
+/// default here shares one load per lane with subgroupBroadcast), forward and gradients.
+#[test]
+fn kernels_for_devices_without_subgroups_match_finite_differences() {
+    let gpu = gpu();
+    hinas::ops::conv2d::with_plain_kernels(|| {
+        check_against_finite_differences(&gpu, &BASE, 4);
+        let c = GROUPED;
+        check_against_finite_differences(&gpu, &c, 5);
+    });
 }
 
 #[test]

@@ -27,11 +27,21 @@ fn apply_unary(t: &mut Tape, name: &str, x: &hinas::tape::Var) -> hinas::tape::V
     }
 }
 
+/// Shapes of a number of elements that is not a multiple of 4 (one element per invocation) and
+/// one that is (the `*_v4` entry points, four per invocation).
+const SCALAR_SHAPE: [usize; 4] = [2, 3, 5, 7];
+const VEC4_SHAPE: [usize; 4] = [2, 3, 4, 6];
+
 #[test]
 fn unary_ops_match_reference_and_finite_differences() {
+    for shape in [SCALAR_SHAPE, VEC4_SHAPE] {
+        unary_ops_on(shape);
+    }
+}
+
+fn unary_ops_on(shape: [usize; 4]) {
     let gpu = gpu();
-    let shape = [2, 3, 5, 7];
-    let n = 2 * 3 * 5 * 7;
+    let n: usize = shape.iter().product();
     let mut r = rng(1);
     for (name, f) in UNARY {
         // Keep x away from the kink at 0 so finite differences are well defined.
@@ -61,9 +71,13 @@ fn unary_ops_match_reference_and_finite_differences() {
 
 #[test]
 fn binary_ops_and_gradient_accumulation() {
+    binary_ops_on([3, 1, 9, 11]);
+    binary_ops_on([3, 1, 8, 12]);
+}
+
+fn binary_ops_on(shape: [usize; 4]) {
     let gpu = gpu();
-    let shape = [3, 1, 9, 11];
-    let n = 3 * 9 * 11;
+    let n: usize = shape.iter().product();
     let mut r = rng(2);
     let (at, a) = upload(&gpu, &shape, &uniform(&mut r, n, -2.0, 2.0));
     let (bt, b) = upload(&gpu, &shape, &uniform(&mut r, n, -2.0, 2.0));
@@ -94,9 +108,14 @@ fn binary_ops_and_gradient_accumulation() {
 /// `sum4`), with the roundings of a chain of `add`s.
 #[test]
 fn many_gradients_meeting_at_one_tensor() {
+    for shape in [SCALAR_SHAPE, VEC4_SHAPE] {
+        gradients_meeting_on(shape);
+    }
+}
+
+fn gradients_meeting_on(shape: [usize; 4]) {
     let gpu = gpu();
-    let shape = [2, 3, 5, 7];
-    let n = 2 * 3 * 5 * 7;
+    let n: usize = shape.iter().product();
     let mut r = rng(4);
     let (_, x) = upload(&gpu, &shape, &uniform(&mut r, n, -2.0, 2.0));
     let (_, gy) = upload(&gpu, &shape, &uniform(&mut r, n, -1.0, 1.0));
@@ -153,6 +172,51 @@ fn frozen_leaves_get_no_gradient_and_record_nothing() {
     let grads = tape.backward(&y);
     assert!(grads.get(&a).is_some());
     assert!(grads.get(&b).is_none());
+}
+
+/// The vec4 entry points give the scalar ones' results to the bit: every op on 144 values
+/// (vec4 path) against the same values with one more element (scalar path).
+#[test]
+fn vec4_entry_points_equal_the_scalar_ones() {
+    let gpu = gpu();
+    let mut r = rng(5);
+    let vals: Vec<Vec<f32>> = (0..5)
+        .map(|_| to_f32(&uniform(&mut r, 145, -3.0, 3.0)))
+        .collect();
+    let run = |n: usize| -> Vec<Vec<f32>> {
+        let t: Vec<Tensor> = vals
+            .iter()
+            .map(|v| Tensor::from_slice(&gpu, &[n], &v[..n]))
+            .collect();
+        let mut outs = vec![
+            gew::add(&t[0], &t[1]).to_vec(),
+            gew::sum(&[&t[0], &t[1], &t[2]]).to_vec(),
+            gew::sum(&[&t[0], &t[1], &t[2], &t[3]]).to_vec(),
+            gew::full(&gpu, &[n], 0.37).to_vec(),
+        ];
+        for (name, _) in UNARY {
+            let mut tape = Tape::new(&gpu);
+            let xv = tape.leaf(t[0].clone(), true);
+            let y = apply_unary(&mut tape, name, &xv);
+            outs.push(y.value().to_vec());
+            let grads = tape.backward_with(&y, t[4].clone());
+            outs.push(grads.get(&xv).unwrap().to_vec());
+        }
+        let mut tape = Tape::new(&gpu);
+        let (av, bv) = (tape.leaf(t[0].clone(), true), tape.leaf(t[1].clone(), true));
+        let ab = ew::mul(&mut tape, &av, &bv);
+        let y = ew::sub(&mut tape, &ab, &bv);
+        outs.push(y.value().to_vec());
+        outs.iter_mut().for_each(|o| o.truncate(144));
+        outs
+    };
+    let (v4, scalar) = (run(144), run(145));
+    for (i, (a, b)) in v4.iter().zip(&scalar).enumerate() {
+        assert!(
+            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "output {i}: the vec4 and scalar entry points differ"
+        );
+    }
 }
 
 #[test]

@@ -22,20 +22,51 @@ pub(crate) fn launch(entry: &'static str, a: &Tensor, b: Option<&Tensor>, alpha:
     run(entry, [a, b, a, a], alpha)
 }
 
-/// One invocation per element of a fresh output shaped like `ins[0]`; bindings a, b, out, c, d.
+/// The entry point's vec4 form (shaders/elementwise.wgsl): one invocation per four elements.
+fn vec4_entry(entry: &str) -> &'static str {
+    match entry {
+        "add" => "add_v4",
+        "sum3" => "sum3_v4",
+        "sum4" => "sum4_v4",
+        "sub" => "sub_v4",
+        "mul" => "mul_v4",
+        "scale" => "scale_v4",
+        "fill" => "fill_v4",
+        "leaky_relu" => "leaky_relu_v4",
+        "leaky_relu_backward" => "leaky_relu_backward_v4",
+        "sigmoid" => "sigmoid_v4",
+        "sigmoid_backward" => "sigmoid_backward_v4",
+        _ => panic!("elementwise: no entry point {entry}"),
+    }
+}
+
+/// Dispatches `entry` over `n` elements, four per invocation when `n` is a multiple of 4 (the
+/// same results: each element gets the same arithmetic). `bufs`: a, b, out, c, d.
+fn dispatch(gpu: &Gpu, entry: &'static str, n: usize, alpha: f32, bufs: [&wgpu::Buffer; 5]) {
+    let (entry, items) = if n.is_multiple_of(4) {
+        (vec4_entry(entry), n / 4)
+    } else {
+        (entry, n)
+    };
+    let p = Params {
+        n: items as u32,
+        alpha,
+        _pad: [0; 2],
+    };
+    let [a, b, out, c, d] = bufs;
+    gpu.dispatch_1d(&K, entry, &p, &[a, b, out, c, d, a, b, out, c, d], items);
+}
+
+/// One invocation per element (or vec4) of a fresh output shaped like `ins[0]`; bindings a, b,
+/// out, c, d.
 fn run(entry: &'static str, ins: [&Tensor; 4], alpha: f32) -> Tensor {
     let [a, b, c, d] = ins;
     let gpu = a.gpu();
     let out = Tensor::empty(gpu, a.shape());
     let n = a.numel();
     if n > 0 {
-        let p = Params {
-            n: n as u32,
-            alpha,
-            _pad: [0; 2],
-        };
         let bufs = [a.buffer(), b.buffer(), out.buffer(), c.buffer(), d.buffer()];
-        gpu.dispatch_1d(&K, entry, &p, &bufs, n);
+        dispatch(gpu, entry, n, alpha, bufs);
     }
     out
 }
@@ -45,18 +76,8 @@ pub fn full(gpu: &Gpu, shape: &[usize], value: f32) -> Tensor {
     let out = Tensor::empty(gpu, shape);
     let n = out.numel();
     if n > 0 {
-        let p = Params {
-            n: n as u32,
-            alpha: value,
-            _pad: [0; 2],
-        };
-        gpu.dispatch_1d(
-            &K,
-            "fill",
-            &p,
-            &[out.buffer(), out.buffer(), out.buffer()],
-            n,
-        );
+        let o = out.buffer();
+        dispatch(gpu, "fill", n, value, [o, o, o, o, o]);
     }
     out
 }

@@ -28,7 +28,7 @@ crate::uniform! {
         chunk_len: u32,
         total: u32,
         affine: u32,
-        _pad0: u32,
+        vec4: u32,
         momentum: f32,
         eps: f32,
         _pad1: [u32; 2],
@@ -77,16 +77,17 @@ fn params(x: &Tensor, affine: bool) -> Params {
         chunk_len: m.div_ceil(chunks) as u32,
         total: x.numel() as u32,
         affine: affine as u32,
-        _pad0: 0,
+        vec4: hw.is_multiple_of(4) as u32,
         momentum: MOMENTUM,
         eps: EPS,
         _pad1: [0; 2],
     }
 }
 
-/// [ceil(HW / 256), C, N]: one row of workgroups per (n, c) plane.
+/// [ceil(HW / 256), C, N]: one row of workgroups per (n, c) plane (HW / 4 for the vec4 entries).
 fn elementwise_grid(p: &Params) -> [u32; 3] {
-    let gx = p.hw.div_ceil(256);
+    let per_plane = if p.vec4 != 0 { p.hw / 4 } else { p.hw };
+    let gx = per_plane.div_ceil(256);
     assert!(
         gx.max(p.c).max(p.n) <= 65535,
         "batch_norm: grid {gx}x{}x{} exceeds 65535 workgroups per dimension",
@@ -96,14 +97,26 @@ fn elementwise_grid(p: &Params) -> [u32; 3] {
     [gx, p.c, p.n]
 }
 
+/// The elementwise entry point: its vec4 form where every (n, c) plane is a whole number of
+/// vec4s (the same arithmetic per element, so the same results).
+fn elementwise(p: &Params, scalar: &'static str, vec4: &'static str) -> &'static str {
+    if p.vec4 != 0 {
+        vec4
+    } else {
+        scalar
+    }
+}
+
 /// Dispatches with buffers given by binding number; bindings the entry point does not use get
-/// a placeholder (they are not bound).
+/// a placeholder (they are not bound). x, gy and out are also bound as their vec4 views.
 fn run(entry: &'static str, p: &Params, slots: &[(usize, &Tensor)], groups: [u32; 3]) {
     let gpu = slots[0].1.gpu();
-    let max = slots.iter().map(|s| s.0).max().unwrap();
-    let mut bufs = vec![slots[0].1.buffer(); max];
+    let mut bufs = vec![slots[0].1.buffer(); OUT4];
     for &(b, t) in slots {
         bufs[b - 1] = t.buffer();
+        if let Some(v) = [(X, X4), (GY, GY4), (OUT, OUT4)].iter().find(|v| v.0 == b) {
+            bufs[v.1 - 1] = t.buffer();
+        }
     }
     gpu.dispatch(&K, entry, p, &bufs, groups);
 }
@@ -120,6 +133,9 @@ const RVAR: usize = 8;
 const OUT: usize = 9;
 const GBETA: usize = 10;
 const GGAMMA: usize = 11;
+const X4: usize = 12;
+const GY4: usize = 13;
+const OUT4: usize = 14;
 
 /// Forward. Returns the output and the per-channel statistics `[4, C]` (mean, invstd,
 /// gamma * invstd, beta) the backward needs. Train mode updates `running` in place and needs
@@ -181,7 +197,7 @@ pub fn batch_norm_raw(
     }
     if p.total > 0 {
         run(
-            "normalize",
+            elementwise(&p, "normalize", "normalize4"),
             &p,
             &[(X, x), (STATS, &stats), (OUT, &out)],
             elementwise_grid(&p),
@@ -267,10 +283,15 @@ pub fn batch_norm_backward(
                     (GBETA, gb),
                     (GGAMMA, gg),
                 ];
-                run("bwd_dx_train", &p, &slots, groups);
+                run(
+                    elementwise(&p, "bwd_dx_train", "bwd_dx_train4"),
+                    &p,
+                    &slots,
+                    groups,
+                );
             } else {
                 run(
-                    "bwd_dx_eval",
+                    elementwise(&p, "bwd_dx_eval", "bwd_dx_eval4"),
                     &p,
                     &[(GY, gy), (STATS, stats), (OUT, &gx)],
                     groups,

@@ -31,5 +31,5 @@ pub use backward::{deform_conv2d_backward, with_fill_samples, DeformGrads, Defor
 pub(crate) use direct::K_DIRECT;
 pub use direct::{deform_conv2d_packed_raw, with_direct_forward};
 pub use forward::{deform_conv2d, deform_conv2d_raw};
-pub(crate) use launch::{K_MM, K_SAMPLE};
+pub(crate) use launch::{K_MM, K_MM_SG, K_SAMPLE};
 pub use plan::{with_chunk_budget, DeformCfg};

@@ -33,7 +33,8 @@ pub fn with_wide64_from<R>(pixels: usize, f: impl FnOnce() -> R) -> R {
 
 /// Runs `f` with the conv kernels for devices without 8-lane subgroups on this thread, as
 /// they run there (gather8's weight loads and 64-lane workgroups, no gather32/64, 64-lane
-/// wgrad8, no wgrad_sg), for tests that cover both families on a device that has subgroups.
+/// wgrad8, no wgrad_sg, the GEMMs' own A loads), for tests that cover both families on a device
+/// that has subgroups.
 #[doc(hidden)]
 pub fn with_plain_kernels<R>(f: impl FnOnce() -> R) -> R {
     let old = PLAIN_KERNELS.with(|c| c.replace(true));
@@ -42,8 +43,9 @@ pub fn with_plain_kernels<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Whether this launch uses the 8-lane subgroup kernel family.
-pub(super) fn subgroup_kernels(gpu: &Gpu) -> bool {
+/// Whether this launch uses the 8-lane subgroup kernel family (the deformable conv's matmul
+/// asks too, so `with_plain_kernels` covers it).
+pub(crate) fn subgroup_kernels(gpu: &Gpu) -> bool {
     gpu.subgroup_kernels() && !PLAIN_KERNELS.with(|c| c.get())
 }
 

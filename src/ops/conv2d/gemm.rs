@@ -1,16 +1,21 @@
-//! Tiled GEMM for 1x1 convolutions and [`matmul_raw`] (shaders/conv2d_gemm.wgsl).
+//! Tiled GEMM for 1x1 convolutions and [`matmul_raw`] (shaders/conv2d_gemm_plain.wgsl and
+//! conv2d_gemm_sg.wgsl, each including conv2d_gemm.wgsl).
 
-use super::gather::{fold, pack_weights};
+use super::gather::{fold, pack_weights, subgroup_kernels};
 use super::{check_binding, u};
 use crate::gpu::{Kernel, Tensor};
 
-pub(crate) const K: Kernel = crate::kernel!("conv2d_gemm");
+/// Every lane loads A itself (in place or from a packed copy).
+pub(crate) const K: Kernel = crate::kernel!("conv2d_gemm", "conv2d_gemm_plain");
+/// One scalar A load per lane per k step, shared with subgroupBroadcast (devices with 8-lane
+/// subgroups; `with_plain_kernels` switches it off like the other subgroup kernels).
+pub(crate) const K_SG: Kernel = crate::kernel!("conv2d_gemm_sg", "conv2d_gemm_sg", subgroups);
 
 thread_local! {
     static PACKED_MIN_COLUMNS: std::cell::Cell<usize> = const { std::cell::Cell::new(PACKED_GEMM_COLUMNS) };
 }
 
-/// Columns (images x pixels) from which a forward GEMM reads A from a copy packed in 8-row
+/// Columns (images x pixels) from which a plain-kernel forward GEMM reads A from a copy packed in 8-row
 /// blocks (two vec4 loads per k step) instead of in place (eight scalar loads). In place saves
 /// the packing dispatch, which is what counts at training and search sizes (8 % of a `tiny`
 /// search step's dispatches were packs); the scalar loads made the 64 -> 16 channel 1x1 conv
@@ -94,7 +99,10 @@ pub(super) fn gemm(j: &Job) {
     let vec4 = [j.n, j.b_nstride, j.b_gstride, j.c_nstride, j.c_gstride]
         .iter()
         .all(|s| s.is_multiple_of(4));
-    let load = if j.a_transposed {
+    let sg = subgroup_kernels(j.b.gpu());
+    let load = if sg {
+        ALoad::Scalars
+    } else if j.a_transposed {
         if j.m.is_multiple_of(4) {
             ALoad::Columns4
         } else {
@@ -138,7 +146,7 @@ pub(super) fn gemm(j: &Job) {
     };
     let bias = j.bias.unwrap_or(a);
     j.b.gpu().dispatch(
-        &K,
+        if sg { &K_SG } else { &K },
         if vec4 { "gemm_v4" } else { "gemm_s" },
         &p,
         &[

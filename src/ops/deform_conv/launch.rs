@@ -6,7 +6,11 @@ use super::plan::{Chunk, Geom};
 use crate::gpu::{Kernel, Tensor};
 
 pub(crate) const K_SAMPLE: Kernel = crate::kernel!("deform_conv");
-pub(crate) const K_MM: Kernel = crate::kernel!("deform_conv_mm");
+/// The strided matmul, every lane loading its A values itself.
+pub(crate) const K_MM: Kernel = crate::kernel!("deform_conv_mm", "deform_conv_mm_plain");
+/// The same with one A load per lane shared by subgroupBroadcast (8-lane subgroup devices).
+pub(crate) const K_MM_SG: Kernel =
+    crate::kernel!("deform_conv_mm_sg", "deform_conv_mm_sg", subgroups);
 
 /// Sample points per invocation of `dx_fill_seq` (`SEQ` in shaders/deform_conv.wgsl).
 const FILL_SEQ: usize = 64;
@@ -259,8 +263,13 @@ pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Te
     );
     let bias = bias.unwrap_or(a);
     let (a, b) = (a.buffer(), b.buffer());
+    let kernel = if crate::ops::conv2d::gather::subgroup_kernels(gpu) {
+        &K_MM_SG
+    } else {
+        &K_MM
+    };
     gpu.dispatch(
-        &K_MM,
+        kernel,
         entry,
         p,
         &[a, b, bias.buffer(), c.buffer(), b],
