@@ -215,14 +215,14 @@ fn normalize(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // The vec4 form of the elementwise kernels (p.vec4 = 1), on a [ceil(HW / 4 / 256), C, N] grid.
-fn plane_index4(gid: vec3<u32>) -> u32 {
+fn plane_index_v4(gid: vec3<u32>) -> u32 {
     return (gid.z * p.c + gid.y) * (p.hw / 4u) + gid.x;
 }
 
 @compute @workgroup_size(256)
-fn normalize4(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn normalize_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = gid.y;
-    let j = plane_index4(gid);
+    let j = plane_index_v4(gid);
     if (gid.x >= p.hw / 4u) { return; }
     out4[j] = (x4[j] - stats[c]) * stats[2u * p.c + c] + stats[3u * p.c + c];
 }
@@ -304,9 +304,9 @@ fn bwd_dx_train(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 @compute @workgroup_size(256)
-fn bwd_dx_train4(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn bwd_dx_train_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let c = gid.y;
-    let j = plane_index4(gid);
+    let j = plane_index_v4(gid);
     if (gid.x >= p.hw / 4u) { return; }
     let inv_m = 1.0 / f32(p.n * p.hw);
     let xhat = (x4[j] - stats[c]) * stats[p.c + c];
@@ -358,8 +358,8 @@ fn bwd_dx_eval(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 @compute @workgroup_size(256)
-fn bwd_dx_eval4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let j = plane_index4(gid);
+fn bwd_dx_eval_v4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let j = plane_index_v4(gid);
     if (gid.x >= p.hw / 4u) { return; }
     out4[j] = gy4[j] * stats[2u * p.c + gid.y];
 }

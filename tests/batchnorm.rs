@@ -206,8 +206,8 @@ fn train_mode_multi_chunk_reductions() {
 }
 
 /// Planes of a multiple of 4 elements take the vec4 kernels (the shapes above the scalar ones):
-/// the fused one-chunk kernels' vec4 loops, `normalize4` and `bwd_dx_train4` with two chunks
-/// per channel, and `normalize4` / `bwd_dx_eval4` in eval mode.
+/// the fused one-chunk kernels' vec4 loops, `normalize_v4` and `bwd_dx_train_v4` with two chunks
+/// per channel, and `normalize_v4` / `bwd_dx_eval_v4` in eval mode.
 #[test]
 fn planes_of_whole_vec4s() {
     check(&[2, 3, 4, 6], true, true, 31);

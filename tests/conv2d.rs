@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use hinas::gpu::Tensor;
 use hinas::ops::conv2d::*;
+use hinas::ops::with_plain_kernels;
 use hinas::tape::Tape;
 
 /// Reference convolution in f64 (PyTorch semantics).

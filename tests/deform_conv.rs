@@ -356,7 +356,7 @@ fn dcnv2_groups_and_offset_groups_match_finite_differences() {
 #[test]
 fn kernels_for_devices_without_subgroups_match_finite_differences() {
     let gpu = gpu();
-    hinas::ops::conv2d::with_plain_kernels(|| {
+    hinas::ops::with_plain_kernels(|| {
         check_against_finite_differences(&gpu, &BASE, 4);
         let c = GROUPED;
         check_against_finite_differences(&gpu, &c, 5);

@@ -197,7 +197,7 @@ pub fn batch_norm_raw(
     }
     if p.total > 0 {
         run(
-            elementwise(&p, "normalize", "normalize4"),
+            elementwise(&p, "normalize", "normalize_v4"),
             &p,
             &[(X, x), (STATS, &stats), (OUT, &out)],
             elementwise_grid(&p),
@@ -284,14 +284,14 @@ pub fn batch_norm_backward(
                     (GGAMMA, gg),
                 ];
                 run(
-                    elementwise(&p, "bwd_dx_train", "bwd_dx_train4"),
+                    elementwise(&p, "bwd_dx_train", "bwd_dx_train_v4"),
                     &p,
                     &slots,
                     groups,
                 );
             } else {
                 run(
-                    elementwise(&p, "bwd_dx_eval", "bwd_dx_eval4"),
+                    elementwise(&p, "bwd_dx_eval", "bwd_dx_eval_v4"),
                     &p,
                     &[(GY, gy), (STATS, stats), (OUT, &gx)],
                     groups,

@@ -24,7 +24,7 @@ pub(crate) mod gemm;
 pub(crate) mod wgrad;
 
 use gather::{gather, gather_weights, GatherParams, Variant};
-pub use gather::{with_plain_kernels, with_wide64_from, WIDE64_PIXELS};
+pub use gather::{with_wide64_from, WIDE64_PIXELS};
 pub use gemm::{matmul_raw, with_packed_gemm_from, PACKED_GEMM_COLUMNS};
 
 use crate::gpu::{Gpu, Tensor};

@@ -13,10 +13,14 @@ pub mod concat;
 pub mod conv2d;
 pub mod deform_conv;
 pub mod elementwise;
+mod family;
 pub mod mixed;
 pub mod mse;
 pub mod softmax;
 pub mod ssim;
+
+pub(crate) use family::subgroup_kernels;
+pub use family::with_plain_kernels;
 
 use crate::gpu::Kernel;
 

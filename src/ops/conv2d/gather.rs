@@ -3,13 +3,13 @@
 
 use super::u;
 use crate::gpu::{Gpu, Kernel, Tensor};
+use crate::ops::subgroup_kernels;
 
 /// shaders/conv2d.wgsl with the file that defines `gather8` and its weight loads.
 pub(crate) const K: Kernel = crate::kernel!("conv2d", "conv2d_plain");
 pub(crate) const K_SG: Kernel = crate::kernel!("conv2d_sg", "conv2d_sg", subgroups);
 
 thread_local! {
-    static PLAIN_KERNELS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static WIDE64_MIN_PIXELS: std::cell::Cell<usize> = const { std::cell::Cell::new(WIDE64_PIXELS) };
 }
 
@@ -29,24 +29,6 @@ pub fn with_wide64_from<R>(pixels: usize, f: impl FnOnce() -> R) -> R {
     let r = f();
     WIDE64_MIN_PIXELS.with(|c| c.set(old));
     r
-}
-
-/// Runs `f` with the conv kernels for devices without 8-lane subgroups on this thread, as
-/// they run there (gather8's weight loads and 64-lane workgroups, no gather32/64, 64-lane
-/// wgrad8, no wgrad_sg, the GEMMs' own A loads), for tests that cover both families on a device
-/// that has subgroups.
-#[doc(hidden)]
-pub fn with_plain_kernels<R>(f: impl FnOnce() -> R) -> R {
-    let old = PLAIN_KERNELS.with(|c| c.replace(true));
-    let r = f();
-    PLAIN_KERNELS.with(|c| c.set(old));
-    r
-}
-
-/// Whether this launch uses the 8-lane subgroup kernel family (the deformable conv's matmul
-/// asks too, so `with_plain_kernels` covers it).
-pub(crate) fn subgroup_kernels(gpu: &Gpu) -> bool {
-    gpu.subgroup_kernels() && !PLAIN_KERNELS.with(|c| c.get())
 }
 
 /// `GWG` of the kernel file in use: invocations per gather1/gather8 workgroup.

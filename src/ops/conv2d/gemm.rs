@@ -1,14 +1,15 @@
 //! Tiled GEMM for 1x1 convolutions and [`matmul_raw`] (shaders/conv2d_gemm_plain.wgsl and
 //! conv2d_gemm_sg.wgsl, each including conv2d_gemm.wgsl).
 
-use super::gather::{fold, pack_weights, subgroup_kernels};
+use super::gather::{fold, pack_weights};
 use super::{check_binding, u};
 use crate::gpu::{Kernel, Tensor};
+use crate::ops::subgroup_kernels;
 
 /// Every lane loads A itself (in place or from a packed copy).
 pub(crate) const K: Kernel = crate::kernel!("conv2d_gemm", "conv2d_gemm_plain");
 /// One scalar A load per lane per k step, shared with subgroupBroadcast (devices with 8-lane
-/// subgroups; `with_plain_kernels` switches it off like the other subgroup kernels).
+/// subgroups; `ops::with_plain_kernels` switches it off like the other subgroup kernels).
 pub(crate) const K_SG: Kernel = crate::kernel!("conv2d_gemm_sg", "conv2d_gemm_sg", subgroups);
 
 thread_local! {

@@ -1,9 +1,9 @@
 //! Weight and bias gradients (shaders/conv2d_wgrad_plain.wgsl / conv2d_wgrad_sg.wgsl, each
 //! including conv2d_wgrad.wgsl).
 
-use super::gather::subgroup_kernels;
 use super::{check_binding, u, Geom};
 use crate::gpu::{Gpu, Kernel, Tensor};
+use crate::ops::subgroup_kernels;
 
 /// shaders/conv2d_wgrad.wgsl with 64-lane `wgrad8` workgroups.
 pub(crate) const K: Kernel = crate::kernel!("conv2d_wgrad", "conv2d_wgrad_plain");

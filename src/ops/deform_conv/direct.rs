@@ -37,7 +37,7 @@ pub fn with_direct_forward<R>(on: bool, f: impl FnOnce() -> R) -> R {
 /// stride-1 style position counts divisible by 4 (vec4 offsets, mask and output rows), and
 /// image-sized launches (`MIN_POSITIONS`) unless forced.
 pub(super) fn applies(g: &Geom, gpu: &Gpu) -> bool {
-    let can = crate::ops::conv2d::gather::subgroup_kernels(gpu)
+    let can = crate::ops::subgroup_kernels(gpu)
         && g.cfg.groups == 1
         && g.p().is_multiple_of(4)
         && g.n * g.p() <= u32::MAX as usize / 4;

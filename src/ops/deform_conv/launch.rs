@@ -263,7 +263,7 @@ pub(crate) fn matmul(p: &Mm, z1: usize, a: &Tensor, b: &Tensor, bias: Option<&Te
     );
     let bias = bias.unwrap_or(a);
     let (a, b) = (a.buffer(), b.buffer());
-    let kernel = if crate::ops::conv2d::gather::subgroup_kernels(gpu) {
+    let kernel = if crate::ops::subgroup_kernels(gpu) {
         &K_MM_SG
     } else {
         &K_MM
