@@ -115,43 +115,30 @@ fn store8(n: u32, c0: u32, nc: u32, a: u32, b: u32, lo: vec4<f32>, hi: vec4<f32>
   }
 }
 
-// Channels c0 .. c0 + nc - 1 (nc <= 8) of pixels b..b+3, from each pixel's accumulators
-// (l = channels 0-3, h = 4-7): transposed with constant component indices.
+// Channels c0 .. c0 + nc - 1 (nc <= 8) of the whole vec4 group b..b+3, from each pixel's
+// accumulators (l = channels 0-3, h = 4-7): transposed with constant component indices.
 fn store8x4(n: u32, c0: u32, nc: u32, a: u32, b: u32, l0: vec4<f32>, h0: vec4<f32>,
             l1: vec4<f32>, h1: vec4<f32>, l2: vec4<f32>, h2: vec4<f32>, l3: vec4<f32>, h3: vec4<f32>) {
-  if (!whole4(b)) {
-    store8(n, c0, nc, a, b, l0, h0);
-    store8(n, c0, nc, a, b + 1u, l1, h1);
-    store8(n, c0, nc, a, b + 2u, l2, h2);
-    store8(n, c0, nc, a, b + 3u, l3, h3);
-    return;
-  }
-  put4(n, c0, a, b, vec4<f32>(l0.x, l1.x, l2.x, l3.x));
-  if (nc > 1u) { put4(n, c0 + 1u, a, b, vec4<f32>(l0.y, l1.y, l2.y, l3.y)); }
-  if (nc > 2u) { put4(n, c0 + 2u, a, b, vec4<f32>(l0.z, l1.z, l2.z, l3.z)); }
-  if (nc > 3u) { put4(n, c0 + 3u, a, b, vec4<f32>(l0.w, l1.w, l2.w, l3.w)); }
-  if (nc > 4u) { put4(n, c0 + 4u, a, b, vec4<f32>(h0.x, h1.x, h2.x, h3.x)); }
-  if (nc > 5u) { put4(n, c0 + 5u, a, b, vec4<f32>(h0.y, h1.y, h2.y, h3.y)); }
-  if (nc > 6u) { put4(n, c0 + 6u, a, b, vec4<f32>(h0.z, h1.z, h2.z, h3.z)); }
-  if (nc > 7u) { put4(n, c0 + 7u, a, b, vec4<f32>(h0.w, h1.w, h2.w, h3.w)); }
+  store4x4(n, c0, nc, a, b, l0, l1, l2, l3);
+  if (nc > 4u) { store4x4(n, c0 + 4u, nc - 4u, a, b, h0, h1, h2, h3); }
 }
 
 // The same for 4 channels per pixel (gather32's lanes).
 fn store4x4(n: u32, c0: u32, nc: u32, a: u32, b: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>,
             a3: vec4<f32>) {
-  if (!whole4(b)) {
-    for (var r = 0u; r < nc; r++) {
-      store(n, c0 + r, a, b, a0[r]);
-      store(n, c0 + r, a, b + 1u, a1[r]);
-      store(n, c0 + r, a, b + 2u, a2[r]);
-      store(n, c0 + r, a, b + 3u, a3[r]);
-    }
-    return;
-  }
   put4(n, c0, a, b, vec4<f32>(a0.x, a1.x, a2.x, a3.x));
   if (nc > 1u) { put4(n, c0 + 1u, a, b, vec4<f32>(a0.y, a1.y, a2.y, a3.y)); }
   if (nc > 2u) { put4(n, c0 + 2u, a, b, vec4<f32>(a0.z, a1.z, a2.z, a3.z)); }
   if (nc > 3u) { put4(n, c0 + 3u, a, b, vec4<f32>(a0.w, a1.w, a2.w, a3.w)); }
+}
+
+// How many of the `groups` 4-pixel groups from b0 go out as whole vec4 stores (`whole4`, which
+// holds for a prefix of a block's groups). The gathers store those groups unrolled and the rest
+// in one loop over an array of the accumulators: unrolling the scalar stores too (up to 256
+// lane-by-lane stores in gather64) made lavapipe's JIT spend 5-100 s on a kernel's first launch.
+fn whole_groups(b0: u32, groups: u32) -> u32 {
+  if (p.out_mul != 1u || (p.ow & 3u) != 0u || (p.out_x0 & 3u) != 0u || b0 >= p.cols) { return 0u; }
+  return min(groups, (p.cols - b0) / 4u);
 }
 
 // 8 destination channels x 8 destination pixels per invocation. Grid: x/z = folded (n, chunk),
@@ -215,8 +202,12 @@ fn gather8_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, sid: u32) {
   let cb = (blk % p.blocks_g) * 8u;
   let nc = min(p.og - cb, 8u);
   let c0 = g * p.og + cb;
-  store8x4(n, c0, nc, a, b0, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h);
-  store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h);
+  let nw = whole_groups(b0, 2u);
+  if (nw > 0u) { store8x4(n, c0, nc, a, b0, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h); }
+  if (nw > 1u) { store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h); return; }
+  let lo = array<vec4<f32>, 8>(a0l, a1l, a2l, a3l, a4l, a5l, a6l, a7l);
+  let hi = array<vec4<f32>, 8>(a0h, a1h, a2h, a3h, a4h, a5h, a6h, a7h);
+  for (var j = nw * 4u; j < min(8u, p.cols - b0); j++) { store8(n, c0, nc, a, b0 + j, lo[j], hi[j]); }
 }
 
 // One destination channel x 8 pixels per invocation: the depthwise path (and any conv with at

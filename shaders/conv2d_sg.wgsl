@@ -157,14 +157,23 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (!live || cb >= p.blocks_g) { return; }
   let nc = min(p.og - cb * 8u, 8u);
   let c0 = g * p.og + cb * 8u;
-  store8x4(n, c0, nc, a, b0 + 0u, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h);
-  store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h);
-  store8x4(n, c0, nc, a, b0 + 8u, a8l, a8h, a9l, a9h, a10l, a10h, a11l, a11h);
-  store8x4(n, c0, nc, a, b0 + 12u, a12l, a12h, a13l, a13h, a14l, a14h, a15l, a15h);
-  store8x4(n, c0, nc, a, b0 + 16u, a16l, a16h, a17l, a17h, a18l, a18h, a19l, a19h);
-  store8x4(n, c0, nc, a, b0 + 20u, a20l, a20h, a21l, a21h, a22l, a22h, a23l, a23h);
-  store8x4(n, c0, nc, a, b0 + 24u, a24l, a24h, a25l, a25h, a26l, a26h, a27l, a27h);
-  store8x4(n, c0, nc, a, b0 + 28u, a28l, a28h, a29l, a29h, a30l, a30h, a31l, a31h);
+  let nw = whole_groups(b0, 8u);
+  if (nw > 0u) { store8x4(n, c0, nc, a, b0 + 0u, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h); }
+  if (nw > 1u) { store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h); }
+  if (nw > 2u) { store8x4(n, c0, nc, a, b0 + 8u, a8l, a8h, a9l, a9h, a10l, a10h, a11l, a11h); }
+  if (nw > 3u) { store8x4(n, c0, nc, a, b0 + 12u, a12l, a12h, a13l, a13h, a14l, a14h, a15l, a15h); }
+  if (nw > 4u) { store8x4(n, c0, nc, a, b0 + 16u, a16l, a16h, a17l, a17h, a18l, a18h, a19l, a19h); }
+  if (nw > 5u) { store8x4(n, c0, nc, a, b0 + 20u, a20l, a20h, a21l, a21h, a22l, a22h, a23l, a23h); }
+  if (nw > 6u) { store8x4(n, c0, nc, a, b0 + 24u, a24l, a24h, a25l, a25h, a26l, a26h, a27l, a27h); }
+  if (nw > 7u) { store8x4(n, c0, nc, a, b0 + 28u, a28l, a28h, a29l, a29h, a30l, a30h, a31l, a31h); }
+  if (nw == 8u) { return; }
+  let lo = array<vec4<f32>, 32>(a0l, a1l, a2l, a3l, a4l, a5l, a6l, a7l, a8l, a9l, a10l, a11l, a12l,
+    a13l, a14l, a15l, a16l, a17l, a18l, a19l, a20l, a21l, a22l, a23l, a24l, a25l, a26l, a27l, a28l,
+    a29l, a30l, a31l);
+  let hi = array<vec4<f32>, 32>(a0h, a1h, a2h, a3h, a4h, a5h, a6h, a7h, a8h, a9h, a10h, a11h, a12h,
+    a13h, a14h, a15h, a16h, a17h, a18h, a19h, a20h, a21h, a22h, a23h, a24h, a25h, a26h, a27h, a28h,
+    a29h, a30h, a31h);
+  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) { store8(n, c0, nc, a, b0 + j, lo[j], hi[j]); }
 }
 
 // Like gather64 with 4 channels per lane (32 per workgroup), for groups of 10-47 destination
@@ -281,12 +290,20 @@ fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (!live || cb >= p.blocks_g) { return; }
   let nc = min(p.og - cb * 4u, 4u);
   let c0 = g * p.og + cb * 4u;
-  store4x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3);
-  store4x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7);
-  store4x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11);
-  store4x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15);
-  store4x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19);
-  store4x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23);
-  store4x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27);
-  store4x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31);
+  let nw = whole_groups(b0, 8u);
+  if (nw > 0u) { store4x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3); }
+  if (nw > 1u) { store4x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7); }
+  if (nw > 2u) { store4x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11); }
+  if (nw > 3u) { store4x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15); }
+  if (nw > 4u) { store4x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19); }
+  if (nw > 5u) { store4x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23); }
+  if (nw > 6u) { store4x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27); }
+  if (nw > 7u) { store4x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31); }
+  if (nw == 8u) { return; }
+  let acc = array<vec4<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14,
+    a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
+  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
+    let v = acc[j];
+    for (var r = 0u; r < nc; r++) { store(n, c0 + r, a, b0 + j, v[r]); }
+  }
 }

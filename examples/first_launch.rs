@@ -1,0 +1,74 @@
+//! Wall time of a conv pass's first launch against its second, for the cold-start budget: on
+//! lavapipe a kernel is JIT-compiled inside the queue at its first dispatch, so the first launch
+//! holds that kernel's compile time. Run with an empty shader cache to see it:
+//!
+//!     MESA_SHADER_CACHE_DIR=$(mktemp -d) cargo run --release --example first_launch [-- SHAPE]
+//!
+//! Each shape's forward pass picks the gather kernel it is named after; its input and weight
+//! gradients run the kernels those pick.
+
+use hinas::gpu::{Gpu, Tensor};
+use hinas::ops::conv2d::*;
+use std::time::Instant;
+
+/// A named conv pass to time.
+type Pass<'a> = (&'static str, Box<dyn Fn() -> Tensor + 'a>);
+
+fn data(n: usize, seed: u32) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let h = (i as u32)
+                .wrapping_mul(2654435761)
+                .wrapping_add(seed.wrapping_mul(40503));
+            (h >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn main() {
+    let filter = std::env::args().nth(1);
+    let gpu = Gpu::open().expect("needs a GPU adapter");
+    // (name, input shape, output channels, kernel, padding, dilation, groups)
+    let shapes: [(&str, [usize; 4], usize, usize, usize, usize, usize); 3] = [
+        ("gather8 2x4x24x24 k3>4", [2, 4, 24, 24], 4, 3, 1, 1, 1),
+        ("gather32 2x16x24x24 k3>16", [2, 16, 24, 24], 16, 3, 1, 1, 1),
+        (
+            "gather64 1x64x256x256 k3",
+            [1, 64, 256, 256],
+            64,
+            3,
+            1,
+            1,
+            1,
+        ),
+    ];
+    for (name, xs, cout, k, pad, dil, groups) in shapes {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        let cfg = Conv2dCfg::new(1, pad, dil, groups);
+        let ws = [cout, xs[1] / groups, k, k];
+        let (ho, wo) = conv2d_out_hw(xs[2], xs[3], k, k, cfg);
+        let ys = [xs[0], cout, ho, wo];
+        let x = Tensor::from_slice(&gpu, &xs, &data(xs.iter().product(), 1));
+        let w = Tensor::from_slice(&gpu, &ws, &data(ws.iter().product(), 2));
+        let gy = Tensor::from_slice(&gpu, &ys, &data(ys.iter().product(), 3));
+        let passes: [Pass<'_>; 3] = [
+            ("fwd", Box::new(|| conv2d_raw(&x, &w, None, cfg))),
+            ("dx", Box::new(|| conv2d_backward_input(&gy, &w, &xs, cfg))),
+            ("dw", Box::new(|| conv2d_backward_weight(&gy, &x, &ws, cfg))),
+        ];
+        for (pass, f) in passes.iter() {
+            let mut times = [0.0; 2];
+            for t in times.iter_mut() {
+                let t0 = Instant::now();
+                let _ = f().to_vec();
+                *t = t0.elapsed().as_secs_f64();
+            }
+            println!(
+                "{name:<26} {pass:<3} first {:7.3} s   second {:7.3} s",
+                times[0], times[1]
+            );
+        }
+    }
+}
