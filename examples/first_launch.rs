@@ -11,6 +11,9 @@ use hinas::gpu::{Gpu, Tensor};
 use hinas::ops::conv2d::*;
 use std::time::Instant;
 
+/// (name, input shape, output channels, kernel, padding, dilation, groups).
+type Shape = (&'static str, [usize; 4], usize, usize, usize, usize, usize);
+
 /// A named conv pass to time.
 type Pass<'a> = (&'static str, Box<dyn Fn() -> Tensor + 'a>);
 
@@ -28,8 +31,7 @@ fn data(n: usize, seed: u32) -> Vec<f32> {
 fn main() {
     let filter = std::env::args().nth(1);
     let gpu = Gpu::open().expect("needs a GPU adapter");
-    // (name, input shape, output channels, kernel, padding, dilation, groups)
-    let shapes: [(&str, [usize; 4], usize, usize, usize, usize, usize); 3] = [
+    let shapes: [Shape; 3] = [
         ("gather8 2x4x24x24 k3>4", [2, 4, 24, 24], 4, 3, 1, 1, 1),
         ("gather32 2x16x24x24 k3>16", [2, 16, 24, 24], 16, 3, 1, 1, 1),
         (

@@ -24,9 +24,10 @@ struct Geo {
     nc: u32, has_mask: u32, nsamp: u32, write_col: u32,   // write_col: coord also writes columns
     col_rs: u32, col_cs: u32,                            // column element = r*col_rs + n*col_cs
     s0: u32, s1: u32,                                    // this dispatch: sample points s0..s1
-    // direct4 (deform_conv_sg.wgsl) only: output channels o0..o0+on of cout; the offset and
-    // mask tensors' channels per image, the mask's first channel in its tensor, and whether
-    // the mask tensor holds logits (sigmoid applied on load): DCNv2's packed predictor output.
+    // direct4 (deform_conv_sg.wgsl) only: output channels o0..o0+on of cout. All: the offset
+    // and mask tensors' channels per image, the mask's first channel in its tensor, and whether
+    // the mask tensor holds logits (sigmoid applied on load, the logits' gradient written):
+    // DCNv2's packed predictor output, whose gradient goff and gmask then share.
     cout: u32, o0: u32, on: u32, has_bias: u32,
     off_cs: u32, mask_cs: u32, mask_c0: u32, mask_logits: u32,
     off_slot: u32, count_dx: u32, _g1: u32, _g2: u32,  // count_dx: coord also does dx_count's
@@ -79,8 +80,8 @@ fn locate(s: u32) -> Where {
     w.n = bi * q.np + pl;
     let np_img = q.hout * q.wout;
     let ch = w.g * kk + w.tap;
-    w.oi = (w.b * 2u * q.og * kk + 2u * ch) * np_img + w.p;
-    w.mi = (w.b * q.og * kk + ch) * np_img + w.p;
+    w.oi = (w.b * q.off_cs + 2u * ch) * np_img + w.p;
+    w.mi = (w.b * q.mask_cs + q.mask_c0 + ch) * np_img + w.p;
     return w;
 }
 
@@ -102,6 +103,7 @@ fn decode(s: u32) -> Smp {
     r.m = 1.0;
     if (q.has_mask != 0u) {
         r.m = mask[w.mi];
+        if (q.mask_logits != 0u) { r.m = logistic(r.m); }
     }
     return r;
 }
@@ -242,6 +244,9 @@ fn im2col4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     var m = vec4<f32>(1.0);
     if (q.has_mask != 0u) {
         m = mask4[w.mi / 4u];
+        if (q.mask_logits != 0u) {
+            m = vec4<f32>(logistic(m.x), logistic(m.y), logistic(m.z), logistic(m.w));
+        }
     }
     let bs = bil_point4(w.p, w.tap, dy, dx, m);
     let kk = q.kh * q.kw;
@@ -296,11 +301,14 @@ fn coord(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     }
     let np_img = q.hout * q.wout;
     let ch = d.g * kk + d.tap;
-    let oi = (d.b * 2u * q.og * kk + 2u * ch) * np_img + d.p;
+    let oi = (d.b * q.off_cs + 2u * ch) * np_img + d.p;
     goff[oi] = d.m * gy_acc;
     goff[oi + np_img] = d.m * gx_acc;
     if (q.has_mask != 0u) {
-        gmask[(d.b * q.og * kk + ch) * np_img + d.p] = select(0.0, gm_acc, f.inside);
+        var gm = select(0.0, gm_acc, f.inside);
+        // Through the sigmoid, as elementwise.wgsl's sigmoid_backward computes it.
+        if (q.mask_logits != 0u) { gm = gm * d.m * (1.0 - d.m); }
+        gmask[(d.b * q.mask_cs + q.mask_c0 + ch) * np_img + d.p] = gm;
     }
     if (q.count_dx != 0u) { count_touches(d, f); }
 }

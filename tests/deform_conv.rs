@@ -953,3 +953,96 @@ fn check_torchvision_fixtures(gpu: &Gpu) {
         check(pred.as_ref(), "gpred");
     }
 }
+
+/// Runs the packed op (true) or the composition (false): output, then dx, dpred, dw, db.
+type PackedRun<'a> = Box<dyn Fn(bool) -> Vec<Vec<f32>> + 'a>;
+
+/// The packed tape op (`deform_conv2d_packed`, what `DeformConv` runs) against the composition
+/// it replaces (split, sigmoid, `deform_conv2d`): the same output and the same gradients for
+/// x, the predictor output, w and b, to the bit, on each forward path (vec4 and scalar
+/// im2col, the one-pass forward, the kernels for devices without subgroups); and its
+/// predictor-output gradient against finite differences of the f64 reference.
+#[test]
+fn packed_op_equals_split_sigmoid_composition_bit_for_bit() {
+    let gpu = gpu();
+    // 8x8 positions are whole vec4s (im2col4), 7x6 are not (im2col); two offset groups.
+    let cases = [
+        Case { og: 2, ..BASE },
+        Case {
+            h: 8,
+            w: 8,
+            cout: 5,
+            ..BASE
+        },
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let (taps, p) = (c.og * c.kk(), c.hout() * c.wout());
+        let chans = 3 * taps;
+        let inp = inputs(&gpu, c, 80 + i as u64, 2);
+        let mut r = rng(90 + i as u64);
+        let logits = uniform(&mut r, c.n * taps * p, -4.0, 4.0);
+        let mut pred = Vec::new();
+        for b in 0..c.n {
+            pred.extend_from_slice(&inp.off[b * 2 * taps * p..][..2 * taps * p]);
+            pred.extend_from_slice(&logits[b * taps * p..][..taps * p]);
+        }
+        let (predt, pred) = upload(&gpu, &[c.n, chans, c.hout(), c.wout()], &pred);
+        let run = |packed: bool| {
+            let mut t = Tape::new(&gpu);
+            let x = t.leaf(inp.xt.clone(), true);
+            let pv = t.leaf(predt.clone(), true);
+            let w = t.leaf(inp.wt.clone(), true);
+            let b = t.leaf(inp.bt.clone().unwrap(), true);
+            let y = if packed {
+                dc::deform_conv2d_packed(&mut t, &x, &pv, &w, Some(&b), c.cfg())
+            } else {
+                let (off, m) = split_offset_mask(&mut t, &pv, taps);
+                dc::deform_conv2d(&mut t, &x, &off, Some(&m), &w, Some(&b), c.cfg())
+            };
+            let g = t.backward_with(&y, inp.gyt.clone());
+            let mut out = vec![y.value().to_vec()];
+            out.extend([&x, &pv, &w, &b].map(|v| g.get(v).unwrap().to_vec()));
+            out
+        };
+        let names = ["y", "dx", "dpred", "dw", "db"];
+        let paths: [(&str, PackedRun); 3] = [
+            (
+                "column path",
+                Box::new(|pk| dc::with_direct_forward(false, || run(pk))),
+            ),
+            (
+                "one-pass forward",
+                Box::new(|pk| dc::with_direct_forward(true, || run(pk))),
+            ),
+            (
+                "plain kernels",
+                Box::new(|pk| hinas::ops::with_plain_kernels(|| run(pk))),
+            ),
+        ];
+        for (path, f) in paths.iter() {
+            let (want, got) = (f(false), f(true));
+            for (k, name) in names.iter().enumerate() {
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&got[k]),
+                    bits(&want[k]),
+                    "case {i}, {path}: {name} differs from the composition"
+                );
+            }
+            if *path == "column path" {
+                let f64_out = |pr: &[f64]| {
+                    let (mut off, mut m) = (Vec::new(), Vec::new());
+                    for bn in 0..c.n {
+                        let img = &pr[bn * chans * p..][..chans * p];
+                        off.extend_from_slice(&img[..2 * taps * p]);
+                        m.extend(img[2 * taps * p..].iter().map(|v| 1.0 / (1.0 + (-v).exp())));
+                    }
+                    reference(c, &inp.x, &off, Some(&m), &inp.w, inp.b.as_deref())
+                };
+                assert_close("packed forward", &got[0], &f64_out(&pred), 1e-5);
+                let fd = numeric_grad(&f64_out, &pred, &inp.gy, 1e-5);
+                assert_close("packed dpred", &got[2], &fd, 1e-4);
+            }
+        }
+    }
+}

@@ -6,8 +6,8 @@ use crate::onnx::proto::{Attribute, TensorData};
 use crate::ops::batchnorm::EPS;
 use crate::ops::batchnorm::{batch_norm, BnRunning};
 use crate::ops::conv2d::{conv2d, Conv2dCfg};
-use crate::ops::deform_conv::{deform_conv2d, DeformCfg};
-use crate::ops::{concat, elementwise as ew};
+use crate::ops::deform_conv::{deform_conv2d_packed, DeformCfg};
+use crate::ops::elementwise as ew;
 use crate::tape::{Tape, Var};
 use rand::Rng;
 
@@ -333,9 +333,7 @@ impl DeformConv {
 
     pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var) -> Var {
         let om = self.offset_conv.forward(t, p, x);
-        let parts = concat::split(t, &om, &[2 * self.taps, self.taps]);
-        let mask = ew::sigmoid(t, &parts[1]);
-        deform_conv2d(t, x, &parts[0], Some(&mask), p.var(self.w), None, self.cfg)
+        deform_conv2d_packed(t, x, &om, p.var(self.w), None, self.cfg)
     }
 
     /// ONNX's DeformConv (opset 19) has torchvision's offset layout: (dy, dx) per tap per offset

@@ -17,8 +17,11 @@
 //! The DCNv2 layer of the search space (src/nn/layers.rs, `DeformConv`) composes this op with
 //! others, as DCNv2's `DCN` module does: a zero-initialised conv predicts [N, 3*og*kh*kw, H, W]
 //! (offsets 0 and mask sigmoid(0) = 0.5 at the start, so the layer starts as a plain conv
-//! scaled by 1/2), `concat::split` cuts it into the 2*og*kh*kw offset channels and the og*kh*kw
-//! mask logits, and the logits go through a sigmoid.
+//! scaled by 1/2): its 2*og*kh*kw offset channels, then og*kh*kw mask logits that go through a
+//! sigmoid. [`deform_conv2d_packed`] (training) and [`deform_conv2d_packed_raw`] (inference)
+//! take that output as it is: the kernels read both parts in place, apply the sigmoid on load
+//! and write the gradient of the whole predictor output, with the values and gradients of
+//! splitting it and applying [`deform_conv2d`] (tests/deform_conv.rs checks both to the bit).
 
 mod backward;
 mod direct;
@@ -30,6 +33,6 @@ pub(crate) use backward::K_DX;
 pub use backward::{deform_conv2d_backward, with_fill_samples, DeformGrads, DeformNeeds};
 pub(crate) use direct::K_DIRECT;
 pub use direct::{deform_conv2d_packed_raw, with_direct_forward};
-pub use forward::{deform_conv2d, deform_conv2d_raw};
+pub use forward::{deform_conv2d, deform_conv2d_packed, deform_conv2d_raw};
 pub(crate) use launch::{K_MM, K_MM_SG, K_SAMPLE};
 pub use plan::{with_chunk_budget, DeformCfg};

@@ -63,6 +63,22 @@ pub fn deform_conv2d_backward(
         None,
         cfg,
     );
+    backward_with(&g, x, offset, mask, w, gy, needs)
+}
+
+/// The gradients for geometry `g`. With a packed `g`, `offset` and `mask` are both the
+/// predictor output, and the offset gradient is the predictor output's (offsets and mask logits
+/// in one tensor; `mask` of the result is `None`).
+pub(super) fn backward_with(
+    g: &Geom,
+    x: &Tensor,
+    offset: &Tensor,
+    mask: Option<&Tensor>,
+    w: &Tensor,
+    gy: &Tensor,
+    needs: DeformNeeds,
+) -> DeformGrads {
+    let g = *g;
     assert_eq!(
         gy.shape(),
         g.out_shape(),
@@ -75,7 +91,11 @@ pub fn deform_conv2d_backward(
     let need_gcol = needs.x || need_coord;
     let gx = needs.x.then(|| Tensor::empty(gpu, x.shape()));
     let goff = need_coord.then(|| Tensor::empty(gpu, offset.shape()));
-    let gmask = (need_coord && mask.is_some()).then(|| Tensor::empty(gpu, mask.unwrap().shape()));
+    let gmask = match (&goff, mask) {
+        (Some(goff), Some(_)) if g.packed => Some(goff.clone()),
+        (Some(_), Some(m)) => Some(Tensor::empty(gpu, m.shape())),
+        _ => None,
+    };
     let gw = needs.weight.then(|| Tensor::empty(gpu, w.shape()));
     for (i, c) in plan(&g, gpu).iter().enumerate() {
         let gcol = need_gcol.then(|| column_grad(&g, c, w, gy));
@@ -117,7 +137,7 @@ pub fn deform_conv2d_backward(
     DeformGrads {
         x: gx,
         offset: goff.filter(|_| needs.offset),
-        mask: gmask.filter(|_| need_mask),
+        mask: gmask.filter(|_| need_mask && !g.packed),
         weight: gw,
         bias: needs.bias.then(|| bias_grad(&g, gy)),
     }

@@ -50,8 +50,8 @@ pub(super) fn applies(g: &Geom, gpu: &Gpu) -> bool {
 const MIN_POSITIONS: usize = 16 * 1024;
 
 /// y = deform_conv2d(x, offset, mask, w, b) in `ceil(Cout / PER_PASS)` passes over all images.
-/// With `packed`, `offset` is DCNv2's predictor output (offsets, then mask logits) and `mask`
-/// the same tensor: see [`deform_conv2d_packed_raw`], also for `offset_max`.
+/// With a packed `g`, `offset` is DCNv2's predictor output (offsets, then mask logits) and
+/// `mask` the same tensor: see [`deform_conv2d_packed_raw`], also for `offset_max`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward(
     g: &Geom,
@@ -61,7 +61,6 @@ pub(super) fn forward(
     w: &Tensor,
     b: Option<&Tensor>,
     y: &Tensor,
-    packed: bool,
     offset_max: Option<(&Tensor, usize)>,
 ) {
     let c = Chunk {
@@ -72,10 +71,6 @@ pub(super) fn forward(
     };
     let mut p = GeoParams::new(g, &c);
     p.has_bias = b.is_some() as u32;
-    if packed {
-        let taps = (g.og() * g.kk()) as u32;
-        (p.off_cs, p.mask_cs, p.mask_c0, p.mask_logits) = (3 * taps, 3 * taps, 2 * taps, 1);
-    }
     if let Some((stats, slot)) = offset_max {
         assert!(
             slot < stats.numel(),
@@ -130,25 +125,13 @@ pub fn deform_conv2d_packed_raw(
     cfg: DeformCfg,
     offset_max: Option<(&Tensor, usize)>,
 ) -> Tensor {
-    let s = om.shape();
-    assert!(
-        s.len() == 4 && s[1].is_multiple_of(3),
-        "deform_conv2d_packed: predictor output {s:?} must be [N, 3*og*kh*kw, H, W]"
-    );
-    let taps = s[1] / 3;
-    let g = Geom::new(
-        x.shape(),
-        &[s[0], 2 * taps, s[2], s[3]],
-        Some(&[s[0], taps, s[2], s[3]]),
-        w.shape(),
-        b.map(|b| b.shape()),
-        cfg,
-    );
+    let g = Geom::packed(x.shape(), om.shape(), w.shape(), b.map(|b| b.shape()), cfg);
+    let taps = g.og() * g.kk();
     let gpu = x.gpu();
     if applies(&g, gpu) {
         g.check_bindable(gpu);
         let y = Tensor::empty(gpu, &g.out_shape());
-        forward(&g, x, om, Some(om), w, b, &y, true, offset_max);
+        forward(&g, x, om, Some(om), w, b, &y, offset_max);
         return y;
     }
     let parts = concat::split_raw(om, &[2 * taps, taps]);

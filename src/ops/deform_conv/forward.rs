@@ -1,7 +1,7 @@
 //! The forward pass (deform-im2col per chunk, then the matmul) and the tape op, whose backward
 //! rule calls backward.rs.
 
-use super::backward::{deform_conv2d_backward, DeformNeeds};
+use super::backward::{backward_with, deform_conv2d_backward, DeformNeeds};
 use super::launch::{matmul, u, GeoParams, Mm, SampleBinds, MM_BIAS};
 use super::plan::{plan, Chunk, DeformCfg, Geom};
 use crate::gpu::Tensor;
@@ -42,11 +42,25 @@ pub fn deform_conv2d_raw(
         b.map(|b| b.shape()),
         cfg,
     );
+    forward_with(&g, x, offset, mask, w, b)
+}
+
+/// The forward pass of geometry `g` (with a packed `g`, `offset` and `mask` are both the
+/// predictor output).
+pub(super) fn forward_with(
+    g: &Geom,
+    x: &Tensor,
+    offset: &Tensor,
+    mask: Option<&Tensor>,
+    w: &Tensor,
+    b: Option<&Tensor>,
+) -> Tensor {
+    let g = *g;
     let gpu = x.gpu();
     g.check_bindable(gpu);
     let y = Tensor::empty(gpu, &g.out_shape());
     if super::direct::applies(&g, gpu) {
-        super::direct::forward(&g, x, offset, mask, w, b, &y, false, None);
+        super::direct::forward(&g, x, offset, mask, w, b, &y, None);
         return y;
     }
     let (p, cog, kg, groups) = (g.p(), g.cog(), g.kg(), g.cfg.groups);
@@ -143,6 +157,51 @@ pub fn deform_conv2d(
                 v.push(gr.mask);
             }
             v.push(gr.weight);
+            if has_bias {
+                v.push(gr.bias);
+            }
+            v
+        }),
+    )
+}
+
+/// Tape-level DCNv2 on its packed predictor output `om` = [N, 3*og*kh*kw, H', W'] (offsets, then
+/// mask logits): equal to splitting `om`, a sigmoid on the logits and [`deform_conv2d`], with
+/// the same values and gradients, in fewer passes. The kernels read both parts of `om` in place
+/// (the sigmoid on load) and write its gradient as one tensor, so the split's two copies, the
+/// sigmoid and its backward, and the two zero-padded slice gradients and their sum are gone.
+pub fn deform_conv2d_packed(
+    t: &mut Tape,
+    x: &Var,
+    om: &Var,
+    w: &Var,
+    b: Option<&Var>,
+    cfg: DeformCfg,
+) -> Var {
+    let g = Geom::packed(x.shape(), om.shape(), w.shape(), b.map(|b| b.shape()), cfg);
+    let (xv, omv) = (x.value(), om.value());
+    let out = forward_with(&g, xv, omv, Some(omv), w.value(), b.map(|b| b.value()));
+    let mut inputs: Vec<&Var> = vec![x, om, w];
+    inputs.extend(b);
+    let saved = t
+        .wants_grad(&inputs)
+        .then(|| (xv.clone(), omv.clone(), w.value().clone()));
+    let has_bias = b.is_some();
+    t.record(
+        out,
+        &inputs,
+        Box::new(move |gy, needs| {
+            let (x, om, w) = saved.expect("recorded without saved inputs");
+            let need_b = has_bias && needs[3];
+            let needs = DeformNeeds {
+                x: needs[0],
+                offset: needs[1],
+                mask: needs[1],
+                weight: needs[2],
+                bias: need_b,
+            };
+            let gr = backward_with(&g, &x, &om, Some(&om), &w, gy, needs);
+            let mut v = vec![gr.x, gr.offset, gr.weight];
             if has_bias {
                 v.push(gr.bias);
             }

@@ -60,6 +60,13 @@ crate::uniform! {
 impl GeoParams {
     pub fn new(g: &Geom, c: &Chunk) -> GeoParams {
         let u = |v: usize| u32::try_from(v).expect("deform_conv2d: size exceeds u32");
+        let taps = g.og() * g.kk();
+        // Channels per image of the offset and mask tensors, and the mask's first channel.
+        let (off_cs, mask_cs, mask_c0) = if g.packed {
+            (3 * taps, 3 * taps, 2 * taps)
+        } else {
+            (2 * taps, taps, 0)
+        };
         GeoParams {
             cin: u(g.cin),
             h: u(g.h),
@@ -89,10 +96,10 @@ impl GeoParams {
             o0: 0,
             on: 0,
             has_bias: 0,
-            off_cs: u(2 * g.og() * g.kk()),
-            mask_cs: u(g.og() * g.kk()),
-            mask_c0: 0,
-            mask_logits: 0,
+            off_cs: u(off_cs),
+            mask_cs: u(mask_cs),
+            mask_c0: u(mask_c0),
+            mask_logits: g.packed as u32,
             off_slot: u32::MAX,
             count_dx: 0,
             _g: [0; 2],

@@ -42,6 +42,10 @@ pub(crate) struct Geom {
     pub wout: usize,
     pub cfg: DeformCfg,
     pub has_mask: bool,
+    /// Offsets and mask logits read from DCNv2's packed predictor output [N, 3*og*kh*kw, H', W']
+    /// (the offsets, then the logits; the sigmoid applied on load), and their gradients written
+    /// into one tensor of that shape.
+    pub packed: bool,
 }
 
 impl Geom {
@@ -114,6 +118,28 @@ impl Geom {
             wout,
             cfg,
             has_mask: mask.is_some(),
+            packed: false,
+        }
+    }
+
+    /// The geometry of a call on DCNv2's packed predictor output `om` (see `packed`).
+    pub fn packed(
+        x: &[usize],
+        om: &[usize],
+        w: &[usize],
+        b: Option<&[usize]>,
+        cfg: DeformCfg,
+    ) -> Geom {
+        assert!(
+            om.len() == 4 && om[1].is_multiple_of(3),
+            "deform_conv2d_packed: predictor output {om:?} must be [N, 3*og*kh*kw, H, W]"
+        );
+        let taps = om[1] / 3;
+        let off = [om[0], 2 * taps, om[2], om[3]];
+        let mask = [om[0], taps, om[2], om[3]];
+        Geom {
+            packed: true,
+            ..Geom::new(x, &off, Some(&mask), w, b, cfg)
         }
     }
 
