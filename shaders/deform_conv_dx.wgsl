@@ -3,7 +3,8 @@
 // After shaders/deform_conv.wgsl's dx_count (or `coord` with count_dx), `cnt` holds per bucket
 // (= (image, offset group, input pixel)) how many sample points touch it. Here: an exclusive scan
 // of the counts into `start` and back into `cnt` as dx_fill's slot counters (three passes: block
-// sums, a serial scan of the block sums, block-local scans), a
+// sums, a serial scan of the block sums, block-local scans; or, for few buckets, `scan_small`
+// in one), a
 // per-bucket sort of the entries dx_fill wrote (so the summation order does not depend on thread
 // timing), and the gather: every input pixel sums weight * column-gradient over its bucket.
 
@@ -76,6 +77,21 @@ fn scan_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         cnt[j] = run;
         run += n;
     }
+}
+
+// The whole scan in one invocation, for chunks of few buckets (the launcher's SMALL_SCAN).
+// Integer sums, so the starts equal the three-pass scan's; one dispatch instead of three,
+// whose fixed cost dominates a small search's input gradient on lavapipe.
+@compute @workgroup_size(1)
+fn scan_small() {
+    var run = 0u;
+    for (var j = 0u; j < q.nbk; j++) {
+        let n = cnt[j];
+        start[j] = run;
+        cnt[j] = run;
+        run += n;
+    }
+    start[q.nbk] = run;
 }
 
 fn key_at(i: u32) -> u32 { return ent[2u * i]; }

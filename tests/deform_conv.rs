@@ -637,6 +637,11 @@ fn chunked_batches_and_partial_images_give_the_same_results() {
             part.g[0], per_tap.g[0],
             "budget {budget}: per-tap fill changes dx"
         );
+        let three_pass = dc::with_three_pass_scan(|| run_with_budget(&gpu, &c, &inp, Some(budget)));
+        assert_eq!(
+            part.g[0], three_pass.g[0],
+            "budget {budget}: the three-pass scan changes dx"
+        );
         assert_close(
             &format!("budget {budget}: forward"),
             &part.y,
@@ -750,9 +755,12 @@ fn input_gradient_is_deterministic_when_samples_pile_up() {
     // One fill dispatch per tap (as big problems run) instead of all taps in one: the buckets
     // arrive in another order, the sort must make the sums identical.
     let per_tap = dc::with_fill_samples(1, || run(&gpu, &c, &inp));
+    // The three-pass bucket scan (big problems) instead of the one-dispatch scan.
+    let three_pass = dc::with_three_pass_scan(|| run(&gpu, &c, &inp));
     for (i, name) in NAMES.iter().enumerate() {
         assert_eq!(a.g[i], b.g[i], "d{name} differs between two identical runs");
         assert_eq!(a.g[i], per_tap.g[i], "d{name}: per-tap fill differs");
+        assert_eq!(a.g[i], three_pass.g[i], "d{name}: three-pass scan differs");
     }
     let (m, bias) = (inp.mask.as_deref(), inp.b.as_deref());
     let fd = numeric_grad(

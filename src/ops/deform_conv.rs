@@ -30,7 +30,9 @@ mod launch;
 mod plan;
 
 pub(crate) use backward::K_DX;
-pub use backward::{deform_conv2d_backward, with_fill_samples, DeformGrads, DeformNeeds};
+pub use backward::{
+    deform_conv2d_backward, with_fill_samples, with_three_pass_scan, DeformGrads, DeformNeeds,
+};
 pub(crate) use direct::K_DIRECT;
 pub use direct::{deform_conv2d_packed_raw, with_direct_forward};
 pub use forward::{deform_conv2d, deform_conv2d_packed, deform_conv2d_raw};

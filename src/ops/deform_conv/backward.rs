@@ -260,11 +260,26 @@ crate::uniform! {
 
 const SCAN_BLOCK: usize = 256;
 
+/// Buckets up to which the scan runs as one dispatch (`scan_small`, one invocation) rather than
+/// three: the `tiny` and `small` searches' chunks (2,304 and 8,192 buckets).
+const SMALL_SCAN: usize = 8192;
+
 /// Sample points one `dx_fill` dispatch may cover (whole taps; at least one tap).
 const FILL_SAMPLES: usize = 32768;
 
 thread_local! {
     static FILL: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    static THREE_PASS_SCAN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the three-pass bucket scan at every size, so tests can compare it with the
+/// one-dispatch scan small problems use. Thread-local; restored afterwards.
+#[doc(hidden)]
+pub fn with_three_pass_scan<R>(f: impl FnOnce() -> R) -> R {
+    let prev = THREE_PASS_SCAN.with(|c| c.replace(true));
+    let r = f();
+    THREE_PASS_SCAN.with(|c| c.set(prev));
+    r
 }
 
 /// Runs `f` with the one-point-per-invocation fill (`dx_fill`) on every device, at most
@@ -363,9 +378,13 @@ fn input_grad(
         grid_1d(n, x * y * z)
     };
     let scan = bufs(&cnt, &start, &start, &ent, &ent);
-    run("scan_blocks", &scan, grid("scan_blocks", nblk));
-    run("scan_top", &scan, [1, 1, 1]);
-    run("scan_apply", &scan, grid("scan_apply", nblk));
+    if nbk <= SMALL_SCAN && !THREE_PASS_SCAN.with(|c| c.get()) {
+        run("scan_small", &scan, [1, 1, 1]);
+    } else {
+        run("scan_blocks", &scan, grid("scan_blocks", nblk));
+        run("scan_top", &scan, [1, 1, 1]);
+        run("scan_apply", &scan, grid("scan_apply", nblk));
+    }
 
     // scan_apply left each bucket's start in `cnt`: dx_fill's slot counters.
     sb.ent = Some(&ent);
