@@ -19,8 +19,8 @@ struct Params {
     vec4: u32,       // 1: HW % 4 == 0, so the elementwise loops may move vec4s (x4, gy4, out4)
     momentum: f32,
     eps: f32,
-    _pad1: u32,
-    _pad2: u32,
+    act: u32,        // 1: the fused train-mode kernels apply LeakyReLU(slope) after the BatchNorm
+    slope: f32,      // (ReLU: slope 0), with the formulas of elementwise.wgsl's leaky_relu pair
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -58,6 +58,28 @@ fn chan(a: vec3<f32>, b: vec3<f32>) -> vec3<f32> {
     let d = b.y - a.y;
     let f = b.x / n;
     return vec3<f32>(n, a.y + d * f, a.z + b.z + d * d * a.x * f);
+}
+
+// The activation fused after a train-mode BatchNorm (p.act), forward and backward: the gradient
+// goes through the activation at y = the BatchNorm's output, recomputed from x and the stats
+// by the forward's expression, so it equals what leaky_relu_backward computes from the stored y.
+fn act_fwd(y: f32) -> f32 {
+    if (p.act == 0u) { return y; }
+    return select(p.slope * y, y, y > 0.0);
+}
+fn act_fwd4(y: vec4<f32>) -> vec4<f32> {
+    if (p.act == 0u) { return y; }
+    return select(p.slope * y, y, y > vec4<f32>(0.0));
+}
+fn act_bwd(g: f32, xv: f32, c: u32) -> f32 {
+    if (p.act == 0u) { return g; }
+    let y = (xv - stats[c]) * stats[2u * p.c + c] + stats[3u * p.c + c];
+    return select(p.slope * g, g, y > 0.0);
+}
+fn act_bwd4(g: vec4<f32>, xv: vec4<f32>, c: u32) -> vec4<f32> {
+    if (p.act == 0u) { return g; }
+    let y = (xv - stats[c]) * stats[2u * p.c + c] + stats[3u * p.c + c];
+    return select(p.slope * g, g, y > vec4<f32>(0.0));
 }
 
 // The elementwise kernels run on a [ceil(HW / 256), C, N] grid: the channel is the workgroup's
@@ -185,7 +207,7 @@ fn fwd_fused_train(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
         for (var n = 0u; n < p.n; n++) {
             let base = (n * p.c + c) * q;
             for (var i = t; i < q; i += WG) {
-                out4[base + i] = (x4[base + i] - st.x) * st.z + st.w;
+                out4[base + i] = act_fwd4((x4[base + i] - st.x) * st.z + st.w);
             }
         }
         return;
@@ -193,7 +215,7 @@ fn fwd_fused_train(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     for (var n = 0u; n < p.n; n++) {
         let base = (n * p.c + c) * p.hw;
         for (var i = t; i < p.hw; i += WG) {
-            out[base + i] = (x[base + i] - st.x) * st.z + st.w;
+            out[base + i] = act_fwd((x[base + i] - st.x) * st.z + st.w);
         }
     }
 }
@@ -244,9 +266,10 @@ fn bwd_summary(c: u32, s: u32, t: u32) {
             let hi = select(p.hw, b - n * p.hw, n == n1);
             let base = (n * p.c + c) * p.hw;
             for (var i = lo + t; i < hi; i += WG) {
-                let g = gy[base + i];
+                let xv = x[base + i];
+                let g = act_bwd(gy[base + i], xv, c);
                 sg += g;
-                sgx += g * (x[base + i] - mean);
+                sgx += g * (xv - mean);
             }
         }
     }
@@ -334,8 +357,10 @@ fn bwd_fused_train(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
         for (var n = 0u; n < p.n; n++) {
             let base = (n * p.c + c) * q;
             for (var i = t; i < q; i += WG) {
-                let xhat = (x4[base + i] - mean) * invstd;
-                out4[base + i] = scale * (gy4[base + i] - sg * inv_m - xhat * sgx * inv_m);
+                let xv = x4[base + i];
+                let xhat = (xv - mean) * invstd;
+                let g = act_bwd4(gy4[base + i], xv, c);
+                out4[base + i] = scale * (g - sg * inv_m - xhat * sgx * inv_m);
             }
         }
         return;
@@ -343,8 +368,10 @@ fn bwd_fused_train(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     for (var n = 0u; n < p.n; n++) {
         let base = (n * p.c + c) * p.hw;
         for (var i = t; i < p.hw; i += WG) {
-            let xhat = (x[base + i] - mean) * invstd;
-            out[base + i] = scale * (gy[base + i] - sg * inv_m - xhat * sgx * inv_m);
+            let xv = x[base + i];
+            let xhat = (xv - mean) * invstd;
+            let g = act_bwd(gy[base + i], xv, c);
+            out[base + i] = scale * (g - sg * inv_m - xhat * sgx * inv_m);
         }
     }
 }

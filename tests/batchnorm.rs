@@ -4,7 +4,8 @@
 
 mod common;
 use common::*;
-use hinas::ops::batchnorm::{batch_norm, batch_norm_raw, BnRunning};
+use hinas::ops::batchnorm::{batch_norm, batch_norm_act, batch_norm_raw, BnRunning};
+use hinas::ops::elementwise::leaky_relu;
 use hinas::tape::Tape;
 use rand::Rng;
 
@@ -329,4 +330,68 @@ fn inference_tape_still_updates_running_stats() {
     let w = bn_ref(&x, [2, 2, 9], None, &[0.0; 2], &[1.0; 2], true);
     assert_close("y", &y.value().to_vec(), &w.y, 1e-5);
     assert_close("rmean", &running.mean.to_vec(), &w.rmean, 1e-5);
+}
+
+/// `batch_norm_act` (BatchNorm with LeakyReLU in its fused kernels) against the composition it
+/// replaces, `leaky_relu(batch_norm(x))`: output, running statistics and the x, gamma and beta
+/// gradients equal to the bit, for ReLU and LeakyReLU(0.2), planes of whole vec4s and not, with
+/// and without affine, and a shape too large for the fused kernels (the composition itself);
+/// plus its x gradient against finite differences of the f64 reference.
+#[test]
+fn fused_activation_equals_batch_norm_then_leaky_relu() {
+    let gpu = gpu();
+    let shapes: [&[usize]; 3] = [&[2, 3, 6, 6], &[3, 2, 5, 3], &[2, 2, 48, 48]];
+    for (k, shape) in shapes.iter().enumerate() {
+        for (slope, affine) in [(0.2f32, true), (0.0, false), (0.2, false)] {
+            let s = dims(shape);
+            let (n, c) = (x_len(shape), s[1]);
+            let mut r = rng(40 + k as u64);
+            let x = uniform(&mut r, n, -2.0, 3.0);
+            let gy = uniform(&mut r, n, -1.0, 1.0);
+            let gam = uniform(&mut r, c, 0.5, 1.5);
+            let bet = uniform(&mut r, c, -1.0, 1.0);
+            let what = format!("{shape:?} slope {slope} affine {affine}");
+            let run = |fused: bool| {
+                let running = BnRunning::new(&gpu, c);
+                let mut tape = Tape::new(&gpu);
+                let xv = tape.leaf(upload(&gpu, shape, &x).0, true);
+                let gv = tape.leaf(upload(&gpu, &[c], &gam).0, true);
+                let bv = tape.leaf(upload(&gpu, &[c], &bet).0, true);
+                let aff = affine.then_some((&gv, &bv));
+                let y = if fused {
+                    batch_norm_act(&mut tape, &xv, aff, &running, true, slope)
+                } else {
+                    let y = batch_norm(&mut tape, &xv, aff, &running, true);
+                    leaky_relu(&mut tape, &y, slope)
+                };
+                let out = y.value().to_vec();
+                let g = tape.backward_with(&y, upload(&gpu, shape, &gy).0);
+                let mut v = vec![out, running.mean.to_vec(), running.var.to_vec()];
+                v.push(g.get(&xv).unwrap().to_vec());
+                if affine {
+                    v.push(g.get(&gv).unwrap().to_vec());
+                    v.push(g.get(&bv).unwrap().to_vec());
+                }
+                v
+            };
+            let (want, got) = (run(false), run(true));
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            let names = ["y", "running mean", "running var", "gx", "ggamma", "gbeta"];
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(bits(a), bits(b), "{what}: {} differs", names[i]);
+            }
+            if n <= 250 {
+                let gb = affine.then_some((&gam[..], &bet[..]));
+                let (rm, rv) = (vec![0.0; c], vec![1.0; c]);
+                let leaky = |v: f64| if v > 0.0 { v } else { slope as f64 * v };
+                let f = |xs: &[f64]| {
+                    let y = bn_ref(xs, s, gb, &rm, &rv, true).y;
+                    y.into_iter().map(leaky).collect::<Vec<_>>()
+                };
+                assert_close(&format!("{what} y"), &got[0], &f(&x), 1e-5);
+                let num = numeric_grad(&f, &x, &gy, 1e-6);
+                assert_close(&format!("{what} gx"), &got[3], &num, 1e-4);
+            }
+        }
+    }
 }

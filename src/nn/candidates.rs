@@ -163,12 +163,16 @@ impl Candidate {
                 Some(bn.forward(t, p, &y, mode))
             }
             Candidate::Sep { stages } => {
-                let mut y = x.clone();
+                // act -> dw -> pw -> BN per stage; a stage's BN applies the next stage's act.
+                let mut y = pre_act(t);
                 for (i, st) in stages.iter().enumerate() {
-                    y = if i == 0 { pre_act(t) } else { act.apply(t, &y) };
                     y = st.dw.forward(t, p, &y);
                     y = st.pw.forward(t, p, &y);
-                    y = st.bn.forward(t, p, &y, mode);
+                    y = if i + 1 < stages.len() {
+                        st.bn.forward_act(t, p, &y, mode, act)
+                    } else {
+                        st.bn.forward(t, p, &y, mode)
+                    };
                 }
                 Some(y)
             }

@@ -4,7 +4,7 @@ use super::params::{conv_init, Bound, Group, ParamId, ParamStore};
 use crate::onnx::graph::{conv_attrs, OnnxGraph};
 use crate::onnx::proto::{Attribute, TensorData};
 use crate::ops::batchnorm::EPS;
-use crate::ops::batchnorm::{batch_norm, BnRunning};
+use crate::ops::batchnorm::{batch_norm, batch_norm_act, BnRunning};
 use crate::ops::conv2d::{conv2d, Conv2dCfg};
 use crate::ops::deform_conv::{deform_conv2d_packed, DeformCfg};
 use crate::ops::elementwise as ew;
@@ -165,6 +165,17 @@ impl BatchNorm {
     pub fn forward(&self, t: &mut Tape, p: &Bound, x: &Var, mode: Mode) -> Var {
         let affine = self.affine.map(|(g, b)| (p.var(g), p.var(b)));
         batch_norm(t, x, affine, &self.running, mode == Mode::Train)
+    }
+
+    /// `act(forward(x))`, in the BatchNorm's own kernels where they allow it
+    /// (`ops::batchnorm::batch_norm_act`).
+    pub fn forward_act(&self, t: &mut Tape, p: &Bound, x: &Var, mode: Mode, act: Act) -> Var {
+        let affine = self.affine.map(|(g, b)| (p.var(g), p.var(b)));
+        let slope = match act {
+            Act::Relu => 0.0,
+            Act::Leaky(s) => s,
+        };
+        batch_norm_act(t, x, affine, &self.running, mode == Mode::Train, slope)
     }
 
     /// Eval mode: BatchNormalization with the running statistics (unit scale and zero shift

@@ -31,7 +31,8 @@ crate::uniform! {
         vec4: u32,
         momentum: f32,
         eps: f32,
-        _pad1: [u32; 2],
+        act: u32,
+        slope: f32,
     }
 }
 
@@ -80,8 +81,16 @@ fn params(x: &Tensor, affine: bool) -> Params {
         vec4: hw.is_multiple_of(4) as u32,
         momentum: MOMENTUM,
         eps: EPS,
-        _pad1: [0; 2],
+        act: 0,
+        slope: 0.0,
     }
+}
+
+/// Whether a train-mode BatchNorm of `x` runs as one fused dispatch each way (a channel fits one
+/// reduction chunk), the only form that can also apply an activation ([`batch_norm_act`]).
+fn fused_train(x: &Tensor) -> bool {
+    let p = params(x, false);
+    p.chunks == 1 && p.total > 0 && p.c > 0
 }
 
 /// [ceil(HW / 256), C, N]: one row of workgroups per (n, c) plane (HW / 4 for the vec4 entries).
@@ -146,7 +155,22 @@ pub fn batch_norm_raw(
     running: &BnRunning,
     training: bool,
 ) -> (Tensor, Tensor) {
-    let p = params(x, affine.is_some());
+    forward(x, affine, running, training, None)
+}
+
+/// The forward, with `act = Some(slope)` applying LeakyReLU(slope) in the fused train-mode
+/// kernel (the caller checks [`fused_train`]).
+fn forward(
+    x: &Tensor,
+    affine: Option<(&Tensor, &Tensor)>,
+    running: &BnRunning,
+    training: bool,
+    act: Option<f32>,
+) -> (Tensor, Tensor) {
+    let mut p = params(x, affine.is_some());
+    if let Some(slope) = act {
+        (p.act, p.slope) = (1, slope);
+    }
     let c = p.c as usize;
     assert_eq!(running.mean.numel(), c, "batch_norm: running mean size");
     assert_eq!(running.var.numel(), c, "batch_norm: running var size");
@@ -182,6 +206,10 @@ pub fn batch_norm_raw(
             run("fwd_fused_train", &p, &slots, [p.c, 1, 1]);
             return (out, stats);
         }
+        assert!(
+            act.is_none(),
+            "batch_norm: a fused activation needs one chunk per channel"
+        );
         let part = Tensor::empty(gpu, &[c * p.chunks as usize * 3]);
         run(
             "fwd_partial",
@@ -216,8 +244,29 @@ pub fn batch_norm_backward(
     want_x: bool,
     want_affine: bool,
 ) -> BnGrads {
+    backward(x, gy, stats, training, want_x, want_affine, None)
+}
+
+/// The backward; with `act = Some(slope)`, `gy` is the gradient of LeakyReLU(slope) of the
+/// output (fused train mode only).
+fn backward(
+    x: &Tensor,
+    gy: &Tensor,
+    stats: &Tensor,
+    training: bool,
+    want_x: bool,
+    want_affine: bool,
+    act: Option<f32>,
+) -> BnGrads {
     assert_eq!(x.shape(), gy.shape(), "batch_norm_backward: gradient shape");
-    let p = params(x, false);
+    let mut p = params(x, false);
+    if let Some(slope) = act {
+        assert!(
+            training && p.chunks == 1 && p.total > 0,
+            "batch_norm: a fused activation needs train mode and one chunk per channel"
+        );
+        (p.act, p.slope) = (1, slope);
+    }
     let c = p.c as usize;
     assert_eq!(stats.shape(), [4, c], "batch_norm_backward: stats shape");
     let gpu = x.gpu();
@@ -229,7 +278,7 @@ pub fn batch_norm_backward(
     if c == 0 || (!want_x && !want_affine) {
         return r;
     }
-    if training && want_x && p.chunks == 1 && p.total > 0 {
+    if training && (want_x || act.is_some()) && p.chunks == 1 && p.total > 0 {
         // One dispatch: the sums and the input gradient (shaders/batchnorm.wgsl).
         let (gx, gb, gg) = (
             Tensor::empty(gpu, x.shape()),
@@ -245,7 +294,7 @@ pub fn batch_norm_backward(
             (GGAMMA, &gg),
         ];
         run("bwd_fused_train", &p, &slots, [p.c, 1, 1]);
-        r.x = Some(gx);
+        r.x = want_x.then_some(gx);
         if want_affine {
             r.beta = Some(gb);
             r.gamma = Some(gg);
@@ -317,11 +366,43 @@ pub fn batch_norm(
     running: &BnRunning,
     training: bool,
 ) -> Var {
-    let (y, stats) = batch_norm_raw(
+    record(t, x, affine, running, training, None)
+}
+
+/// LeakyReLU(slope)(BatchNorm(x)) (ReLU: slope 0), equal to `leaky_relu(batch_norm(..))` in
+/// values and gradients to the bit. Where the BatchNorm runs fused (train mode, a channel in
+/// one chunk) the activation runs in its kernels, forward and backward: two dispatches fewer,
+/// and the BatchNorm's output is not kept for the activation's backward. Elsewhere it is that
+/// composition.
+pub fn batch_norm_act(
+    t: &mut Tape,
+    x: &Var,
+    affine: Option<(&Var, &Var)>,
+    running: &BnRunning,
+    training: bool,
+    slope: f32,
+) -> Var {
+    if training && fused_train(x.value()) {
+        return record(t, x, affine, running, training, Some(slope));
+    }
+    let y = batch_norm(t, x, affine, running, training);
+    crate::ops::elementwise::leaky_relu(t, &y, slope)
+}
+
+fn record(
+    t: &mut Tape,
+    x: &Var,
+    affine: Option<(&Var, &Var)>,
+    running: &BnRunning,
+    training: bool,
+    act: Option<f32>,
+) -> Var {
+    let (y, stats) = forward(
         x.value(),
         affine.map(|(g, b)| (g.value(), b.value())),
         running,
         training,
+        act,
     );
     let mut inputs = vec![x];
     if let Some((g, b)) = affine {
@@ -334,7 +415,7 @@ pub fn batch_norm(
         Box::new(move |g, needs| {
             let (xv, stats) = saved.unwrap();
             let want_affine = needs.len() == 3 && (needs[1] || needs[2]);
-            let r = batch_norm_backward(&xv, g, &stats, training, needs[0], want_affine);
+            let r = backward(&xv, g, &stats, training, needs[0], want_affine, act);
             let mut out = vec![r.x];
             if needs.len() == 3 {
                 out.push(r.gamma.filter(|_| needs[1]));
