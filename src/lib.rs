@@ -30,6 +30,6 @@ pub mod train;
 /// higher one.
 pub fn kernels() -> Vec<&'static gpu::Kernel> {
     let mut k = ops::kernels();
-    k.extend([&optim::K, &optim::unrolled::K]);
+    k.extend([&optim::K, &optim::multi::K, &optim::unrolled::K]);
     k
 }

@@ -328,3 +328,68 @@ fn state_names_and_step_counters() {
         .load_state(vec![("x.momentum_buffer".into(), p.clone())])
         .is_err());
 }
+
+/// Builds a fresh optimiser.
+type MakeOpt = fn() -> Box<dyn Optimizer>;
+
+/// Steps batched four tensors per dispatch (the default where the device binds 17 storage
+/// buffers) against one dispatch per tensor: every parameter and state tensor equal to the bit
+/// after several steps, for SGD without momentum, with momentum (a slot's first step, then
+/// later ones) and clipping, and Adam; nine tensors (two full batches and one of one) of sizes
+/// across workgroup boundaries, one empty, different lr multipliers and weight decays, and a
+/// slot joining at the second step (so one step mixes first-step and later-step SGD tensors).
+#[test]
+fn batched_updates_equal_one_dispatch_per_tensor() {
+    let gpu = gpu();
+    let sizes = [1usize, 255, 256, 257, 1000, 0, 3, 4096, 700];
+    let kinds: [(&str, MakeOpt); 4] = [
+        ("sgd plain", || Box::new(Sgd::new(0.0, None))),
+        ("sgd momentum", || Box::new(Sgd::new(0.9, None))),
+        ("sgd momentum clip", || Box::new(Sgd::new(0.9, Some(0.05)))),
+        ("adam", || Box::new(Adam::new())),
+    ];
+    for (name, make) in kinds {
+        let run = || {
+            let mut r = rng(5);
+            let params: Vec<Tensor> = sizes
+                .iter()
+                .map(|&n| Tensor::from_slice(&gpu, &[n], &to_f32(&uniform(&mut r, n, -1.0, 1.0))))
+                .collect();
+            let mut opt = make();
+            for step in 0..4 {
+                let grads: Vec<Tensor> = sizes
+                    .iter()
+                    .map(|&n| {
+                        Tensor::from_slice(&gpu, &[n], &to_f32(&uniform(&mut r, n, -0.2, 0.2)))
+                    })
+                    .collect();
+                let refs: Vec<ParamRef> = (0..sizes.len())
+                    .filter(|&i| !(i == 4 && step == 0))
+                    .map(|i| {
+                        ParamRef::new(i, &params[i], &grads[i])
+                            .lr_scale(1.0 + 0.25 * (i % 3) as f32)
+                            .weight_decay(if i % 2 == 0 { 1e-3 } else { 0.0 })
+                    })
+                    .collect();
+                opt.step(0.05 / (1.0 + step as f32), &refs);
+            }
+            let mut out: Vec<(String, Vec<f32>)> = (params.iter().enumerate())
+                .map(|(i, p)| (format!("param {i}"), p.to_vec()))
+                .collect();
+            out.extend(opt.state().into_iter().map(|(k, t)| (k, t.to_vec())));
+            out
+        };
+        let batched = run();
+        let single = hinas::optim::with_single_tensor_updates(run);
+        assert_eq!(batched.len(), single.len(), "{name}: state entries");
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for ((ka, a), (kb, b)) in batched.iter().zip(&single) {
+            assert_eq!(ka, kb, "{name}: state names");
+            assert_eq!(bits(a), bits(b), "{name}: {ka} differs");
+        }
+        // And the steps moved the parameters (the comparison is not of untouched tensors).
+        let mut r = rng(5);
+        let first = to_f32(&uniform(&mut r, sizes[0], -1.0, 1.0));
+        assert_ne!(batched[0].1, first, "{name}: parameter 0 did not move");
+    }
+}

@@ -4,7 +4,9 @@
 //! with t the slot's own step count (torch counts per parameter too). The betas are f64 because
 //! torch evaluates the bias corrections in double precision from Python floats.
 
-use super::{check_params, counter_tensor, parse_name, Hyper, Optimizer, ParamRef, Params, K};
+use super::{
+    check_params, counter_tensor, multi, parse_name, Hyper, Optimizer, ParamRef, Params, K,
+};
 use crate::gpu::Tensor;
 use std::collections::BTreeMap;
 
@@ -77,6 +79,32 @@ impl Adam {
             ]);
         }
         let hyper = self.hyper.upload(&gpu, &hyper).clone();
+        if multi::batched(&gpu) {
+            let items: Vec<multi::Update> = (params.iter().enumerate())
+                .filter(|(_, p)| p.param.numel() > 0)
+                .map(|(k, p)| {
+                    let s = &self.slots[&p.slot];
+                    multi::Update {
+                        param: p.param,
+                        grad: p.grad,
+                        s1: &s.exp_avg,
+                        s2: &s.exp_avg_sq,
+                        k,
+                    }
+                })
+                .collect();
+            let base = multi::Params {
+                beta2: self.beta2 as f32,
+                eps: self.eps as f32,
+                omb1: (1.0 - self.beta1) as f32,
+                omb2: (1.0 - self.beta2) as f32,
+                ..multi::Params::default()
+            };
+            for chunk in items.chunks(multi::PER) {
+                multi::dispatch(&gpu, "adam4", base, &hyper, chunk);
+            }
+            return;
+        }
         for (k, p) in params.iter().enumerate() {
             let n = p.param.numel();
             if n == 0 {

@@ -2,7 +2,8 @@
 //!
 //! An optimiser keeps its state per *slot*, an index the caller chooses (the parameter's index in
 //! its store), created lazily on the first step that names it. `step` updates every parameter in
-//! place with one dispatch per tensor and reads nothing back. Per-tensor constants live in cached
+//! place with one dispatch per four tensors (multi.rs; one per tensor where the device cannot
+//! bind that many buffers) and reads nothing back. Per-tensor constants live in cached
 //! uniform blocks; the per-step values (learning rate, weight decay, Adam's bias corrections) go
 //! into one small storage buffer written once per step (shaders/optim.wgsl).
 //!
@@ -11,11 +12,13 @@
 //! holding the count as f32 (exact up to 2^24 steps). `load_state` takes the same list back.
 
 pub mod adam;
+pub(crate) mod multi;
 pub mod schedule;
 pub mod sgd;
 pub mod unrolled;
 
 pub use adam::Adam;
+pub use multi::with_single_tensor_updates;
 pub use schedule::LrSchedule;
 pub use sgd::Sgd;
 

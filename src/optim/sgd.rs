@@ -4,7 +4,9 @@
 //!   p -= lr * lr_scale * buf.
 //! With momentum 0 there is no buffer and p -= lr * lr_scale * g.
 
-use super::{check_params, counter_tensor, parse_name, Hyper, Optimizer, ParamRef, Params, K};
+use super::{
+    check_params, counter_tensor, multi, parse_name, Hyper, Optimizer, ParamRef, Params, K,
+};
 use crate::gpu::{Gpu, Tensor};
 use std::collections::BTreeMap;
 
@@ -58,6 +60,38 @@ impl Sgd {
             })
             .collect();
         let hyper = self.hyper.upload(&gpu, &hyper).clone();
+        let batched = multi::batched(&gpu);
+        // Batched: runs of up to multi::PER tensors with the same entry point.
+        let mut run: Vec<(usize, &Tensor, &Tensor, Tensor)> = Vec::new();
+        let mut run_entry = "";
+        let base = multi::Params {
+            clip_on: self.clip_value.is_some() as u32,
+            momentum: self.momentum,
+            clip: self.clip_value.unwrap_or(0.0),
+            ..multi::Params::default()
+        };
+        let flush = |entry: &str, run: &mut Vec<(usize, &Tensor, &Tensor, Tensor)>| {
+            if run.is_empty() {
+                return;
+            }
+            let mode = match entry {
+                "sgd_plain" => 0,
+                "sgd_first" => 1,
+                _ => 2,
+            };
+            let items: Vec<multi::Update> = run
+                .iter()
+                .map(|(k, param, grad, buf)| multi::Update {
+                    param,
+                    grad,
+                    s1: buf,
+                    s2: param,
+                    k: *k,
+                })
+                .collect();
+            multi::dispatch(&gpu, "sgd4", multi::Params { mode, ..base }, &hyper, &items);
+            run.clear();
+        };
         for (k, p) in params.iter().enumerate() {
             let n = p.param.numel();
             if n == 0 {
@@ -86,6 +120,14 @@ impl Sgd {
                 self.bufs.insert(p.slot, b.clone());
                 ("sgd_first", b)
             };
+            if batched {
+                if entry != run_entry || run.len() == multi::PER {
+                    flush(run_entry, &mut run);
+                    run_entry = entry;
+                }
+                run.push((k, p.param, p.grad, buf));
+                continue;
+            }
             // sgd_plain does not bind the buffer slot; the parameter stands in for it.
             gpu.dispatch_1d(
                 &K,
@@ -100,6 +142,7 @@ impl Sgd {
                 n,
             );
         }
+        flush(run_entry, &mut run);
         self.steps += 1;
     }
 }
