@@ -64,11 +64,11 @@ fn protocol_name(p: Protocol) -> String {
     }
 }
 
-/// Why the first image takes long on a new machine: the driver compiles each pipeline at its
-/// first dispatch, and the image-sized conv kernels take LLVM about two minutes on lavapipe
-/// (BENCHMARKS.md, "The first `hinas denoise` on a machine").
+/// Why the first image takes longer on a new machine: the driver compiles each pipeline at its
+/// first dispatch (on lavapipe ~12 s for the tiny model's, BENCHMARKS.md, "The first `hinas
+/// denoise` on a machine").
 pub(crate) const FIRST_PASS_COMPILES: &str = "(the first image also compiles the GPU pipelines: \
-     minutes once with a software driver and an empty shader cache, seconds afterwards)";
+     tens of seconds once with a software driver and an empty shader cache, less afterwards)";
 
 pub fn eval(args: EvalArgs) -> anyhow::Result<EvalResult> {
     for &s in &args.sigmas {
