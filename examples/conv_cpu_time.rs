@@ -10,22 +10,14 @@
 
 use hinas::gpu::{Gpu, Tensor};
 use hinas::ops::conv2d::*;
+#[path = "support/data.rs"]
+mod data;
+use data::data;
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
 
 /// A named conv pass to time.
 type Pass<'a> = (&'static str, Box<dyn Fn() -> Tensor + 'a>);
-
-fn data(n: usize, seed: u32) -> Vec<f32> {
-    (0..n)
-        .map(|i| {
-            let h = (i as u32)
-                .wrapping_mul(2654435761)
-                .wrapping_add(seed.wrapping_mul(40503));
-            (h >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-        })
-        .collect()
-}
 
 /// (name, input shape, output channels, kernel size, padding, dilation, groups), stride 1.
 type Shape = (&'static str, [usize; 4], usize, usize, usize, usize, usize);
