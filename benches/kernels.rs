@@ -16,6 +16,9 @@ use criterion::{Criterion, SamplingMode};
 use hinas::gpu::{Gpu, Tensor};
 use hinas::ops::conv2d::*;
 use std::cell::RefCell;
+#[path = "../examples/support/data.rs"]
+mod data;
+use data::data;
 use std::time::{Duration, Instant};
 
 /// A named conv pass to time.
@@ -94,18 +97,6 @@ fn shapes(quick: bool) -> Vec<Shape> {
 fn flops(s: &Shape) -> f64 {
     let (ho, wo) = conv2d_out_hw(s.x[2], s.x[3], s.k, s.k, s.cfg);
     2.0 * (s.x[0] * s.cout * ho * wo * (s.x[1] / s.cfg.groups) * s.k * s.k) as f64
-}
-
-fn data(n: usize, seed: u32) -> Vec<f32> {
-    // Cheap deterministic values in [-1, 1); the timing does not depend on them.
-    (0..n)
-        .map(|i| {
-            let h = (i as u32)
-                .wrapping_mul(2654435761)
-                .wrapping_add(seed.wrapping_mul(40503));
-            (h >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-        })
-        .collect()
 }
 
 fn main() {

@@ -8,16 +8,15 @@
 //! Prints CPU ms (user + system of this process) and wall ms per iteration after one warm-up
 //! iteration.
 
-use hinas::gpu::{Gpu, Tensor};
-use hinas::ops::conv2d::*;
-#[path = "support/data.rs"]
-mod data;
-use data::data;
+use hinas::gpu::Gpu;
+use hinas::ops::conv2d::Conv2dCfg;
+#[path = "support/conv_case.rs"]
+mod conv_case;
 #[path = "support/cpu_time.rs"]
 mod cpu_time;
-
-/// A named conv pass to time.
-type Pass<'a> = (&'static str, Box<dyn Fn() -> Tensor + 'a>);
+#[path = "support/data.rs"]
+mod data;
+use conv_case::ConvCase;
 
 /// (name, input shape, output channels, kernel size, padding, dilation, groups), stride 1.
 type Shape = (&'static str, [usize; 4], usize, usize, usize, usize, usize);
@@ -58,17 +57,8 @@ fn main() {
         if filter.as_deref().is_some_and(|f| !name.contains(f)) {
             continue;
         }
-        let (ho, wo) = conv2d_out_hw(xs[2], xs[3], k, k, cfg);
-        let ws = [cout, xs[1] / groups, k, k];
-        let ys = [xs[0], cout, ho, wo];
-        let x = Tensor::from_slice(&gpu, &xs, &data(xs.iter().product(), 1));
-        let w = Tensor::from_slice(&gpu, &ws, &data(ws.iter().product(), 2));
-        let gy = Tensor::from_slice(&gpu, &ys, &data(ys.iter().product(), 3));
-        let passes: [Pass<'_>; 3] = [
-            ("fwd", Box::new(|| conv2d_raw(&x, &w, None, cfg))),
-            ("dx", Box::new(|| conv2d_backward_input(&gy, &w, &xs, cfg))),
-            ("dw", Box::new(|| conv2d_backward_weight(&gy, &x, &ws, cfg))),
-        ];
+        let case = ConvCase::new(&gpu, xs, cout, k, cfg);
+        let passes = case.passes();
         for (pass, f) in passes.iter() {
             if only.as_deref().is_some_and(|o| o != *pass) {
                 continue;

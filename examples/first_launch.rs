@@ -7,18 +7,17 @@
 //! Each shape's forward pass picks the gather kernel it is named after; its input and weight
 //! gradients run the kernels those pick.
 
-use hinas::gpu::{Gpu, Tensor};
-use hinas::ops::conv2d::*;
+use hinas::gpu::Gpu;
+use hinas::ops::conv2d::Conv2dCfg;
+#[path = "support/conv_case.rs"]
+mod conv_case;
 #[path = "support/data.rs"]
 mod data;
-use data::data;
+use conv_case::ConvCase;
 use std::time::Instant;
 
 /// (name, input shape, output channels, kernel, padding, dilation, groups).
 type Shape = (&'static str, [usize; 4], usize, usize, usize, usize, usize);
-
-/// A named conv pass to time.
-type Pass<'a> = (&'static str, Box<dyn Fn() -> Tensor + 'a>);
 
 fn main() {
     let filter = std::env::args().nth(1);
@@ -41,17 +40,8 @@ fn main() {
             continue;
         }
         let cfg = Conv2dCfg::new(1, pad, dil, groups);
-        let ws = [cout, xs[1] / groups, k, k];
-        let (ho, wo) = conv2d_out_hw(xs[2], xs[3], k, k, cfg);
-        let ys = [xs[0], cout, ho, wo];
-        let x = Tensor::from_slice(&gpu, &xs, &data(xs.iter().product(), 1));
-        let w = Tensor::from_slice(&gpu, &ws, &data(ws.iter().product(), 2));
-        let gy = Tensor::from_slice(&gpu, &ys, &data(ys.iter().product(), 3));
-        let passes: [Pass<'_>; 3] = [
-            ("fwd", Box::new(|| conv2d_raw(&x, &w, None, cfg))),
-            ("dx", Box::new(|| conv2d_backward_input(&gy, &w, &xs, cfg))),
-            ("dw", Box::new(|| conv2d_backward_weight(&gy, &x, &ws, cfg))),
-        ];
+        let case = ConvCase::new(&gpu, xs, cout, k, cfg);
+        let passes = case.passes();
         for (pass, f) in passes.iter() {
             let mut times = [0.0; 2];
             for t in times.iter_mut() {

@@ -97,14 +97,6 @@ impl Sgd {
             if n == 0 {
                 continue;
             }
-            let u = Params {
-                n: n as u32,
-                k: k as u32,
-                clip_on: self.clip_value.is_some() as u32,
-                momentum: self.momentum,
-                clip: self.clip_value.unwrap_or(0.0),
-                ..Params::default()
-            };
             let (entry, buf) = if self.momentum == 0.0 {
                 ("sgd_plain", p.param.clone())
             } else if let Some(b) = self.bufs.get(&p.slot) {
@@ -128,6 +120,14 @@ impl Sgd {
                 run.push((k, p.param, p.grad, buf));
                 continue;
             }
+            let u = Params {
+                n: n as u32,
+                k: k as u32,
+                clip_on: self.clip_value.is_some() as u32,
+                momentum: self.momentum,
+                clip: self.clip_value.unwrap_or(0.0),
+                ..Params::default()
+            };
             // sgd_plain does not bind the buffer slot; the parameter stands in for it.
             gpu.dispatch_1d(
                 &K,
