@@ -192,7 +192,7 @@ fn killed_search_resumes_to_the_same_genotype() {
     );
     assert_one_line_error(&resume_whole(&["--data", "/elsewhere"]), "--data");
     let other = whole.with_extension("other.toml");
-    std::fs::write(&other, "[search]\nepochs = 5\n").unwrap();
+    std::fs::write(&other, "[search]\nepochs = 9\n").unwrap();
     let o = resume_whole(&["--config", other.to_str().unwrap()]);
     assert_one_line_error(&o, "search.epochs");
     let _ = std::fs::remove_file(&other);
