@@ -24,7 +24,7 @@ fn main() {
     let gpu = Gpu::open().expect("needs a GPU adapter");
     let shapes: [Shape; 3] = [
         ("gather8 2x4x24x24 k3>4", [2, 4, 24, 24], 4, 3, 1, 1, 1),
-        ("gather32 2x16x24x24 k3>16", [2, 16, 24, 24], 16, 3, 1, 1, 1),
+        ("gather16 2x16x24x24 k3>16", [2, 16, 24, 24], 16, 3, 1, 1, 1),
         (
             "gather64 1x64x256x256 k3",
             [1, 64, 256, 256],

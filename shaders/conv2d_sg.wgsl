@@ -307,3 +307,144 @@ fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     for (var r = 0u; r < nc; r++) { store(n, c0 + r, a, b0 + j, v[r]); }
   }
 }
+
+// Like gather32 with 2 channels per lane (16 per workgroup), for groups of 10-16 destination
+// channels (the cells' 16-channel convs), where gather32 left half its lanes computing padding:
+// the same 4 source loads per step feed 32 vec2 FMAs instead of 32 vec4 ones, and the weights
+// are two scalar loads (packed with R = 2). Each output sums the same products in the same
+// order as in gather32, so results are bit-identical to it.
+@compute @workgroup_size(8)
+fn gather16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(subgroup_invocation_id) sid: u32) {
+  let lane = sid & 7u;
+  let flat = wid.x + wid.z * nwg.x;
+  let live = flat < p.total;
+  let n = min(flat / p.chunks, p.n - 1u);
+  let t = flat % p.chunks;
+  let a = t / p.cols_b;
+  let b0 = (t % p.cols_b) * 32u;
+  let blocks16 = (p.blocks_g + 7u) / 8u;
+  let g = wid.y / blocks16;
+  let cb = (wid.y % blocks16) * 8u + lane;     // this lane's 2-channel block in the group
+  let wblk = g * p.blocks_g + min(cb, p.blocks_g - 1u);
+  let ihw = p.ih * p.iw;
+  let src0 = (n * p.cin + g * p.red) * ihw;
+  let m = i32(p.in_mul);
+  var a0 = vec2<f32>(0.0);
+  var a1 = vec2<f32>(0.0);
+  var a2 = vec2<f32>(0.0);
+  var a3 = vec2<f32>(0.0);
+  var a4 = vec2<f32>(0.0);
+  var a5 = vec2<f32>(0.0);
+  var a6 = vec2<f32>(0.0);
+  var a7 = vec2<f32>(0.0);
+  var a8 = vec2<f32>(0.0);
+  var a9 = vec2<f32>(0.0);
+  var a10 = vec2<f32>(0.0);
+  var a11 = vec2<f32>(0.0);
+  var a12 = vec2<f32>(0.0);
+  var a13 = vec2<f32>(0.0);
+  var a14 = vec2<f32>(0.0);
+  var a15 = vec2<f32>(0.0);
+  var a16 = vec2<f32>(0.0);
+  var a17 = vec2<f32>(0.0);
+  var a18 = vec2<f32>(0.0);
+  var a19 = vec2<f32>(0.0);
+  var a20 = vec2<f32>(0.0);
+  var a21 = vec2<f32>(0.0);
+  var a22 = vec2<f32>(0.0);
+  var a23 = vec2<f32>(0.0);
+  var a24 = vec2<f32>(0.0);
+  var a25 = vec2<f32>(0.0);
+  var a26 = vec2<f32>(0.0);
+  var a27 = vec2<f32>(0.0);
+  var a28 = vec2<f32>(0.0);
+  var a29 = vec2<f32>(0.0);
+  var a30 = vec2<f32>(0.0);
+  var a31 = vec2<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = tap_off(p.tc0y, ky);
+    if (ty == NO_TAP) { continue; }
+    let sy = i32(a) * m + ty;
+    let rok = live && sy >= 0 && sy < i32(p.ih);
+    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let tx = tap_off(p.tc0x, kx);
+      if (tx == NO_TAP) { continue; }
+      let sx = i32(b0 + lane) * m + tx;
+      let q0 = px(rowb, rok, sx + 0 * m);
+      let q1 = px(rowb, rok, sx + 8 * m);
+      let q2 = px(rowb, rok, sx + 16 * m);
+      let q3 = px(rowb, rok, sx + 24 * m);
+      var wi = ((wblk * p.kh + ky) * p.kw + kx) * p.red * 2u;
+      var c = 0u;
+      for (var ci = 0u; ci < p.red; ci++) {
+        let wv = vec2<f32>(wp1[wi], wp1[wi + 1u]);
+        let x0 = ld(q0, c);
+        let x1 = ld(q1, c);
+        let x2 = ld(q2, c);
+        let x3 = ld(q3, c);
+        a0 += wv * subgroupBroadcast(x0, 0u);
+        a1 += wv * subgroupBroadcast(x0, 1u);
+        a2 += wv * subgroupBroadcast(x0, 2u);
+        a3 += wv * subgroupBroadcast(x0, 3u);
+        a4 += wv * subgroupBroadcast(x0, 4u);
+        a5 += wv * subgroupBroadcast(x0, 5u);
+        a6 += wv * subgroupBroadcast(x0, 6u);
+        a7 += wv * subgroupBroadcast(x0, 7u);
+        a8 += wv * subgroupBroadcast(x1, 0u);
+        a9 += wv * subgroupBroadcast(x1, 1u);
+        a10 += wv * subgroupBroadcast(x1, 2u);
+        a11 += wv * subgroupBroadcast(x1, 3u);
+        a12 += wv * subgroupBroadcast(x1, 4u);
+        a13 += wv * subgroupBroadcast(x1, 5u);
+        a14 += wv * subgroupBroadcast(x1, 6u);
+        a15 += wv * subgroupBroadcast(x1, 7u);
+        a16 += wv * subgroupBroadcast(x2, 0u);
+        a17 += wv * subgroupBroadcast(x2, 1u);
+        a18 += wv * subgroupBroadcast(x2, 2u);
+        a19 += wv * subgroupBroadcast(x2, 3u);
+        a20 += wv * subgroupBroadcast(x2, 4u);
+        a21 += wv * subgroupBroadcast(x2, 5u);
+        a22 += wv * subgroupBroadcast(x2, 6u);
+        a23 += wv * subgroupBroadcast(x2, 7u);
+        a24 += wv * subgroupBroadcast(x3, 0u);
+        a25 += wv * subgroupBroadcast(x3, 1u);
+        a26 += wv * subgroupBroadcast(x3, 2u);
+        a27 += wv * subgroupBroadcast(x3, 3u);
+        a28 += wv * subgroupBroadcast(x3, 4u);
+        a29 += wv * subgroupBroadcast(x3, 5u);
+        a30 += wv * subgroupBroadcast(x3, 6u);
+        a31 += wv * subgroupBroadcast(x3, 7u);
+        wi += 2u;
+        c += ihw;
+      }
+    }
+  }
+  if (!live || cb >= p.blocks_g) { return; }
+  let nc = min(p.og - cb * 2u, 2u);
+  let c0 = g * p.og + cb * 2u;
+  let nw = whole_groups(b0, 8u);
+  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3); }
+  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7); }
+  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11); }
+  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15); }
+  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19); }
+  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23); }
+  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27); }
+  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31); }
+  if (nw == 8u) { return; }
+  let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
+  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
+    let v = acc[j];
+    store(n, c0, a, b0 + j, v.x);
+    if (nc > 1u) { store(n, c0 + 1u, a, b0 + j, v.y); }
+  }
+}
+
+// Channels c0, c0 + 1 (nc of them) of the whole vec4 group b..b+3 (gather16's lanes).
+fn store2x4(n: u32, c0: u32, nc: u32, a: u32, b: u32, a0: vec2<f32>, a1: vec2<f32>, a2: vec2<f32>,
+            a3: vec2<f32>) {
+  put4(n, c0, a, b, vec4<f32>(a0.x, a1.x, a2.x, a3.x));
+  if (nc > 1u) { put4(n, c0 + 1u, a, b, vec4<f32>(a0.y, a1.y, a2.y, a3.y)); }
+}

@@ -269,10 +269,13 @@ fn fused_activation_cases() {
         ([1, 4, 6, 7], [8, 4, 3, 3], 1, 1, 0.1),
         ([1, 4, 6, 12], [6, 4, 3, 3], 1, 1, 0.1),
         ([2, 5, 5, 12], [5, 1, 3, 3], 1, 5, 0.2),
-        // gather32 (13 channels: a partial 4-channel block), gather64 (54: the offset conv of a
-        // deformable edge), each with rows of 12 (vec4 stores) and 10 (scalar stores) pixels.
+        // gather16 (13 channels: a partial 2-channel block), gather32 (21: a partial 4-channel
+        // block), gather64 (54: the offset conv of a deformable edge), each with rows of 12
+        // (vec4 stores) and 10 (scalar stores) pixels.
         ([1, 4, 5, 12], [13, 4, 3, 3], 1, 1, 0.1),
         ([1, 4, 5, 10], [13, 4, 3, 3], 1, 1, 0.1),
+        ([1, 4, 5, 12], [21, 4, 3, 3], 1, 1, 0.2),
+        ([1, 4, 5, 10], [21, 4, 3, 3], 1, 1, 0.0),
         ([1, 3, 4, 12], [54, 3, 3, 3], 1, 1, 0.0),
         ([1, 3, 4, 10], [54, 3, 3, 3], 1, 1, 0.2),
         // A 1x1 conv on gather64 (>= 48 channels), whole and scalar rows.
@@ -433,10 +436,14 @@ fn wide_channel_groups_use_the_subgroup_kernels() {
                 ([1, 12, 4, 8], [50, 12, 1, 1], Conv2dCfg::new(1, 0, 1, 1)),
                 ([2, 52, 3, 8], [64, 52, 1, 1], Conv2dCfg::new(1, 0, 1, 1)),
                 // 10-32 channels per group: wgrad_sg32 (4 channels per lane), partial and full
-                // blocks.
+                // blocks; gather32 forward at 20 and 32 channels, gather16 at 13 (grouped).
                 ([2, 6, 7, 9], [20, 6, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
                 ([1, 4, 6, 8], [32, 4, 5, 5], Conv2dCfg::new(1, 4, 2, 1)),
                 ([1, 24, 5, 8], [26, 12, 3, 3], Conv2dCfg::new(1, 1, 1, 2)),
+                // 10-16 channels per group: gather16 (2 channels per lane) forward and input
+                // gradient, with stride-2 phases, a dilated 5x5 and a partial 2-channel block.
+                ([1, 16, 6, 9], [16, 16, 3, 3], Conv2dCfg::new(2, 1, 1, 1)),
+                ([1, 11, 5, 12], [11, 11, 5, 5], Conv2dCfg::new(1, 4, 2, 1)),
             ] {
                 let nx: usize = xs.iter().product();
                 let nw: usize = ws.iter().product();

@@ -74,7 +74,7 @@ pub fn choose_adapter() -> anyhow::Result<wgpu::Adapter> {
 }
 
 /// Whether the kernels that share loads across one 8-lane subgroup per workgroup (conv2d's
-/// gather32/64, its weight loads in gather8, wgrad_sg) are used. They need subgroups of at least
+/// gather16/32/64, its weight loads in gather8, wgrad_sg) are used. They need subgroups of at least
 /// 8 lanes, and by default run only where subgroups are exactly 8 wide (lavapipe, where they were
 /// measured 1.3-3.4x faster): on a GPU with 32- or 64-wide SIMD units a workgroup of 8
 /// invocations leaves most of each unit idle, so the plain kernels are the default there until

@@ -12,8 +12,9 @@
 //! Tuned on lavapipe, where every load with a non-constant index runs lane by lane: the kernels
 //! maximise FMAs per load, and use no workgroup memory in their inner loops. On devices with
 //! 8-lane subgroups, the gather switches to variants whose 8 lanes share the pixel loads through
-//! subgroupBroadcast and own 32 or 64 channels between them (`gather32` from 10 destination
-//! channels per group, `gather64` from 48 on image-sized launches; see `Variant` in conv2d/gather.rs), and so does the
+//! subgroupBroadcast and own 16, 32 or 64 channels between them (`gather16` from 10 destination
+//! channels per group, `gather32` from 17, `gather64` from 48 on image-sized launches; see
+//! `Variant` in conv2d/gather.rs), and so does the
 //! weight gradient from 10 output channels per group (`wgrad_sg`, conv2d/wgrad.rs). There,
 //! `gather8` also reads the weights in their own layout (one scalar per lane and step, so no
 //! packing pass), and `gather1`/`gather8`/`wgrad8` run 8 invocations per workgroup instead of

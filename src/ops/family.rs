@@ -10,7 +10,7 @@ thread_local! {
 }
 
 /// Runs `f` with the kernels for devices without 8-lane subgroups on this thread, as they run
-/// there (conv2d: gather8's weight loads and 64-lane workgroups, no gather32/64, 64-lane
+/// there (conv2d: gather8's weight loads and 64-lane workgroups, no gather16/32/64, 64-lane
 /// wgrad8, no wgrad_sg; the 1x1 GEMM and the deformable matmul loading their own A values; no
 /// one-pass deformable forward), for tests that cover both families on a device that has
 /// subgroups.

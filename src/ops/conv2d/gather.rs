@@ -141,8 +141,10 @@ pub(super) enum Variant {
     One,
     /// `gather8`: 8 channels x 8 pixels per lane, no lane shares loads with another.
     Eight,
-    /// `gather32` / `gather64`: the 8 lanes of a subgroup share 16 pixels and own 4 / 8
-    /// channels each, so each source value is loaded once per subgroup (subgroupBroadcast).
+    /// `gather16` / `gather32` / `gather64`: the 8 lanes of a subgroup share 32 pixels and own
+    /// 2 / 4 / 8 channels each, so each source value is loaded once per subgroup
+    /// (subgroupBroadcast).
+    Wide16,
     Wide32,
     Wide64,
 }
@@ -150,16 +152,17 @@ pub(super) enum Variant {
 impl Variant {
     /// Rule (CPU time on lavapipe, where loads per FMA set the time): the subgroup kernels need
     /// 8-lane subgroups; gather64 from 48 channels per group (a 64-channel block mostly full)
-    /// and `WIDE64_PIXELS` destination pixels, gather32 from 10 (its 32-channel block is at
-    /// least 1/3 full, and it still does fewer loads per useful FMA than gather8 there), gather8
-    /// below.
+    /// and `WIDE64_PIXELS` destination pixels, gather32 from 17 and gather16 from 10 (a block
+    /// at least 1/2 / 5/8 full; they still do fewer loads per useful FMA than gather8 there),
+    /// gather8 below.
     pub(super) fn for_launch(gpu: &Gpu, og: usize, pixels: usize) -> Variant {
         let sg = subgroup_kernels(gpu);
         let wide64 = pixels >= WIDE64_MIN_PIXELS.with(|c| c.get());
         match og {
             1 => Variant::One,
             48.. if sg && wide64 => Variant::Wide64,
-            10.. if sg => Variant::Wide32,
+            17.. if sg => Variant::Wide32,
+            10.. if sg => Variant::Wide16,
             _ => Variant::Eight,
         }
     }
@@ -169,13 +172,14 @@ impl Variant {
     fn pixels(self) -> u32 {
         match self {
             Variant::One | Variant::Eight => 8,
-            Variant::Wide32 | Variant::Wide64 => 32,
+            Variant::Wide16 | Variant::Wide32 | Variant::Wide64 => 32,
         }
     }
     /// Channels per packed weight block (`R` of pack_weights).
     pub(super) fn r(self) -> usize {
         match self {
             Variant::One => 1,
+            Variant::Wide16 => 2,
             Variant::Wide32 => 4,
             Variant::Eight | Variant::Wide64 => 8,
         }
@@ -226,7 +230,7 @@ pub(super) fn gather(
     let gpu = src.gpu();
     let groups = (p.cout / p.og) as usize;
     p.blocks_g = p.og.div_ceil(u(v.r()));
-    let wide = matches!(v, Variant::Wide32 | Variant::Wide64);
+    let wide = matches!(v, Variant::Wide16 | Variant::Wide32 | Variant::Wide64);
     p.cols_b = p.cols.div_ceil(v.pixels());
     // gather1/8 put one pixel block per invocation (`GWG` of the kernel's file per workgroup),
     // gather32/64 one per workgroup.
@@ -253,6 +257,7 @@ pub(super) fn gather(
         Variant::One if sliding_entry.is_some() => (sliding_entry.unwrap(), p.cout as usize),
         Variant::One => ("gather1", p.cout as usize),
         Variant::Eight => ("gather8", groups * p.blocks_g as usize),
+        Variant::Wide16 => ("gather16", groups * p.blocks_g.div_ceil(8) as usize),
         Variant::Wide32 => ("gather32", groups * p.blocks_g.div_ceil(8) as usize),
         Variant::Wide64 => ("gather64", groups * p.blocks_g.div_ceil(8) as usize),
     };
