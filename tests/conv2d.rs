@@ -441,9 +441,15 @@ fn wide_channel_groups_use_the_subgroup_kernels() {
                 ([1, 4, 6, 8], [32, 4, 5, 5], Conv2dCfg::new(1, 4, 2, 1)),
                 ([1, 24, 5, 8], [26, 12, 3, 3], Conv2dCfg::new(1, 1, 1, 2)),
                 // 10-16 channels per group: gather16 (2 channels per lane) forward and input
-                // gradient, with stride-2 phases, a dilated 5x5 and a partial 2-channel block.
+                // gradient, with stride-2 phases, dilated 5x5s, a partial 2-channel block, whole
+                // and partial 32-pixel blocks, and one reduction channel (a stem conv).
                 ([1, 16, 6, 9], [16, 16, 3, 3], Conv2dCfg::new(2, 1, 1, 1)),
                 ([1, 11, 5, 12], [11, 11, 5, 5], Conv2dCfg::new(1, 4, 2, 1)),
+                ([1, 16, 9, 70], [16, 16, 5, 5], Conv2dCfg::new(1, 4, 2, 1)),
+                ([2, 16, 8, 64], [16, 16, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
+                ([1, 16, 8, 512], [16, 16, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
+                ([1, 1, 20, 40], [16, 1, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
+                ([1, 16, 20, 40], [16, 16, 3, 3], Conv2dCfg::new(1, 2, 2, 1)),
             ] {
                 let nx: usize = xs.iter().product();
                 let nw: usize = ws.iter().product();
