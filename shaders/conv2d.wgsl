@@ -27,7 +27,8 @@ struct Gather {
   in_mul: u32, out_mul: u32, out_y0: u32, out_x0: u32,
   tc0y: i32, tc0x: i32, tsgn: i32, tdiv: i32,
   dil: u32, has_bias: u32, total: u32, wmode: u32,// total = n * chunks; wmode: see w8_lane
-  act: u32, slope: f32, _a0: u32, _a1: u32,      // act != 0: LeakyReLU(slope) after the bias (inference)
+  act: u32, slope: f32, o0: u32, on: u32,        // act != 0: LeakyReLU(slope) after the bias (inference);
+                                                 // gather16/32/64: destination channels o0 .. o0 + on of each group
 }
 
 @group(0) @binding(0) var<uniform> p: Gather;
@@ -343,7 +344,8 @@ fn gather1s5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
 
 struct Pack {
   total: u32, r: u32, blocks_g: u32, og: u32,
-  red: u32, kk: u32, trans: u32, _pad: u32,
+  red: u32, kk: u32, trans: u32, o0: u32,       // packs destination channels o0 .. o0 + on
+  on: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> pk: Pack;
@@ -361,9 +363,9 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let t = q % pk.kk;
   let blk = q / pk.kk;
   let g = blk / pk.blocks_g;
-  let o = (blk % pk.blocks_g) * pk.r + r;
+  let o = pk.o0 + (blk % pk.blocks_g) * pk.r + r;
   var v = 0.0;
-  if (o < pk.og) {
+  if (o < pk.o0 + pk.on) {
     if (pk.trans == 0u) {
       v = w_in[((g * pk.og + o) * pk.red + c) * pk.kk + t];
     } else {

@@ -155,8 +155,8 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     }
   }
   if (!live || cb >= p.blocks_g) { return; }
-  let nc = min(p.og - cb * 8u, 8u);
-  let c0 = g * p.og + cb * 8u;
+  let nc = min(p.on - cb * 8u, 8u);
+  let c0 = g * p.og + p.o0 + cb * 8u;
   let nw = whole_groups(b0, 8u);
   if (nw > 0u) { store8x4(n, c0, nc, a, b0 + 0u, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h); }
   if (nw > 1u) { store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h); }
@@ -288,8 +288,8 @@ fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     }
   }
   if (!live || cb >= p.blocks_g) { return; }
-  let nc = min(p.og - cb * 4u, 4u);
-  let c0 = g * p.og + cb * 4u;
+  let nc = min(p.on - cb * 4u, 4u);
+  let c0 = g * p.og + p.o0 + cb * 4u;
   let nw = whole_groups(b0, 8u);
   if (nw > 0u) { store4x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3); }
   if (nw > 1u) { store4x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7); }
@@ -422,8 +422,8 @@ fn gather16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     }
   }
   if (!live || cb >= p.blocks_g) { return; }
-  let nc = min(p.og - cb * 2u, 2u);
-  let c0 = g * p.og + cb * 2u;
+  let nc = min(p.on - cb * 2u, 2u);
+  let c0 = g * p.og + p.o0 + cb * 2u;
   let nw = whole_groups(b0, 8u);
   if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3); }
   if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7); }

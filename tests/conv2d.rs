@@ -278,6 +278,10 @@ fn fused_activation_cases() {
         ([1, 4, 5, 10], [21, 4, 3, 3], 1, 1, 0.0),
         ([1, 3, 4, 12], [54, 3, 3, 3], 1, 1, 0.0),
         ([1, 3, 4, 10], [54, 3, 3, 3], 1, 1, 0.2),
+        // 80 channels: gather64 + gather16 pieces (the pixel rule is off here), whole and
+        // scalar rows.
+        ([1, 3, 4, 12], [80, 3, 3, 3], 1, 1, 0.1),
+        ([1, 3, 4, 10], [80, 3, 3, 3], 1, 1, 0.0),
         // A 1x1 conv on gather64 (>= 48 channels), whole and scalar rows.
         ([1, 6, 4, 12], [54, 6, 1, 1], 0, 1, 0.1),
         ([1, 6, 3, 7], [54, 6, 1, 1], 0, 1, 0.0),
@@ -450,6 +454,14 @@ fn wide_channel_groups_use_the_subgroup_kernels() {
                 ([1, 16, 8, 512], [16, 16, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
                 ([1, 1, 20, 40], [16, 1, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
                 ([1, 16, 20, 40], [16, 16, 3, 3], Conv2dCfg::new(1, 2, 2, 1)),
+                // Channel pieces on image-sized launches (gather64 from any size): 40 = 32
+                // (gather32) + 8 (gather16), per group of two; 80 = 64 (gather64) + 16
+                // (gather16) forward and, with stride-2 phases, as input gradient; 130 = 128 +
+                // 2. With the size rule these take one launch each.
+                ([1, 6, 5, 12], [40, 6, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
+                ([1, 80, 5, 12], [80, 40, 3, 3], Conv2dCfg::new(1, 1, 1, 2)),
+                ([1, 8, 4, 10], [80, 8, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
+                ([1, 80, 6, 9], [8, 80, 3, 3], Conv2dCfg::new(2, 1, 1, 1)),
             ] {
                 let nx: usize = xs.iter().product();
                 let nw: usize = ws.iter().product();

@@ -24,7 +24,7 @@ pub(crate) mod gather;
 pub(crate) mod gemm;
 pub(crate) mod wgrad;
 
-use gather::{gather, gather_weights, GatherParams, Variant};
+use gather::{gather, gather_weights, pieces, GatherParams, Variant};
 pub use gather::{with_wide64_from, WIDE64_PIXELS};
 pub use gemm::{matmul_raw, with_packed_gemm_from, PACKED_GEMM_COLUMNS};
 
@@ -200,34 +200,36 @@ pub fn conv2d_raw_act(
         pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
         return y;
     }
-    let (packed, wmode) = gather_weights(w, v, cfg.groups, og, red, false);
-    let p = GatherParams {
-        n: u(g.n),
-        cin: u(g.cin),
-        ih: u(g.h),
-        iw: u(g.w),
-        cout: u(g.cout),
-        oh: u(g.ho),
-        ow: u(g.wo),
-        red: u(red),
-        og: u(og),
-        kh: u(g.kh),
-        kw: u(g.kw),
-        rows: u(g.ho),
-        cols: u(g.wo),
-        in_mul: u(cfg.stride),
-        out_mul: 1,
-        tc0y: -(cfg.padding as i32),
-        tc0x: -(cfg.padding as i32),
-        tsgn: 1,
-        tdiv: 1,
-        dil: u(cfg.dilation),
-        wmode,
-        act: act.is_some() as u32,
-        slope: act.unwrap_or(0.0),
-        ..Default::default()
-    };
-    gather(x, &packed, b, &y, p, v);
+    for piece in pieces(gpu, og, g.n * g.ho * g.wo) {
+        let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, false);
+        let p = GatherParams {
+            n: u(g.n),
+            cin: u(g.cin),
+            ih: u(g.h),
+            iw: u(g.w),
+            cout: u(g.cout),
+            oh: u(g.ho),
+            ow: u(g.wo),
+            red: u(red),
+            og: u(og),
+            kh: u(g.kh),
+            kw: u(g.kw),
+            rows: u(g.ho),
+            cols: u(g.wo),
+            in_mul: u(cfg.stride),
+            out_mul: 1,
+            tc0y: -(cfg.padding as i32),
+            tc0x: -(cfg.padding as i32),
+            tsgn: 1,
+            tdiv: 1,
+            dil: u(cfg.dilation),
+            wmode,
+            act: act.is_some() as u32,
+            slope: act.unwrap_or(0.0),
+            ..Default::default()
+        };
+        gather(x, &packed, b, &y, p, piece);
+    }
     y
 }
 
@@ -307,37 +309,39 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
         );
         return dx;
     }
-    let (packed, wmode) = gather_weights(w, v, cfg.groups, og, red, true);
     let s = cfg.stride;
-    for py in 0..s.min(g.h) {
-        for pxx in 0..s.min(g.w) {
-            let p = GatherParams {
-                n: u(g.n),
-                cin: u(g.cout),
-                ih: u(g.ho),
-                iw: u(g.wo),
-                cout: u(g.cin),
-                oh: u(g.h),
-                ow: u(g.w),
-                red: u(red),
-                og: u(og),
-                kh: u(g.kh),
-                kw: u(g.kw),
-                rows: u((g.h - py).div_ceil(s)),
-                cols: u((g.w - pxx).div_ceil(s)),
-                in_mul: 1,
-                out_mul: u(s),
-                out_y0: u(py),
-                out_x0: u(pxx),
-                tc0y: (py + cfg.padding) as i32,
-                tc0x: (pxx + cfg.padding) as i32,
-                tsgn: -1,
-                tdiv: s as i32,
-                dil: u(cfg.dilation),
-                wmode,
-                ..Default::default()
-            };
-            gather(gy, &packed, None, &dx, p, v);
+    for piece in pieces(gpu, og, g.n * g.h * g.w) {
+        let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, true);
+        for py in 0..s.min(g.h) {
+            for pxx in 0..s.min(g.w) {
+                let p = GatherParams {
+                    n: u(g.n),
+                    cin: u(g.cout),
+                    ih: u(g.ho),
+                    iw: u(g.wo),
+                    cout: u(g.cin),
+                    oh: u(g.h),
+                    ow: u(g.w),
+                    red: u(red),
+                    og: u(og),
+                    kh: u(g.kh),
+                    kw: u(g.kw),
+                    rows: u((g.h - py).div_ceil(s)),
+                    cols: u((g.w - pxx).div_ceil(s)),
+                    in_mul: 1,
+                    out_mul: u(s),
+                    out_y0: u(py),
+                    out_x0: u(pxx),
+                    tc0y: (py + cfg.padding) as i32,
+                    tc0x: (pxx + cfg.padding) as i32,
+                    tsgn: -1,
+                    tdiv: s as i32,
+                    dil: u(cfg.dilation),
+                    wmode,
+                    ..Default::default()
+                };
+                gather(gy, &packed, None, &dx, p, piece);
+            }
         }
     }
     dx

@@ -57,13 +57,20 @@ crate::uniform! {
         red: u32,
         kk: u32,
         trans: u32,
-        _pad: u32,
+        /// Packs destination channels `o0 .. o0 + on` of each group (a `Piece`).
+        o0: u32,
+        on: u32,
+        _p0: u32,
+        _p1: u32,
+        _p2: u32,
     }
 }
 
-/// Packs weights for the gather/GEMM kernels: `[groups][ceil(og / r)][kk][red][r]`, where `og`
-/// is the number of destination channels per group and `red` the reduction channels per group.
-/// `trans` packs for the input gradient (destination = input channels).
+/// Packs weights for the gather/GEMM kernels: `[groups][ceil(on / r)][kk][red][r]` for the
+/// destination channels `o0 .. o0 + on` of each group, where `og` is the number of destination
+/// channels per group and `red` the reduction channels per group. `trans` packs for the input
+/// gradient (destination = input channels).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn pack_weights(
     w: &Tensor,
     r: usize,
@@ -71,6 +78,8 @@ pub(super) fn pack_weights(
     og: usize,
     red: usize,
     trans: bool,
+    o0: usize,
+    on: usize,
 ) -> Tensor {
     // One destination and one reduction channel per group (depthwise, either direction) with
     // one-channel blocks: the packed layout [groups][kk] is the weight's own, so no pass.
@@ -78,7 +87,7 @@ pub(super) fn pack_weights(
         return w.clone();
     }
     let kk = w.shape()[2] * w.shape()[3];
-    let blocks_g = og.div_ceil(r);
+    let blocks_g = on.div_ceil(r);
     let total = groups * blocks_g * kk * red * r;
     let out = Tensor::empty(w.gpu(), &[total]);
     let p = PackParams {
@@ -89,7 +98,11 @@ pub(super) fn pack_weights(
         red: u(red),
         kk: u(kk),
         trans: trans as u32,
-        _pad: 0,
+        o0: u(o0),
+        on: u(on),
+        _p0: 0,
+        _p1: 0,
+        _p2: 0,
     };
     w.gpu()
         .dispatch_1d(&K, "pack_weights", &p, &[w.buffer(), out.buffer()], total);
@@ -130,7 +143,10 @@ crate::uniform! {
         /// 1: LeakyReLU(`slope`) on the stored value (bias included); ReLU is slope 0.
         pub(super) act: u32,
         pub(super) slope: f32,
-        pub(super) _pad: [u32; 2],
+        /// The launch covers destination channels `o0 .. o0 + on` of each group (a `Piece`;
+        /// `on` 0: all `og`), read from weights packed for them.
+        pub(super) o0: u32,
+        pub(super) on: u32,
     }
 }
 
@@ -199,19 +215,73 @@ pub(super) fn fold(total: usize, y: usize, what: &str) -> [u32; 3] {
 
 /// The weights a gather reads, and the shader's `wmode`: the subgroup `gather8` reads the
 /// weight in its own layout (1 forward, 2 input gradient), every other kernel a packed copy
-/// (`pack_weights` with the variant's block size; 0).
+/// of the piece's channels (`pack_weights` with the variant's block size; 0).
 pub(super) fn gather_weights(
     w: &Tensor,
-    v: Variant,
+    piece: Piece,
     groups: usize,
     og: usize,
     red: usize,
     trans: bool,
 ) -> (Tensor, u32) {
+    let v = piece.variant;
     if v == Variant::Eight && subgroup_kernels(w.gpu()) {
         return (w.clone(), 1 + trans as u32);
     }
-    (pack_weights(w, v.r(), groups, og, red, trans), 0)
+    let packed = pack_weights(w, v.r(), groups, og, red, trans, piece.o0, piece.on);
+    (packed, 0)
+}
+
+/// One gather launch's share of the destination channels of each group: `on` channels from `o0`,
+/// by `variant`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct Piece {
+    pub(super) variant: Variant,
+    pub(super) o0: usize,
+    pub(super) on: usize,
+}
+
+/// How a gather of `og` destination channels per group is split into launches. A wide kernel's
+/// 8 lanes own 2, 4 or 8 channels each, so a group whose channels leave most of a last
+/// workgroup empty wastes its lanes: 80 channels on gather64 run two workgroups of 64 for 16
+/// useful channels in the second. On image-sized launches (where one more dispatch costs
+/// nothing measurable) the whole workgroups go to one launch and the rest to a narrower kernel:
+/// 80 = 64 (gather64) + 16 (gather16), 40 = 32 (gather32) + 8 (gather16). Each destination
+/// value is still one lane's sum in the same order, so outputs do not change by a bit.
+pub(super) fn pieces(gpu: &Gpu, og: usize, pixels: usize) -> Vec<Piece> {
+    let v = Variant::for_launch(gpu, og, pixels);
+    let whole = vec![Piece {
+        variant: v,
+        o0: 0,
+        on: og,
+    }];
+    let block = match v {
+        Variant::Wide64 => 64,
+        Variant::Wide32 => 32,
+        _ => return whole,
+    };
+    let (full, rest) = (og / block * block, og % block);
+    // Split only where the rest leaves at least half the last workgroup idle.
+    if full == 0 || rest == 0 || rest * 2 > block || pixels < WIDE64_MIN_PIXELS.with(|c| c.get()) {
+        return whole;
+    }
+    let narrow = if rest > 16 {
+        Variant::Wide32
+    } else {
+        Variant::Wide16
+    };
+    vec![
+        Piece {
+            variant: v,
+            o0: 0,
+            on: full,
+        },
+        Piece {
+            variant: narrow,
+            o0: full,
+            on: rest,
+        },
+    ]
 }
 
 /// Launches one gather (forward, or one stride phase of the input gradient). `p` holds
@@ -222,14 +292,17 @@ pub(super) fn gather(
     bias: Option<&Tensor>,
     dst: &Tensor,
     mut p: GatherParams,
-    v: Variant,
+    piece: Piece,
 ) {
     if p.rows == 0 || p.cols == 0 {
         return;
     }
     let gpu = src.gpu();
+    let v = piece.variant;
     let groups = (p.cout / p.og) as usize;
-    p.blocks_g = p.og.div_ceil(u(v.r()));
+    p.o0 = u(piece.o0);
+    p.on = u(piece.on);
+    p.blocks_g = p.on.div_ceil(u(v.r()));
     let wide = matches!(v, Variant::Wide16 | Variant::Wide32 | Variant::Wide64);
     p.cols_b = p.cols.div_ceil(v.pixels());
     // gather1/8 put one pixel block per invocation (`GWG` of the kernel's file per workgroup),

@@ -122,6 +122,8 @@ pub(super) fn gemm(j: &Job) {
             j.m,
             j.k,
             false,
+            0,
+            j.m,
         )
     });
     let a = packed.as_ref().unwrap_or(j.a);
