@@ -21,7 +21,8 @@ struct WGrad {
   stride: u32, pad: u32, dil: u32, ntaps: u32,     // ntaps = cin_g * kh * kw
   quads: u32, items: u32, ipc: u32, tblocks: u32,  // quads = ceil(wo / 4), items = n * ho * quads, ipc = items per chunk
   nblk: u32, chunks: u32, total: u32, lanes: u32,  // nblk = groups * blocks_g, total = elements of dw (finish),
-  cpl: u32, _p0: u32, _p1: u32, _p2: u32,          // a block = lanes x cpl channels (each in one of 8 slots of part)
+  cpl: u32, o0: u32, on: u32, _p0: u32,           // a block = lanes x cpl channels (each in one of 8 slots of part);
+                                                   // this launch: output channels o0 .. o0 + on of each group
 }
 
 @group(0) @binding(0) var<uniform> q: WGrad;
@@ -69,10 +70,11 @@ fn wgrad_body(wid: vec3<u32>, lid: vec3<u32>, vec: bool) {
   let tb = wid.z;
   let howo = q.ho * q.wo;
   let g = blk / q.blocks_g;
-  let cb = (blk % q.blocks_g) * 8u;
-  // Channel offsets, clamped into the group: the duplicates of padding channels are discarded.
+  let cb = q.o0 + (blk % q.blocks_g) * 8u;
+  // Channel offsets, clamped into the launch's channels: the duplicates of padding channels are
+  // discarded.
   let cl = g * q.cout_g;
-  let ch = q.cout_g - 1u;
+  let ch = q.o0 + q.on - 1u;
   let o0 = (cl + min(cb, ch)) * howo;      let o1 = (cl + min(cb + 1u, ch)) * howo;
   let o2 = (cl + min(cb + 2u, ch)) * howo; let o3 = (cl + min(cb + 3u, ch)) * howo;
   let o4 = (cl + min(cb + 4u, ch)) * howo; let o5 = (cl + min(cb + 5u, ch)) * howo;
@@ -313,10 +315,11 @@ fn wgrad8_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id
 fn wgrad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = flat(gid, nwg, 256u);
   if (e >= q.total) { return; }
+  // e runs over this launch's channels (on per group); col is the channel within them.
   let co = e / q.ntaps;
   let t = e % q.ntaps;
-  let g = co / q.cout_g;
-  let col = co % q.cout_g;
+  let g = co / q.on;
+  let col = co % q.on;
   let bc = q.lanes * q.cpl;
   let blk = g * q.blocks_g + col / bc;
   let l = (col % bc) / q.cpl;
@@ -325,7 +328,7 @@ fn wgrad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let stride = q.nblk * q.tblocks * q.lanes * 8u * TB;
   var s = 0.0;
   for (var c = 0u; c < q.chunks; c++) { s += part_in[c * stride + inner]; }
-  out[e] = s;
+  out[(g * q.cout_g + q.o0 + col) * q.ntaps + t] = s;
 }
 
 // db[c] = sum of gy over (n, oy, ox): one workgroup per channel (grid folded over x/y).

@@ -31,10 +31,11 @@ fn wgrad_sg_body(wid: vec3<u32>, sid: u32, vec: bool, half: bool) {
   let g = blk / q.blocks_g;
   let lane = sid & 7u;
   let cpl = select(8u, 4u, half);
-  let cb = (blk % q.blocks_g) * 8u * cpl + lane * cpl;
-  // Channel offsets, clamped into the group: the duplicates of padding channels are discarded.
+  let cb = q.o0 + (blk % q.blocks_g) * 8u * cpl + lane * cpl;
+  // Channel offsets, clamped into the launch's channels: the duplicates of padding channels are
+  // discarded.
   let cl = g * q.cout_g;
-  let ch = q.cout_g - 1u;
+  let ch = q.o0 + q.on - 1u;
   let o0 = (cl + min(cb, ch)) * howo;      let o1 = (cl + min(cb + 1u, ch)) * howo;
   let o2 = (cl + min(cb + 2u, ch)) * howo; let o3 = (cl + min(cb + 3u, ch)) * howo;
   let o4 = (cl + min(cb + 4u, ch)) * howo; let o5 = (cl + min(cb + 5u, ch)) * howo;

@@ -462,6 +462,8 @@ fn wide_channel_groups_use_the_subgroup_kernels() {
                 ([1, 80, 5, 12], [80, 40, 3, 3], Conv2dCfg::new(1, 1, 1, 2)),
                 ([1, 8, 4, 10], [80, 8, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
                 ([1, 80, 6, 9], [8, 80, 3, 3], Conv2dCfg::new(2, 1, 1, 1)),
+                // Weight-gradient pieces: 80 = 64 + 16 above, and 72 = 64 + 8 per group of two.
+                ([1, 12, 4, 8], [144, 6, 3, 3], Conv2dCfg::new(1, 1, 1, 2)),
             ] {
                 let nx: usize = xs.iter().product();
                 let nw: usize = ws.iter().product();

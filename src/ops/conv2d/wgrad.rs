@@ -39,7 +39,10 @@ crate::uniform! {
         total: u32,
         lanes: u32,
         cpl: u32,
-        _pad: [u32; 3],
+        /// This launch's output channels of each group: `o0 .. o0 + on`.
+        o0: u32,
+        on: u32,
+        _pad: u32,
     }
 }
 
@@ -64,37 +67,88 @@ const SG_MIN_COUT_G: usize = 10;
 
 pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
     let gpu = x.gpu();
-    let (cin_g, cout_g) = (g.cin_g(), g.cout_g());
+    let cout_g = g.cout_g();
     if let Some(entry) = depthwise_entry(gpu, g) {
         return depthwise_weight_grad(gy, x, g, entry);
     }
+    let dw = Tensor::empty(gpu, &[g.cout, g.cin_g(), g.kh, g.kw]);
+    let pieces = channel_pieces(gpu, cout_g);
+    // Every piece splits the pixels into the chunks the whole launch would use, so that each
+    // weight's sum runs in the same order whatever the pieces.
+    let whole_blocks = match pieces[..] {
+        [(_, _, cpl)] => cout_g.div_ceil(lanes(gpu, cout_g) * cpl),
+        _ => cout_g.div_ceil(64),
+    };
+    for (o0, on, cpl) in pieces {
+        weight_grad_piece(gy, x, g, &dw, (o0, on, cpl), whole_blocks);
+    }
+    dw
+}
+
+/// Lanes that share a wgrad workgroup's channels: wgrad_sg's 8, or wgrad8's one.
+fn lanes(gpu: &Gpu, cout_g: usize) -> usize {
+    if use_subgroups(gpu, cout_g) {
+        8
+    } else {
+        1
+    }
+}
+
+/// The launches of a weight gradient with `cout_g` output channels per group, as (first
+/// channel, channels, channels per lane): wgrad_sg's 8 lanes own 8 channels each (4 in groups
+/// of at most 32, `wgrad_sg32`), so 80 channels in 64-channel blocks would leave 48 lanes' worth
+/// of the second block on padding; there the whole blocks run in one launch and the rest in a
+/// 32-channel one (80 = 64 + 16). Each weight is still one lane's sum over the same chunks in
+/// the same order, so results do not change by a bit. `cpl` 8 and no subgroups: wgrad8.
+fn channel_pieces(gpu: &Gpu, cout_g: usize) -> Vec<(usize, usize, usize)> {
+    if !use_subgroups(gpu, cout_g) {
+        return vec![(0, cout_g, 8)];
+    }
+    if cout_g <= 32 {
+        return vec![(0, cout_g, 4)];
+    }
+    let (full, rest) = (cout_g / 64 * 64, cout_g % 64);
+    if full == 0 || rest == 0 || rest > 32 {
+        return vec![(0, cout_g, 8)];
+    }
+    vec![(0, full, 8), (full, rest, 4)]
+}
+
+/// One launch (reduction and finish) of [`weight_grad`]: channels `o0 .. o0 + on` of each group
+/// with `cpl` per lane, pixels chunked as for `whole_blocks` channel blocks per group.
+fn weight_grad_piece(
+    gy: &Tensor,
+    x: &Tensor,
+    g: &Geom,
+    dw: &Tensor,
+    (o0, on, cpl): (usize, usize, usize),
+    whole_blocks: usize,
+) {
+    let gpu = x.gpu();
+    let (cin_g, cout_g) = (g.cin_g(), g.cout_g());
     let sg = use_subgroups(gpu, cout_g);
     // Lanes per wgrad8 workgroup: `WL` of the fragment the kernel is built with.
     let k_sg = subgroup_kernels(gpu);
     let wl = if k_sg { 8 } else { 64 };
     // Output channels per workgroup (all kernels take TAPS_PER_GROUP taps): wgrad_sg's 8 lanes
-    // own 8 channels each, or 4 (wgrad_sg32) in groups of at most 32 channels, where a
-    // 64-channel block would be mostly padding.
-    let (lanes, cpl) = match (sg, cout_g) {
-        (false, _) => (1, 8),
-        (true, ..=32) => (8, 4),
-        (true, _) => (8, 8),
-    };
+    // own `cpl` channels each, wgrad8's one lane 8.
+    let lanes = lanes(gpu, cout_g);
     let bc = lanes * cpl;
     let groups = g.cfg.groups;
-    let blocks_g = cout_g.div_ceil(bc);
+    let blocks_g = on.div_ceil(bc);
     let nblk = groups * blocks_g;
     let ntaps = cin_g * g.kh * g.kw;
     let tblocks = ntaps.div_ceil(TAPS_PER_GROUP);
     let quads = g.wo.div_ceil(4);
     let items = g.n * g.ho * quads;
     let base = nblk * tblocks;
+    let whole_base = groups * whole_blocks * tblocks;
     // wgrad8's lanes split a chunk's quads; wgrad_sg's all walk the same ones.
-    let mut chunks = chunk_count(items, if sg { 1 } else { wl }, base);
+    let mut chunks = chunk_count(items, if sg { 1 } else { wl }, whole_base);
     // Partial sums: 8 slots per lane and tap, whatever `cpl`.
     let block = lanes * 8 * TAPS_PER_GROUP;
-    // The partial sums must fit in one binding.
-    while chunks > 1 && chunks * base * block > gpu.max_binding_elems() {
+    // The partial sums must fit in one binding (the whole launch's, so pieces chunk alike).
+    while chunks > 1 && chunks * whole_base * block > gpu.max_binding_elems() {
         chunks /= 2;
     }
     let ipc = items.div_ceil(chunks);
@@ -102,7 +156,6 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         nblk <= 65535 && tblocks <= 65535,
         "conv2d weight gradient: grid too large ({g:?})"
     );
-    let dw = Tensor::empty(gpu, &[g.cout, cin_g, g.kh, g.kw]);
     let part = Tensor::empty(gpu, &[chunks * base * block]);
     let p = Params {
         n: u(g.n),
@@ -127,10 +180,12 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         tblocks: u(tblocks),
         nblk: u(nblk),
         chunks: u(chunks),
-        total: u(dw.numel()),
+        total: u(groups * on * ntaps),
         lanes: u(lanes),
         cpl: u(cpl),
-        _pad: [0; 3],
+        o0: u(o0),
+        on: u(on),
+        _pad: 0,
     };
     let kernel = if k_sg { &K_SG } else { &K };
     let entry = match (sg, cpl, g.wo.is_multiple_of(4)) {
@@ -147,9 +202,9 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         [entry, "wgrad_finish"],
         &p,
         grid,
-        [gy, x, &part, &dw],
+        [gy, x, &part, dw],
+        groups * on * ntaps,
     );
-    dw
 }
 
 /// Chunks the output-pixel reduction is split into: about TARGET_GROUPS workgroups in all
@@ -161,13 +216,15 @@ fn chunk_count(items: usize, lanes_sharing: usize, base: usize) -> usize {
 }
 
 /// The reduction pass writing per-chunk partial sums into `part`, then the pass adding them in
-/// chunk order into `dw` (one invocation per element); `t` = [gy, x, part, dw].
+/// chunk order into `dw` (one invocation per element of the launch, `finished` of them);
+/// `t` = [gy, x, part, dw].
 fn reduce_then_finish(
     kernel: &'static Kernel,
     entries: [&'static str; 2],
     p: &Params,
     grid: [u32; 3],
     t: [&Tensor; 4],
+    finished: usize,
 ) {
     let [gy, x, part, dw] = t;
     let gpu = x.gpu();
@@ -183,7 +240,7 @@ fn reduce_then_finish(
         gy.buffer(),
     ];
     gpu.dispatch(kernel, entries[0], p, &bufs, grid);
-    gpu.dispatch_1d(kernel, entries[1], p, &bufs, dw.numel());
+    gpu.dispatch_1d(kernel, entries[1], p, &bufs, finished);
 }
 
 /// The `wgrad_dw*` entry for a depthwise conv it covers (one channel in and out per group,
@@ -241,6 +298,7 @@ fn depthwise_weight_grad(gy: &Tensor, x: &Tensor, g: &Geom, entry: &'static str)
         &p,
         grid,
         [gy, x, &part, &dw],
+        dw.numel(),
     );
     dw
 }
