@@ -143,8 +143,8 @@ crate::uniform! {
         /// 1: LeakyReLU(`slope`) on the stored value (bias included); ReLU is slope 0.
         pub(super) act: u32,
         pub(super) slope: f32,
-        /// The launch covers destination channels `o0 .. o0 + on` of each group (a `Piece`;
-        /// `on` 0: all `og`), read from weights packed for them.
+        /// gather16/32/64: the launch covers destination channels `o0 .. o0 + on` of each group
+        /// (a `Piece`, set by `gather`), read from weights packed for them.
         pub(super) o0: u32,
         pub(super) on: u32,
     }
