@@ -38,6 +38,49 @@ fn gather8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   gather8_body(wid, lid, nwg, sid);
 }
 
+// A gather16/32/64 workgroup (one 8-lane subgroup): its destination pixels (image n, row a,
+// 32 pixels from b0) and this lane's channel block cb of group g (weights at block wblk).
+struct WideBlock {
+  lane: u32, live: bool, n: u32, a: u32, b0: u32,
+  g: u32, cb: u32, wblk: u32, src0: u32, ihw: u32, m: i32,
+}
+
+fn wide_block(wid: vec3<u32>, nwg: vec3<u32>, sid: u32) -> WideBlock {
+  let lane = sid & 7u;
+  let flat = wid.x + wid.z * nwg.x;
+  let n = min(flat / p.chunks, p.n - 1u);
+  let t = flat % p.chunks;
+  // Lanes per workgroup own 8 channel blocks of `R` channels (the variant's packing).
+  let blocks = (p.blocks_g + 7u) / 8u;
+  let g = wid.y / blocks;
+  let cb = (wid.y % blocks) * 8u + lane;
+  let ihw = p.ih * p.iw;
+  return WideBlock(lane, flat < p.total, n, t / p.cols_b, (t % p.cols_b) * 32u, g, cb,
+                   g * p.blocks_g + min(cb, p.blocks_g - 1u), (n * p.cin + g * p.red) * ihw, ihw,
+                   i32(p.in_mul));
+}
+
+// Tap row ky: whether it reaches this phase, and the source row it reads (rok: inside).
+struct WideRow { tap: bool, rok: bool, rowb: u32 }
+
+fn wide_row(k: WideBlock, ky: u32) -> WideRow {
+  let ty = tap_off(p.tc0y, ky);
+  let sy = i32(k.a) * k.m + select(0, ty, ty != NO_TAP);
+  let rok = k.live && sy >= 0 && sy < i32(p.ih);
+  return WideRow(ty != NO_TAP, rok, k.src0 + select(0u, u32(sy) * p.iw, rok));
+}
+
+// Tap column kx of a row: whether it reaches this phase, and the lane's 4 source pixels
+// (pixels lane, lane + 8, lane + 16, lane + 24 of the block).
+struct WideCols { tap: bool, q0: Px, q1: Px, q2: Px, q3: Px }
+
+fn wide_cols(k: WideBlock, row: WideRow, kx: u32) -> WideCols {
+  let tx = tap_off(p.tc0x, kx);
+  let sx = i32(k.b0 + k.lane) * k.m + select(0, tx, tx != NO_TAP);
+  return WideCols(tx != NO_TAP, px(row.rowb, row.rok, sx), px(row.rowb, row.rok, sx + 8 * k.m),
+                  px(row.rowb, row.rok, sx + 16 * k.m), px(row.rowb, row.rok, sx + 24 * k.m));
+}
+
 // 64 destination channels x 32 destination pixels per workgroup of one 8-lane subgroup, chosen
 // by src/ops/conv2d/gather.rs when a group has enough destination channels: the lanes share
 // the pixels and lane l owns channels 8 l .. 8 l + 7 of the block. Per reduction step each lane
@@ -48,20 +91,7 @@ fn gather8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
 @compute @workgroup_size(8)
 fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(subgroup_invocation_id) sid: u32) {
-  let lane = sid & 7u;
-  let flat = wid.x + wid.z * nwg.x;
-  let live = flat < p.total;
-  let n = min(flat / p.chunks, p.n - 1u);
-  let t = flat % p.chunks;
-  let a = t / p.cols_b;
-  let b0 = (t % p.cols_b) * 32u;
-  let blocks64 = (p.blocks_g + 7u) / 8u;
-  let g = wid.y / blocks64;
-  let cb = (wid.y % blocks64) * 8u + lane;     // this lane's 8-channel block in the group
-  let wblk = g * p.blocks_g + min(cb, p.blocks_g - 1u);
-  let ihw = p.ih * p.iw;
-  let src0 = (n * p.cin + g * p.red) * ihw;
-  let m = i32(p.in_mul);
+  let k = wide_block(wid, nwg, sid);
   var a0l = vec4<f32>(0.0); var a0h = vec4<f32>(0.0);
   var a1l = vec4<f32>(0.0); var a1h = vec4<f32>(0.0);
   var a2l = vec4<f32>(0.0); var a2h = vec4<f32>(0.0);
@@ -95,28 +125,20 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   var a30l = vec4<f32>(0.0); var a30h = vec4<f32>(0.0);
   var a31l = vec4<f32>(0.0); var a31h = vec4<f32>(0.0);
   for (var ky = 0u; ky < p.kh; ky++) {
-    let ty = tap_off(p.tc0y, ky);
-    if (ty == NO_TAP) { continue; }
-    let sy = i32(a) * m + ty;
-    let rok = live && sy >= 0 && sy < i32(p.ih);
-    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    let row = wide_row(k, ky);
+    if (!row.tap) { continue; }
     for (var kx = 0u; kx < p.kw; kx++) {
-      let tx = tap_off(p.tc0x, kx);
-      if (tx == NO_TAP) { continue; }
-      let sx = i32(b0 + lane) * m + tx;
-      let q0 = px(rowb, rok, sx + 0 * m);
-      let q1 = px(rowb, rok, sx + 8 * m);
-      let q2 = px(rowb, rok, sx + 16 * m);
-      let q3 = px(rowb, rok, sx + 24 * m);
-      var wi = ((wblk * p.kh + ky) * p.kw + kx) * p.red * 2u;
+      let q = wide_cols(k, row, kx);
+      if (!q.tap) { continue; }
+      var wi = ((k.wblk * p.kh + ky) * p.kw + kx) * p.red * 2u;
       var c = 0u;
       for (var ci = 0u; ci < p.red; ci++) {
         let wl = wp[wi];
         let wh = wp[wi + 1u];
-        let x0 = ld(q0, c);
-        let x1 = ld(q1, c);
-        let x2 = ld(q2, c);
-        let x3 = ld(q3, c);
+        let x0 = ld(q.q0, c);
+        let x1 = ld(q.q1, c);
+        let x2 = ld(q.q2, c);
+        let x3 = ld(q.q3, c);
         let s0 = subgroupBroadcast(x0, 0u); a0l += wl * s0; a0h += wh * s0;
         let s1 = subgroupBroadcast(x0, 1u); a1l += wl * s1; a1h += wh * s1;
         let s2 = subgroupBroadcast(x0, 2u); a2l += wl * s2; a2h += wh * s2;
@@ -150,11 +172,16 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         let s30 = subgroupBroadcast(x3, 6u); a30l += wl * s30; a30h += wh * s30;
         let s31 = subgroupBroadcast(x3, 7u); a31l += wl * s31; a31h += wh * s31;
         wi += 2u;
-        c += ihw;
+        c += k.ihw;
       }
     }
   }
-  if (!live || cb >= p.blocks_g) { return; }
+  if (!k.live || k.cb >= p.blocks_g) { return; }
+  let n = k.n;
+  let a = k.a;
+  let b0 = k.b0;
+  let cb = k.cb;
+  let g = k.g;
   let nc = min(p.on - cb * 8u, 8u);
   let c0 = g * p.og + p.o0 + cb * 8u;
   let nw = whole_groups(b0, 8u);
@@ -182,20 +209,7 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 @compute @workgroup_size(8)
 fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(subgroup_invocation_id) sid: u32) {
-  let lane = sid & 7u;
-  let flat = wid.x + wid.z * nwg.x;
-  let live = flat < p.total;
-  let n = min(flat / p.chunks, p.n - 1u);
-  let t = flat % p.chunks;
-  let a = t / p.cols_b;
-  let b0 = (t % p.cols_b) * 32u;
-  let blocks32 = (p.blocks_g + 7u) / 8u;
-  let g = wid.y / blocks32;
-  let cb = (wid.y % blocks32) * 8u + lane;     // this lane's 4-channel block in the group
-  let wblk = g * p.blocks_g + min(cb, p.blocks_g - 1u);
-  let ihw = p.ih * p.iw;
-  let src0 = (n * p.cin + g * p.red) * ihw;
-  let m = i32(p.in_mul);
+  let k = wide_block(wid, nwg, sid);
   var a0 = vec4<f32>(0.0);
   var a1 = vec4<f32>(0.0);
   var a2 = vec4<f32>(0.0);
@@ -229,27 +243,19 @@ fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   var a30 = vec4<f32>(0.0);
   var a31 = vec4<f32>(0.0);
   for (var ky = 0u; ky < p.kh; ky++) {
-    let ty = tap_off(p.tc0y, ky);
-    if (ty == NO_TAP) { continue; }
-    let sy = i32(a) * m + ty;
-    let rok = live && sy >= 0 && sy < i32(p.ih);
-    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    let row = wide_row(k, ky);
+    if (!row.tap) { continue; }
     for (var kx = 0u; kx < p.kw; kx++) {
-      let tx = tap_off(p.tc0x, kx);
-      if (tx == NO_TAP) { continue; }
-      let sx = i32(b0 + lane) * m + tx;
-      let q0 = px(rowb, rok, sx + 0 * m);
-      let q1 = px(rowb, rok, sx + 8 * m);
-      let q2 = px(rowb, rok, sx + 16 * m);
-      let q3 = px(rowb, rok, sx + 24 * m);
-      var wi = ((wblk * p.kh + ky) * p.kw + kx) * p.red;
+      let q = wide_cols(k, row, kx);
+      if (!q.tap) { continue; }
+      var wi = ((k.wblk * p.kh + ky) * p.kw + kx) * p.red;
       var c = 0u;
       for (var ci = 0u; ci < p.red; ci++) {
         let wv = wp[wi];
-        let x0 = ld(q0, c);
-        let x1 = ld(q1, c);
-        let x2 = ld(q2, c);
-        let x3 = ld(q3, c);
+        let x0 = ld(q.q0, c);
+        let x1 = ld(q.q1, c);
+        let x2 = ld(q.q2, c);
+        let x3 = ld(q.q3, c);
         a0 += wv * subgroupBroadcast(x0, 0u);
         a1 += wv * subgroupBroadcast(x0, 1u);
         a2 += wv * subgroupBroadcast(x0, 2u);
@@ -283,11 +289,16 @@ fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         a30 += wv * subgroupBroadcast(x3, 6u);
         a31 += wv * subgroupBroadcast(x3, 7u);
         wi += 1u;
-        c += ihw;
+        c += k.ihw;
       }
     }
   }
-  if (!live || cb >= p.blocks_g) { return; }
+  if (!k.live || k.cb >= p.blocks_g) { return; }
+  let n = k.n;
+  let a = k.a;
+  let b0 = k.b0;
+  let cb = k.cb;
+  let g = k.g;
   let nc = min(p.on - cb * 4u, 4u);
   let c0 = g * p.og + p.o0 + cb * 4u;
   let nw = whole_groups(b0, 8u);
@@ -316,20 +327,7 @@ fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 @compute @workgroup_size(8)
 fn gather16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(subgroup_invocation_id) sid: u32) {
-  let lane = sid & 7u;
-  let flat = wid.x + wid.z * nwg.x;
-  let live = flat < p.total;
-  let n = min(flat / p.chunks, p.n - 1u);
-  let t = flat % p.chunks;
-  let a = t / p.cols_b;
-  let b0 = (t % p.cols_b) * 32u;
-  let blocks16 = (p.blocks_g + 7u) / 8u;
-  let g = wid.y / blocks16;
-  let cb = (wid.y % blocks16) * 8u + lane;     // this lane's 2-channel block in the group
-  let wblk = g * p.blocks_g + min(cb, p.blocks_g - 1u);
-  let ihw = p.ih * p.iw;
-  let src0 = (n * p.cin + g * p.red) * ihw;
-  let m = i32(p.in_mul);
+  let k = wide_block(wid, nwg, sid);
   var a0 = vec2<f32>(0.0);
   var a1 = vec2<f32>(0.0);
   var a2 = vec2<f32>(0.0);
@@ -363,27 +361,19 @@ fn gather16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   var a30 = vec2<f32>(0.0);
   var a31 = vec2<f32>(0.0);
   for (var ky = 0u; ky < p.kh; ky++) {
-    let ty = tap_off(p.tc0y, ky);
-    if (ty == NO_TAP) { continue; }
-    let sy = i32(a) * m + ty;
-    let rok = live && sy >= 0 && sy < i32(p.ih);
-    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    let row = wide_row(k, ky);
+    if (!row.tap) { continue; }
     for (var kx = 0u; kx < p.kw; kx++) {
-      let tx = tap_off(p.tc0x, kx);
-      if (tx == NO_TAP) { continue; }
-      let sx = i32(b0 + lane) * m + tx;
-      let q0 = px(rowb, rok, sx + 0 * m);
-      let q1 = px(rowb, rok, sx + 8 * m);
-      let q2 = px(rowb, rok, sx + 16 * m);
-      let q3 = px(rowb, rok, sx + 24 * m);
-      var wi = ((wblk * p.kh + ky) * p.kw + kx) * p.red * 2u;
+      let q = wide_cols(k, row, kx);
+      if (!q.tap) { continue; }
+      var wi = ((k.wblk * p.kh + ky) * p.kw + kx) * p.red * 2u;
       var c = 0u;
       for (var ci = 0u; ci < p.red; ci++) {
         let wv = vec2<f32>(wp1[wi], wp1[wi + 1u]);
-        let x0 = ld(q0, c);
-        let x1 = ld(q1, c);
-        let x2 = ld(q2, c);
-        let x3 = ld(q3, c);
+        let x0 = ld(q.q0, c);
+        let x1 = ld(q.q1, c);
+        let x2 = ld(q.q2, c);
+        let x3 = ld(q.q3, c);
         a0 += wv * subgroupBroadcast(x0, 0u);
         a1 += wv * subgroupBroadcast(x0, 1u);
         a2 += wv * subgroupBroadcast(x0, 2u);
@@ -417,11 +407,16 @@ fn gather16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         a30 += wv * subgroupBroadcast(x3, 6u);
         a31 += wv * subgroupBroadcast(x3, 7u);
         wi += 2u;
-        c += ihw;
+        c += k.ihw;
       }
     }
   }
-  if (!live || cb >= p.blocks_g) { return; }
+  if (!k.live || k.cb >= p.blocks_g) { return; }
+  let n = k.n;
+  let a = k.a;
+  let b0 = k.b0;
+  let cb = k.cb;
+  let g = k.g;
   let nc = min(p.on - cb * 2u, 2u);
   let c0 = g * p.og + p.o0 + cb * 2u;
   let nw = whole_groups(b0, 8u);
