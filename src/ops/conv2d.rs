@@ -200,35 +200,34 @@ pub fn conv2d_raw_act(
         pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
         return y;
     }
+    let p = GatherParams {
+        n: u(g.n),
+        cin: u(g.cin),
+        ih: u(g.h),
+        iw: u(g.w),
+        cout: u(g.cout),
+        oh: u(g.ho),
+        ow: u(g.wo),
+        red: u(red),
+        og: u(og),
+        kh: u(g.kh),
+        kw: u(g.kw),
+        rows: u(g.ho),
+        cols: u(g.wo),
+        in_mul: u(cfg.stride),
+        out_mul: 1,
+        tc0y: -(cfg.padding as i32),
+        tc0x: -(cfg.padding as i32),
+        tsgn: 1,
+        tdiv: 1,
+        dil: u(cfg.dilation),
+        act: act.is_some() as u32,
+        slope: act.unwrap_or(0.0),
+        ..Default::default()
+    };
     for piece in pieces(gpu, og, g.n * g.ho * g.wo) {
         let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, false);
-        let p = GatherParams {
-            n: u(g.n),
-            cin: u(g.cin),
-            ih: u(g.h),
-            iw: u(g.w),
-            cout: u(g.cout),
-            oh: u(g.ho),
-            ow: u(g.wo),
-            red: u(red),
-            og: u(og),
-            kh: u(g.kh),
-            kw: u(g.kw),
-            rows: u(g.ho),
-            cols: u(g.wo),
-            in_mul: u(cfg.stride),
-            out_mul: 1,
-            tc0y: -(cfg.padding as i32),
-            tc0x: -(cfg.padding as i32),
-            tsgn: 1,
-            tdiv: 1,
-            dil: u(cfg.dilation),
-            wmode,
-            act: act.is_some() as u32,
-            slope: act.unwrap_or(0.0),
-            ..Default::default()
-        };
-        gather(x, &packed, b, &y, p, piece);
+        gather(x, &packed, b, &y, GatherParams { wmode, ..p }, piece);
     }
     y
 }

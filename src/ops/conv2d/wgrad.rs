@@ -72,25 +72,32 @@ pub(super) fn weight_grad(gy: &Tensor, x: &Tensor, g: &Geom) -> Tensor {
         return depthwise_weight_grad(gy, x, g, entry);
     }
     let dw = Tensor::empty(gpu, &[g.cout, g.cin_g(), g.kh, g.kw]);
-    let pieces = channel_pieces(gpu, cout_g);
     // Every piece splits the pixels into the chunks the whole launch would use, so that each
     // weight's sum runs in the same order whatever the pieces.
-    let whole_blocks = match pieces[..] {
-        [(_, _, cpl)] => cout_g.div_ceil(lanes(gpu, cout_g) * cpl),
-        _ => cout_g.div_ceil(64),
-    };
-    for (o0, on, cpl) in pieces {
-        weight_grad_piece(gy, x, g, &dw, (o0, on, cpl), whole_blocks);
+    let whole_blocks = cout_g.div_ceil(lanes_per_block(gpu, cout_g) * whole_cpl(gpu, cout_g));
+    for piece in channel_pieces(gpu, cout_g) {
+        weight_grad_piece(gy, x, g, &dw, piece, whole_blocks);
     }
     dw
 }
 
 /// Lanes that share a wgrad workgroup's channels: wgrad_sg's 8, or wgrad8's one.
-fn lanes(gpu: &Gpu, cout_g: usize) -> usize {
+fn lanes_per_block(gpu: &Gpu, cout_g: usize) -> usize {
     if use_subgroups(gpu, cout_g) {
         8
     } else {
         1
+    }
+}
+
+/// Channels per lane of the launch covering all `cout_g` channels: wgrad8's 8, wgrad_sg's 8,
+/// or 4 (`wgrad_sg32`) in groups of at most 32 channels, where a 64-channel block would be
+/// mostly padding.
+fn whole_cpl(gpu: &Gpu, cout_g: usize) -> usize {
+    if use_subgroups(gpu, cout_g) && cout_g <= 32 {
+        4
+    } else {
+        8
     }
 }
 
@@ -101,15 +108,13 @@ fn lanes(gpu: &Gpu, cout_g: usize) -> usize {
 /// 32-channel one (80 = 64 + 16). Each weight is still one lane's sum over the same chunks in
 /// the same order, so results do not change by a bit. `cpl` 8 and no subgroups: wgrad8.
 fn channel_pieces(gpu: &Gpu, cout_g: usize) -> Vec<(usize, usize, usize)> {
-    if !use_subgroups(gpu, cout_g) {
-        return vec![(0, cout_g, 8)];
-    }
-    if cout_g <= 32 {
-        return vec![(0, cout_g, 4)];
+    let whole = vec![(0, cout_g, whole_cpl(gpu, cout_g))];
+    if !use_subgroups(gpu, cout_g) || cout_g <= 32 {
+        return whole;
     }
     let (full, rest) = (cout_g / 64 * 64, cout_g % 64);
     if full == 0 || rest == 0 || rest > 32 {
-        return vec![(0, cout_g, 8)];
+        return whole;
     }
     vec![(0, full, 8), (full, rest, 4)]
 }
@@ -132,7 +137,7 @@ fn weight_grad_piece(
     let wl = if k_sg { 8 } else { 64 };
     // Output channels per workgroup (all kernels take TAPS_PER_GROUP taps): wgrad_sg's 8 lanes
     // own `cpl` channels each, wgrad8's one lane 8.
-    let lanes = lanes(gpu, cout_g);
+    let lanes = lanes_per_block(gpu, cout_g);
     let bc = lanes * cpl;
     let groups = g.cfg.groups;
     let blocks_g = on.div_ceil(bc);
