@@ -30,7 +30,8 @@ fn main() -> anyhow::Result<()> {
         .position(|a| a == "--iters")
         .map(|i| args[i + 1].parse().unwrap())
         .unwrap_or(3);
-    let gpu = Gpu::open()?;
+    // The device as `hinas search` opens it for this config.
+    let gpu = Gpu::open_for(cfg.dispatch_size())?;
     let mut store = ParamStore::new(&gpu);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let net = Supernet::new(&mut store, &mut rng, &cfg.space)?;

@@ -39,7 +39,11 @@ fn main() -> anyhow::Result<()> {
     let overrides = flag("--config").map(PathBuf::from);
     let cfg = TrainConfig::resolve(&budget, overrides.as_deref())?;
     let genotype = retrain_genotype(&Genotype::load(Path::new(genotype_path))?, &cfg);
-    let gpu = Gpu::open()?;
+    // The device as `hinas train` opens it for this config.
+    let gpu = Gpu::open_for(hinas::gpu::DispatchSize::for_batch(
+        cfg.train.batch_size,
+        cfg.train.patch_size * cfg.train.patch_size,
+    ))?;
     if let Some(out) = flag("--dump") {
         dump(&gpu, &genotype, &cfg, &PathBuf::from(out))?;
     }

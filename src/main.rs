@@ -26,6 +26,8 @@ Environment:
                                 as `hinas info` lists them
   HINAS_SUBGROUP_KERNELS=1|0    force the 8-lane subgroup kernels on or off
   HINAS_PROFILE=1               print GPU time per kernel to stderr at exit
+  LP_NUM_THREADS=<n>            Mesa's software driver: its thread count (search and train set 0,
+                                dispatches on its queue thread, for batches of <= 2048 pixels)
   HINAS_MEMORY_LIMIT_GIB=<n>    device memory runs are checked against (default: system memory on
                                 CPU adapters, unchecked elsewhere)
   HINAS_PYTHON=<python>         tests: a Python with onnxruntime/torch for the cross-checks

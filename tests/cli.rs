@@ -265,6 +265,43 @@ fn search_without_cell_sharing_runs_through_architecture_steps() {
 }
 
 #[test]
+fn small_searches_run_dispatches_on_the_software_drivers_queue_thread() {
+    // micro.toml's batch (2 of 16x16) is a small-dispatch run: on lavapipe the search sets
+    // LP_NUM_THREADS=0 before opening the device and says so in its first line; a user's own
+    // setting is left alone.
+    let run = |name: &str, threads: Option<&str>| {
+        let out = scratch(name);
+        let mut cmd = hinas();
+        cmd.args(["search", "--config"])
+            .arg(micro())
+            .arg("--out")
+            .arg(&out)
+            .env_remove("LP_NUM_THREADS");
+        if let Some(t) = threads {
+            cmd.env("LP_NUM_THREADS", t);
+        }
+        let o = cmd.output().expect("run hinas");
+        assert!(o.status.success(), "search failed: {}", stderr(&o));
+        let _ = std::fs::remove_dir_all(&out);
+        let err = stderr(&o);
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("searching "))
+            .unwrap_or_else(|| panic!("no start line in:\n{err}"))
+            .to_string();
+        line
+    };
+    let line = run("search-inline", None);
+    if line.contains("llvmpipe") {
+        assert!(line.contains("(LP_NUM_THREADS=0)"), "{line}");
+        let line = run("search-user-threads", Some("2"));
+        assert!(!line.contains("LP_NUM_THREADS"), "{line}");
+    } else {
+        assert!(!line.contains("LP_NUM_THREADS"), "{line}");
+    }
+}
+
+#[test]
 fn second_order_search_runs_to_the_end() {
     let out = scratch("search-order2");
     let o = search(&out, &["--arch-order", "2"]);

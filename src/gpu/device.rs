@@ -22,6 +22,58 @@ pub(crate) fn instance() -> wgpu::Instance {
     wgpu::Instance::new(desc)
 }
 
+/// What a run's dispatches are like, for the one driver setting that must be chosen before the
+/// device opens: how Mesa's software driver (lavapipe) runs a dispatch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DispatchSize {
+    /// Tensors of a few thousand values: a step is thousands of dispatches that each take
+    /// tens of microseconds, so their fixed cost sets its time.
+    Small,
+    /// Everything else: each dispatch has enough workgroups to keep every core busy.
+    Large,
+}
+
+/// Largest batch (images x pixels per image) whose steps run as [`DispatchSize::Small`].
+/// Measured with `examples/step_time` on 2 cores (machine D, docs/perf-log.md "Dispatches on
+/// lavapipe's queue thread"): search steps of 512-2,048 pixels per batch ran 0.55-0.89x the
+/// time inline, 2,304 broke even and 4,096 ran 1.10-1.19x; a derived-network training step of
+/// 6 x 32 x 32 ran 1.66x.
+pub const SMALL_BATCH_PIXELS: usize = 2048;
+
+impl DispatchSize {
+    /// The class of a step over `batch` images of `pixels` pixels each.
+    pub fn for_batch(batch: usize, pixels: usize) -> DispatchSize {
+        if batch.saturating_mul(pixels) <= SMALL_BATCH_PIXELS {
+            DispatchSize::Small
+        } else {
+            DispatchSize::Large
+        }
+    }
+}
+
+/// The `LP_NUM_THREADS` value to set for a run, given what the user set (never overridden).
+/// lavapipe runs each dispatch on a pool of one thread per core, woken for every dispatch and
+/// waited for; with 0 threads it runs the dispatch on its queue thread instead, which for
+/// small dispatches is far cheaper than the wake-up and wait (the host thread keeps recording
+/// the next dispatches meanwhile). Other drivers do not read the variable.
+pub fn software_driver_threads(size: DispatchSize, user: Option<&str>) -> Option<&'static str> {
+    match (size, user) {
+        (DispatchSize::Small, None) => Some("0"),
+        _ => None,
+    }
+}
+
+/// Sets the software driver's thread count for `size` (see [`software_driver_threads`]).
+/// The driver reads it when an instance is created.
+pub(crate) fn configure_software_driver(size: DispatchSize) {
+    let user = std::env::var("LP_NUM_THREADS").ok();
+    if let Some(v) = software_driver_threads(size, user.as_deref()) {
+        // Set while this process has no other thread reading the environment: the commands
+        // open their device before starting any worker thread.
+        unsafe { std::env::set_var("LP_NUM_THREADS", v) };
+    }
+}
+
 /// All adapters of the primary backends.
 pub fn enumerate() -> Vec<wgpu::Adapter> {
     pollster::block_on(instance().enumerate_adapters(BACKENDS))
@@ -165,4 +217,39 @@ pub fn describe(adapter: &wgpu::Adapter) -> String {
         yn(subgroup_kernels(&i, f))
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_up_to_the_measured_crossover_are_small() {
+        // The default search (2 of 24x24) and the CI configs (2 of 16x16) run inline; the
+        // `small` search (4 of 32x32) and the tiny retraining (6 of 32x32) keep the pool.
+        assert_eq!(DispatchSize::for_batch(2, 24 * 24), DispatchSize::Small);
+        assert_eq!(DispatchSize::for_batch(2, 16 * 16), DispatchSize::Small);
+        assert_eq!(DispatchSize::for_batch(1, 2048), DispatchSize::Small);
+        assert_eq!(DispatchSize::for_batch(1, 2049), DispatchSize::Large);
+        assert_eq!(DispatchSize::for_batch(4, 32 * 32), DispatchSize::Large);
+        assert_eq!(DispatchSize::for_batch(6, 32 * 32), DispatchSize::Large);
+        assert_eq!(DispatchSize::for_batch(usize::MAX, 2), DispatchSize::Large);
+    }
+
+    #[test]
+    fn the_users_driver_threads_win() {
+        assert_eq!(
+            software_driver_threads(DispatchSize::Small, None),
+            Some("0")
+        );
+        assert_eq!(software_driver_threads(DispatchSize::Large, None), None);
+        assert_eq!(
+            software_driver_threads(DispatchSize::Small, Some("2")),
+            None
+        );
+        assert_eq!(
+            software_driver_threads(DispatchSize::Small, Some("0")),
+            None
+        );
+    }
 }

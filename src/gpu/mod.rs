@@ -9,7 +9,9 @@ mod pool;
 mod profile;
 mod tensor;
 
-pub use device::{describe, enumerate, NO_ADAPTER_HINT};
+pub use device::{
+    describe, enumerate, software_driver_threads, DispatchSize, NO_ADAPTER_HINT, SMALL_BATCH_PIXELS,
+};
 pub use kernel::{compare_layout, grid_1d, wgsl_layout, Field, Kernel, Uniform, WgslLayout};
 pub use pool::MemoryStats;
 pub use profile::{format_report, KernelTime};
@@ -87,6 +89,14 @@ impl Gpu {
     /// With `HINAS_PROFILE` set, per-kernel GPU times are collected and printed to stderr when
     /// the device is closed (see [`Gpu::enable_profiler`]).
     pub fn open() -> anyhow::Result<Gpu> {
+        Self::open_for(DispatchSize::Large)
+    }
+
+    /// [`Gpu::open`] for a run whose dispatches are of `size`: on the software driver, small
+    /// ones run on its queue thread ([`device::software_driver_threads`]). The first device a
+    /// process opens decides it.
+    pub fn open_for(size: DispatchSize) -> anyhow::Result<Gpu> {
+        device::configure_software_driver(size);
         let adapter = device::choose_adapter()?;
         let gpu = Self::from_adapter(adapter)?;
         if std::env::var_os("HINAS_PROFILE").is_some() {
@@ -196,9 +206,19 @@ impl Gpu {
     /// One line naming the adapter and driver, for logs and benchmark output.
     pub fn adapter_line(&self) -> String {
         let i = &self.0.info;
+        let inline = i.device_type == wgpu::DeviceType::Cpu
+            && std::env::var("LP_NUM_THREADS").is_ok_and(|v| v.trim() == "0");
         format!(
-            "{} ({:?}, {} {})",
-            i.name, i.backend, i.driver, i.driver_info
+            "{} ({:?}, {} {}){}",
+            i.name,
+            i.backend,
+            i.driver,
+            i.driver_info,
+            if inline {
+                ", dispatches on the driver's queue thread (LP_NUM_THREADS=0)"
+            } else {
+                ""
+            }
         )
     }
     /// Largest number of f32 elements one storage binding may hold.

@@ -340,6 +340,12 @@ impl SearchConfig {
         self.search.validate()
     }
 
+    /// How large the supernet step's dispatches are (see [`crate::gpu::DispatchSize`]).
+    pub fn dispatch_size(&self) -> crate::gpu::DispatchSize {
+        let p = &self.search;
+        crate::gpu::DispatchSize::for_batch(p.batch_size, p.patch_size * p.patch_size)
+    }
+
     /// The device memory the search will need (see [`crate::gpu::MemoryEstimate`]): the
     /// activations every candidate op keeps for the backward pass, at each level's width and
     /// resolution, times a factor measured on the tiny and paper searches (intermediates,

@@ -43,7 +43,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<run::Outcome> {
     }
     // Data problems are reported before the GPU is touched.
     let split = run::load_split(&config, &data)?;
-    let gpu = Gpu::open()?;
+    let gpu = Gpu::open_for(config.dispatch_size())?;
     // Refused before anything is allocated or written.
     crate::gpu::check_memory(&gpu, &config.memory_estimate(), "this search")?;
     std::fs::create_dir_all(&out_dir)

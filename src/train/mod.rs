@@ -67,7 +67,10 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
     genotype.validate()?;
     // Data problems are reported before the GPU is touched.
     let split = run::load_split(&config, genotype.space.channels, &data)?;
-    let gpu = Gpu::open()?;
+    let gpu = Gpu::open_for(crate::gpu::DispatchSize::for_batch(
+        config.train.batch_size,
+        config.train.patch_size * config.train.patch_size,
+    ))?;
     // Refused before anything is allocated or written.
     crate::gpu::check_memory(
         &gpu,
