@@ -443,3 +443,127 @@ fn store2x4(n: u32, c0: u32, nc: u32, a: u32, b: u32, a0: vec2<f32>, a1: vec2<f3
   put4(n, c0, a, b, vec4<f32>(a0.x, a1.x, a2.x, a3.x));
   if (nc > 1u) { put4(n, c0 + 1u, a, b, vec4<f32>(a0.y, a1.y, a2.y, a3.y)); }
 }
+
+// gather1 for stride-1 convolutions with rows of 3 or 5 taps at dilation 1 or 2 (forward, or the
+// input gradient of a stride-1 conv: tdiv = 1, so every tap reaches every pixel): one destination
+// channel x 8 pixels of two destination rows per lane. On lavapipe every load with a computed
+// index runs lane by lane, so the kernel is built to load each value once per lane:
+// - the taps of a row are visited left to right (right to left for the input gradient, whose
+//   offsets decrease with kx), so the 8 source values of one tap are the previous tap's shifted
+//   by `dil`: kept in registers, only the `dil` new ones loaded (3x3: 10 loads per source row
+//   instead of 24; 5x5: 12 instead of 40);
+// - the two destination rows read kh + 1 source rows between them at dilation 1 (2 kh at 2),
+//   each loaded once for both;
+// - a row's kw weights (the same in every lane) are one load per lane, lane k holding the k-th
+//   tap visited, handed to all lanes with subgroupBroadcast.
+// Each destination value sums the same products in the same order as one row per lane did
+// (taps row by row, reduction channels, taps of the row), so results are unchanged to the bit.
+// Grid as gather1, over pairs of destination rows.
+fn gather1s_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, sid: u32, kw5: bool, dil2: bool) {
+  let kw = select(3u, 5u, kw5);  // = p.kw, a constant here so the tap loop unrolls
+  let dil = select(1u, 2u, dil2);  // = p.dil
+  let flat = wid.x + wid.z * nwg.x;
+  let n = flat / p.chunks;
+  let t = (flat % p.chunks) * GWG + lid.x;
+  let live = flat < p.total && t < (p.rows + 1u) / 2u * p.cols_b;
+  let a = 2u * (t / p.cols_b);
+  let b0 = (t % p.cols_b) * 8u;
+  let oc = wid.y;
+  let g = oc / p.og;
+  let ihw = p.ih * p.iw;
+  let src0 = (min(n, p.n - 1u) * p.cin + g * p.red) * ihw;
+  let fwd = p.tsgn > 0;
+  // Leftmost tap offset; taps k = 0.. then sit at lo + k * dil.
+  let lo = p.tc0x - select(i32((kw - 1u) * dil), 0, fwd);
+  let sx0 = i32(b0) + lo;
+  // The weight this lane loads for a row: the (lane)-th tap visited.
+  let lane = sid & 7u;
+  let kxl = select(kw - 1u - min(lane, kw - 1u), min(lane, kw - 1u), fwd);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  // Source row i (of (kh - 1) dil + 2) sits at a + tc0y + u, u = i forward and 1 - i for the
+  // input gradient; destination row j reads it as tap row ky with ky dil = d_j.
+  let nrows = (p.kh - 1u) * dil + 2u;
+  for (var i = 0u; i < nrows; i++) {
+    let u = select(1 - i32(i), i32(i), fwd);
+    let sy = i32(a) + p.tc0y + u;
+    let d0 = select(i32(i) - 1, i32(i), fwd);
+    let d1 = select(i32(i), i32(i) - 1, fwd);
+    let ky0 = u32(max(d0, 0)) / dil;
+    let ky1 = u32(max(d1, 0)) / dil;
+    let use0 = d0 >= 0 && u32(d0) % dil == 0u && ky0 < p.kh;
+    let use1 = d1 >= 0 && u32(d1) % dil == 0u && ky1 < p.kh;
+    if (!use0 && !use1) { continue; }
+    let rok = live && sy >= 0 && sy < i32(p.ih);
+    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    let w0i = ((oc * p.kh + min(ky0, p.kh - 1u)) * kw + kxl) * p.red;
+    let w1i = ((oc * p.kh + min(ky1, p.kh - 1u)) * kw + kxl) * p.red;
+    var c = 0u;
+    for (var ci = 0u; ci < p.red; ci++) {
+      let w0 = broadcast8(select(0.0, wp1[w0i + ci], use0));
+      let w1 = broadcast8(select(0.0, wp1[w1i + ci], use1));
+      var x0 = ld(px(rowb, rok, sx0), c);      var x1 = ld(px(rowb, rok, sx0 + 1), c);
+      var x2 = ld(px(rowb, rok, sx0 + 2), c);  var x3 = ld(px(rowb, rok, sx0 + 3), c);
+      var x4 = ld(px(rowb, rok, sx0 + 4), c);  var x5 = ld(px(rowb, rok, sx0 + 5), c);
+      var x6 = ld(px(rowb, rok, sx0 + 6), c);  var x7 = ld(px(rowb, rok, sx0 + 7), c);
+      var nx = sx0 + 8;
+      for (var k = 0u; k < kw; k++) {
+        let lo4 = vec4<f32>(x0, x1, x2, x3);
+        let hi4 = vec4<f32>(x4, x5, x6, x7);
+        if (use0) {
+          let wv = select(w0.hi[k & 3u], w0.lo[k & 3u], k < 4u);
+          acc0 += wv * lo4;
+          acc1 += wv * hi4;
+        }
+        if (use1) {
+          let wv = select(w1.hi[k & 3u], w1.lo[k & 3u], k < 4u);
+          acc2 += wv * lo4;
+          acc3 += wv * hi4;
+        }
+        if (dil2) {
+          x0 = x2; x1 = x3; x2 = x4; x3 = x5; x4 = x6; x5 = x7;
+          x6 = ld(px(rowb, rok, nx), c); x7 = ld(px(rowb, rok, nx + 1), c);
+          nx += 2;
+        } else {
+          x0 = x1; x1 = x2; x2 = x3; x3 = x4; x4 = x5; x5 = x6; x6 = x7;
+          x7 = ld(px(rowb, rok, nx), c);
+          nx += 1;
+        }
+      }
+      c += ihw;
+    }
+  }
+  if (!live) { return; }
+  store4(n, oc, a, b0, acc0);
+  store4(n, oc, a, b0 + 4u, acc1);
+  if (a + 1u < p.rows) {
+    store4(n, oc, a + 1u, b0, acc2);
+    store4(n, oc, a + 1u, b0 + 4u, acc3);
+  }
+}
+
+@compute @workgroup_size(GWG)
+fn gather1s3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  gather1s_body(wid, lid, nwg, sid, false, false);
+}
+
+@compute @workgroup_size(GWG)
+fn gather1s3_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  gather1s_body(wid, lid, nwg, sid, false, true);
+}
+
+@compute @workgroup_size(GWG)
+fn gather1s5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  gather1s_body(wid, lid, nwg, sid, true, false);
+}
+
+@compute @workgroup_size(GWG)
+fn gather1s5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  gather1s_body(wid, lid, nwg, sid, true, true);
+}

@@ -179,6 +179,10 @@ fn groups_and_depthwise() {
     // 3x3 depthwise, dilation 1 and 2 (each with its own weight-gradient entry point).
     check(&case([2, 3, 10, 11], [3, 1, 3, 3], 1, 1, 1, 3, true), 28);
     check(&case([1, 2, 9, 12], [2, 1, 3, 3], 1, 2, 2, 2, false), 29);
+    // The sliding kernels take two destination rows per lane: images of one and two rows, and
+    // one output channel over three input channels at 5x5.
+    check(&case([1, 2, 1, 9], [2, 1, 3, 3], 1, 1, 1, 2, true), 30);
+    check(&case([1, 3, 2, 5], [1, 3, 5, 5], 1, 2, 1, 1, false), 31);
 }
 
 #[test]

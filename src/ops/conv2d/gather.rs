@@ -305,19 +305,10 @@ pub(super) fn gather(
     p.blocks_g = p.on.div_ceil(u(v.r()));
     let wide = matches!(v, Variant::Wide16 | Variant::Wide32 | Variant::Wide64);
     p.cols_b = p.cols.div_ceil(v.pixels());
-    // gather1/8 put one pixel block per invocation (`GWG` of the kernel's file per workgroup),
-    // gather32/64 one per workgroup.
-    p.chunks = if wide {
-        p.rows * p.cols_b
-    } else {
-        (p.rows * p.cols_b).div_ceil(lanes_per_workgroup(gpu))
-    };
-    p.total = p.n * p.chunks;
-    p.has_bias = bias.is_some() as u32;
-    // gather1s* (source values shifted through registers from tap to tap) where every tap
-    // reaches every pixel at unit spacing; measured on lavapipe only, so with the 8-lane
-    // kernels.
-    let sliding = p.in_mul == 1 && p.tdiv == 1 && subgroup_kernels(gpu);
+    // gather1s* (source values shifted through registers from tap to tap, two destination rows
+    // per lane) where every tap reaches every pixel at unit spacing; measured on lavapipe only,
+    // so with the 8-lane kernels (shaders/conv2d_sg.wgsl).
+    let sliding = v == Variant::One && p.in_mul == 1 && p.tdiv == 1 && subgroup_kernels(gpu);
     let sliding_entry = match (p.kw, p.dil) {
         _ if !sliding => None,
         (3, 1) => Some("gather1s3"),
@@ -326,6 +317,20 @@ pub(super) fn gather(
         (5, 2) => Some("gather1s5_d2"),
         _ => None,
     };
+    let block_rows = if sliding_entry.is_some() {
+        p.rows.div_ceil(2)
+    } else {
+        p.rows
+    };
+    // gather1/8 put one pixel block per invocation (`GWG` of the kernel's file per workgroup),
+    // gather32/64 one per workgroup.
+    p.chunks = if wide {
+        p.rows * p.cols_b
+    } else {
+        (block_rows * p.cols_b).div_ceil(lanes_per_workgroup(gpu))
+    };
+    p.total = p.n * p.chunks;
+    p.has_bias = bias.is_some() as u32;
     let (entry, y) = match v {
         Variant::One if sliding_entry.is_some() => (sliding_entry.unwrap(), p.cout as usize),
         Variant::One => ("gather1", p.cout as usize),
