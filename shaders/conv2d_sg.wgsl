@@ -2,6 +2,8 @@
 // gather8 with the 8 weights of a step loaded by one scalar load per lane (lane i of each 8
 // loads weight i) and handed to every lane with subgroupBroadcast. All lanes use the same weights, and on lavapipe each non-constant-index load
 // runs lane by lane, so this turns two vec4 loads into one scalar load (~17 % faster there).
+// Also the kernels that exist only in this family: gather16/32/64 (lanes sharing source values)
+// and the sliding gathers gather1s* (stride-1 3x3 / 5x5 with one destination channel).
 // Needs subgroups of at least 8 lanes.
 
 #include "conv2d.wgsl"

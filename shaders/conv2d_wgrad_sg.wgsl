@@ -334,7 +334,7 @@ fn wgrad_sg32_v4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invoca
 // blocks of 8 output pixels of one row (items: (n, oy, block), `quads` = blocks per row): it
 // loads their 8 gy values and the 8 source values of tap kx = 0, and for each further tap
 // shifts the source values by `dil` through registers, loading only the new ones (as
-// gather1s_body in conv2d.wgsl); one dot product per tap. The 8 lanes' sums are added with
+// gather1s_body in conv2d_sg.wgsl); one dot product per tap. The 8 lanes' sums are added with
 // subgroupAdd, and part[chunk][channel][ky] (two vec4: the kw <= 5 taps) is summed over chunks
 // in order by wgrad_dw_finish.
 fn wgrad_dw_body(wid: vec3<u32>, sid: u32, kw5: bool, dil2: bool) {
