@@ -40,10 +40,7 @@ fn main() -> anyhow::Result<()> {
     let cfg = TrainConfig::resolve(&budget, overrides.as_deref())?;
     let genotype = retrain_genotype(&Genotype::load(Path::new(genotype_path))?, &cfg);
     // The device as `hinas train` opens it for this config.
-    let gpu = Gpu::open_for(hinas::gpu::DispatchSize::for_batch(
-        cfg.train.batch_size,
-        cfg.train.patch_size * cfg.train.patch_size,
-    ))?;
+    let gpu = Gpu::open_for(cfg.dispatch_size())?;
     if let Some(out) = flag("--dump") {
         dump(&gpu, &genotype, &cfg, &PathBuf::from(out))?;
     }

@@ -83,6 +83,14 @@ fn wide_cols(k: WideBlock, row: WideRow, kx: u32) -> WideCols {
                   px(row.rowb, row.rok, sx + 16 * k.m), px(row.rowb, row.rok, sx + 24 * k.m));
 }
 
+// What a live lane of a wide gather with `r` channels per lane stores: its nc (<= r)
+// destination channels from c0, and how many of its 8 groups of 4 pixels are whole vec4s.
+struct WideDst { nc: u32, c0: u32, nw: u32 }
+
+fn wide_dst(k: WideBlock, r: u32) -> WideDst {
+  return WideDst(min(p.on - k.cb * r, r), k.g * p.og + p.o0 + k.cb * r, whole_groups(k.b0, 8u));
+}
+
 // 64 destination channels x 32 destination pixels per workgroup of one 8-lane subgroup, chosen
 // by src/ops/conv2d/gather.rs when a group has enough destination channels: the lanes share
 // the pixels and lane l owns channels 8 l .. 8 l + 7 of the block. Per reduction step each lane
@@ -179,14 +187,8 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     }
   }
   if (!k.live || k.cb >= p.blocks_g) { return; }
-  let n = k.n;
-  let a = k.a;
-  let b0 = k.b0;
-  let cb = k.cb;
-  let g = k.g;
-  let nc = min(p.on - cb * 8u, 8u);
-  let c0 = g * p.og + p.o0 + cb * 8u;
-  let nw = whole_groups(b0, 8u);
+  let d = wide_dst(k, 8u);
+  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
   if (nw > 0u) { store8x4(n, c0, nc, a, b0 + 0u, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h); }
   if (nw > 1u) { store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h); }
   if (nw > 2u) { store8x4(n, c0, nc, a, b0 + 8u, a8l, a8h, a9l, a9h, a10l, a10h, a11l, a11h); }
@@ -296,14 +298,8 @@ fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     }
   }
   if (!k.live || k.cb >= p.blocks_g) { return; }
-  let n = k.n;
-  let a = k.a;
-  let b0 = k.b0;
-  let cb = k.cb;
-  let g = k.g;
-  let nc = min(p.on - cb * 4u, 4u);
-  let c0 = g * p.og + p.o0 + cb * 4u;
-  let nw = whole_groups(b0, 8u);
+  let d = wide_dst(k, 4u);
+  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
   if (nw > 0u) { store4x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3); }
   if (nw > 1u) { store4x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7); }
   if (nw > 2u) { store4x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11); }
@@ -414,14 +410,8 @@ fn gather16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     }
   }
   if (!k.live || k.cb >= p.blocks_g) { return; }
-  let n = k.n;
-  let a = k.a;
-  let b0 = k.b0;
-  let cb = k.cb;
-  let g = k.g;
-  let nc = min(p.on - cb * 2u, 2u);
-  let c0 = g * p.og + p.o0 + cb * 2u;
-  let nw = whole_groups(b0, 8u);
+  let d = wide_dst(k, 2u);
+  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
   if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3); }
   if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7); }
   if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11); }

@@ -38,7 +38,7 @@ pub enum DispatchSize {
 /// lavapipe's queue thread"): search steps of 512-2,048 pixels per batch ran 0.55-0.89x the
 /// time inline, 2,304 broke even and 4,096 ran 1.10-1.19x; a derived-network training step of
 /// 6 x 32 x 32 ran 1.66x.
-pub const SMALL_BATCH_PIXELS: usize = 2048;
+pub(crate) const SMALL_BATCH_PIXELS: usize = 2048;
 
 impl DispatchSize {
     /// The class of a step over `batch` images of `pixels` pixels each.
@@ -56,7 +56,10 @@ impl DispatchSize {
 /// waited for; with 0 threads it runs the dispatch on its queue thread instead, which for
 /// small dispatches is far cheaper than the wake-up and wait (the host thread keeps recording
 /// the next dispatches meanwhile). Other drivers do not read the variable.
-pub fn software_driver_threads(size: DispatchSize, user: Option<&str>) -> Option<&'static str> {
+pub(crate) fn software_driver_threads(
+    size: DispatchSize,
+    user: Option<&str>,
+) -> Option<&'static str> {
     match (size, user) {
         (DispatchSize::Small, None) => Some("0"),
         _ => None,

@@ -9,9 +9,7 @@ mod pool;
 mod profile;
 mod tensor;
 
-pub use device::{
-    describe, enumerate, software_driver_threads, DispatchSize, NO_ADAPTER_HINT, SMALL_BATCH_PIXELS,
-};
+pub use device::{describe, enumerate, DispatchSize, NO_ADAPTER_HINT};
 pub use kernel::{compare_layout, grid_1d, wgsl_layout, Field, Kernel, Uniform, WgslLayout};
 pub use pool::MemoryStats;
 pub use profile::{format_report, KernelTime};

@@ -140,6 +140,12 @@ impl TrainConfig {
         Ok(cfg)
     }
 
+    /// How large the training step's dispatches are (see [`crate::gpu::DispatchSize`]).
+    pub fn dispatch_size(&self) -> crate::gpu::DispatchSize {
+        let t = &self.train;
+        crate::gpu::DispatchSize::for_batch(t.batch_size, t.patch_size * t.patch_size)
+    }
+
     pub fn validate(&self) -> anyhow::Result<()> {
         let (n, t) = (&self.net, &self.train);
         use crate::config_file::{check_at_most, check_finite};

@@ -67,10 +67,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<Outcome> {
     genotype.validate()?;
     // Data problems are reported before the GPU is touched.
     let split = run::load_split(&config, genotype.space.channels, &data)?;
-    let gpu = Gpu::open_for(crate::gpu::DispatchSize::for_batch(
-        config.train.batch_size,
-        config.train.patch_size * config.train.patch_size,
-    ))?;
+    let gpu = Gpu::open_for(config.dispatch_size())?;
     // Refused before anything is allocated or written.
     crate::gpu::check_memory(
         &gpu,
