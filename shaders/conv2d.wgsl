@@ -91,6 +91,13 @@ fn whole4(b: u32) -> bool {
 fn put4(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
   var bv = 0.0;
   if (p.has_bias != 0u) { bv = bias[c]; }
+  put4b(n, c, a, b, v, bv);
+}
+
+// put4 with the channel's bias `bv` loaded by the caller (0 without a bias): the block stores
+// below load a lane's biases once rather than once per 4-pixel group, since on lavapipe each
+// such load runs lane by lane like the stores.
+fn put4b(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>, bv: f32) {
   var y = v + vec4<f32>(bv);
   if (p.act != 0u) { y = select(p.slope * y, y, y > vec4<f32>(0.0)); }
   dst4[(((n * p.cout + c) * p.oh + p.out_y0 + a) * p.ow + p.out_x0 + b) / 4u] = y;
@@ -119,18 +126,28 @@ fn store8(n: u32, c0: u32, nc: u32, a: u32, b: u32, lo: vec4<f32>, hi: vec4<f32>
 // Channels c0 .. c0 + nc - 1 (nc <= 8) of the whole vec4 group b..b+3, from each pixel's
 // accumulators (l = channels 0-3, h = 4-7): transposed with constant component indices.
 fn store8x4(n: u32, c0: u32, nc: u32, a: u32, b: u32, l0: vec4<f32>, h0: vec4<f32>,
-            l1: vec4<f32>, h1: vec4<f32>, l2: vec4<f32>, h2: vec4<f32>, l3: vec4<f32>, h3: vec4<f32>) {
-  store4x4(n, c0, nc, a, b, l0, l1, l2, l3);
-  if (nc > 4u) { store4x4(n, c0 + 4u, nc - 4u, a, b, h0, h1, h2, h3); }
+            l1: vec4<f32>, h1: vec4<f32>, l2: vec4<f32>, h2: vec4<f32>, l3: vec4<f32>, h3: vec4<f32>,
+            bl: vec4<f32>, bh: vec4<f32>) {
+  store4x4(n, c0, nc, a, b, l0, l1, l2, l3, bl);
+  if (nc > 4u) { store4x4(n, c0 + 4u, nc - 4u, a, b, h0, h1, h2, h3, bh); }
 }
 
 // The same for 4 channels per pixel (gather32's lanes).
 fn store4x4(n: u32, c0: u32, nc: u32, a: u32, b: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>,
-            a3: vec4<f32>) {
-  put4(n, c0, a, b, vec4<f32>(a0.x, a1.x, a2.x, a3.x));
-  if (nc > 1u) { put4(n, c0 + 1u, a, b, vec4<f32>(a0.y, a1.y, a2.y, a3.y)); }
-  if (nc > 2u) { put4(n, c0 + 2u, a, b, vec4<f32>(a0.z, a1.z, a2.z, a3.z)); }
-  if (nc > 3u) { put4(n, c0 + 3u, a, b, vec4<f32>(a0.w, a1.w, a2.w, a3.w)); }
+            a3: vec4<f32>, bs: vec4<f32>) {
+  put4b(n, c0, a, b, vec4<f32>(a0.x, a1.x, a2.x, a3.x), bs.x);
+  if (nc > 1u) { put4b(n, c0 + 1u, a, b, vec4<f32>(a0.y, a1.y, a2.y, a3.y), bs.y); }
+  if (nc > 2u) { put4b(n, c0 + 2u, a, b, vec4<f32>(a0.z, a1.z, a2.z, a3.z), bs.z); }
+  if (nc > 3u) { put4b(n, c0 + 3u, a, b, vec4<f32>(a0.w, a1.w, a2.w, a3.w), bs.w); }
+}
+
+// The biases of channels c0 .. c0 + 3 (0 without a bias; indices clamped to the last channel,
+// whose values the callers do not store).
+fn bias4(c0: u32) -> vec4<f32> {
+  if (p.has_bias == 0u) { return vec4<f32>(0.0); }
+  let m = p.cout - 1u;
+  return vec4<f32>(bias[min(c0, m)], bias[min(c0 + 1u, m)], bias[min(c0 + 2u, m)],
+                   bias[min(c0 + 3u, m)]);
 }
 
 // How many of the `groups` 4-pixel groups from b0 go out as whole vec4 stores (`whole4`, which
@@ -204,8 +221,9 @@ fn gather8_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, sid: u32) {
   let nc = min(p.og - cb, 8u);
   let c0 = g * p.og + cb;
   let nw = whole_groups(b0, 2u);
-  if (nw > 0u) { store8x4(n, c0, nc, a, b0, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h); }
-  if (nw > 1u) { store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h); return; }
+  let bl = bias4(c0); let bh = bias4(c0 + 4u);
+  if (nw > 0u) { store8x4(n, c0, nc, a, b0, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, bl, bh); }
+  if (nw > 1u) { store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h, bl, bh); return; }
   let lo = array<vec4<f32>, 8>(a0l, a1l, a2l, a3l, a4l, a5l, a6l, a7l);
   let hi = array<vec4<f32>, 8>(a0h, a1h, a2h, a3h, a4h, a5h, a6h, a7h);
   for (var j = nw * 4u; j < min(8u, p.cols - b0); j++) { store8(n, c0, nc, a, b0 + j, lo[j], hi[j]); }

@@ -49,13 +49,13 @@ struct WideBlock {
 
 fn wide_block(wid: vec3<u32>, nwg: vec3<u32>, sid: u32) -> WideBlock {
   let lane = sid & 7u;
-  let flat = wid.x + wid.z * nwg.x;
+  let flat = wid.y + wid.z * nwg.y;
   let n = min(flat / p.chunks, p.n - 1u);
   let t = flat % p.chunks;
   // Lanes per workgroup own 8 channel blocks of `R` channels (the variant's packing).
   let blocks = (p.blocks_g + 7u) / 8u;
-  let g = wid.y / blocks;
-  let cb = (wid.y % blocks) * 8u + lane;
+  let g = wid.x / blocks;
+  let cb = (wid.x % blocks) * 8u + lane;
   let ihw = p.ih * p.iw;
   return WideBlock(lane, flat < p.total, n, t / p.cols_b, (t % p.cols_b) * 32u, g, cb,
                    g * p.blocks_g + min(cb, p.blocks_g - 1u), (n * p.cin + g * p.red) * ihw, ihw,
@@ -189,14 +189,15 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (!k.live || k.cb >= p.blocks_g) { return; }
   let d = wide_dst(k, 8u);
   let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
-  if (nw > 0u) { store8x4(n, c0, nc, a, b0 + 0u, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h); }
-  if (nw > 1u) { store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h); }
-  if (nw > 2u) { store8x4(n, c0, nc, a, b0 + 8u, a8l, a8h, a9l, a9h, a10l, a10h, a11l, a11h); }
-  if (nw > 3u) { store8x4(n, c0, nc, a, b0 + 12u, a12l, a12h, a13l, a13h, a14l, a14h, a15l, a15h); }
-  if (nw > 4u) { store8x4(n, c0, nc, a, b0 + 16u, a16l, a16h, a17l, a17h, a18l, a18h, a19l, a19h); }
-  if (nw > 5u) { store8x4(n, c0, nc, a, b0 + 20u, a20l, a20h, a21l, a21h, a22l, a22h, a23l, a23h); }
-  if (nw > 6u) { store8x4(n, c0, nc, a, b0 + 24u, a24l, a24h, a25l, a25h, a26l, a26h, a27l, a27h); }
-  if (nw > 7u) { store8x4(n, c0, nc, a, b0 + 28u, a28l, a28h, a29l, a29h, a30l, a30h, a31l, a31h); }
+  let bl = bias4(c0); let bh = bias4(c0 + 4u);
+  if (nw > 0u) { store8x4(n, c0, nc, a, b0 + 0u, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, bl, bh); }
+  if (nw > 1u) { store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h, bl, bh); }
+  if (nw > 2u) { store8x4(n, c0, nc, a, b0 + 8u, a8l, a8h, a9l, a9h, a10l, a10h, a11l, a11h, bl, bh); }
+  if (nw > 3u) { store8x4(n, c0, nc, a, b0 + 12u, a12l, a12h, a13l, a13h, a14l, a14h, a15l, a15h, bl, bh); }
+  if (nw > 4u) { store8x4(n, c0, nc, a, b0 + 16u, a16l, a16h, a17l, a17h, a18l, a18h, a19l, a19h, bl, bh); }
+  if (nw > 5u) { store8x4(n, c0, nc, a, b0 + 20u, a20l, a20h, a21l, a21h, a22l, a22h, a23l, a23h, bl, bh); }
+  if (nw > 6u) { store8x4(n, c0, nc, a, b0 + 24u, a24l, a24h, a25l, a25h, a26l, a26h, a27l, a27h, bl, bh); }
+  if (nw > 7u) { store8x4(n, c0, nc, a, b0 + 28u, a28l, a28h, a29l, a29h, a30l, a30h, a31l, a31h, bl, bh); }
   if (nw == 8u) { return; }
   let lo = array<vec4<f32>, 32>(a0l, a1l, a2l, a3l, a4l, a5l, a6l, a7l, a8l, a9l, a10l, a11l, a12l,
     a13l, a14l, a15l, a16l, a17l, a18l, a19l, a20l, a21l, a22l, a23l, a24l, a25l, a26l, a27l, a28l,
@@ -300,14 +301,15 @@ fn gather32(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (!k.live || k.cb >= p.blocks_g) { return; }
   let d = wide_dst(k, 4u);
   let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
-  if (nw > 0u) { store4x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3); }
-  if (nw > 1u) { store4x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7); }
-  if (nw > 2u) { store4x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11); }
-  if (nw > 3u) { store4x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15); }
-  if (nw > 4u) { store4x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19); }
-  if (nw > 5u) { store4x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23); }
-  if (nw > 6u) { store4x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27); }
-  if (nw > 7u) { store4x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31); }
+  let bl = bias4(c0);
+  if (nw > 0u) { store4x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
+  if (nw > 1u) { store4x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
+  if (nw > 2u) { store4x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
+  if (nw > 3u) { store4x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
+  if (nw > 4u) { store4x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
+  if (nw > 5u) { store4x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
+  if (nw > 6u) { store4x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
+  if (nw > 7u) { store4x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
   if (nw == 8u) { return; }
   let acc = array<vec4<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14,
     a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
@@ -412,14 +414,15 @@ fn gather16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (!k.live || k.cb >= p.blocks_g) { return; }
   let d = wide_dst(k, 2u);
   let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
-  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3); }
-  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7); }
-  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11); }
-  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15); }
-  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19); }
-  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23); }
-  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27); }
-  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31); }
+  let bl = bias4(c0);
+  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
+  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
+  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
+  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
+  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
+  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
+  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
+  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
   if (nw == 8u) { return; }
   let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
   for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
@@ -431,9 +434,9 @@ fn gather16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 
 // Channels c0, c0 + 1 (nc of them) of the whole vec4 group b..b+3 (gather16's lanes).
 fn store2x4(n: u32, c0: u32, nc: u32, a: u32, b: u32, a0: vec2<f32>, a1: vec2<f32>, a2: vec2<f32>,
-            a3: vec2<f32>) {
-  put4(n, c0, a, b, vec4<f32>(a0.x, a1.x, a2.x, a3.x));
-  if (nc > 1u) { put4(n, c0 + 1u, a, b, vec4<f32>(a0.y, a1.y, a2.y, a3.y)); }
+            a3: vec2<f32>, bs: vec4<f32>) {
+  put4b(n, c0, a, b, vec4<f32>(a0.x, a1.x, a2.x, a3.x), bs.x);
+  if (nc > 1u) { put4b(n, c0 + 1u, a, b, vec4<f32>(a0.y, a1.y, a2.y, a3.y), bs.y); }
 }
 
 // gather1 for stride-1 convolutions with rows of 3 or 5 taps at dilation 1 or 2 (forward, or the

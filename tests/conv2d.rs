@@ -289,6 +289,9 @@ fn fused_activation_cases() {
         // A 1x1 conv on gather64 (>= 48 channels), whole and scalar rows.
         ([1, 6, 4, 12], [54, 6, 1, 1], 0, 1, 0.1),
         ([1, 6, 3, 7], [54, 6, 1, 1], 0, 1, 0.0),
+        // Three 64-channel blocks (the last partial), each with its own biases.
+        ([1, 5, 4, 12], [140, 5, 1, 1], 0, 1, 0.1),
+        ([2, 5, 3, 10], [140, 5, 3, 3], 1, 1, 0.2),
     ] {
         let cfg = Conv2dCfg::new(1, pad, 1, groups);
         let nx: usize = xs.iter().product();

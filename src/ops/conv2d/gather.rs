@@ -352,6 +352,11 @@ pub(super) fn gather(
             packed.buffer(),
             dst.buffer(),
         ],
-        fold(p.total as usize, y, "conv2d"),
+        if wide {
+            let [x, yy, z] = fold(p.total as usize, y, "conv2d");
+            [yy, x, z]
+        } else {
+            fold(p.total as usize, y, "conv2d")
+        },
     );
 }
