@@ -97,7 +97,8 @@ fn wide_dst(k: WideBlock, r: u32) -> WideDst {
 // loads 4 source values (pixels lane, lane + 8, ...) and hands them to the others with
 // subgroupBroadcast, and loads its own 8 weights as two vec4: 6 loads per 256 FMAs
 // instead of 9 per 64 in gather8, as every source value is loaded once per subgroup.
-// Grid: x/z = folded (n, row, 32-pixel block), y = 64-channel block (group-major).
+// Grid: y/z = folded (n, row, 32-pixel block), x = 64-channel block (group-major; on x so
+// that a pixel block's channel blocks run back to back, src/ops/conv2d/gather.rs).
 @compute @workgroup_size(8)
 fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(subgroup_invocation_id) sid: u32) {

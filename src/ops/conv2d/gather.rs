@@ -340,6 +340,13 @@ pub(super) fn gather(
         Variant::Wide64 => ("gather64", groups * p.blocks_g.div_ceil(8) as usize),
     };
     let b = bias.unwrap_or(packed);
+    let mut grid = fold(p.total as usize, y, "conv2d");
+    // The wide gathers take the channel blocks on x, so lavapipe (which walks x fastest) runs a
+    // pixel block's channel blocks back to back: the second 64-channel block of a 1x1 conv then
+    // reads its source from cache (1x1 176 -> 128 at 256x256: -22 % CPU time, docs/perf-log.md).
+    if wide {
+        grid.swap(0, 1);
+    }
     gpu.dispatch(
         gather_kernel(gpu),
         entry,
@@ -352,11 +359,6 @@ pub(super) fn gather(
             packed.buffer(),
             dst.buffer(),
         ],
-        if wide {
-            let [x, yy, z] = fold(p.total as usize, y, "conv2d");
-            [yy, x, z]
-        } else {
-            fold(p.total as usize, y, "conv2d")
-        },
+        grid,
     );
 }
