@@ -280,6 +280,8 @@ fn fused_activation_cases() {
         ([1, 4, 5, 10], [13, 4, 3, 3], 1, 1, 0.1),
         ([1, 4, 5, 12], [21, 4, 3, 3], 1, 1, 0.2),
         ([1, 4, 5, 10], [21, 4, 3, 3], 1, 1, 0.0),
+        // gather32 over an odd number of reduction channels (its pair loop's last pass).
+        ([1, 5, 5, 12], [21, 5, 3, 3], 1, 1, 0.1),
         ([1, 3, 4, 12], [54, 3, 3, 3], 1, 1, 0.0),
         ([1, 3, 4, 10], [54, 3, 3, 3], 1, 1, 0.2),
         // 80 channels: gather64 + gather16 pieces (the pixel rule is off here), whole and
