@@ -29,6 +29,7 @@ struct Gather {
   dil: u32, has_bias: u32, total: u32, wmode: u32,// total = n * chunks; wmode: see w8_lane
   act: u32, slope: f32, o0: u32, on: u32,        // act != 0: LeakyReLU(slope) after the bias (inference);
                                                  // gather16/32/64: destination channels o0 .. o0 + on of each group
+  src_blk: u32, dst_blk: u32, _b0: u32, _b1: u32,// != 0: source / destination in pixel blocks (conv2d_sg.wgsl)
 }
 
 @group(0) @binding(0) var<uniform> p: Gather;

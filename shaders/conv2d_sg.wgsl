@@ -56,10 +56,18 @@ fn wide_block(wid: vec3<u32>, nwg: vec3<u32>, sid: u32) -> WideBlock {
   let blocks = (p.blocks_g + 7u) / 8u;
   let g = wid.x / blocks;
   let cb = (wid.x % blocks) * 8u + lane;
-  let ihw = p.ih * p.iw;
-  return WideBlock(lane, flat < p.total, n, t / p.cols_b, (t % p.cols_b) * 32u, g, cb,
-                   g * p.blocks_g + min(cb, p.blocks_g - 1u), (n * p.cin + g * p.red) * ihw, ihw,
-                   i32(p.in_mul));
+  let a = t / p.cols_b;
+  let b0 = (t % p.cols_b) * 32u;
+  var ihw = p.ih * p.iw;
+  var src0 = (n * p.cin + g * p.red) * ihw;
+  if (p.src_blk != 0u) {
+    // A 1x1 conv over pixel blocks, launched as one row of ih * iw pixels (src/ops/conv2d/
+    // blocks.rs): the workgroup's 32 pixels are block b0 / 32, its channels 32 floats apart.
+    src0 = ((n * ((ihw + 31u) / 32u) + b0 / 32u) * p.cin + g * p.red) * 32u;
+    ihw = 32u;
+  }
+  return WideBlock(lane, flat < p.total, n, a, b0, g, cb,
+                   g * p.blocks_g + min(cb, p.blocks_g - 1u), src0, ihw, i32(p.in_mul));
 }
 
 // Tap row ky: whether it reaches this phase, and the source row it reads (rok: inside).
@@ -79,6 +87,13 @@ struct WideCols { tap: bool, q0: Px, q1: Px, q2: Px, q3: Px }
 fn wide_cols(k: WideBlock, row: WideRow, kx: u32) -> WideCols {
   let tx = tap_off(p.tc0x, kx);
   let sx = i32(k.b0 + k.lane) * k.m + select(0, tx, tx != NO_TAP);
+  if (p.src_blk != 0u) {
+    // Pixel j of the block at src0 + j, inside the (padded) block even past the last pixel.
+    let q = row.rowb + k.lane;
+    let w = i32(p.iw);
+    return WideCols(tx != NO_TAP, Px(q, row.rok && sx < w), Px(q + 8u, row.rok && sx + 8 < w),
+                    Px(q + 16u, row.rok && sx + 16 < w), Px(q + 24u, row.rok && sx + 24 < w));
+  }
   return WideCols(tx != NO_TAP, px(row.rowb, row.rok, sx), px(row.rowb, row.rok, sx + 8 * k.m),
                   px(row.rowb, row.rok, sx + 16 * k.m), px(row.rowb, row.rok, sx + 24 * k.m));
 }
@@ -636,13 +651,15 @@ fn store2x4(n: u32, c0: u32, nc: u32, a: u32, b: u32, a0: vec2<f32>, a1: vec2<f3
 fn gather1s_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, sid: u32, kw5: bool, dil2: bool) {
   let kw = select(3u, 5u, kw5);  // = p.kw, a constant here so the tap loop unrolls
   let dil = select(1u, 2u, dil2);  // = p.dil
-  let flat = wid.x + wid.z * nwg.x;
+  // Pixel-block output: channels on x, so consecutive workgroups fill one block's channels.
+  let blk = p.dst_blk != 0u;
+  let flat = select(wid.x + wid.z * nwg.x, wid.y + wid.z * nwg.y, blk);
   let n = flat / p.chunks;
   let t = (flat % p.chunks) * GWG + lid.x;
   let live = flat < p.total && t < (p.rows + 1u) / 2u * p.cols_b;
   let a = 2u * (t / p.cols_b);
   let b0 = (t % p.cols_b) * 8u;
-  let oc = wid.y;
+  let oc = select(wid.y, wid.x, blk);
   let g = oc / p.og;
   let ihw = p.ih * p.iw;
   let src0 = (min(n, p.n - 1u) * p.cin + g * p.red) * ihw;
@@ -710,11 +727,38 @@ fn gather1s_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, sid: u32, kw5: 
     }
   }
   if (!live) { return; }
-  store4(n, oc, a, b0, acc0);
-  store4(n, oc, a, b0 + 4u, acc1);
+  store4_to(n, oc, a, b0, acc0);
+  store4_to(n, oc, a, b0 + 4u, acc1);
   if (a + 1u < p.rows) {
-    store4(n, oc, a + 1u, b0, acc2);
-    store4(n, oc, a + 1u, b0 + 4u, acc3);
+    store4_to(n, oc, a + 1u, b0, acc2);
+    store4_to(n, oc, a + 1u, b0 + 4u, acc3);
+  }
+}
+
+// store4 of a forward pass, or into pixel blocks when p.dst_blk != 0: [n][ceil(rows cols / 32)]
+// [cout][32] by the flat pixel a * cols + b, so the 1x1 conv reading the value finds each block's
+// channels together (src/ops/conv2d/blocks.rs). Same bias add and activation as `store`.
+fn store4_to(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
+  if (p.dst_blk == 0u) {
+    store4(n, c, a, b, v);
+    return;
+  }
+  var bv = 0.0;
+  if (p.has_bias != 0u) { bv = bias[c]; }
+  var y = v + vec4<f32>(bv);
+  if (p.act != 0u) { y = select(p.slope * y, y, y > vec4<f32>(0.0)); }
+  let f = a * p.cols + b;
+  let i = ((n * ((p.rows * p.cols + 31u) / 32u) + f / 32u) * p.cout + c) * 32u + f % 32u;
+  if (b + 4u <= p.cols && (p.cols & 3u) == 0u) {
+    dst4[i / 4u] = y;  // f is a multiple of 4, so the four stay in one block
+    return;
+  }
+  // A row's last, partial group (or rows not in fours): pixel by pixel, each in its own block.
+  for (var j = 0u; j < 4u; j++) {
+    if (b + j < p.cols) {
+      let fj = f + j;
+      dst[((n * ((p.rows * p.cols + 31u) / 32u) + fj / 32u) * p.cout + c) * 32u + fj % 32u] = y[j];
+    }
   }
 }
 

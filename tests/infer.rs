@@ -6,6 +6,7 @@ use hinas::data::{FloatImage, HostBatch};
 use hinas::eval::infer::{plan_tiles, InferNet};
 use hinas::gpu::Gpu;
 use hinas::nn::genotype::Genotype;
+use hinas::ops::conv2d::with_wide64_from;
 use hinas::ops::deform_conv::with_direct_forward;
 use hinas::train::model::{retrain_genotype, Model};
 use rand::Rng;
@@ -85,6 +86,27 @@ fn folded_plan_matches_the_model_forward() {
         "{} steps of {nodes}",
         net.step_count()
     );
+}
+
+/// With gather64 from any size, the decoder's depthwise -> 1x1 pairs (the 128- and 48-channel
+/// parts of its first separable conv, then its second) pass their values as pixel blocks
+/// (ops/conv2d/blocks.rs), and the plan still gives the model's forward.
+#[test]
+fn pixel_blocks_in_the_plan_match_the_model_forward() {
+    let gpu = gpu();
+    let m = model(&gpu, 6.0);
+    let net = InferNet::from_model(&m).unwrap();
+    let x = HostBatch::new([2, 1, 23, 30], image(30, 46, 4).data);
+    let want = m.run(&x).unwrap().data;
+    with_wide64_from(0, || {
+        let blocked = net.pixel_block_count(2, 23, 30);
+        assert_eq!(blocked, if gpu.subgroup_kernels() { 3 } else { 0 });
+        let got = net.run_any(&x).unwrap().data;
+        let d = max_diff(&want, &got);
+        assert!(d < 1e-4, "plan with pixel blocks vs model forward: {d}");
+    });
+    // Not at this size with the pixel rule of gather64 (the 1x1 convs take the GEMM).
+    assert_eq!(net.pixel_block_count(2, 23, 30), 0);
 }
 
 #[test]

@@ -11,6 +11,9 @@
 //! `BN(W*x + b) = (s W)*x + s (b - mean) + beta` with `s = gamma / sqrt(var + eps)`: equal up
 //! to f32 rounding). Any other BN runs as a 1x1 depthwise conv with bias.
 //!
+//! The decoder's depthwise -> 1x1 pairs pass their value as pixel blocks where the device runs
+//! both on the kernels that know that layout (ops/conv2d/blocks.rs; same values to the bit).
+//!
 //! **Tiles.** One pass holds at most as many pixels as the widest tensor of the graph allows in
 //! one storage binding (the device's limit; 128 MiB on lavapipe: 262,144 pixels at the
 //! decoder's 128 channels, once its 176-channel concat runs per input, infer/split_concat.rs).
@@ -40,7 +43,10 @@ use crate::data::{FloatImage, HostBatch};
 use crate::gpu::{Gpu, Tensor};
 use crate::nn::layers::Act;
 use crate::ops::absmax::absmax_into;
-use crate::ops::conv2d::{conv2d_raw_act, Conv2dCfg};
+use crate::ops::conv2d::{
+    conv2d_from_pixel_blocks, conv2d_raw_act, conv2d_to_pixel_blocks, reads_pixel_blocks,
+    writes_pixel_blocks, Conv2dCfg,
+};
 use crate::ops::deform_conv::{deform_conv2d_packed_raw, deform_conv2d_raw, DeformCfg};
 use crate::ops::{concat, elementwise as ew};
 
@@ -186,18 +192,70 @@ impl InferNet {
         r[self.output]
     }
 
+    /// Which values a pass over `n` images of `h` x `w` holds as pixel blocks
+    /// (ops/conv2d/blocks.rs): a conv output that can be written so, is not the network's
+    /// output, fits one binding padded to whole blocks, and whose every reader is a 1x1 conv
+    /// that can read it so (the decoder's depthwise -> pointwise pairs).
+    fn pixel_block_values(&self, n: usize, h: usize, w: usize) -> Vec<bool> {
+        let gpu = &self.gpu;
+        let mut blocked = vec![false; self.values];
+        for s in &self.steps {
+            let Op::Conv { w: wt, cfg, .. } = &s.op else {
+                continue;
+            };
+            let o = s.outputs[0];
+            let padded = n * (h * w).next_multiple_of(32) * wt.shape()[0];
+            if o == self.output
+                || padded > gpu.max_binding_elems()
+                || !writes_pixel_blocks(gpu, wt.shape(), *cfg)
+            {
+                continue;
+            }
+            let mut readers = self
+                .steps
+                .iter()
+                .filter(|r| r.inputs.contains(&o))
+                .peekable();
+            blocked[o] = readers.peek().is_some()
+                && readers.all(|r| match &r.op {
+                    Op::Conv { w: rw, cfg: rc, .. } => {
+                        r.inputs == [o] && reads_pixel_blocks(gpu, rw.shape(), *rc, n * h * w)
+                    }
+                    _ => false,
+                });
+        }
+        blocked
+    }
+
+    /// How many values a pass over `n` images of `h` x `w` holds as pixel blocks (for tests).
+    pub fn pixel_block_count(&self, n: usize, h: usize, w: usize) -> usize {
+        self.pixel_block_values(n, h, w)
+            .iter()
+            .filter(|&&b| b)
+            .count()
+    }
+
     /// One pass over a batch that fits ([`Self::max_pixels`]); returns the output and, per
     /// deformable conv, max |offset| over the batch.
     fn pass(&self, x: Tensor) -> (Tensor, Vec<f32>) {
         let gpu = &self.gpu;
         let stats = Tensor::zeros(gpu, &[self.deform_count.max(1)]);
+        let (n, h, w_px) = (x.shape()[0], x.shape()[2], x.shape()[3]);
+        let blocked = self.pixel_block_values(n, h, w_px);
         let mut vals: Vec<Option<Tensor>> = vec![None; self.values];
         vals[self.input] = Some(x);
         for (i, s) in self.steps.iter().enumerate() {
             let v = |j: usize| vals[s.inputs[j]].as_ref().expect("value computed");
             let outs: Vec<Tensor> = match &s.op {
                 Op::Conv { w, b, cfg, act, .. } => {
-                    vec![conv2d_raw_act(v(0), w, b.as_ref(), *cfg, *act)]
+                    let (x, b) = (v(0), b.as_ref());
+                    vec![if blocked[s.outputs[0]] {
+                        conv2d_to_pixel_blocks(x, w, b, *cfg, *act)
+                    } else if blocked[s.inputs[0]] {
+                        conv2d_from_pixel_blocks(x, (h, w_px), w, b, *cfg, *act)
+                    } else {
+                        conv2d_raw_act(x, w, b, *cfg, *act)
+                    }]
                 }
                 Op::Deform {
                     w,

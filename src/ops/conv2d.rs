@@ -18,11 +18,18 @@
 //! weight gradient from 10 output channels per group (`wgrad_sg`, conv2d/wgrad.rs). There,
 //! `gather8` also reads the weights in their own layout (one scalar per lane and step, so no
 //! packing pass), and `gather1`/`gather8`/`wgrad8` run 8 invocations per workgroup instead of
-//! 64, so the few pixel blocks of a small image are not padded to 64 lanes.
+//! 64, so the few pixel blocks of a small image are not padded to 64 lanes. For inference, a
+//! depthwise conv can hand its output to the 1x1 conv reading it as pixel blocks, each 32-pixel
+//! block's channels together (conv2d/blocks.rs).
 
+mod blocks;
 pub(crate) mod gather;
 pub(crate) mod gemm;
 pub(crate) mod wgrad;
+
+pub use blocks::{
+    conv2d_from_pixel_blocks, conv2d_to_pixel_blocks, reads_pixel_blocks, writes_pixel_blocks,
+};
 
 use gather::{gather, gather_weights, pieces, GatherParams, Variant};
 pub use gather::{with_wide64_from, WIDE64_PIXELS};
@@ -175,7 +182,33 @@ pub fn conv2d_raw_act(
     cfg: Conv2dCfg,
     act: Option<f32>,
 ) -> Tensor {
-    let g = Geom::new(x.shape(), w.shape(), cfg, "conv2d");
+    forward(x, w, b, cfg, act, Layouts::default())
+}
+
+/// Where a forward conv's input and output lie besides NCHW (conv2d/blocks.rs).
+#[derive(Clone, Copy, Default)]
+struct Layouts {
+    /// The input is pixel blocks of an image of this many rows and columns.
+    src_blocks: Option<(usize, usize)>,
+    /// The output goes out as pixel blocks.
+    dst_blocks: bool,
+}
+
+fn forward(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    cfg: Conv2dCfg,
+    act: Option<f32>,
+    layouts: Layouts,
+) -> Tensor {
+    // A 1x1 conv over pixel blocks runs as one over a single row of all pixels; the output
+    // [n, cout, 1, h w] is the NCHW [n, cout, h, w] it stands for.
+    let xs = match layouts.src_blocks {
+        Some((h, wd)) => [x.shape()[0], x.shape()[2], 1, h * wd],
+        None => [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]],
+    };
+    let g = Geom::new(&xs, w.shape(), cfg, "conv2d");
     if let Some(b) = b {
         assert_eq!(
             b.shape(),
@@ -186,7 +219,11 @@ pub fn conv2d_raw_act(
         );
     }
     let gpu = x.gpu();
-    let y = Tensor::empty(gpu, &g.y_shape());
+    let y = match (layouts.src_blocks, layouts.dst_blocks) {
+        (Some((h, wd)), _) => Tensor::empty(gpu, &[g.n, g.cout, h, wd]),
+        (None, true) => Tensor::empty(gpu, &blocks::shape(g.n, g.cout, g.ho * g.wo)),
+        (None, false) => Tensor::empty(gpu, &g.y_shape()),
+    };
     for (t, what) in [
         (x, "conv2d input"),
         (w, "conv2d weight"),
@@ -197,6 +234,10 @@ pub fn conv2d_raw_act(
     let (og, red) = (g.cout_g(), g.cin_g());
     let v = Variant::for_launch(gpu, og, g.n * g.ho * g.wo);
     if g.pointwise() && og > 1 && v != Variant::Wide64 {
+        assert!(
+            layouts.src_blocks.is_none(),
+            "conv2d: pixel blocks into the GEMM"
+        );
         pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
         return y;
     }
@@ -223,6 +264,8 @@ pub fn conv2d_raw_act(
         dil: u(cfg.dilation),
         act: act.is_some() as u32,
         slope: act.unwrap_or(0.0),
+        src_blk: layouts.src_blocks.is_some() as u32,
+        dst_blk: layouts.dst_blocks as u32,
         ..Default::default()
     };
     for piece in pieces(gpu, og, g.n * g.ho * g.wo) {

@@ -147,6 +147,12 @@ crate::uniform! {
         /// (a `Piece`, set by `gather`), read from weights packed for them.
         pub(super) o0: u32,
         pub(super) on: u32,
+        /// != 0: the source (a 1x1 conv on a wide gather, launched as one row of pixels) or the
+        /// destination (a sliding gather's forward) is held in pixel blocks (conv2d/blocks.rs).
+        pub(super) src_blk: u32,
+        pub(super) dst_blk: u32,
+        pub(super) _b0: u32,
+        pub(super) _b1: u32,
     }
 }
 
@@ -284,6 +290,29 @@ pub(super) fn pieces(gpu: &Gpu, og: usize, pixels: usize) -> Vec<Piece> {
     ]
 }
 
+/// The sliding gather (`gather1s*`: source values shifted through registers from tap to tap,
+/// two destination rows per lane) for a launch where every tap reaches every pixel at unit
+/// spacing; measured on lavapipe only, so with the 8-lane kernels (shaders/conv2d_sg.wgsl).
+pub(super) fn sliding_entry(
+    gpu: &Gpu,
+    v: Variant,
+    in_mul: u32,
+    tdiv: i32,
+    kw: u32,
+    dil: u32,
+) -> Option<&'static str> {
+    if v != Variant::One || in_mul != 1 || tdiv != 1 || !subgroup_kernels(gpu) {
+        return None;
+    }
+    match (kw, dil) {
+        (3, 1) => Some("gather1s3"),
+        (3, 2) => Some("gather1s3_d2"),
+        (5, 1) => Some("gather1s5"),
+        (5, 2) => Some("gather1s5_d2"),
+        _ => None,
+    }
+}
+
 /// Launches one gather (forward, or one stride phase of the input gradient). `p` holds
 /// everything but the grid fields.
 pub(super) fn gather(
@@ -305,18 +334,15 @@ pub(super) fn gather(
     p.blocks_g = p.on.div_ceil(u(v.r()));
     let wide = matches!(v, Variant::Wide16 | Variant::Wide32 | Variant::Wide64);
     p.cols_b = p.cols.div_ceil(v.pixels());
-    // gather1s* (source values shifted through registers from tap to tap, two destination rows
-    // per lane) where every tap reaches every pixel at unit spacing; measured on lavapipe only,
-    // so with the 8-lane kernels (shaders/conv2d_sg.wgsl).
-    let sliding = v == Variant::One && p.in_mul == 1 && p.tdiv == 1 && subgroup_kernels(gpu);
-    let sliding_entry = match (p.kw, p.dil) {
-        _ if !sliding => None,
-        (3, 1) => Some("gather1s3"),
-        (3, 2) => Some("gather1s3_d2"),
-        (5, 1) => Some("gather1s5"),
-        (5, 2) => Some("gather1s5_d2"),
-        _ => None,
-    };
+    let sliding_entry = sliding_entry(gpu, v, p.in_mul, p.tdiv, p.kw, p.dil);
+    assert!(
+        p.dst_blk == 0 || (sliding_entry.is_some() && p.out_mul == 1 && p.tsgn > 0),
+        "conv2d: pixel-block output only from a sliding gather's forward pass"
+    );
+    assert!(
+        p.src_blk == 0 || (wide && p.kh == 1 && p.kw == 1 && p.rows == 1 && p.in_mul == 1),
+        "conv2d: pixel-block input only for a 1x1 conv on a wide gather, as one row"
+    );
     let block_rows = if sliding_entry.is_some() {
         p.rows.div_ceil(2)
     } else {
@@ -344,7 +370,7 @@ pub(super) fn gather(
     // The wide gathers take the channel blocks on x, so lavapipe (which walks x fastest) runs a
     // pixel block's channel blocks back to back: the second 64-channel block of a 1x1 conv then
     // reads its source from cache (1x1 176 -> 128 at 256x256: -22 % CPU time, docs/perf-log.md).
-    if wide {
+    if wide || p.dst_blk != 0 {
         grid.swap(0, 1);
     }
     gpu.dispatch(
