@@ -29,7 +29,8 @@ struct Gather {
   dil: u32, has_bias: u32, total: u32, wmode: u32,// total = n * chunks; wmode: see w8_lane
   act: u32, slope: f32, o0: u32, on: u32,        // act != 0: LeakyReLU(slope) after the bias (inference);
                                                  // gather16/32/64: destination channels o0 .. o0 + on of each group
-  src_blk: u32, dst_blk: u32, _b0: u32, _b1: u32,// != 0: source / destination in pixel blocks (conv2d_sg.wgsl)
+  src_blk: u32, dst_blk: u32, add: u32, _b1: u32,// != 0: source / destination in pixel blocks (conv2d_sg.wgsl);
+                                                 // add != 0: `addend` (same layout as dst) added before the activation
 }
 
 @group(0) @binding(0) var<uniform> p: Gather;
@@ -39,6 +40,8 @@ struct Gather {
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(5) var<storage, read> wp1: array<f32>;        // packed, as scalars (R = 1, subgroup loads)
 @group(0) @binding(6) var<storage, read_write> dst4: array<vec4<f32>>; // = dst, for whole-vec4 stores
+@group(0) @binding(7) var<storage, read> addend: array<f32>;     // p.add != 0 (inference)
+@group(0) @binding(8) var<storage, read> addend4: array<vec4<f32>>; // = addend
 
 // Tap offset of tap k along one axis, or i32 min when the tap does not reach this phase.
 fn tap_off(c0: i32, k: u32) -> i32 {
@@ -75,8 +78,10 @@ fn store(n: u32, c: u32, a: u32, b: u32, v: f32) {
     var bv = 0.0;
     if (p.has_bias != 0u) { bv = bias[c]; }
     var y = v + bv;
+    let i = ((n * p.cout + c) * p.oh + oy) * p.ow + ox;
+    if (p.add != 0u) { y = addend[i] + y; }
     if (p.act != 0u) { y = select(p.slope * y, y, y > 0.0); }
-    dst[((n * p.cout + c) * p.oh + oy) * p.ow + ox] = y;
+    dst[i] = y;
   }
 }
 
@@ -100,8 +105,10 @@ fn put4(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
 // such load runs lane by lane like the stores.
 fn put4b(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>, bv: f32) {
   var y = v + vec4<f32>(bv);
+  let i = (((n * p.cout + c) * p.oh + p.out_y0 + a) * p.ow + p.out_x0 + b) / 4u;
+  if (p.add != 0u) { y = addend4[i] + y; }
   if (p.act != 0u) { y = select(p.slope * y, y, y > vec4<f32>(0.0)); }
-  dst4[(((n * p.cout + c) * p.oh + p.out_y0 + a) * p.ow + p.out_x0 + b) / 4u] = y;
+  dst4[i] = y;
 }
 
 // Four consecutive pixels of one channel; unrolled, as indexing a vector by a loop variable

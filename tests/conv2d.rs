@@ -317,6 +317,57 @@ fn fused_activation_cases() {
     }
 }
 
+/// `conv2d_raw_act_add` (inference: a node's sum added in the conv's store) gives, to the bit,
+/// the conv, an Add pass and an activation pass: on each gather's vec4 and scalar stores
+/// (gather8/16/32/64 and the sliding depthwise one, rows of 12 and 10 pixels) and on the 1x1
+/// GEMM, which runs the add and the activation as passes.
+#[test]
+fn fused_add_equals_separate_passes() {
+    with_wide64_from(0, || {
+        let gpu = gpu();
+        let mut r = rng(43);
+        for (xs, ws, pad, groups, bias) in [
+            ([1, 4, 5, 12], [8, 4, 3, 3], 1, 1, true),
+            ([2, 4, 5, 10], [8, 4, 3, 3], 1, 1, false),
+            ([1, 4, 5, 12], [13, 4, 5, 5], 2, 1, true),
+            ([1, 4, 5, 10], [21, 4, 3, 3], 1, 1, true),
+            ([1, 3, 4, 12], [54, 3, 3, 3], 1, 1, false),
+            ([1, 5, 3, 10], [80, 5, 1, 1], 0, 1, true),
+            ([2, 6, 5, 12], [6, 1, 3, 3], 1, 6, true),
+            // 1x1 under 48 channels: the GEMM, then the add and activation passes.
+            ([2, 6, 4, 12], [10, 6, 1, 1], 0, 1, true),
+        ] {
+            let cfg = Conv2dCfg::new(1, pad, 1, groups);
+            let nx: usize = xs.iter().product();
+            let nw: usize = ws.iter().product();
+            let (xt, _) = upload(&gpu, &xs, &uniform(&mut r, nx, -1.0, 1.0));
+            let (wt, _) = upload(&gpu, &ws, &uniform(&mut r, nw, -0.5, 0.5));
+            let (bt, _) = upload(&gpu, &[ws[0]], &uniform(&mut r, ws[0], -0.5, 0.5));
+            let b = bias.then_some(&bt);
+            let ys = [xs[0], ws[0], xs[2], xs[3]];
+            let (at, _) = upload(&gpu, &ys, &uniform(&mut r, ys.iter().product(), -1.0, 1.0));
+            for act in [None, Some(0.1f32)] {
+                let y = conv2d_raw_act(&xt, &wt, b, cfg, None);
+                let sum = hinas::ops::elementwise::add_raw(&at, &y);
+                let want = match act {
+                    Some(s) => hinas::ops::elementwise::leaky_relu_raw(&sum, s),
+                    None => sum,
+                }
+                .to_vec();
+                let got = conv2d_raw_act_add(&xt, &wt, b, cfg, act, &at).to_vec();
+                assert!(want.iter().any(|&v| v < 0.0) && want.iter().any(|&v| v > 0.0));
+                for (j, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        g.to_bits(),
+                        w.to_bits(),
+                        "{xs:?} w {ws:?} act {act:?}: value {j}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+    });
+}
+
 #[test]
 fn matmul_matches_reference() {
     let gpu = gpu();

@@ -65,20 +65,37 @@ fn depthwise_then_pointwise_through_pixel_blocks_equals_nchw() {
                     }
                 }
             }
-            let got =
-                conv2d_from_pixel_blocks(&blocks, (h, w), &pwt, Some(&pbt), pw_cfg, Some(0.0));
+            let got = conv2d_from_pixel_blocks(
+                &blocks,
+                (h, w),
+                &pwt,
+                Some(&pbt),
+                pw_cfg,
+                Some(0.0),
+                None,
+            );
             assert_eq!(got.shape(), [n, cout, h, w]);
-            let got = got.to_vec();
-            assert!(want.iter().any(|&v| v > 0.0));
-            for (j, (a, b)) in got.iter().zip(&want).enumerate() {
-                assert_eq!(
-                    a.to_bits(),
-                    b.to_bits(),
-                    "{xs:?} -> {cout}: value {j}: {a} vs {b}"
-                );
-            }
+            same_bits(&format!("{xs:?} -> {cout}"), &got.to_vec(), &want);
+            // With an addend (the decoder's second part adding the first's sum).
+            let (at, _) = upload(
+                &gpu,
+                &[n, cout, h, w],
+                &uniform(&mut r, n * cout * h * w, -1.0, 1.0),
+            );
+            let want = conv2d_raw_act_add(&mid, &pwt, None, pw_cfg, Some(0.2), &at).to_vec();
+            let got =
+                conv2d_from_pixel_blocks(&blocks, (h, w), &pwt, None, pw_cfg, Some(0.2), Some(&at));
+            same_bits(&format!("{xs:?} -> {cout} + addend"), &got.to_vec(), &want);
         }
     });
+}
+
+fn same_bits(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    assert!(want.iter().any(|&v| v > 0.0), "{what}");
+    for (j, (a, b)) in got.iter().zip(want).enumerate() {
+        assert_eq!(a.to_bits(), b.to_bits(), "{what}: value {j}: {a} vs {b}");
+    }
 }
 
 #[test]

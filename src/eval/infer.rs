@@ -44,8 +44,8 @@ use crate::gpu::{Gpu, Tensor};
 use crate::nn::layers::Act;
 use crate::ops::absmax::absmax_into;
 use crate::ops::conv2d::{
-    conv2d_from_pixel_blocks, conv2d_raw_act, conv2d_to_pixel_blocks, reads_pixel_blocks,
-    writes_pixel_blocks, Conv2dCfg,
+    conv2d_from_pixel_blocks, conv2d_raw_act, conv2d_raw_act_add, conv2d_to_pixel_blocks,
+    reads_pixel_blocks, writes_pixel_blocks, Conv2dCfg,
 };
 use crate::ops::deform_conv::{deform_conv2d_packed_raw, deform_conv2d_raw, DeformCfg};
 use crate::ops::{concat, elementwise as ew};
@@ -69,6 +69,8 @@ enum Op {
         k: usize,
         /// An activation fused into the conv's store (LeakyReLU slope; ReLU 0).
         act: Option<f32>,
+        /// Inputs x and an addend, added before the activation (infer/split_concat.rs).
+        add: bool,
     },
     /// Inputs: x, offset, mask (optional); or, `packed`, x and the predictor output holding
     /// offsets and mask logits (infer/packed_deform.rs). Records max |offset| in `slot`.
@@ -175,8 +177,13 @@ impl InferNet {
         for s in &self.steps {
             let inr = |i: usize| r[s.inputs[i]];
             let out = match &s.op {
-                Op::Conv { k, cfg, .. } => {
-                    inr(0) + cfg.padding.max((k - 1) * cfg.dilation - cfg.padding)
+                Op::Conv { k, cfg, add, .. } => {
+                    let own = inr(0) + cfg.padding.max((k - 1) * cfg.dilation - cfg.padding);
+                    if *add {
+                        own.max(inr(1))
+                    } else {
+                        own
+                    }
                 }
                 Op::Deform { k, cfg, .. } => {
                     let taps = cfg.padding.max((k - 1) * cfg.dilation - cfg.padding);
@@ -219,7 +226,9 @@ impl InferNet {
             blocked[o] = readers.peek().is_some()
                 && readers.all(|r| match &r.op {
                     Op::Conv { w: rw, cfg: rc, .. } => {
-                        r.inputs == [o] && reads_pixel_blocks(gpu, rw.shape(), *rc, n * h * w)
+                        r.inputs[0] == o
+                            && !r.inputs[1..].contains(&o)
+                            && reads_pixel_blocks(gpu, rw.shape(), *rc, n * h * w)
                     }
                     _ => false,
                 });
@@ -247,12 +256,22 @@ impl InferNet {
         for (i, s) in self.steps.iter().enumerate() {
             let v = |j: usize| vals[s.inputs[j]].as_ref().expect("value computed");
             let outs: Vec<Tensor> = match &s.op {
-                Op::Conv { w, b, cfg, act, .. } => {
+                Op::Conv {
+                    w,
+                    b,
+                    cfg,
+                    act,
+                    add,
+                    ..
+                } => {
                     let (x, b) = (v(0), b.as_ref());
+                    let addend = add.then(|| v(1));
                     vec![if blocked[s.outputs[0]] {
                         conv2d_to_pixel_blocks(x, w, b, *cfg, *act)
                     } else if blocked[s.inputs[0]] {
-                        conv2d_from_pixel_blocks(x, (h, w_px), w, b, *cfg, *act)
+                        conv2d_from_pixel_blocks(x, (h, w_px), w, b, *cfg, *act, addend)
+                    } else if let Some(a) = addend {
+                        conv2d_raw_act_add(x, w, b, *cfg, *act, a)
                     } else {
                         conv2d_raw_act(x, w, b, *cfg, *act)
                     }]

@@ -36,6 +36,7 @@ pub use gather::{with_wide64_from, WIDE64_PIXELS};
 pub use gemm::{matmul_raw, with_packed_gemm_from, PACKED_GEMM_COLUMNS};
 
 use crate::gpu::{Gpu, Tensor};
+use crate::ops::elementwise;
 use crate::tape::{Tape, Var};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -185,13 +186,35 @@ pub fn conv2d_raw_act(
     forward(x, w, b, cfg, act, Layouts::default())
 }
 
-/// Where a forward conv's input and output lie besides NCHW (conv2d/blocks.rs).
+/// `act(conv2d(x) + addend)` with `addend` shaped like the output, for inference (a node's sum
+/// in the plan, src/eval/infer/split_concat.rs): the gathers add it in their store, and the
+/// GEMM path runs the add and the activation as passes after it. Either way each value is
+/// `addend + (conv + bias)` before the activation, as the separate passes compute it.
+pub fn conv2d_raw_act_add(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    cfg: Conv2dCfg,
+    act: Option<f32>,
+    addend: &Tensor,
+) -> Tensor {
+    let layouts = Layouts {
+        addend: Some(addend),
+        ..Layouts::default()
+    };
+    forward(x, w, b, cfg, act, layouts)
+}
+
+/// Where a forward conv's input and output lie besides NCHW (conv2d/blocks.rs), and what it
+/// adds.
 #[derive(Clone, Copy, Default)]
-struct Layouts {
+struct Layouts<'a> {
     /// The input is pixel blocks of an image of this many rows and columns.
     src_blocks: Option<(usize, usize)>,
     /// The output goes out as pixel blocks.
     dst_blocks: bool,
+    /// Added to the output before the activation (NCHW, the output's shape).
+    addend: Option<&'a Tensor>,
 }
 
 fn forward(
@@ -233,13 +256,36 @@ fn forward(
     }
     let (og, red) = (g.cout_g(), g.cin_g());
     let v = Variant::for_launch(gpu, og, g.n * g.ho * g.wo);
+    if let Some(a) = layouts.addend {
+        assert_eq!(a.shape(), y.shape(), "conv2d: addend shape");
+    }
     if g.pointwise() && og > 1 && v != Variant::Wide64 {
         assert!(
             layouts.src_blocks.is_none(),
             "conv2d: pixel blocks into the GEMM"
         );
-        pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
-        return y;
+        let Some(addend) = layouts.addend else {
+            pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
+            return y;
+        };
+        pointwise_gemm(
+            w,
+            cfg.groups,
+            og,
+            red,
+            false,
+            g.n,
+            g.h * g.w,
+            x,
+            &y,
+            b,
+            None,
+        );
+        let sum = elementwise::add_raw(addend, &y);
+        return match act {
+            Some(slope) => elementwise::leaky_relu_raw(&sum, slope),
+            None => sum,
+        };
     }
     let p = GatherParams {
         n: u(g.n),
@@ -270,7 +316,8 @@ fn forward(
     };
     for piece in pieces(gpu, og, g.n * g.ho * g.wo) {
         let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, false);
-        gather(x, &packed, b, &y, GatherParams { wmode, ..p }, piece);
+        let p = GatherParams { wmode, ..p };
+        gather(x, &packed, b, layouts.addend, &y, p, piece);
     }
     y
 }
@@ -382,7 +429,7 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
                     wmode,
                     ..Default::default()
                 };
-                gather(gy, &packed, None, &dx, p, piece);
+                gather(gy, &packed, None, None, &dx, p, piece);
             }
         }
     }

@@ -19,6 +19,8 @@ pub(super) enum Draft {
         b: Option<Vec<f32>>,
         cfg: Conv2dCfg,
         act: Option<f32>,
+        /// The step's second input is added before the activation (infer/split_concat.rs).
+        add: bool,
     },
     Deform {
         w: (Vec<usize>, Vec<f32>),
@@ -166,6 +168,7 @@ impl InferNet {
                             b,
                             cfg,
                             act: None,
+                            add: false,
                         },
                         vec![value(&n.inputs[0])?],
                         vec![cout],
@@ -343,7 +346,10 @@ impl InferNet {
                 continue;
             };
             if readers(&drafts, output, x) != 1
-                || !matches!(drafts[pi].op, Draft::Conv { .. } | Draft::Deform { .. })
+                || !matches!(
+                    drafts[pi].op,
+                    Draft::Conv { add: false, .. } | Draft::Deform { .. }
+                )
             {
                 continue;
             }
@@ -424,8 +430,15 @@ impl InferNet {
             }
             let up = |shape: &[usize], data: &[f32]| Tensor::from_slice(gpu, shape, data);
             let op = match d.op {
-                Draft::Conv { w, b, cfg, act } => Op::Conv {
+                Draft::Conv {
+                    w,
+                    b,
+                    cfg,
                     act,
+                    add,
+                } => Op::Conv {
+                    act,
+                    add,
                     k: w.0[2],
                     b: b.map(|b| up(&[w.0[0]], &b)),
                     w: up(&w.0, &w.1),
@@ -451,6 +464,7 @@ impl InferNet {
                         b: Some(up(&[c], &shift)),
                         cfg: Conv2dCfg::new(1, 0, 1, c),
                         act: None,
+                        add: false,
                     }
                 }
                 Draft::Act(a) => Op::Act(a),

@@ -8,11 +8,12 @@
 //! term). The widest tensor sets how many pixels one pass may hold (a storage binding is 128 MiB
 //! on lavapipe): with the 176-channel concat of the decoder gone, a 512x512 image runs in one
 //! pass instead of two overlapping tiles, and a megapixel in 6 instead of 8. Only applied when
-//! the pattern is wider than every other value, since it adds one Add per extra input and an
-//! activation pass. The sums are the same up to rounding (the 1x1 conv's reduction is split).
+//! the pattern is wider than every other value. Each pw_i after the first adds the running sum
+//! in its store (`conv2d_raw_act_add`) and the last applies pw's activation, so the parts cost
+//! no Add or activation pass. The sums are the same up to rounding (the 1x1 conv's reduction
+//! is split).
 
 use super::plan::{live_readers as readers, Draft, DraftStep};
-use crate::nn::layers::Act;
 use crate::ops::conv2d::Conv2dCfg;
 
 /// (concat step, depthwise step, 1x1 step) of the first match.
@@ -75,11 +76,13 @@ pub(super) fn split_concat(
             b: dw_b,
             cfg: dw_cfg,
             act: dw_act,
+            add: false,
         },
         Draft::Conv {
             w: pw_w,
             b: pw_b,
             act: pw_act,
+            add: false,
             ..
         },
     ) = (&drafts[di].op, &drafts[pi].op)
@@ -106,6 +109,7 @@ pub(super) fn split_concat(
             b: dw_b.as_ref().map(|b| b[c0..c0 + c].to_vec()),
             cfg: Conv2dCfg::new(dw_cfg.stride, dw_cfg.padding, dw_cfg.dilation, c),
             act: *dw_act,
+            add: false,
         };
         let pw = Draft::Conv {
             w: (
@@ -116,10 +120,18 @@ pub(super) fn split_concat(
             ),
             b: if last { pw_b.clone() } else { None },
             cfg: Conv2dCfg::default(),
-            act: None,
+            // Each part after the first adds the running sum in its store, and the last applies
+            // the activation: `act(s + pw_i(..))`, the same sum as an Add and an Act pass.
+            act: if last { *pw_act } else { None },
+            add: sum.is_some(),
         };
         let d = value(widths, c);
-        let p = value(widths, cout);
+        // The last step writes the 1x1 conv's own output value, which later steps read.
+        let p = if last {
+            drafts[pi].outputs[0]
+        } else {
+            value(widths, cout)
+        };
         new.push(DraftStep {
             op: dw,
             inputs: vec![x],
@@ -127,36 +139,11 @@ pub(super) fn split_concat(
         });
         new.push(DraftStep {
             op: pw,
-            inputs: vec![d],
+            inputs: sum.map_or(vec![d], |s| vec![d, s]),
             outputs: vec![p],
         });
-        sum = Some(match sum {
-            None => p,
-            Some(s) => {
-                let t = value(widths, cout);
-                new.push(DraftStep {
-                    op: Draft::Add,
-                    inputs: vec![s, p],
-                    outputs: vec![t],
-                });
-                t
-            }
-        });
+        sum = Some(p);
         c0 += c;
-    }
-    // The last step writes the 1x1 conv's own output value, which later steps read.
-    let out = drafts[pi].outputs[0];
-    let sum = sum.expect("a concat has inputs");
-    match pw_act {
-        Some(slope) => new.push(DraftStep {
-            op: Draft::Act(Act::Leaky(*slope)),
-            inputs: vec![sum],
-            outputs: vec![out],
-        }),
-        None => {
-            let last = new.last_mut().unwrap();
-            last.outputs = vec![out];
-        }
     }
     for i in [ci, di, pi] {
         drafts[i].inputs.clear();

@@ -77,8 +77,8 @@ pub fn conv2d_to_pixel_blocks(
 }
 
 /// 1x1 forward conv of the pixel blocks `xb` of `h` x `w` images (from
-/// [`conv2d_to_pixel_blocks`]); the output is NCHW `[n, cout, h, w]`. Needs
-/// [`reads_pixel_blocks`].
+/// [`conv2d_to_pixel_blocks`]), with `addend` (NCHW, as `conv2d_raw_act_add`) if given; the
+/// output is NCHW `[n, cout, h, w]`. Needs [`reads_pixel_blocks`].
 pub fn conv2d_from_pixel_blocks(
     xb: &Tensor,
     (h, w): (usize, usize),
@@ -86,6 +86,7 @@ pub fn conv2d_from_pixel_blocks(
     b: Option<&Tensor>,
     cfg: Conv2dCfg,
     act: Option<f32>,
+    addend: Option<&Tensor>,
 ) -> Tensor {
     let s = xb.shape();
     assert!(
@@ -99,6 +100,7 @@ pub fn conv2d_from_pixel_blocks(
     );
     let layouts = Layouts {
         src_blocks: Some((h, w)),
+        addend,
         ..Layouts::default()
     };
     forward(xb, wt, b, cfg, act, layouts)

@@ -151,7 +151,9 @@ crate::uniform! {
         /// destination (a sliding gather's forward) is held in pixel blocks (conv2d/blocks.rs).
         pub(super) src_blk: u32,
         pub(super) dst_blk: u32,
-        pub(super) _b0: u32,
+        /// 1: the addend (the destination's layout) is added to each stored value before the
+        /// activation (set by `gather` from its argument).
+        pub(super) add: u32,
         pub(super) _b1: u32,
     }
 }
@@ -314,11 +316,13 @@ pub(super) fn sliding_entry(
 }
 
 /// Launches one gather (forward, or one stride phase of the input gradient). `p` holds
-/// everything but the grid fields.
+/// everything but the grid fields; `addend` (inference) is added to the stored values before
+/// the activation.
 pub(super) fn gather(
     src: &Tensor,
     packed: &Tensor,
     bias: Option<&Tensor>,
+    addend: Option<&Tensor>,
     dst: &Tensor,
     mut p: GatherParams,
     piece: Piece,
@@ -357,6 +361,11 @@ pub(super) fn gather(
     };
     p.total = p.n * p.chunks;
     p.has_bias = bias.is_some() as u32;
+    p.add = addend.is_some() as u32;
+    assert!(
+        addend.is_none() || (p.dst_blk == 0 && p.out_mul == 1),
+        "conv2d: an addend only for a forward pass into NCHW"
+    );
     let (entry, y) = match v {
         Variant::One if sliding_entry.is_some() => (sliding_entry.unwrap(), p.cout as usize),
         Variant::One => ("gather1", p.cout as usize),
@@ -384,6 +393,8 @@ pub(super) fn gather(
             dst.buffer(),
             packed.buffer(),
             dst.buffer(),
+            addend.unwrap_or(src).buffer(),
+            addend.unwrap_or(src).buffer(),
         ],
         grid,
     );
