@@ -40,8 +40,14 @@ struct Gather {
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(5) var<storage, read> wp1: array<f32>;        // packed, as scalars (R = 1, subgroup loads)
 @group(0) @binding(6) var<storage, read_write> dst4: array<vec4<f32>>; // = dst, for whole-vec4 stores
-@group(0) @binding(7) var<storage, read> addend: array<f32>;     // p.add != 0 (inference)
+@group(0) @binding(7) var<storage, read> addend: array<f32>;     // p.add != 0 (gather64 only)
 @group(0) @binding(8) var<storage, read> addend4: array<vec4<f32>>; // = addend
+
+// Set by the kernel that takes an addend (gather64) from p.add: its stores then leave out the
+// activation, and `add_addend` adds the addend and applies it afterwards. Every other kernel
+// leaves it false, so the compiler folds it out of their stores. (Addend loads at each inlined
+// store site cost ~5 s of first compiles in a search and 6 s in gather64's: docs/perf-log.md.)
+var<private> with_addend: bool;
 
 // Tap offset of tap k along one axis, or i32 min when the tap does not reach this phase.
 fn tap_off(c0: i32, k: u32) -> i32 {
@@ -78,10 +84,8 @@ fn store(n: u32, c: u32, a: u32, b: u32, v: f32) {
     var bv = 0.0;
     if (p.has_bias != 0u) { bv = bias[c]; }
     var y = v + bv;
-    let i = ((n * p.cout + c) * p.oh + oy) * p.ow + ox;
-    if (p.add != 0u) { y = addend[i] + y; }
-    if (p.act != 0u) { y = select(p.slope * y, y, y > 0.0); }
-    dst[i] = y;
+    if (p.act != 0u && !with_addend) { y = select(p.slope * y, y, y > 0.0); }
+    dst[((n * p.cout + c) * p.oh + oy) * p.ow + ox] = y;
   }
 }
 
@@ -105,10 +109,8 @@ fn put4(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
 // such load runs lane by lane like the stores.
 fn put4b(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>, bv: f32) {
   var y = v + vec4<f32>(bv);
-  let i = (((n * p.cout + c) * p.oh + p.out_y0 + a) * p.ow + p.out_x0 + b) / 4u;
-  if (p.add != 0u) { y = addend4[i] + y; }
-  if (p.act != 0u) { y = select(p.slope * y, y, y > vec4<f32>(0.0)); }
-  dst4[i] = y;
+  if (p.act != 0u && !with_addend) { y = select(p.slope * y, y, y > vec4<f32>(0.0)); }
+  dst4[(((n * p.cout + c) * p.oh + p.out_y0 + a) * p.ow + p.out_x0 + b) / 4u] = y;
 }
 
 // Four consecutive pixels of one channel; unrolled, as indexing a vector by a loop variable
@@ -122,6 +124,31 @@ fn store4(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
   store(n, c, a, b + 1u, v.y);
   store(n, c, a, b + 2u, v.z);
   store(n, c, a, b + 3u, v.w);
+}
+
+// After a lane stored its nc channels from c0 x np pixels from b of row a (without the
+// activation): each value becomes act(addend + value), what an Add pass and an activation pass
+// would give. One loop, so the addend loads are compiled once, not at every store site.
+fn add_addend(n: u32, c0: u32, nc: u32, a: u32, b: u32, np: u32) {
+  let v4 = p.out_mul == 1u && (p.ow & 3u) == 0u && (p.out_x0 & 3u) == 0u && (b & 3u) == 0u;
+  for (var r = 0u; r < nc; r++) {
+    let row = ((n * p.cout + c0 + r) * p.oh + p.out_y0 + a * p.out_mul) * p.ow + p.out_x0;
+    var j = 0u;
+    if (v4) {
+      for (; j + 4u <= np; j += 4u) {
+        let i = (row + b + j) / 4u;
+        var y = addend4[i] + dst4[i];
+        if (p.act != 0u) { y = select(p.slope * y, y, y > vec4<f32>(0.0)); }
+        dst4[i] = y;
+      }
+    }
+    for (; j < np; j++) {
+      let i = row + (b + j) * p.out_mul;
+      var y = addend[i] + dst[i];
+      if (p.act != 0u) { y = select(p.slope * y, y, y > 0.0); }
+      dst[i] = y;
+    }
+  }
 }
 
 fn store8(n: u32, c0: u32, nc: u32, a: u32, b: u32, lo: vec4<f32>, hi: vec4<f32>) {

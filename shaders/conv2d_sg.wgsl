@@ -117,6 +117,7 @@ fn wide_dst(k: WideBlock, r: u32) -> WideDst {
 @compute @workgroup_size(8)
 fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(subgroup_invocation_id) sid: u32) {
+  with_addend = p.add != 0u;
   let k = wide_block(wid, nwg, sid);
   var a0l = vec4<f32>(0.0); var a0h = vec4<f32>(0.0);
   var a1l = vec4<f32>(0.0); var a1h = vec4<f32>(0.0);
@@ -298,14 +299,16 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (nw > 5u) { store8x4(n, c0, nc, a, b0 + 20u, a20l, a20h, a21l, a21h, a22l, a22h, a23l, a23h, bl, bh); }
   if (nw > 6u) { store8x4(n, c0, nc, a, b0 + 24u, a24l, a24h, a25l, a25h, a26l, a26h, a27l, a27h, bl, bh); }
   if (nw > 7u) { store8x4(n, c0, nc, a, b0 + 28u, a28l, a28h, a29l, a29h, a30l, a30h, a31l, a31h, bl, bh); }
-  if (nw == 8u) { return; }
-  let lo = array<vec4<f32>, 32>(a0l, a1l, a2l, a3l, a4l, a5l, a6l, a7l, a8l, a9l, a10l, a11l, a12l,
-    a13l, a14l, a15l, a16l, a17l, a18l, a19l, a20l, a21l, a22l, a23l, a24l, a25l, a26l, a27l, a28l,
-    a29l, a30l, a31l);
-  let hi = array<vec4<f32>, 32>(a0h, a1h, a2h, a3h, a4h, a5h, a6h, a7h, a8h, a9h, a10h, a11h, a12h,
-    a13h, a14h, a15h, a16h, a17h, a18h, a19h, a20h, a21h, a22h, a23h, a24h, a25h, a26h, a27h, a28h,
-    a29h, a30h, a31h);
-  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) { store8(n, c0, nc, a, b0 + j, lo[j], hi[j]); }
+  if (nw < 8u) {
+    let lo = array<vec4<f32>, 32>(a0l, a1l, a2l, a3l, a4l, a5l, a6l, a7l, a8l, a9l, a10l, a11l, a12l,
+      a13l, a14l, a15l, a16l, a17l, a18l, a19l, a20l, a21l, a22l, a23l, a24l, a25l, a26l, a27l, a28l,
+      a29l, a30l, a31l);
+    let hi = array<vec4<f32>, 32>(a0h, a1h, a2h, a3h, a4h, a5h, a6h, a7h, a8h, a9h, a10h, a11h, a12h,
+      a13h, a14h, a15h, a16h, a17h, a18h, a19h, a20h, a21h, a22h, a23h, a24h, a25h, a26h, a27h, a28h,
+      a29h, a30h, a31h);
+    for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) { store8(n, c0, nc, a, b0 + j, lo[j], hi[j]); }
+  }
+  if (with_addend) { add_addend(n, c0, nc, a, b0, min(32u, p.cols - b0)); }
 }
 
 // Like gather64 with 4 channels per lane (32 per workgroup), for groups of 10-47 destination

@@ -317,10 +317,10 @@ fn fused_activation_cases() {
     }
 }
 
-/// `conv2d_raw_act_add` (inference: a node's sum added in the conv's store) gives, to the bit,
-/// the conv, an Add pass and an activation pass: on each gather's vec4 and scalar stores
-/// (gather8/16/32/64 and the sliding depthwise one, rows of 12 and 10 pixels) and on the 1x1
-/// GEMM, which runs the add and the activation as passes.
+/// `conv2d_raw_act_add` (inference: a node's sum added by gather64 after its stores, by passes
+/// elsewhere) gives, to the bit, the conv, an Add pass and an activation pass: gather64 on
+/// whole-vec4 and scalar rows, and the launches that run the passes (gather8/16/32, a 64 + 16
+/// channel split, the sliding depthwise gather, the 1x1 GEMM).
 #[test]
 fn fused_add_equals_separate_passes() {
     with_wide64_from(0, || {
@@ -333,6 +333,10 @@ fn fused_add_equals_separate_passes() {
             ([1, 4, 5, 10], [21, 4, 3, 3], 1, 1, true),
             ([1, 3, 4, 12], [54, 3, 3, 3], 1, 1, false),
             ([1, 5, 3, 10], [80, 5, 1, 1], 0, 1, true),
+            // gather64 alone adds in its store (the others above run the passes): 64 channels,
+            // rows of 12 (vec4) and 10 (scalar).
+            ([1, 5, 3, 12], [64, 5, 1, 1], 0, 1, true),
+            ([2, 4, 3, 10], [64, 4, 3, 3], 1, 1, false),
             ([2, 6, 5, 12], [6, 1, 3, 3], 1, 6, true),
             // 1x1 under 48 channels: the GEMM, then the add and activation passes.
             ([2, 6, 4, 12], [10, 6, 1, 1], 0, 1, true),

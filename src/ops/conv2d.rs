@@ -187,8 +187,8 @@ pub fn conv2d_raw_act(
 }
 
 /// `act(conv2d(x) + addend)` with `addend` shaped like the output, for inference (a node's sum
-/// in the plan, src/eval/infer/split_concat.rs): the gathers add it in their store, and the
-/// GEMM path runs the add and the activation as passes after it. Either way each value is
+/// in the plan, src/eval/infer/split_concat.rs): `gather64` adds it in its store, every other
+/// launch runs the add and the activation as passes after the conv. Either way each value is
 /// `addend + (conv + bias)` before the activation, as the separate passes compute it.
 pub fn conv2d_raw_act_add(
     x: &Tensor,
@@ -242,6 +242,26 @@ fn forward(
         );
     }
     let gpu = x.gpu();
+    let (og, red) = (g.cout_g(), g.cin_g());
+    let v = Variant::for_launch(gpu, og, g.n * g.ho * g.wo);
+    let pieces = pieces(gpu, og, g.n * g.ho * g.wo);
+    // Only gather64 adds an addend in its store (conv2d.wgsl, `with_addend`); any other launch
+    // runs the add and the activation as passes after the conv, the same sums.
+    if let Some(addend) = layouts.addend {
+        if pieces.iter().any(|pc| pc.variant != Variant::Wide64) {
+            let plain = Layouts {
+                addend: None,
+                ..layouts
+            };
+            let y = forward(x, w, b, cfg, None, plain);
+            assert_eq!(addend.shape(), y.shape(), "conv2d: addend shape");
+            let sum = elementwise::add_raw(addend, &y);
+            return match act {
+                Some(slope) => elementwise::leaky_relu_raw(&sum, slope),
+                None => sum,
+            };
+        }
+    }
     let y = match (layouts.src_blocks, layouts.dst_blocks) {
         (Some((h, wd)), _) => Tensor::empty(gpu, &[g.n, g.cout, h, wd]),
         (None, true) => Tensor::empty(gpu, &blocks::shape(g.n, g.cout, g.ho * g.wo)),
@@ -254,8 +274,6 @@ fn forward(
     ] {
         check_binding(gpu, t, what);
     }
-    let (og, red) = (g.cout_g(), g.cin_g());
-    let v = Variant::for_launch(gpu, og, g.n * g.ho * g.wo);
     if let Some(a) = layouts.addend {
         assert_eq!(a.shape(), y.shape(), "conv2d: addend shape");
     }
@@ -264,28 +282,8 @@ fn forward(
             layouts.src_blocks.is_none(),
             "conv2d: pixel blocks into the GEMM"
         );
-        let Some(addend) = layouts.addend else {
-            pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
-            return y;
-        };
-        pointwise_gemm(
-            w,
-            cfg.groups,
-            og,
-            red,
-            false,
-            g.n,
-            g.h * g.w,
-            x,
-            &y,
-            b,
-            None,
-        );
-        let sum = elementwise::add_raw(addend, &y);
-        return match act {
-            Some(slope) => elementwise::leaky_relu_raw(&sum, slope),
-            None => sum,
-        };
+        pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
+        return y;
     }
     let p = GatherParams {
         n: u(g.n),
@@ -314,7 +312,7 @@ fn forward(
         dst_blk: layouts.dst_blocks as u32,
         ..Default::default()
     };
-    for piece in pieces(gpu, og, g.n * g.ho * g.wo) {
+    for piece in pieces {
         let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, false);
         let p = GatherParams { wmode, ..p };
         gather(x, &packed, b, layouts.addend, &y, p, piece);

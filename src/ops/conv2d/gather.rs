@@ -363,8 +363,8 @@ pub(super) fn gather(
     p.has_bias = bias.is_some() as u32;
     p.add = addend.is_some() as u32;
     assert!(
-        addend.is_none() || (p.dst_blk == 0 && p.out_mul == 1),
-        "conv2d: an addend only for a forward pass into NCHW"
+        addend.is_none() || (v == Variant::Wide64 && p.dst_blk == 0 && p.out_mul == 1),
+        "conv2d: an addend only for gather64's forward pass into NCHW"
     );
     let (entry, y) = match v {
         Variant::One if sliding_entry.is_some() => (sliding_entry.unwrap(), p.cout as usize),
