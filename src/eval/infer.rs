@@ -207,7 +207,15 @@ impl InferNet {
         let gpu = &self.gpu;
         let mut blocked = vec![false; self.values];
         for s in &self.steps {
-            let Op::Conv { w: wt, cfg, .. } = &s.op else {
+            // (A conv that adds an addend never writes blocks: only the 1x1 parts of a split
+            // concat add one, and they read blocks.)
+            let Op::Conv {
+                w: wt,
+                cfg,
+                add: false,
+                ..
+            } = &s.op
+            else {
                 continue;
             };
             let o = s.outputs[0];
