@@ -751,7 +751,8 @@ fn store4_to(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
   var y = v + vec4<f32>(bv);
   if (p.act != 0u) { y = select(p.slope * y, y, y > vec4<f32>(0.0)); }
   let f = a * p.cols + b;
-  let i = ((n * ((p.rows * p.cols + 31u) / 32u) + f / 32u) * p.cout + c) * 32u + f % 32u;
+  let img = n * ((p.rows * p.cols + 31u) / 32u);  // first block of image n
+  let i = ((img + f / 32u) * p.cout + c) * 32u + f % 32u;
   if (b + 4u <= p.cols && (p.cols & 3u) == 0u) {
     dst4[i / 4u] = y;  // f is a multiple of 4, so the four stay in one block
     return;
@@ -760,7 +761,7 @@ fn store4_to(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
   for (var j = 0u; j < 4u; j++) {
     if (b + j < p.cols) {
       let fj = f + j;
-      dst[((n * ((p.rows * p.cols + 31u) / 32u) + fj / 32u) * p.cout + c) * 32u + fj % 32u] = y[j];
+      dst[((img + fj / 32u) * p.cout + c) * 32u + fj % 32u] = y[j];
     }
   }
 }

@@ -45,7 +45,7 @@ use crate::nn::layers::Act;
 use crate::ops::absmax::absmax_into;
 use crate::ops::conv2d::{
     conv2d_from_pixel_blocks, conv2d_raw_act, conv2d_raw_act_add, conv2d_to_pixel_blocks,
-    reads_pixel_blocks, writes_pixel_blocks, Conv2dCfg,
+    pixel_blocks_len, reads_pixel_blocks, writes_pixel_blocks, Conv2dCfg,
 };
 use crate::ops::deform_conv::{deform_conv2d_packed_raw, deform_conv2d_raw, DeformCfg};
 use crate::ops::{concat, elementwise as ew};
@@ -219,9 +219,8 @@ impl InferNet {
                 continue;
             };
             let o = s.outputs[0];
-            let padded = n * (h * w).next_multiple_of(32) * wt.shape()[0];
             if o == self.output
-                || padded > gpu.max_binding_elems()
+                || pixel_blocks_len(n, wt.shape()[0], h * w) > gpu.max_binding_elems()
                 || !writes_pixel_blocks(gpu, wt.shape(), *cfg)
             {
                 continue;

@@ -28,7 +28,8 @@ pub(crate) mod gemm;
 pub(crate) mod wgrad;
 
 pub use blocks::{
-    conv2d_from_pixel_blocks, conv2d_to_pixel_blocks, reads_pixel_blocks, writes_pixel_blocks,
+    conv2d_from_pixel_blocks, conv2d_to_pixel_blocks, pixel_blocks_len, reads_pixel_blocks,
+    writes_pixel_blocks,
 };
 
 use gather::{gather, gather_weights, pieces, GatherParams, Variant};
@@ -187,8 +188,8 @@ pub fn conv2d_raw_act(
 }
 
 /// `act(conv2d(x) + addend)` with `addend` shaped like the output, for inference (a node's sum
-/// in the plan, src/eval/infer/split_concat.rs): `gather64` adds it in its store, every other
-/// launch runs the add and the activation as passes after the conv. Either way each value is
+/// in the plan, src/eval/infer/split_concat.rs): `gather64` adds it in one loop after its
+/// stores, every other launch runs the add and the activation as passes after the conv. Either way each value is
 /// `addend + (conv + bias)` before the activation, as the separate passes compute it.
 pub fn conv2d_raw_act_add(
     x: &Tensor,
@@ -245,16 +246,21 @@ fn forward(
     let (og, red) = (g.cout_g(), g.cin_g());
     let v = Variant::for_launch(gpu, og, g.n * g.ho * g.wo);
     let pieces = pieces(gpu, og, g.n * g.ho * g.wo);
-    // Only gather64 adds an addend in its store (conv2d.wgsl, `with_addend`); any other launch
-    // runs the add and the activation as passes after the conv, the same sums.
+    let y_shape = match (layouts.src_blocks, layouts.dst_blocks) {
+        (Some((h, wd)), _) => [g.n, g.cout, h, wd],
+        (None, true) => blocks::shape(g.n, g.cout, g.ho * g.wo),
+        (None, false) => g.y_shape(),
+    };
+    // Only gather64 takes an addend (conv2d.wgsl, `with_addend`); any other launch runs the add
+    // and the activation as passes after the conv, the same sums.
     if let Some(addend) = layouts.addend {
+        assert_eq!(addend.shape(), y_shape, "conv2d: addend shape");
         if pieces.iter().any(|pc| pc.variant != Variant::Wide64) {
             let plain = Layouts {
                 addend: None,
                 ..layouts
             };
             let y = forward(x, w, b, cfg, None, plain);
-            assert_eq!(addend.shape(), y.shape(), "conv2d: addend shape");
             let sum = elementwise::add_raw(addend, &y);
             return match act {
                 Some(slope) => elementwise::leaky_relu_raw(&sum, slope),
@@ -262,20 +268,13 @@ fn forward(
             };
         }
     }
-    let y = match (layouts.src_blocks, layouts.dst_blocks) {
-        (Some((h, wd)), _) => Tensor::empty(gpu, &[g.n, g.cout, h, wd]),
-        (None, true) => Tensor::empty(gpu, &blocks::shape(g.n, g.cout, g.ho * g.wo)),
-        (None, false) => Tensor::empty(gpu, &g.y_shape()),
-    };
+    let y = Tensor::empty(gpu, &y_shape);
     for (t, what) in [
         (x, "conv2d input"),
         (w, "conv2d weight"),
         (&y, "conv2d output"),
     ] {
         check_binding(gpu, t, what);
-    }
-    if let Some(a) = layouts.addend {
-        assert_eq!(a.shape(), y.shape(), "conv2d: addend shape");
     }
     if g.pointwise() && og > 1 && v != Variant::Wide64 {
         assert!(

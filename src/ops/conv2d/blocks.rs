@@ -27,6 +27,11 @@ pub(super) fn shape(n: usize, c: usize, pixels: usize) -> [usize; 4] {
     [n, pixels.div_ceil(PIXEL_BLOCK), c, PIXEL_BLOCK]
 }
 
+/// Elements of that allocation (what must fit one storage binding).
+pub fn pixel_blocks_len(n: usize, c: usize, pixels: usize) -> usize {
+    shape(n, c, pixels).iter().product()
+}
+
 /// Whether a forward conv with weight `wshape` and `cfg` can store its output as pixel blocks
 /// on `gpu`: one output channel per group (depthwise) with stride 1 and a 3- or 5-tap row at
 /// dilation 1 or 2, the launches of the sliding gathers (subgroup devices only).
