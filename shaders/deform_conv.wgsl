@@ -218,12 +218,26 @@ fn bil_sample(b: Bil, plane: u32) -> f32 {
 struct Bil4 { p0: Bil, p1: Bil, p2: Bil, p3: Bil }
 
 fn bil_point4(p: u32, tap: u32, dy: vec4<f32>, dx: vec4<f32>, m: vec4<f32>) -> Bil4 {
-    let i = tap / q.kw;
-    let j = tap % q.kw;
-    return Bil4(bil_point(p / q.wout, p % q.wout, i, j, dy.x, dx.x, m.x),
-                bil_point((p + 1u) / q.wout, (p + 1u) % q.wout, i, j, dy.y, dx.y, m.y),
-                bil_point((p + 2u) / q.wout, (p + 2u) % q.wout, i, j, dy.z, dx.z, m.z),
-                bil_point((p + 3u) / q.wout, (p + 3u) % q.wout, i, j, dy.w, dx.w, m.w));
+    let at = rows_cols4(p);
+    return bil_point4_at(at, tap / q.kw, tap % q.kw, dy, dx, m);
+}
+
+// Output rows (.oy) and columns (.ox) of positions p..p+3. Integer division by a value the
+// compiler does not know runs lane by lane on lavapipe (one idiv per lane), so loops over taps
+// compute this once (direct4).
+struct At4 { oy: vec4<u32>, ox: vec4<u32> }
+
+fn rows_cols4(p: u32) -> At4 {
+    let ps = vec4<u32>(p, p + 1u, p + 2u, p + 3u);
+    return At4(ps / q.wout, ps % q.wout);
+}
+
+// bil_point4 at tap (i, j) for positions whose rows and columns are known.
+fn bil_point4_at(at: At4, i: u32, j: u32, dy: vec4<f32>, dx: vec4<f32>, m: vec4<f32>) -> Bil4 {
+    return Bil4(bil_point(at.oy.x, at.ox.x, i, j, dy.x, dx.x, m.x),
+                bil_point(at.oy.y, at.ox.y, i, j, dy.y, dx.y, m.y),
+                bil_point(at.oy.z, at.ox.z, i, j, dy.z, dx.z, m.z),
+                bil_point(at.oy.w, at.ox.w, i, j, dy.w, dx.w, m.w));
 }
 
 // Channel plane `plane` sampled at the four footprints.

@@ -72,70 +72,75 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   var a30 = vec4<f32>(0.0);
   var a31 = vec4<f32>(0.0);
   var omax = vec4<f32>(0.0);
+  let at = rows_cols4(p);
   for (var g = 0u; g < q.og; g++) {
-    for (var tap = 0u; tap < kk; tap++) {
-      let ch = g * kk + tap;
-      let oi = (b * q.off_cs + 2u * ch) * np_img + p;
-      let dy = offset4[oi / 4u];
-      let dx = offset4[(oi + np_img) / 4u];
-      omax = max(omax, max(abs(dy), abs(dx)));
-      var m = vec4<f32>(1.0);
-      if (q.has_mask != 0u) {
-        m = mask4[((b * q.mask_cs + q.mask_c0 + ch) * np_img + p) / 4u];
-        if (q.mask_logits != 0u) {
-          m = vec4<f32>(logistic(m.x), logistic(m.y), logistic(m.z), logistic(m.w));
+    // Taps as (row, column) loops: no division per tap (see rows_cols4).
+    for (var ti = 0u; ti < q.kh; ti++) {
+      for (var tj = 0u; tj < q.kw; tj++) {
+        let tap = ti * q.kw + tj;
+        let ch = g * kk + tap;
+        let oi = (b * q.off_cs + 2u * ch) * np_img + p;
+        let dy = offset4[oi / 4u];
+        let dx = offset4[(oi + np_img) / 4u];
+        omax = max(omax, max(abs(dy), abs(dx)));
+        var m = vec4<f32>(1.0);
+        if (q.has_mask != 0u) {
+          m = mask4[((b * q.mask_cs + q.mask_c0 + ch) * np_img + p) / 4u];
+          if (q.mask_logits != 0u) {
+            m = vec4<f32>(logistic(m.x), logistic(m.y), logistic(m.z), logistic(m.w));
+          }
         }
-      }
-      let bs = bil_point4(p, tap, dy, dx, m);
-      let c0 = g * q.cpg;
-      var plane = (b * q.cin + c0) * hw;
-      var wi = c0 * kk + tap;
-      for (var c = 0u; c < q.cpg; c++) {
-        let v = bil_sample4(bs, plane);
-        let w0 = wlane(0u, lane, ckk, wi);
-        a0 += subgroupBroadcast(w0, 0u) * v;
-        a1 += subgroupBroadcast(w0, 1u) * v;
-        a2 += subgroupBroadcast(w0, 2u) * v;
-        a3 += subgroupBroadcast(w0, 3u) * v;
-        a4 += subgroupBroadcast(w0, 4u) * v;
-        a5 += subgroupBroadcast(w0, 5u) * v;
-        a6 += subgroupBroadcast(w0, 6u) * v;
-        a7 += subgroupBroadcast(w0, 7u) * v;
-        if (q.on > 8u) {
-          let w1 = wlane(8u, lane, ckk, wi);
-          a8 += subgroupBroadcast(w1, 0u) * v;
-          a9 += subgroupBroadcast(w1, 1u) * v;
-          a10 += subgroupBroadcast(w1, 2u) * v;
-          a11 += subgroupBroadcast(w1, 3u) * v;
-          a12 += subgroupBroadcast(w1, 4u) * v;
-          a13 += subgroupBroadcast(w1, 5u) * v;
-          a14 += subgroupBroadcast(w1, 6u) * v;
-          a15 += subgroupBroadcast(w1, 7u) * v;
+        let bs = bil_point4_at(at, ti, tj, dy, dx, m);
+        let c0 = g * q.cpg;
+        var plane = (b * q.cin + c0) * hw;
+        var wi = c0 * kk + tap;
+        for (var c = 0u; c < q.cpg; c++) {
+          let v = bil_sample4(bs, plane);
+          let w0 = wlane(0u, lane, ckk, wi);
+          a0 += subgroupBroadcast(w0, 0u) * v;
+          a1 += subgroupBroadcast(w0, 1u) * v;
+          a2 += subgroupBroadcast(w0, 2u) * v;
+          a3 += subgroupBroadcast(w0, 3u) * v;
+          a4 += subgroupBroadcast(w0, 4u) * v;
+          a5 += subgroupBroadcast(w0, 5u) * v;
+          a6 += subgroupBroadcast(w0, 6u) * v;
+          a7 += subgroupBroadcast(w0, 7u) * v;
+          if (q.on > 8u) {
+            let w1 = wlane(8u, lane, ckk, wi);
+            a8 += subgroupBroadcast(w1, 0u) * v;
+            a9 += subgroupBroadcast(w1, 1u) * v;
+            a10 += subgroupBroadcast(w1, 2u) * v;
+            a11 += subgroupBroadcast(w1, 3u) * v;
+            a12 += subgroupBroadcast(w1, 4u) * v;
+            a13 += subgroupBroadcast(w1, 5u) * v;
+            a14 += subgroupBroadcast(w1, 6u) * v;
+            a15 += subgroupBroadcast(w1, 7u) * v;
+          }
+          if (q.on > 16u) {
+            let w2 = wlane(16u, lane, ckk, wi);
+            a16 += subgroupBroadcast(w2, 0u) * v;
+            a17 += subgroupBroadcast(w2, 1u) * v;
+            a18 += subgroupBroadcast(w2, 2u) * v;
+            a19 += subgroupBroadcast(w2, 3u) * v;
+            a20 += subgroupBroadcast(w2, 4u) * v;
+            a21 += subgroupBroadcast(w2, 5u) * v;
+            a22 += subgroupBroadcast(w2, 6u) * v;
+            a23 += subgroupBroadcast(w2, 7u) * v;
+          }
+          if (q.on > 24u) {
+            let w3 = wlane(24u, lane, ckk, wi);
+            a24 += subgroupBroadcast(w3, 0u) * v;
+            a25 += subgroupBroadcast(w3, 1u) * v;
+            a26 += subgroupBroadcast(w3, 2u) * v;
+            a27 += subgroupBroadcast(w3, 3u) * v;
+            a28 += subgroupBroadcast(w3, 4u) * v;
+            a29 += subgroupBroadcast(w3, 5u) * v;
+            a30 += subgroupBroadcast(w3, 6u) * v;
+            a31 += subgroupBroadcast(w3, 7u) * v;
+          }
+          plane += hw;
+          wi += kk;
         }
-        if (q.on > 16u) {
-          let w2 = wlane(16u, lane, ckk, wi);
-          a16 += subgroupBroadcast(w2, 0u) * v;
-          a17 += subgroupBroadcast(w2, 1u) * v;
-          a18 += subgroupBroadcast(w2, 2u) * v;
-          a19 += subgroupBroadcast(w2, 3u) * v;
-          a20 += subgroupBroadcast(w2, 4u) * v;
-          a21 += subgroupBroadcast(w2, 5u) * v;
-          a22 += subgroupBroadcast(w2, 6u) * v;
-          a23 += subgroupBroadcast(w2, 7u) * v;
-        }
-        if (q.on > 24u) {
-          let w3 = wlane(24u, lane, ckk, wi);
-          a24 += subgroupBroadcast(w3, 0u) * v;
-          a25 += subgroupBroadcast(w3, 1u) * v;
-          a26 += subgroupBroadcast(w3, 2u) * v;
-          a27 += subgroupBroadcast(w3, 3u) * v;
-          a28 += subgroupBroadcast(w3, 4u) * v;
-          a29 += subgroupBroadcast(w3, 5u) * v;
-          a30 += subgroupBroadcast(w3, 6u) * v;
-          a31 += subgroupBroadcast(w3, 7u) * v;
-        }
-        plane += hw;
-        wi += kk;
       }
     }
   }

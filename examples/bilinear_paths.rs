@@ -1,0 +1,262 @@
+//! What a bilinear sample of four channels costs on the current adapter, by path: four scalar
+//! storage loads per channel with the weights computed in the shader (what the deformable conv
+//! does), against one `textureSampleLevel` of an rgba32float texture with a linear,
+//! clamp-to-border sampler (the four channels in one texel). Each invocation takes 64 samples
+//! near its own pixel, as a deformable conv's taps are; the kernels write their sums, and the
+//! program prints the time per dispatch and how far the two paths' sums are apart.
+//!
+//! Why: on lavapipe every storage load with a computed index runs lane by lane with a bounds
+//! check (docs/perf-log.md, "Load paths on lavapipe"), and the deformable conv takes 16 of them
+//! per four positions and channel; the sampler gathers whole texels and blends them across
+//! lanes. What came of it (a texture-sampled deformable forward, measured and dropped) is in
+//! docs/perf-log.md, "The deformable forward's sampling". The sums differ by up to ~5e-5: the
+//! texture path's (p + 0.5) / size rounds where p + 0.5 crosses a power of two; with that
+//! rounding copied into the buffer path they agree within 1e-7 (the filter is float arithmetic).
+//!
+//!     cargo run --release --example bilinear_paths
+
+use std::time::Instant;
+use wgpu::util::DeviceExt;
+
+const W: u32 = 512;
+const H: u32 = 512;
+const INVOCATIONS: u32 = W * H;
+
+const SHADER: &str = r#"
+@group(0) @binding(0) var<storage, read> xs: array<f32>;   // [4][H][W]
+@group(0) @binding(1) var tex: texture_2d<f32>;            // [H][W] texels of 4 channels
+@group(0) @binding(2) var samp: sampler;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+
+const W: u32 = 512u;
+const H: u32 = 512u;
+
+// Sample k of invocation i: its pixel plus an offset in (-2, 2) with a fractional part.
+fn pos(i: u32, k: u32) -> vec2<f32> {
+  let a = i * 2654435761u + k * 40503u;
+  let b = a * 1664525u + 1013904223u;
+  let dx = f32(a & 0xfffffu) / 262144.0 - 2.0;
+  let dy = f32(b & 0xfffffu) / 262144.0 - 2.0;
+  return vec2<f32>(f32(i % W) + dx, f32(i / W) + dy);
+}
+
+fn ld(c: u32, y: i32, x: i32) -> f32 {
+  let ok = y >= 0 && y < i32(H) && x >= 0 && x < i32(W);
+  return select(0.0, xs[(c * H + u32(select(0, y, ok))) * W + u32(select(0, x, ok))], ok);
+}
+
+@compute @workgroup_size(64)
+fn from_buffer(@builtin(global_invocation_id) g: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  for (var k = 0u; k < 64u; k++) {
+    let p = pos(g.x, k);
+    let f = floor(p);
+    let l = p - f;
+    let x0 = i32(f.x);
+    let y0 = i32(f.y);
+    let w00 = (1.0 - l.y) * (1.0 - l.x);
+    let w01 = (1.0 - l.y) * l.x;
+    let w10 = l.y * (1.0 - l.x);
+    let w11 = l.y * l.x;
+    var v = vec4<f32>(0.0);
+    for (var c = 0u; c < 4u; c++) {
+      v[c] = w00 * ld(c, y0, x0) + w01 * ld(c, y0, x0 + 1) + w10 * ld(c, y0 + 1, x0)
+           + w11 * ld(c, y0 + 1, x0 + 1);
+    }
+    s += v;
+  }
+  out[g.x] = s;
+}
+
+@compute @workgroup_size(64)
+fn from_texture(@builtin(global_invocation_id) g: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  let size = vec2<f32>(f32(W), f32(H));
+  for (var k = 0u; k < 64u; k++) {
+    s += textureSampleLevel(tex, samp, (pos(g.x, k) + 0.5) / size, 0.0);
+  }
+  out[g.x] = s;
+}
+"#;
+
+fn main() -> anyhow::Result<()> {
+    // Its own device: the library does not request the two sampler features it needs.
+    let needed = wgpu::Features::FLOAT32_FILTERABLE | wgpu::Features::ADDRESS_MODE_CLAMP_TO_BORDER;
+    let adapter = hinas::gpu::enumerate()
+        .into_iter()
+        .find(|a| a.features().contains(needed))
+        .ok_or_else(|| anyhow::anyhow!("no adapter with float32 filtering and clamp-to-border"))?;
+    println!("{}", adapter.get_info().name);
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        required_features: needed,
+        ..Default::default()
+    }))?;
+    let (device, queue) = (&device, &queue);
+    let planes: Vec<f32> = (0..4 * W * H)
+        .map(|i| ((i.wrapping_mul(2654435761) >> 8) % 1000) as f32 * 1e-3 - 0.5)
+        .collect();
+    let texels: Vec<f32> = (0..W * H)
+        .flat_map(|p| (0..4).map(move |c| (c, p)))
+        .map(|(c, p)| planes[(c * W * H + p) as usize])
+        .collect();
+    let storage = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("xs"),
+        contents: bytemuck::cast_slice(&planes),
+        usage: wgpu::BufferUsages::STORAGE,
+    });
+    let out_bytes = INVOCATIONS as u64 * 16;
+    let out = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("out"),
+        size: out_bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let readback = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: out_bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let texture = device.create_texture_with_data(
+        queue,
+        &wgpu::TextureDescriptor {
+            label: Some("tex"),
+            size: wgpu::Extent3d {
+                width: W,
+                height: H,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        },
+        wgpu::util::TextureDataOrder::LayerMajor,
+        bytemuck::cast_slice(&texels),
+    );
+    let view = texture.create_view(&Default::default());
+    let mode = wgpu::AddressMode::ClampToBorder;
+    let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+        address_mode_u: mode,
+        address_mode_v: mode,
+        mag_filter: wgpu::FilterMode::Linear,
+        min_filter: wgpu::FilterMode::Linear,
+        border_color: Some(wgpu::SamplerBorderColor::TransparentBlack),
+        ..Default::default()
+    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("bilinear_paths"),
+        source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+    });
+    let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty,
+        count: None,
+    };
+    let buffer = |read_only| wgpu::BindingType::Buffer {
+        ty: wgpu::BufferBindingType::Storage { read_only },
+        has_dynamic_offset: false,
+        min_binding_size: None,
+    };
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: None,
+        entries: &[
+            entry(0, buffer(true)),
+            entry(
+                1,
+                wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+            ),
+            entry(
+                2,
+                wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+            ),
+            entry(3, buffer(false)),
+        ],
+    });
+    let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &layout,
+        entries: &[
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: storage.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: wgpu::BindingResource::TextureView(&view),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: wgpu::BindingResource::Sampler(&sampler),
+            },
+            wgpu::BindGroupEntry {
+                binding: 3,
+                resource: out.as_entire_binding(),
+            },
+        ],
+    });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: None,
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let mut sums: Vec<Vec<f32>> = Vec::new();
+    for entry in ["from_buffer", "from_texture"] {
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let run = |copy: bool| {
+            let mut enc = device.create_command_encoder(&Default::default());
+            {
+                let mut pass = enc.begin_compute_pass(&Default::default());
+                pass.set_pipeline(&pipeline);
+                pass.set_bind_group(0, &bind, &[]);
+                pass.dispatch_workgroups(INVOCATIONS / 64, 1, 1);
+            }
+            if copy {
+                enc.copy_buffer_to_buffer(&out, 0, &readback, 0, out_bytes);
+            }
+            queue.submit([enc.finish()]);
+            device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+        };
+        run(true); // compiles the shader in the driver
+        let slice = readback.slice(..);
+        slice.map_async(wgpu::MapMode::Read, |_| {});
+        device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+        sums.push(bytemuck::cast_slice(&slice.get_mapped_range()?).to_vec());
+        readback.unmap();
+        let mut ms: Vec<f64> = (0..7)
+            .map(|_| {
+                let t = Instant::now();
+                run(false);
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        let samples = INVOCATIONS as f64 * 64.0;
+        let med = ms[ms.len() / 2];
+        println!(
+            "{entry:>8}: {med:7.2} ms per dispatch, {:6.1} M samples of 4 channels per second",
+            samples / med / 1e3
+        );
+    }
+    let diff = sums[0]
+        .iter()
+        .zip(&sums[1])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    println!("max |buffer - texture| over the sums: {diff:e}");
+    Ok(())
+}
