@@ -251,7 +251,18 @@ fn gather8_body(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>, sid: u32) {
       }
     }
   }
+  gather8_store(n, a, b0, live, blk, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h,
+                a6l, a6h, a7l, a7h);
+}
+
+// A gather8 lane's stores: 8 channels of block `blk` at its 8 pixels from (a, b0).
+fn gather8_store(n: u32, a: u32, b0: u32, live: bool, blk: u32,
+                 a0l: vec4<f32>, a0h: vec4<f32>, a1l: vec4<f32>, a1h: vec4<f32>,
+                 a2l: vec4<f32>, a2h: vec4<f32>, a3l: vec4<f32>, a3h: vec4<f32>,
+                 a4l: vec4<f32>, a4h: vec4<f32>, a5l: vec4<f32>, a5h: vec4<f32>,
+                 a6l: vec4<f32>, a6h: vec4<f32>, a7l: vec4<f32>, a7h: vec4<f32>) {
   if (!live) { return; }
+  let g = blk / p.blocks_g;
   let cb = (blk % p.blocks_g) * 8u;
   let nc = min(p.og - cb, 8u);
   let c0 = g * p.og + cb;

@@ -40,6 +40,424 @@ fn gather8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   gather8_body(wid, lid, nwg, sid);
 }
 
+// gather8 for stride-1 forward convs with 3x3 or 5x5 taps at dilation 1 or 2 (chosen by
+// `sliding_entry` in src/ops/conv2d/gather.rs): per source row and reduction channel a lane
+// loads its 8 pixels' window once, 8 + (kw - 1) dil values, and every tap of the row reads its
+// 8 from it, instead of 8 loads per tap (5x5 at dilation 2: 16 loads instead of 40). The taps
+// of a row then go inside the channel loop, so each output sums its products in the order
+// (row, channel, column).
+@compute @workgroup_size(GWG)
+fn gather8s3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  let lc = lane_coords(wid, lid, nwg);
+  let n = lc.x; let a = lc.y; let b0 = lc.z; let live = lc.w != 0u;
+  let blk = wid.y;
+  let g = blk / p.blocks_g;
+  let ihw = p.ih * p.iw;
+  let src0 = (min(n, p.n - 1u) * p.cin + g * p.red) * ihw;
+  let lw = w8_lane(blk, sid);
+  let kk = p.kh * p.kw;
+  var a0l = vec4<f32>(0.0); var a0h = vec4<f32>(0.0);
+  var a1l = vec4<f32>(0.0); var a1h = vec4<f32>(0.0);
+  var a2l = vec4<f32>(0.0); var a2h = vec4<f32>(0.0);
+  var a3l = vec4<f32>(0.0); var a3h = vec4<f32>(0.0);
+  var a4l = vec4<f32>(0.0); var a4h = vec4<f32>(0.0);
+  var a5l = vec4<f32>(0.0); var a5h = vec4<f32>(0.0);
+  var a6l = vec4<f32>(0.0); var a6h = vec4<f32>(0.0);
+  var a7l = vec4<f32>(0.0); var a7h = vec4<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = tap_off(p.tc0y, ky);
+    if (ty == NO_TAP) { continue; }
+    let sy = i32(a) + ty;
+    let rok = live && sy >= 0 && sy < i32(p.ih);
+    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    // The row window: the leftmost tap's 8 pixels and the (kw - 1) dil after them.
+    let sx = i32(b0) + tap_off(p.tc0x, 0u);
+    let q0 = px(rowb, rok, sx + 0);
+    let q1 = px(rowb, rok, sx + 1);
+    let q2 = px(rowb, rok, sx + 2);
+    let q3 = px(rowb, rok, sx + 3);
+    let q4 = px(rowb, rok, sx + 4);
+    let q5 = px(rowb, rok, sx + 5);
+    let q6 = px(rowb, rok, sx + 6);
+    let q7 = px(rowb, rok, sx + 7);
+    let q8 = px(rowb, rok, sx + 8);
+    let q9 = px(rowb, rok, sx + 9);
+    var wj = lw.base + ky * p.kw;
+    var c = 0u;
+    for (var ci = 0u; ci < p.red; ci++) {
+      let x0 = ld(q0, c);
+      let x1 = ld(q1, c);
+      let x2 = ld(q2, c);
+      let x3 = ld(q3, c);
+      let x4 = ld(q4, c);
+      let x5 = ld(q5, c);
+      let x6 = ld(q6, c);
+      let x7 = ld(q7, c);
+      let x8 = ld(q8, c);
+      let x9 = ld(q9, c);
+      { let w = w8(0u, wj + 0u, lw.ok, sid);
+        a0l += w.lo * x0; a0h += w.hi * x0;
+        a1l += w.lo * x1; a1h += w.hi * x1;
+        a2l += w.lo * x2; a2h += w.hi * x2;
+        a3l += w.lo * x3; a3h += w.hi * x3;
+        a4l += w.lo * x4; a4h += w.hi * x4;
+        a5l += w.lo * x5; a5h += w.hi * x5;
+        a6l += w.lo * x6; a6h += w.hi * x6;
+        a7l += w.lo * x7; a7h += w.hi * x7;
+      }
+      { let w = w8(0u, wj + 1u, lw.ok, sid);
+        a0l += w.lo * x1; a0h += w.hi * x1;
+        a1l += w.lo * x2; a1h += w.hi * x2;
+        a2l += w.lo * x3; a2h += w.hi * x3;
+        a3l += w.lo * x4; a3h += w.hi * x4;
+        a4l += w.lo * x5; a4h += w.hi * x5;
+        a5l += w.lo * x6; a5h += w.hi * x6;
+        a6l += w.lo * x7; a6h += w.hi * x7;
+        a7l += w.lo * x8; a7h += w.hi * x8;
+      }
+      { let w = w8(0u, wj + 2u, lw.ok, sid);
+        a0l += w.lo * x2; a0h += w.hi * x2;
+        a1l += w.lo * x3; a1h += w.hi * x3;
+        a2l += w.lo * x4; a2h += w.hi * x4;
+        a3l += w.lo * x5; a3h += w.hi * x5;
+        a4l += w.lo * x6; a4h += w.hi * x6;
+        a5l += w.lo * x7; a5h += w.hi * x7;
+        a6l += w.lo * x8; a6h += w.hi * x8;
+        a7l += w.lo * x9; a7h += w.hi * x9;
+      }
+      wj += lw.stride;
+      c += ihw;
+    }
+  }
+  gather8_store(n, a, b0, live, blk, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h,
+                a6l, a6h, a7l, a7h);
+}
+
+@compute @workgroup_size(GWG)
+fn gather8s3_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  let lc = lane_coords(wid, lid, nwg);
+  let n = lc.x; let a = lc.y; let b0 = lc.z; let live = lc.w != 0u;
+  let blk = wid.y;
+  let g = blk / p.blocks_g;
+  let ihw = p.ih * p.iw;
+  let src0 = (min(n, p.n - 1u) * p.cin + g * p.red) * ihw;
+  let lw = w8_lane(blk, sid);
+  let kk = p.kh * p.kw;
+  var a0l = vec4<f32>(0.0); var a0h = vec4<f32>(0.0);
+  var a1l = vec4<f32>(0.0); var a1h = vec4<f32>(0.0);
+  var a2l = vec4<f32>(0.0); var a2h = vec4<f32>(0.0);
+  var a3l = vec4<f32>(0.0); var a3h = vec4<f32>(0.0);
+  var a4l = vec4<f32>(0.0); var a4h = vec4<f32>(0.0);
+  var a5l = vec4<f32>(0.0); var a5h = vec4<f32>(0.0);
+  var a6l = vec4<f32>(0.0); var a6h = vec4<f32>(0.0);
+  var a7l = vec4<f32>(0.0); var a7h = vec4<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = tap_off(p.tc0y, ky);
+    if (ty == NO_TAP) { continue; }
+    let sy = i32(a) + ty;
+    let rok = live && sy >= 0 && sy < i32(p.ih);
+    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    // The row window: the leftmost tap's 8 pixels and the (kw - 1) dil after them.
+    let sx = i32(b0) + tap_off(p.tc0x, 0u);
+    let q0 = px(rowb, rok, sx + 0);
+    let q1 = px(rowb, rok, sx + 1);
+    let q2 = px(rowb, rok, sx + 2);
+    let q3 = px(rowb, rok, sx + 3);
+    let q4 = px(rowb, rok, sx + 4);
+    let q5 = px(rowb, rok, sx + 5);
+    let q6 = px(rowb, rok, sx + 6);
+    let q7 = px(rowb, rok, sx + 7);
+    let q8 = px(rowb, rok, sx + 8);
+    let q9 = px(rowb, rok, sx + 9);
+    let q10 = px(rowb, rok, sx + 10);
+    let q11 = px(rowb, rok, sx + 11);
+    var wj = lw.base + ky * p.kw;
+    var c = 0u;
+    for (var ci = 0u; ci < p.red; ci++) {
+      let x0 = ld(q0, c);
+      let x1 = ld(q1, c);
+      let x2 = ld(q2, c);
+      let x3 = ld(q3, c);
+      let x4 = ld(q4, c);
+      let x5 = ld(q5, c);
+      let x6 = ld(q6, c);
+      let x7 = ld(q7, c);
+      let x8 = ld(q8, c);
+      let x9 = ld(q9, c);
+      let x10 = ld(q10, c);
+      let x11 = ld(q11, c);
+      { let w = w8(0u, wj + 0u, lw.ok, sid);
+        a0l += w.lo * x0; a0h += w.hi * x0;
+        a1l += w.lo * x1; a1h += w.hi * x1;
+        a2l += w.lo * x2; a2h += w.hi * x2;
+        a3l += w.lo * x3; a3h += w.hi * x3;
+        a4l += w.lo * x4; a4h += w.hi * x4;
+        a5l += w.lo * x5; a5h += w.hi * x5;
+        a6l += w.lo * x6; a6h += w.hi * x6;
+        a7l += w.lo * x7; a7h += w.hi * x7;
+      }
+      { let w = w8(0u, wj + 1u, lw.ok, sid);
+        a0l += w.lo * x2; a0h += w.hi * x2;
+        a1l += w.lo * x3; a1h += w.hi * x3;
+        a2l += w.lo * x4; a2h += w.hi * x4;
+        a3l += w.lo * x5; a3h += w.hi * x5;
+        a4l += w.lo * x6; a4h += w.hi * x6;
+        a5l += w.lo * x7; a5h += w.hi * x7;
+        a6l += w.lo * x8; a6h += w.hi * x8;
+        a7l += w.lo * x9; a7h += w.hi * x9;
+      }
+      { let w = w8(0u, wj + 2u, lw.ok, sid);
+        a0l += w.lo * x4; a0h += w.hi * x4;
+        a1l += w.lo * x5; a1h += w.hi * x5;
+        a2l += w.lo * x6; a2h += w.hi * x6;
+        a3l += w.lo * x7; a3h += w.hi * x7;
+        a4l += w.lo * x8; a4h += w.hi * x8;
+        a5l += w.lo * x9; a5h += w.hi * x9;
+        a6l += w.lo * x10; a6h += w.hi * x10;
+        a7l += w.lo * x11; a7h += w.hi * x11;
+      }
+      wj += lw.stride;
+      c += ihw;
+    }
+  }
+  gather8_store(n, a, b0, live, blk, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h,
+                a6l, a6h, a7l, a7h);
+}
+
+@compute @workgroup_size(GWG)
+fn gather8s5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  let lc = lane_coords(wid, lid, nwg);
+  let n = lc.x; let a = lc.y; let b0 = lc.z; let live = lc.w != 0u;
+  let blk = wid.y;
+  let g = blk / p.blocks_g;
+  let ihw = p.ih * p.iw;
+  let src0 = (min(n, p.n - 1u) * p.cin + g * p.red) * ihw;
+  let lw = w8_lane(blk, sid);
+  let kk = p.kh * p.kw;
+  var a0l = vec4<f32>(0.0); var a0h = vec4<f32>(0.0);
+  var a1l = vec4<f32>(0.0); var a1h = vec4<f32>(0.0);
+  var a2l = vec4<f32>(0.0); var a2h = vec4<f32>(0.0);
+  var a3l = vec4<f32>(0.0); var a3h = vec4<f32>(0.0);
+  var a4l = vec4<f32>(0.0); var a4h = vec4<f32>(0.0);
+  var a5l = vec4<f32>(0.0); var a5h = vec4<f32>(0.0);
+  var a6l = vec4<f32>(0.0); var a6h = vec4<f32>(0.0);
+  var a7l = vec4<f32>(0.0); var a7h = vec4<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = tap_off(p.tc0y, ky);
+    if (ty == NO_TAP) { continue; }
+    let sy = i32(a) + ty;
+    let rok = live && sy >= 0 && sy < i32(p.ih);
+    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    // The row window: the leftmost tap's 8 pixels and the (kw - 1) dil after them.
+    let sx = i32(b0) + tap_off(p.tc0x, 0u);
+    let q0 = px(rowb, rok, sx + 0);
+    let q1 = px(rowb, rok, sx + 1);
+    let q2 = px(rowb, rok, sx + 2);
+    let q3 = px(rowb, rok, sx + 3);
+    let q4 = px(rowb, rok, sx + 4);
+    let q5 = px(rowb, rok, sx + 5);
+    let q6 = px(rowb, rok, sx + 6);
+    let q7 = px(rowb, rok, sx + 7);
+    let q8 = px(rowb, rok, sx + 8);
+    let q9 = px(rowb, rok, sx + 9);
+    let q10 = px(rowb, rok, sx + 10);
+    let q11 = px(rowb, rok, sx + 11);
+    var wj = lw.base + ky * p.kw;
+    var c = 0u;
+    for (var ci = 0u; ci < p.red; ci++) {
+      let x0 = ld(q0, c);
+      let x1 = ld(q1, c);
+      let x2 = ld(q2, c);
+      let x3 = ld(q3, c);
+      let x4 = ld(q4, c);
+      let x5 = ld(q5, c);
+      let x6 = ld(q6, c);
+      let x7 = ld(q7, c);
+      let x8 = ld(q8, c);
+      let x9 = ld(q9, c);
+      let x10 = ld(q10, c);
+      let x11 = ld(q11, c);
+      { let w = w8(0u, wj + 0u, lw.ok, sid);
+        a0l += w.lo * x0; a0h += w.hi * x0;
+        a1l += w.lo * x1; a1h += w.hi * x1;
+        a2l += w.lo * x2; a2h += w.hi * x2;
+        a3l += w.lo * x3; a3h += w.hi * x3;
+        a4l += w.lo * x4; a4h += w.hi * x4;
+        a5l += w.lo * x5; a5h += w.hi * x5;
+        a6l += w.lo * x6; a6h += w.hi * x6;
+        a7l += w.lo * x7; a7h += w.hi * x7;
+      }
+      { let w = w8(0u, wj + 1u, lw.ok, sid);
+        a0l += w.lo * x1; a0h += w.hi * x1;
+        a1l += w.lo * x2; a1h += w.hi * x2;
+        a2l += w.lo * x3; a2h += w.hi * x3;
+        a3l += w.lo * x4; a3h += w.hi * x4;
+        a4l += w.lo * x5; a4h += w.hi * x5;
+        a5l += w.lo * x6; a5h += w.hi * x6;
+        a6l += w.lo * x7; a6h += w.hi * x7;
+        a7l += w.lo * x8; a7h += w.hi * x8;
+      }
+      { let w = w8(0u, wj + 2u, lw.ok, sid);
+        a0l += w.lo * x2; a0h += w.hi * x2;
+        a1l += w.lo * x3; a1h += w.hi * x3;
+        a2l += w.lo * x4; a2h += w.hi * x4;
+        a3l += w.lo * x5; a3h += w.hi * x5;
+        a4l += w.lo * x6; a4h += w.hi * x6;
+        a5l += w.lo * x7; a5h += w.hi * x7;
+        a6l += w.lo * x8; a6h += w.hi * x8;
+        a7l += w.lo * x9; a7h += w.hi * x9;
+      }
+      { let w = w8(0u, wj + 3u, lw.ok, sid);
+        a0l += w.lo * x3; a0h += w.hi * x3;
+        a1l += w.lo * x4; a1h += w.hi * x4;
+        a2l += w.lo * x5; a2h += w.hi * x5;
+        a3l += w.lo * x6; a3h += w.hi * x6;
+        a4l += w.lo * x7; a4h += w.hi * x7;
+        a5l += w.lo * x8; a5h += w.hi * x8;
+        a6l += w.lo * x9; a6h += w.hi * x9;
+        a7l += w.lo * x10; a7h += w.hi * x10;
+      }
+      { let w = w8(0u, wj + 4u, lw.ok, sid);
+        a0l += w.lo * x4; a0h += w.hi * x4;
+        a1l += w.lo * x5; a1h += w.hi * x5;
+        a2l += w.lo * x6; a2h += w.hi * x6;
+        a3l += w.lo * x7; a3h += w.hi * x7;
+        a4l += w.lo * x8; a4h += w.hi * x8;
+        a5l += w.lo * x9; a5h += w.hi * x9;
+        a6l += w.lo * x10; a6h += w.hi * x10;
+        a7l += w.lo * x11; a7h += w.hi * x11;
+      }
+      wj += lw.stride;
+      c += ihw;
+    }
+  }
+  gather8_store(n, a, b0, live, blk, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h,
+                a6l, a6h, a7l, a7h);
+}
+
+@compute @workgroup_size(GWG)
+fn gather8s5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  let lc = lane_coords(wid, lid, nwg);
+  let n = lc.x; let a = lc.y; let b0 = lc.z; let live = lc.w != 0u;
+  let blk = wid.y;
+  let g = blk / p.blocks_g;
+  let ihw = p.ih * p.iw;
+  let src0 = (min(n, p.n - 1u) * p.cin + g * p.red) * ihw;
+  let lw = w8_lane(blk, sid);
+  let kk = p.kh * p.kw;
+  var a0l = vec4<f32>(0.0); var a0h = vec4<f32>(0.0);
+  var a1l = vec4<f32>(0.0); var a1h = vec4<f32>(0.0);
+  var a2l = vec4<f32>(0.0); var a2h = vec4<f32>(0.0);
+  var a3l = vec4<f32>(0.0); var a3h = vec4<f32>(0.0);
+  var a4l = vec4<f32>(0.0); var a4h = vec4<f32>(0.0);
+  var a5l = vec4<f32>(0.0); var a5h = vec4<f32>(0.0);
+  var a6l = vec4<f32>(0.0); var a6h = vec4<f32>(0.0);
+  var a7l = vec4<f32>(0.0); var a7h = vec4<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = tap_off(p.tc0y, ky);
+    if (ty == NO_TAP) { continue; }
+    let sy = i32(a) + ty;
+    let rok = live && sy >= 0 && sy < i32(p.ih);
+    let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+    // The row window: the leftmost tap's 8 pixels and the (kw - 1) dil after them.
+    let sx = i32(b0) + tap_off(p.tc0x, 0u);
+    let q0 = px(rowb, rok, sx + 0);
+    let q1 = px(rowb, rok, sx + 1);
+    let q2 = px(rowb, rok, sx + 2);
+    let q3 = px(rowb, rok, sx + 3);
+    let q4 = px(rowb, rok, sx + 4);
+    let q5 = px(rowb, rok, sx + 5);
+    let q6 = px(rowb, rok, sx + 6);
+    let q7 = px(rowb, rok, sx + 7);
+    let q8 = px(rowb, rok, sx + 8);
+    let q9 = px(rowb, rok, sx + 9);
+    let q10 = px(rowb, rok, sx + 10);
+    let q11 = px(rowb, rok, sx + 11);
+    let q12 = px(rowb, rok, sx + 12);
+    let q13 = px(rowb, rok, sx + 13);
+    let q14 = px(rowb, rok, sx + 14);
+    let q15 = px(rowb, rok, sx + 15);
+    var wj = lw.base + ky * p.kw;
+    var c = 0u;
+    for (var ci = 0u; ci < p.red; ci++) {
+      let x0 = ld(q0, c);
+      let x1 = ld(q1, c);
+      let x2 = ld(q2, c);
+      let x3 = ld(q3, c);
+      let x4 = ld(q4, c);
+      let x5 = ld(q5, c);
+      let x6 = ld(q6, c);
+      let x7 = ld(q7, c);
+      let x8 = ld(q8, c);
+      let x9 = ld(q9, c);
+      let x10 = ld(q10, c);
+      let x11 = ld(q11, c);
+      let x12 = ld(q12, c);
+      let x13 = ld(q13, c);
+      let x14 = ld(q14, c);
+      let x15 = ld(q15, c);
+      { let w = w8(0u, wj + 0u, lw.ok, sid);
+        a0l += w.lo * x0; a0h += w.hi * x0;
+        a1l += w.lo * x1; a1h += w.hi * x1;
+        a2l += w.lo * x2; a2h += w.hi * x2;
+        a3l += w.lo * x3; a3h += w.hi * x3;
+        a4l += w.lo * x4; a4h += w.hi * x4;
+        a5l += w.lo * x5; a5h += w.hi * x5;
+        a6l += w.lo * x6; a6h += w.hi * x6;
+        a7l += w.lo * x7; a7h += w.hi * x7;
+      }
+      { let w = w8(0u, wj + 1u, lw.ok, sid);
+        a0l += w.lo * x2; a0h += w.hi * x2;
+        a1l += w.lo * x3; a1h += w.hi * x3;
+        a2l += w.lo * x4; a2h += w.hi * x4;
+        a3l += w.lo * x5; a3h += w.hi * x5;
+        a4l += w.lo * x6; a4h += w.hi * x6;
+        a5l += w.lo * x7; a5h += w.hi * x7;
+        a6l += w.lo * x8; a6h += w.hi * x8;
+        a7l += w.lo * x9; a7h += w.hi * x9;
+      }
+      { let w = w8(0u, wj + 2u, lw.ok, sid);
+        a0l += w.lo * x4; a0h += w.hi * x4;
+        a1l += w.lo * x5; a1h += w.hi * x5;
+        a2l += w.lo * x6; a2h += w.hi * x6;
+        a3l += w.lo * x7; a3h += w.hi * x7;
+        a4l += w.lo * x8; a4h += w.hi * x8;
+        a5l += w.lo * x9; a5h += w.hi * x9;
+        a6l += w.lo * x10; a6h += w.hi * x10;
+        a7l += w.lo * x11; a7h += w.hi * x11;
+      }
+      { let w = w8(0u, wj + 3u, lw.ok, sid);
+        a0l += w.lo * x6; a0h += w.hi * x6;
+        a1l += w.lo * x7; a1h += w.hi * x7;
+        a2l += w.lo * x8; a2h += w.hi * x8;
+        a3l += w.lo * x9; a3h += w.hi * x9;
+        a4l += w.lo * x10; a4h += w.hi * x10;
+        a5l += w.lo * x11; a5h += w.hi * x11;
+        a6l += w.lo * x12; a6h += w.hi * x12;
+        a7l += w.lo * x13; a7h += w.hi * x13;
+      }
+      { let w = w8(0u, wj + 4u, lw.ok, sid);
+        a0l += w.lo * x8; a0h += w.hi * x8;
+        a1l += w.lo * x9; a1h += w.hi * x9;
+        a2l += w.lo * x10; a2h += w.hi * x10;
+        a3l += w.lo * x11; a3h += w.hi * x11;
+        a4l += w.lo * x12; a4h += w.hi * x12;
+        a5l += w.lo * x13; a5h += w.hi * x13;
+        a6l += w.lo * x14; a6h += w.hi * x14;
+        a7l += w.lo * x15; a7h += w.hi * x15;
+      }
+      wj += lw.stride;
+      c += ihw;
+    }
+  }
+  gather8_store(n, a, b0, live, blk, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h,
+                a6l, a6h, a7l, a7h);
+}
+
 // A gather16/32/64 workgroup (one 8-lane subgroup): its destination pixels (image n, row a,
 // 32 pixels from b0) and this lane's channel block cb of group g (weights at block wblk).
 struct WideBlock {
@@ -309,6 +727,920 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) { store8(n, c0, nc, a, b0 + j, lo[j], hi[j]); }
   }
   if (with_addend) { add_addend(n, c0, nc, a, b0, min(32u, p.cols - b0)); }
+}
+
+// gather16 with each source row's window loaded once per pair of reduction channels
+// (`gather16w*`, chosen by `window_entry` in src/ops/conv2d/gather.rs for stride-1 forward passes
+// with an even channel count): the 32 pixels' window of a row, 32 + (kw - 1) dil values, is 5
+// loads per lane, where gather16 loads 4 per tap (20 for a row of 5 taps); each tap takes its 32
+// values by broadcast from the window's registers. Sums in the order (row, channel pair,
+// column), like gather8s*.
+@compute @workgroup_size(8)
+fn gather16w3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(subgroup_invocation_id) sid: u32) {
+  let k = wide_block(wid, nwg, sid);
+  var a0 = vec2<f32>(0.0);
+  var a1 = vec2<f32>(0.0);
+  var a2 = vec2<f32>(0.0);
+  var a3 = vec2<f32>(0.0);
+  var a4 = vec2<f32>(0.0);
+  var a5 = vec2<f32>(0.0);
+  var a6 = vec2<f32>(0.0);
+  var a7 = vec2<f32>(0.0);
+  var a8 = vec2<f32>(0.0);
+  var a9 = vec2<f32>(0.0);
+  var a10 = vec2<f32>(0.0);
+  var a11 = vec2<f32>(0.0);
+  var a12 = vec2<f32>(0.0);
+  var a13 = vec2<f32>(0.0);
+  var a14 = vec2<f32>(0.0);
+  var a15 = vec2<f32>(0.0);
+  var a16 = vec2<f32>(0.0);
+  var a17 = vec2<f32>(0.0);
+  var a18 = vec2<f32>(0.0);
+  var a19 = vec2<f32>(0.0);
+  var a20 = vec2<f32>(0.0);
+  var a21 = vec2<f32>(0.0);
+  var a22 = vec2<f32>(0.0);
+  var a23 = vec2<f32>(0.0);
+  var a24 = vec2<f32>(0.0);
+  var a25 = vec2<f32>(0.0);
+  var a26 = vec2<f32>(0.0);
+  var a27 = vec2<f32>(0.0);
+  var a28 = vec2<f32>(0.0);
+  var a29 = vec2<f32>(0.0);
+  var a30 = vec2<f32>(0.0);
+  var a31 = vec2<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let row = wide_row(k, ky);
+    if (!row.tap) { continue; }
+    // The row window: 34 pixels from the leftmost tap's, pixel 8 i + lane in this lane.
+    let sx = i32(k.b0 + k.lane) + tap_off(p.tc0x, 0u);
+    let q0 = px(row.rowb, row.rok, sx + 0);
+    let q1 = px(row.rowb, row.rok, sx + 8);
+    let q2 = px(row.rowb, row.rok, sx + 16);
+    let q3 = px(row.rowb, row.rok, sx + 24);
+    let q4 = px(row.rowb, row.rok, sx + 32);
+    let wr = (k.wblk * p.kh + ky) * p.kw * p.red * 2u;
+    var c = 0u;
+    for (var ci = 0u; ci + 2u <= p.red; ci += 2u) {
+      let x00 = ld(q0, c);
+      let x01 = ld(q1, c);
+      let x02 = ld(q2, c);
+      let x03 = ld(q3, c);
+      let x04 = ld(q4, c);
+      let x10 = ld(q0, c + k.ihw);
+      let x11 = ld(q1, c + k.ihw);
+      let x12 = ld(q2, c + k.ihw);
+      let x13 = ld(q3, c + k.ihw);
+      let x14 = ld(q4, c + k.ihw);
+      { let wk = wr + 0u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 0u); a0 += w1 * subgroupBroadcast(x10, 0u);
+        a1 += w0 * subgroupBroadcast(x00, 1u); a1 += w1 * subgroupBroadcast(x10, 1u);
+        a2 += w0 * subgroupBroadcast(x00, 2u); a2 += w1 * subgroupBroadcast(x10, 2u);
+        a3 += w0 * subgroupBroadcast(x00, 3u); a3 += w1 * subgroupBroadcast(x10, 3u);
+        a4 += w0 * subgroupBroadcast(x00, 4u); a4 += w1 * subgroupBroadcast(x10, 4u);
+        a5 += w0 * subgroupBroadcast(x00, 5u); a5 += w1 * subgroupBroadcast(x10, 5u);
+        a6 += w0 * subgroupBroadcast(x00, 6u); a6 += w1 * subgroupBroadcast(x10, 6u);
+        a7 += w0 * subgroupBroadcast(x00, 7u); a7 += w1 * subgroupBroadcast(x10, 7u);
+        a8 += w0 * subgroupBroadcast(x01, 0u); a8 += w1 * subgroupBroadcast(x11, 0u);
+        a9 += w0 * subgroupBroadcast(x01, 1u); a9 += w1 * subgroupBroadcast(x11, 1u);
+        a10 += w0 * subgroupBroadcast(x01, 2u); a10 += w1 * subgroupBroadcast(x11, 2u);
+        a11 += w0 * subgroupBroadcast(x01, 3u); a11 += w1 * subgroupBroadcast(x11, 3u);
+        a12 += w0 * subgroupBroadcast(x01, 4u); a12 += w1 * subgroupBroadcast(x11, 4u);
+        a13 += w0 * subgroupBroadcast(x01, 5u); a13 += w1 * subgroupBroadcast(x11, 5u);
+        a14 += w0 * subgroupBroadcast(x01, 6u); a14 += w1 * subgroupBroadcast(x11, 6u);
+        a15 += w0 * subgroupBroadcast(x01, 7u); a15 += w1 * subgroupBroadcast(x11, 7u);
+        a16 += w0 * subgroupBroadcast(x02, 0u); a16 += w1 * subgroupBroadcast(x12, 0u);
+        a17 += w0 * subgroupBroadcast(x02, 1u); a17 += w1 * subgroupBroadcast(x12, 1u);
+        a18 += w0 * subgroupBroadcast(x02, 2u); a18 += w1 * subgroupBroadcast(x12, 2u);
+        a19 += w0 * subgroupBroadcast(x02, 3u); a19 += w1 * subgroupBroadcast(x12, 3u);
+        a20 += w0 * subgroupBroadcast(x02, 4u); a20 += w1 * subgroupBroadcast(x12, 4u);
+        a21 += w0 * subgroupBroadcast(x02, 5u); a21 += w1 * subgroupBroadcast(x12, 5u);
+        a22 += w0 * subgroupBroadcast(x02, 6u); a22 += w1 * subgroupBroadcast(x12, 6u);
+        a23 += w0 * subgroupBroadcast(x02, 7u); a23 += w1 * subgroupBroadcast(x12, 7u);
+        a24 += w0 * subgroupBroadcast(x03, 0u); a24 += w1 * subgroupBroadcast(x13, 0u);
+        a25 += w0 * subgroupBroadcast(x03, 1u); a25 += w1 * subgroupBroadcast(x13, 1u);
+        a26 += w0 * subgroupBroadcast(x03, 2u); a26 += w1 * subgroupBroadcast(x13, 2u);
+        a27 += w0 * subgroupBroadcast(x03, 3u); a27 += w1 * subgroupBroadcast(x13, 3u);
+        a28 += w0 * subgroupBroadcast(x03, 4u); a28 += w1 * subgroupBroadcast(x13, 4u);
+        a29 += w0 * subgroupBroadcast(x03, 5u); a29 += w1 * subgroupBroadcast(x13, 5u);
+        a30 += w0 * subgroupBroadcast(x03, 6u); a30 += w1 * subgroupBroadcast(x13, 6u);
+        a31 += w0 * subgroupBroadcast(x03, 7u); a31 += w1 * subgroupBroadcast(x13, 7u);
+      }
+      { let wk = wr + 1u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 1u); a0 += w1 * subgroupBroadcast(x10, 1u);
+        a1 += w0 * subgroupBroadcast(x00, 2u); a1 += w1 * subgroupBroadcast(x10, 2u);
+        a2 += w0 * subgroupBroadcast(x00, 3u); a2 += w1 * subgroupBroadcast(x10, 3u);
+        a3 += w0 * subgroupBroadcast(x00, 4u); a3 += w1 * subgroupBroadcast(x10, 4u);
+        a4 += w0 * subgroupBroadcast(x00, 5u); a4 += w1 * subgroupBroadcast(x10, 5u);
+        a5 += w0 * subgroupBroadcast(x00, 6u); a5 += w1 * subgroupBroadcast(x10, 6u);
+        a6 += w0 * subgroupBroadcast(x00, 7u); a6 += w1 * subgroupBroadcast(x10, 7u);
+        a7 += w0 * subgroupBroadcast(x01, 0u); a7 += w1 * subgroupBroadcast(x11, 0u);
+        a8 += w0 * subgroupBroadcast(x01, 1u); a8 += w1 * subgroupBroadcast(x11, 1u);
+        a9 += w0 * subgroupBroadcast(x01, 2u); a9 += w1 * subgroupBroadcast(x11, 2u);
+        a10 += w0 * subgroupBroadcast(x01, 3u); a10 += w1 * subgroupBroadcast(x11, 3u);
+        a11 += w0 * subgroupBroadcast(x01, 4u); a11 += w1 * subgroupBroadcast(x11, 4u);
+        a12 += w0 * subgroupBroadcast(x01, 5u); a12 += w1 * subgroupBroadcast(x11, 5u);
+        a13 += w0 * subgroupBroadcast(x01, 6u); a13 += w1 * subgroupBroadcast(x11, 6u);
+        a14 += w0 * subgroupBroadcast(x01, 7u); a14 += w1 * subgroupBroadcast(x11, 7u);
+        a15 += w0 * subgroupBroadcast(x02, 0u); a15 += w1 * subgroupBroadcast(x12, 0u);
+        a16 += w0 * subgroupBroadcast(x02, 1u); a16 += w1 * subgroupBroadcast(x12, 1u);
+        a17 += w0 * subgroupBroadcast(x02, 2u); a17 += w1 * subgroupBroadcast(x12, 2u);
+        a18 += w0 * subgroupBroadcast(x02, 3u); a18 += w1 * subgroupBroadcast(x12, 3u);
+        a19 += w0 * subgroupBroadcast(x02, 4u); a19 += w1 * subgroupBroadcast(x12, 4u);
+        a20 += w0 * subgroupBroadcast(x02, 5u); a20 += w1 * subgroupBroadcast(x12, 5u);
+        a21 += w0 * subgroupBroadcast(x02, 6u); a21 += w1 * subgroupBroadcast(x12, 6u);
+        a22 += w0 * subgroupBroadcast(x02, 7u); a22 += w1 * subgroupBroadcast(x12, 7u);
+        a23 += w0 * subgroupBroadcast(x03, 0u); a23 += w1 * subgroupBroadcast(x13, 0u);
+        a24 += w0 * subgroupBroadcast(x03, 1u); a24 += w1 * subgroupBroadcast(x13, 1u);
+        a25 += w0 * subgroupBroadcast(x03, 2u); a25 += w1 * subgroupBroadcast(x13, 2u);
+        a26 += w0 * subgroupBroadcast(x03, 3u); a26 += w1 * subgroupBroadcast(x13, 3u);
+        a27 += w0 * subgroupBroadcast(x03, 4u); a27 += w1 * subgroupBroadcast(x13, 4u);
+        a28 += w0 * subgroupBroadcast(x03, 5u); a28 += w1 * subgroupBroadcast(x13, 5u);
+        a29 += w0 * subgroupBroadcast(x03, 6u); a29 += w1 * subgroupBroadcast(x13, 6u);
+        a30 += w0 * subgroupBroadcast(x03, 7u); a30 += w1 * subgroupBroadcast(x13, 7u);
+        a31 += w0 * subgroupBroadcast(x04, 0u); a31 += w1 * subgroupBroadcast(x14, 0u);
+      }
+      { let wk = wr + 2u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 2u); a0 += w1 * subgroupBroadcast(x10, 2u);
+        a1 += w0 * subgroupBroadcast(x00, 3u); a1 += w1 * subgroupBroadcast(x10, 3u);
+        a2 += w0 * subgroupBroadcast(x00, 4u); a2 += w1 * subgroupBroadcast(x10, 4u);
+        a3 += w0 * subgroupBroadcast(x00, 5u); a3 += w1 * subgroupBroadcast(x10, 5u);
+        a4 += w0 * subgroupBroadcast(x00, 6u); a4 += w1 * subgroupBroadcast(x10, 6u);
+        a5 += w0 * subgroupBroadcast(x00, 7u); a5 += w1 * subgroupBroadcast(x10, 7u);
+        a6 += w0 * subgroupBroadcast(x01, 0u); a6 += w1 * subgroupBroadcast(x11, 0u);
+        a7 += w0 * subgroupBroadcast(x01, 1u); a7 += w1 * subgroupBroadcast(x11, 1u);
+        a8 += w0 * subgroupBroadcast(x01, 2u); a8 += w1 * subgroupBroadcast(x11, 2u);
+        a9 += w0 * subgroupBroadcast(x01, 3u); a9 += w1 * subgroupBroadcast(x11, 3u);
+        a10 += w0 * subgroupBroadcast(x01, 4u); a10 += w1 * subgroupBroadcast(x11, 4u);
+        a11 += w0 * subgroupBroadcast(x01, 5u); a11 += w1 * subgroupBroadcast(x11, 5u);
+        a12 += w0 * subgroupBroadcast(x01, 6u); a12 += w1 * subgroupBroadcast(x11, 6u);
+        a13 += w0 * subgroupBroadcast(x01, 7u); a13 += w1 * subgroupBroadcast(x11, 7u);
+        a14 += w0 * subgroupBroadcast(x02, 0u); a14 += w1 * subgroupBroadcast(x12, 0u);
+        a15 += w0 * subgroupBroadcast(x02, 1u); a15 += w1 * subgroupBroadcast(x12, 1u);
+        a16 += w0 * subgroupBroadcast(x02, 2u); a16 += w1 * subgroupBroadcast(x12, 2u);
+        a17 += w0 * subgroupBroadcast(x02, 3u); a17 += w1 * subgroupBroadcast(x12, 3u);
+        a18 += w0 * subgroupBroadcast(x02, 4u); a18 += w1 * subgroupBroadcast(x12, 4u);
+        a19 += w0 * subgroupBroadcast(x02, 5u); a19 += w1 * subgroupBroadcast(x12, 5u);
+        a20 += w0 * subgroupBroadcast(x02, 6u); a20 += w1 * subgroupBroadcast(x12, 6u);
+        a21 += w0 * subgroupBroadcast(x02, 7u); a21 += w1 * subgroupBroadcast(x12, 7u);
+        a22 += w0 * subgroupBroadcast(x03, 0u); a22 += w1 * subgroupBroadcast(x13, 0u);
+        a23 += w0 * subgroupBroadcast(x03, 1u); a23 += w1 * subgroupBroadcast(x13, 1u);
+        a24 += w0 * subgroupBroadcast(x03, 2u); a24 += w1 * subgroupBroadcast(x13, 2u);
+        a25 += w0 * subgroupBroadcast(x03, 3u); a25 += w1 * subgroupBroadcast(x13, 3u);
+        a26 += w0 * subgroupBroadcast(x03, 4u); a26 += w1 * subgroupBroadcast(x13, 4u);
+        a27 += w0 * subgroupBroadcast(x03, 5u); a27 += w1 * subgroupBroadcast(x13, 5u);
+        a28 += w0 * subgroupBroadcast(x03, 6u); a28 += w1 * subgroupBroadcast(x13, 6u);
+        a29 += w0 * subgroupBroadcast(x03, 7u); a29 += w1 * subgroupBroadcast(x13, 7u);
+        a30 += w0 * subgroupBroadcast(x04, 0u); a30 += w1 * subgroupBroadcast(x14, 0u);
+        a31 += w0 * subgroupBroadcast(x04, 1u); a31 += w1 * subgroupBroadcast(x14, 1u);
+      }
+      c += 2u * k.ihw;
+    }
+  }
+  if (!k.live || k.cb >= p.blocks_g) { return; }
+  let d = wide_dst(k, 2u);
+  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
+  let bl = bias4(c0);
+  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
+  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
+  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
+  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
+  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
+  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
+  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
+  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
+  if (nw == 8u) { return; }
+  let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
+  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
+    let v = acc[j];
+    store(n, c0, a, b0 + j, v.x);
+    if (nc > 1u) { store(n, c0 + 1u, a, b0 + j, v.y); }
+  }
+}
+
+@compute @workgroup_size(8)
+fn gather16w3_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(subgroup_invocation_id) sid: u32) {
+  let k = wide_block(wid, nwg, sid);
+  var a0 = vec2<f32>(0.0);
+  var a1 = vec2<f32>(0.0);
+  var a2 = vec2<f32>(0.0);
+  var a3 = vec2<f32>(0.0);
+  var a4 = vec2<f32>(0.0);
+  var a5 = vec2<f32>(0.0);
+  var a6 = vec2<f32>(0.0);
+  var a7 = vec2<f32>(0.0);
+  var a8 = vec2<f32>(0.0);
+  var a9 = vec2<f32>(0.0);
+  var a10 = vec2<f32>(0.0);
+  var a11 = vec2<f32>(0.0);
+  var a12 = vec2<f32>(0.0);
+  var a13 = vec2<f32>(0.0);
+  var a14 = vec2<f32>(0.0);
+  var a15 = vec2<f32>(0.0);
+  var a16 = vec2<f32>(0.0);
+  var a17 = vec2<f32>(0.0);
+  var a18 = vec2<f32>(0.0);
+  var a19 = vec2<f32>(0.0);
+  var a20 = vec2<f32>(0.0);
+  var a21 = vec2<f32>(0.0);
+  var a22 = vec2<f32>(0.0);
+  var a23 = vec2<f32>(0.0);
+  var a24 = vec2<f32>(0.0);
+  var a25 = vec2<f32>(0.0);
+  var a26 = vec2<f32>(0.0);
+  var a27 = vec2<f32>(0.0);
+  var a28 = vec2<f32>(0.0);
+  var a29 = vec2<f32>(0.0);
+  var a30 = vec2<f32>(0.0);
+  var a31 = vec2<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let row = wide_row(k, ky);
+    if (!row.tap) { continue; }
+    // The row window: 36 pixels from the leftmost tap's, pixel 8 i + lane in this lane.
+    let sx = i32(k.b0 + k.lane) + tap_off(p.tc0x, 0u);
+    let q0 = px(row.rowb, row.rok, sx + 0);
+    let q1 = px(row.rowb, row.rok, sx + 8);
+    let q2 = px(row.rowb, row.rok, sx + 16);
+    let q3 = px(row.rowb, row.rok, sx + 24);
+    let q4 = px(row.rowb, row.rok, sx + 32);
+    let wr = (k.wblk * p.kh + ky) * p.kw * p.red * 2u;
+    var c = 0u;
+    for (var ci = 0u; ci + 2u <= p.red; ci += 2u) {
+      let x00 = ld(q0, c);
+      let x01 = ld(q1, c);
+      let x02 = ld(q2, c);
+      let x03 = ld(q3, c);
+      let x04 = ld(q4, c);
+      let x10 = ld(q0, c + k.ihw);
+      let x11 = ld(q1, c + k.ihw);
+      let x12 = ld(q2, c + k.ihw);
+      let x13 = ld(q3, c + k.ihw);
+      let x14 = ld(q4, c + k.ihw);
+      { let wk = wr + 0u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 0u); a0 += w1 * subgroupBroadcast(x10, 0u);
+        a1 += w0 * subgroupBroadcast(x00, 1u); a1 += w1 * subgroupBroadcast(x10, 1u);
+        a2 += w0 * subgroupBroadcast(x00, 2u); a2 += w1 * subgroupBroadcast(x10, 2u);
+        a3 += w0 * subgroupBroadcast(x00, 3u); a3 += w1 * subgroupBroadcast(x10, 3u);
+        a4 += w0 * subgroupBroadcast(x00, 4u); a4 += w1 * subgroupBroadcast(x10, 4u);
+        a5 += w0 * subgroupBroadcast(x00, 5u); a5 += w1 * subgroupBroadcast(x10, 5u);
+        a6 += w0 * subgroupBroadcast(x00, 6u); a6 += w1 * subgroupBroadcast(x10, 6u);
+        a7 += w0 * subgroupBroadcast(x00, 7u); a7 += w1 * subgroupBroadcast(x10, 7u);
+        a8 += w0 * subgroupBroadcast(x01, 0u); a8 += w1 * subgroupBroadcast(x11, 0u);
+        a9 += w0 * subgroupBroadcast(x01, 1u); a9 += w1 * subgroupBroadcast(x11, 1u);
+        a10 += w0 * subgroupBroadcast(x01, 2u); a10 += w1 * subgroupBroadcast(x11, 2u);
+        a11 += w0 * subgroupBroadcast(x01, 3u); a11 += w1 * subgroupBroadcast(x11, 3u);
+        a12 += w0 * subgroupBroadcast(x01, 4u); a12 += w1 * subgroupBroadcast(x11, 4u);
+        a13 += w0 * subgroupBroadcast(x01, 5u); a13 += w1 * subgroupBroadcast(x11, 5u);
+        a14 += w0 * subgroupBroadcast(x01, 6u); a14 += w1 * subgroupBroadcast(x11, 6u);
+        a15 += w0 * subgroupBroadcast(x01, 7u); a15 += w1 * subgroupBroadcast(x11, 7u);
+        a16 += w0 * subgroupBroadcast(x02, 0u); a16 += w1 * subgroupBroadcast(x12, 0u);
+        a17 += w0 * subgroupBroadcast(x02, 1u); a17 += w1 * subgroupBroadcast(x12, 1u);
+        a18 += w0 * subgroupBroadcast(x02, 2u); a18 += w1 * subgroupBroadcast(x12, 2u);
+        a19 += w0 * subgroupBroadcast(x02, 3u); a19 += w1 * subgroupBroadcast(x12, 3u);
+        a20 += w0 * subgroupBroadcast(x02, 4u); a20 += w1 * subgroupBroadcast(x12, 4u);
+        a21 += w0 * subgroupBroadcast(x02, 5u); a21 += w1 * subgroupBroadcast(x12, 5u);
+        a22 += w0 * subgroupBroadcast(x02, 6u); a22 += w1 * subgroupBroadcast(x12, 6u);
+        a23 += w0 * subgroupBroadcast(x02, 7u); a23 += w1 * subgroupBroadcast(x12, 7u);
+        a24 += w0 * subgroupBroadcast(x03, 0u); a24 += w1 * subgroupBroadcast(x13, 0u);
+        a25 += w0 * subgroupBroadcast(x03, 1u); a25 += w1 * subgroupBroadcast(x13, 1u);
+        a26 += w0 * subgroupBroadcast(x03, 2u); a26 += w1 * subgroupBroadcast(x13, 2u);
+        a27 += w0 * subgroupBroadcast(x03, 3u); a27 += w1 * subgroupBroadcast(x13, 3u);
+        a28 += w0 * subgroupBroadcast(x03, 4u); a28 += w1 * subgroupBroadcast(x13, 4u);
+        a29 += w0 * subgroupBroadcast(x03, 5u); a29 += w1 * subgroupBroadcast(x13, 5u);
+        a30 += w0 * subgroupBroadcast(x03, 6u); a30 += w1 * subgroupBroadcast(x13, 6u);
+        a31 += w0 * subgroupBroadcast(x03, 7u); a31 += w1 * subgroupBroadcast(x13, 7u);
+      }
+      { let wk = wr + 1u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 2u); a0 += w1 * subgroupBroadcast(x10, 2u);
+        a1 += w0 * subgroupBroadcast(x00, 3u); a1 += w1 * subgroupBroadcast(x10, 3u);
+        a2 += w0 * subgroupBroadcast(x00, 4u); a2 += w1 * subgroupBroadcast(x10, 4u);
+        a3 += w0 * subgroupBroadcast(x00, 5u); a3 += w1 * subgroupBroadcast(x10, 5u);
+        a4 += w0 * subgroupBroadcast(x00, 6u); a4 += w1 * subgroupBroadcast(x10, 6u);
+        a5 += w0 * subgroupBroadcast(x00, 7u); a5 += w1 * subgroupBroadcast(x10, 7u);
+        a6 += w0 * subgroupBroadcast(x01, 0u); a6 += w1 * subgroupBroadcast(x11, 0u);
+        a7 += w0 * subgroupBroadcast(x01, 1u); a7 += w1 * subgroupBroadcast(x11, 1u);
+        a8 += w0 * subgroupBroadcast(x01, 2u); a8 += w1 * subgroupBroadcast(x11, 2u);
+        a9 += w0 * subgroupBroadcast(x01, 3u); a9 += w1 * subgroupBroadcast(x11, 3u);
+        a10 += w0 * subgroupBroadcast(x01, 4u); a10 += w1 * subgroupBroadcast(x11, 4u);
+        a11 += w0 * subgroupBroadcast(x01, 5u); a11 += w1 * subgroupBroadcast(x11, 5u);
+        a12 += w0 * subgroupBroadcast(x01, 6u); a12 += w1 * subgroupBroadcast(x11, 6u);
+        a13 += w0 * subgroupBroadcast(x01, 7u); a13 += w1 * subgroupBroadcast(x11, 7u);
+        a14 += w0 * subgroupBroadcast(x02, 0u); a14 += w1 * subgroupBroadcast(x12, 0u);
+        a15 += w0 * subgroupBroadcast(x02, 1u); a15 += w1 * subgroupBroadcast(x12, 1u);
+        a16 += w0 * subgroupBroadcast(x02, 2u); a16 += w1 * subgroupBroadcast(x12, 2u);
+        a17 += w0 * subgroupBroadcast(x02, 3u); a17 += w1 * subgroupBroadcast(x12, 3u);
+        a18 += w0 * subgroupBroadcast(x02, 4u); a18 += w1 * subgroupBroadcast(x12, 4u);
+        a19 += w0 * subgroupBroadcast(x02, 5u); a19 += w1 * subgroupBroadcast(x12, 5u);
+        a20 += w0 * subgroupBroadcast(x02, 6u); a20 += w1 * subgroupBroadcast(x12, 6u);
+        a21 += w0 * subgroupBroadcast(x02, 7u); a21 += w1 * subgroupBroadcast(x12, 7u);
+        a22 += w0 * subgroupBroadcast(x03, 0u); a22 += w1 * subgroupBroadcast(x13, 0u);
+        a23 += w0 * subgroupBroadcast(x03, 1u); a23 += w1 * subgroupBroadcast(x13, 1u);
+        a24 += w0 * subgroupBroadcast(x03, 2u); a24 += w1 * subgroupBroadcast(x13, 2u);
+        a25 += w0 * subgroupBroadcast(x03, 3u); a25 += w1 * subgroupBroadcast(x13, 3u);
+        a26 += w0 * subgroupBroadcast(x03, 4u); a26 += w1 * subgroupBroadcast(x13, 4u);
+        a27 += w0 * subgroupBroadcast(x03, 5u); a27 += w1 * subgroupBroadcast(x13, 5u);
+        a28 += w0 * subgroupBroadcast(x03, 6u); a28 += w1 * subgroupBroadcast(x13, 6u);
+        a29 += w0 * subgroupBroadcast(x03, 7u); a29 += w1 * subgroupBroadcast(x13, 7u);
+        a30 += w0 * subgroupBroadcast(x04, 0u); a30 += w1 * subgroupBroadcast(x14, 0u);
+        a31 += w0 * subgroupBroadcast(x04, 1u); a31 += w1 * subgroupBroadcast(x14, 1u);
+      }
+      { let wk = wr + 2u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 4u); a0 += w1 * subgroupBroadcast(x10, 4u);
+        a1 += w0 * subgroupBroadcast(x00, 5u); a1 += w1 * subgroupBroadcast(x10, 5u);
+        a2 += w0 * subgroupBroadcast(x00, 6u); a2 += w1 * subgroupBroadcast(x10, 6u);
+        a3 += w0 * subgroupBroadcast(x00, 7u); a3 += w1 * subgroupBroadcast(x10, 7u);
+        a4 += w0 * subgroupBroadcast(x01, 0u); a4 += w1 * subgroupBroadcast(x11, 0u);
+        a5 += w0 * subgroupBroadcast(x01, 1u); a5 += w1 * subgroupBroadcast(x11, 1u);
+        a6 += w0 * subgroupBroadcast(x01, 2u); a6 += w1 * subgroupBroadcast(x11, 2u);
+        a7 += w0 * subgroupBroadcast(x01, 3u); a7 += w1 * subgroupBroadcast(x11, 3u);
+        a8 += w0 * subgroupBroadcast(x01, 4u); a8 += w1 * subgroupBroadcast(x11, 4u);
+        a9 += w0 * subgroupBroadcast(x01, 5u); a9 += w1 * subgroupBroadcast(x11, 5u);
+        a10 += w0 * subgroupBroadcast(x01, 6u); a10 += w1 * subgroupBroadcast(x11, 6u);
+        a11 += w0 * subgroupBroadcast(x01, 7u); a11 += w1 * subgroupBroadcast(x11, 7u);
+        a12 += w0 * subgroupBroadcast(x02, 0u); a12 += w1 * subgroupBroadcast(x12, 0u);
+        a13 += w0 * subgroupBroadcast(x02, 1u); a13 += w1 * subgroupBroadcast(x12, 1u);
+        a14 += w0 * subgroupBroadcast(x02, 2u); a14 += w1 * subgroupBroadcast(x12, 2u);
+        a15 += w0 * subgroupBroadcast(x02, 3u); a15 += w1 * subgroupBroadcast(x12, 3u);
+        a16 += w0 * subgroupBroadcast(x02, 4u); a16 += w1 * subgroupBroadcast(x12, 4u);
+        a17 += w0 * subgroupBroadcast(x02, 5u); a17 += w1 * subgroupBroadcast(x12, 5u);
+        a18 += w0 * subgroupBroadcast(x02, 6u); a18 += w1 * subgroupBroadcast(x12, 6u);
+        a19 += w0 * subgroupBroadcast(x02, 7u); a19 += w1 * subgroupBroadcast(x12, 7u);
+        a20 += w0 * subgroupBroadcast(x03, 0u); a20 += w1 * subgroupBroadcast(x13, 0u);
+        a21 += w0 * subgroupBroadcast(x03, 1u); a21 += w1 * subgroupBroadcast(x13, 1u);
+        a22 += w0 * subgroupBroadcast(x03, 2u); a22 += w1 * subgroupBroadcast(x13, 2u);
+        a23 += w0 * subgroupBroadcast(x03, 3u); a23 += w1 * subgroupBroadcast(x13, 3u);
+        a24 += w0 * subgroupBroadcast(x03, 4u); a24 += w1 * subgroupBroadcast(x13, 4u);
+        a25 += w0 * subgroupBroadcast(x03, 5u); a25 += w1 * subgroupBroadcast(x13, 5u);
+        a26 += w0 * subgroupBroadcast(x03, 6u); a26 += w1 * subgroupBroadcast(x13, 6u);
+        a27 += w0 * subgroupBroadcast(x03, 7u); a27 += w1 * subgroupBroadcast(x13, 7u);
+        a28 += w0 * subgroupBroadcast(x04, 0u); a28 += w1 * subgroupBroadcast(x14, 0u);
+        a29 += w0 * subgroupBroadcast(x04, 1u); a29 += w1 * subgroupBroadcast(x14, 1u);
+        a30 += w0 * subgroupBroadcast(x04, 2u); a30 += w1 * subgroupBroadcast(x14, 2u);
+        a31 += w0 * subgroupBroadcast(x04, 3u); a31 += w1 * subgroupBroadcast(x14, 3u);
+      }
+      c += 2u * k.ihw;
+    }
+  }
+  if (!k.live || k.cb >= p.blocks_g) { return; }
+  let d = wide_dst(k, 2u);
+  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
+  let bl = bias4(c0);
+  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
+  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
+  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
+  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
+  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
+  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
+  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
+  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
+  if (nw == 8u) { return; }
+  let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
+  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
+    let v = acc[j];
+    store(n, c0, a, b0 + j, v.x);
+    if (nc > 1u) { store(n, c0 + 1u, a, b0 + j, v.y); }
+  }
+}
+
+@compute @workgroup_size(8)
+fn gather16w5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(subgroup_invocation_id) sid: u32) {
+  let k = wide_block(wid, nwg, sid);
+  var a0 = vec2<f32>(0.0);
+  var a1 = vec2<f32>(0.0);
+  var a2 = vec2<f32>(0.0);
+  var a3 = vec2<f32>(0.0);
+  var a4 = vec2<f32>(0.0);
+  var a5 = vec2<f32>(0.0);
+  var a6 = vec2<f32>(0.0);
+  var a7 = vec2<f32>(0.0);
+  var a8 = vec2<f32>(0.0);
+  var a9 = vec2<f32>(0.0);
+  var a10 = vec2<f32>(0.0);
+  var a11 = vec2<f32>(0.0);
+  var a12 = vec2<f32>(0.0);
+  var a13 = vec2<f32>(0.0);
+  var a14 = vec2<f32>(0.0);
+  var a15 = vec2<f32>(0.0);
+  var a16 = vec2<f32>(0.0);
+  var a17 = vec2<f32>(0.0);
+  var a18 = vec2<f32>(0.0);
+  var a19 = vec2<f32>(0.0);
+  var a20 = vec2<f32>(0.0);
+  var a21 = vec2<f32>(0.0);
+  var a22 = vec2<f32>(0.0);
+  var a23 = vec2<f32>(0.0);
+  var a24 = vec2<f32>(0.0);
+  var a25 = vec2<f32>(0.0);
+  var a26 = vec2<f32>(0.0);
+  var a27 = vec2<f32>(0.0);
+  var a28 = vec2<f32>(0.0);
+  var a29 = vec2<f32>(0.0);
+  var a30 = vec2<f32>(0.0);
+  var a31 = vec2<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let row = wide_row(k, ky);
+    if (!row.tap) { continue; }
+    // The row window: 36 pixels from the leftmost tap's, pixel 8 i + lane in this lane.
+    let sx = i32(k.b0 + k.lane) + tap_off(p.tc0x, 0u);
+    let q0 = px(row.rowb, row.rok, sx + 0);
+    let q1 = px(row.rowb, row.rok, sx + 8);
+    let q2 = px(row.rowb, row.rok, sx + 16);
+    let q3 = px(row.rowb, row.rok, sx + 24);
+    let q4 = px(row.rowb, row.rok, sx + 32);
+    let wr = (k.wblk * p.kh + ky) * p.kw * p.red * 2u;
+    var c = 0u;
+    for (var ci = 0u; ci + 2u <= p.red; ci += 2u) {
+      let x00 = ld(q0, c);
+      let x01 = ld(q1, c);
+      let x02 = ld(q2, c);
+      let x03 = ld(q3, c);
+      let x04 = ld(q4, c);
+      let x10 = ld(q0, c + k.ihw);
+      let x11 = ld(q1, c + k.ihw);
+      let x12 = ld(q2, c + k.ihw);
+      let x13 = ld(q3, c + k.ihw);
+      let x14 = ld(q4, c + k.ihw);
+      { let wk = wr + 0u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 0u); a0 += w1 * subgroupBroadcast(x10, 0u);
+        a1 += w0 * subgroupBroadcast(x00, 1u); a1 += w1 * subgroupBroadcast(x10, 1u);
+        a2 += w0 * subgroupBroadcast(x00, 2u); a2 += w1 * subgroupBroadcast(x10, 2u);
+        a3 += w0 * subgroupBroadcast(x00, 3u); a3 += w1 * subgroupBroadcast(x10, 3u);
+        a4 += w0 * subgroupBroadcast(x00, 4u); a4 += w1 * subgroupBroadcast(x10, 4u);
+        a5 += w0 * subgroupBroadcast(x00, 5u); a5 += w1 * subgroupBroadcast(x10, 5u);
+        a6 += w0 * subgroupBroadcast(x00, 6u); a6 += w1 * subgroupBroadcast(x10, 6u);
+        a7 += w0 * subgroupBroadcast(x00, 7u); a7 += w1 * subgroupBroadcast(x10, 7u);
+        a8 += w0 * subgroupBroadcast(x01, 0u); a8 += w1 * subgroupBroadcast(x11, 0u);
+        a9 += w0 * subgroupBroadcast(x01, 1u); a9 += w1 * subgroupBroadcast(x11, 1u);
+        a10 += w0 * subgroupBroadcast(x01, 2u); a10 += w1 * subgroupBroadcast(x11, 2u);
+        a11 += w0 * subgroupBroadcast(x01, 3u); a11 += w1 * subgroupBroadcast(x11, 3u);
+        a12 += w0 * subgroupBroadcast(x01, 4u); a12 += w1 * subgroupBroadcast(x11, 4u);
+        a13 += w0 * subgroupBroadcast(x01, 5u); a13 += w1 * subgroupBroadcast(x11, 5u);
+        a14 += w0 * subgroupBroadcast(x01, 6u); a14 += w1 * subgroupBroadcast(x11, 6u);
+        a15 += w0 * subgroupBroadcast(x01, 7u); a15 += w1 * subgroupBroadcast(x11, 7u);
+        a16 += w0 * subgroupBroadcast(x02, 0u); a16 += w1 * subgroupBroadcast(x12, 0u);
+        a17 += w0 * subgroupBroadcast(x02, 1u); a17 += w1 * subgroupBroadcast(x12, 1u);
+        a18 += w0 * subgroupBroadcast(x02, 2u); a18 += w1 * subgroupBroadcast(x12, 2u);
+        a19 += w0 * subgroupBroadcast(x02, 3u); a19 += w1 * subgroupBroadcast(x12, 3u);
+        a20 += w0 * subgroupBroadcast(x02, 4u); a20 += w1 * subgroupBroadcast(x12, 4u);
+        a21 += w0 * subgroupBroadcast(x02, 5u); a21 += w1 * subgroupBroadcast(x12, 5u);
+        a22 += w0 * subgroupBroadcast(x02, 6u); a22 += w1 * subgroupBroadcast(x12, 6u);
+        a23 += w0 * subgroupBroadcast(x02, 7u); a23 += w1 * subgroupBroadcast(x12, 7u);
+        a24 += w0 * subgroupBroadcast(x03, 0u); a24 += w1 * subgroupBroadcast(x13, 0u);
+        a25 += w0 * subgroupBroadcast(x03, 1u); a25 += w1 * subgroupBroadcast(x13, 1u);
+        a26 += w0 * subgroupBroadcast(x03, 2u); a26 += w1 * subgroupBroadcast(x13, 2u);
+        a27 += w0 * subgroupBroadcast(x03, 3u); a27 += w1 * subgroupBroadcast(x13, 3u);
+        a28 += w0 * subgroupBroadcast(x03, 4u); a28 += w1 * subgroupBroadcast(x13, 4u);
+        a29 += w0 * subgroupBroadcast(x03, 5u); a29 += w1 * subgroupBroadcast(x13, 5u);
+        a30 += w0 * subgroupBroadcast(x03, 6u); a30 += w1 * subgroupBroadcast(x13, 6u);
+        a31 += w0 * subgroupBroadcast(x03, 7u); a31 += w1 * subgroupBroadcast(x13, 7u);
+      }
+      { let wk = wr + 1u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 1u); a0 += w1 * subgroupBroadcast(x10, 1u);
+        a1 += w0 * subgroupBroadcast(x00, 2u); a1 += w1 * subgroupBroadcast(x10, 2u);
+        a2 += w0 * subgroupBroadcast(x00, 3u); a2 += w1 * subgroupBroadcast(x10, 3u);
+        a3 += w0 * subgroupBroadcast(x00, 4u); a3 += w1 * subgroupBroadcast(x10, 4u);
+        a4 += w0 * subgroupBroadcast(x00, 5u); a4 += w1 * subgroupBroadcast(x10, 5u);
+        a5 += w0 * subgroupBroadcast(x00, 6u); a5 += w1 * subgroupBroadcast(x10, 6u);
+        a6 += w0 * subgroupBroadcast(x00, 7u); a6 += w1 * subgroupBroadcast(x10, 7u);
+        a7 += w0 * subgroupBroadcast(x01, 0u); a7 += w1 * subgroupBroadcast(x11, 0u);
+        a8 += w0 * subgroupBroadcast(x01, 1u); a8 += w1 * subgroupBroadcast(x11, 1u);
+        a9 += w0 * subgroupBroadcast(x01, 2u); a9 += w1 * subgroupBroadcast(x11, 2u);
+        a10 += w0 * subgroupBroadcast(x01, 3u); a10 += w1 * subgroupBroadcast(x11, 3u);
+        a11 += w0 * subgroupBroadcast(x01, 4u); a11 += w1 * subgroupBroadcast(x11, 4u);
+        a12 += w0 * subgroupBroadcast(x01, 5u); a12 += w1 * subgroupBroadcast(x11, 5u);
+        a13 += w0 * subgroupBroadcast(x01, 6u); a13 += w1 * subgroupBroadcast(x11, 6u);
+        a14 += w0 * subgroupBroadcast(x01, 7u); a14 += w1 * subgroupBroadcast(x11, 7u);
+        a15 += w0 * subgroupBroadcast(x02, 0u); a15 += w1 * subgroupBroadcast(x12, 0u);
+        a16 += w0 * subgroupBroadcast(x02, 1u); a16 += w1 * subgroupBroadcast(x12, 1u);
+        a17 += w0 * subgroupBroadcast(x02, 2u); a17 += w1 * subgroupBroadcast(x12, 2u);
+        a18 += w0 * subgroupBroadcast(x02, 3u); a18 += w1 * subgroupBroadcast(x12, 3u);
+        a19 += w0 * subgroupBroadcast(x02, 4u); a19 += w1 * subgroupBroadcast(x12, 4u);
+        a20 += w0 * subgroupBroadcast(x02, 5u); a20 += w1 * subgroupBroadcast(x12, 5u);
+        a21 += w0 * subgroupBroadcast(x02, 6u); a21 += w1 * subgroupBroadcast(x12, 6u);
+        a22 += w0 * subgroupBroadcast(x02, 7u); a22 += w1 * subgroupBroadcast(x12, 7u);
+        a23 += w0 * subgroupBroadcast(x03, 0u); a23 += w1 * subgroupBroadcast(x13, 0u);
+        a24 += w0 * subgroupBroadcast(x03, 1u); a24 += w1 * subgroupBroadcast(x13, 1u);
+        a25 += w0 * subgroupBroadcast(x03, 2u); a25 += w1 * subgroupBroadcast(x13, 2u);
+        a26 += w0 * subgroupBroadcast(x03, 3u); a26 += w1 * subgroupBroadcast(x13, 3u);
+        a27 += w0 * subgroupBroadcast(x03, 4u); a27 += w1 * subgroupBroadcast(x13, 4u);
+        a28 += w0 * subgroupBroadcast(x03, 5u); a28 += w1 * subgroupBroadcast(x13, 5u);
+        a29 += w0 * subgroupBroadcast(x03, 6u); a29 += w1 * subgroupBroadcast(x13, 6u);
+        a30 += w0 * subgroupBroadcast(x03, 7u); a30 += w1 * subgroupBroadcast(x13, 7u);
+        a31 += w0 * subgroupBroadcast(x04, 0u); a31 += w1 * subgroupBroadcast(x14, 0u);
+      }
+      { let wk = wr + 2u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 2u); a0 += w1 * subgroupBroadcast(x10, 2u);
+        a1 += w0 * subgroupBroadcast(x00, 3u); a1 += w1 * subgroupBroadcast(x10, 3u);
+        a2 += w0 * subgroupBroadcast(x00, 4u); a2 += w1 * subgroupBroadcast(x10, 4u);
+        a3 += w0 * subgroupBroadcast(x00, 5u); a3 += w1 * subgroupBroadcast(x10, 5u);
+        a4 += w0 * subgroupBroadcast(x00, 6u); a4 += w1 * subgroupBroadcast(x10, 6u);
+        a5 += w0 * subgroupBroadcast(x00, 7u); a5 += w1 * subgroupBroadcast(x10, 7u);
+        a6 += w0 * subgroupBroadcast(x01, 0u); a6 += w1 * subgroupBroadcast(x11, 0u);
+        a7 += w0 * subgroupBroadcast(x01, 1u); a7 += w1 * subgroupBroadcast(x11, 1u);
+        a8 += w0 * subgroupBroadcast(x01, 2u); a8 += w1 * subgroupBroadcast(x11, 2u);
+        a9 += w0 * subgroupBroadcast(x01, 3u); a9 += w1 * subgroupBroadcast(x11, 3u);
+        a10 += w0 * subgroupBroadcast(x01, 4u); a10 += w1 * subgroupBroadcast(x11, 4u);
+        a11 += w0 * subgroupBroadcast(x01, 5u); a11 += w1 * subgroupBroadcast(x11, 5u);
+        a12 += w0 * subgroupBroadcast(x01, 6u); a12 += w1 * subgroupBroadcast(x11, 6u);
+        a13 += w0 * subgroupBroadcast(x01, 7u); a13 += w1 * subgroupBroadcast(x11, 7u);
+        a14 += w0 * subgroupBroadcast(x02, 0u); a14 += w1 * subgroupBroadcast(x12, 0u);
+        a15 += w0 * subgroupBroadcast(x02, 1u); a15 += w1 * subgroupBroadcast(x12, 1u);
+        a16 += w0 * subgroupBroadcast(x02, 2u); a16 += w1 * subgroupBroadcast(x12, 2u);
+        a17 += w0 * subgroupBroadcast(x02, 3u); a17 += w1 * subgroupBroadcast(x12, 3u);
+        a18 += w0 * subgroupBroadcast(x02, 4u); a18 += w1 * subgroupBroadcast(x12, 4u);
+        a19 += w0 * subgroupBroadcast(x02, 5u); a19 += w1 * subgroupBroadcast(x12, 5u);
+        a20 += w0 * subgroupBroadcast(x02, 6u); a20 += w1 * subgroupBroadcast(x12, 6u);
+        a21 += w0 * subgroupBroadcast(x02, 7u); a21 += w1 * subgroupBroadcast(x12, 7u);
+        a22 += w0 * subgroupBroadcast(x03, 0u); a22 += w1 * subgroupBroadcast(x13, 0u);
+        a23 += w0 * subgroupBroadcast(x03, 1u); a23 += w1 * subgroupBroadcast(x13, 1u);
+        a24 += w0 * subgroupBroadcast(x03, 2u); a24 += w1 * subgroupBroadcast(x13, 2u);
+        a25 += w0 * subgroupBroadcast(x03, 3u); a25 += w1 * subgroupBroadcast(x13, 3u);
+        a26 += w0 * subgroupBroadcast(x03, 4u); a26 += w1 * subgroupBroadcast(x13, 4u);
+        a27 += w0 * subgroupBroadcast(x03, 5u); a27 += w1 * subgroupBroadcast(x13, 5u);
+        a28 += w0 * subgroupBroadcast(x03, 6u); a28 += w1 * subgroupBroadcast(x13, 6u);
+        a29 += w0 * subgroupBroadcast(x03, 7u); a29 += w1 * subgroupBroadcast(x13, 7u);
+        a30 += w0 * subgroupBroadcast(x04, 0u); a30 += w1 * subgroupBroadcast(x14, 0u);
+        a31 += w0 * subgroupBroadcast(x04, 1u); a31 += w1 * subgroupBroadcast(x14, 1u);
+      }
+      { let wk = wr + 3u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 3u); a0 += w1 * subgroupBroadcast(x10, 3u);
+        a1 += w0 * subgroupBroadcast(x00, 4u); a1 += w1 * subgroupBroadcast(x10, 4u);
+        a2 += w0 * subgroupBroadcast(x00, 5u); a2 += w1 * subgroupBroadcast(x10, 5u);
+        a3 += w0 * subgroupBroadcast(x00, 6u); a3 += w1 * subgroupBroadcast(x10, 6u);
+        a4 += w0 * subgroupBroadcast(x00, 7u); a4 += w1 * subgroupBroadcast(x10, 7u);
+        a5 += w0 * subgroupBroadcast(x01, 0u); a5 += w1 * subgroupBroadcast(x11, 0u);
+        a6 += w0 * subgroupBroadcast(x01, 1u); a6 += w1 * subgroupBroadcast(x11, 1u);
+        a7 += w0 * subgroupBroadcast(x01, 2u); a7 += w1 * subgroupBroadcast(x11, 2u);
+        a8 += w0 * subgroupBroadcast(x01, 3u); a8 += w1 * subgroupBroadcast(x11, 3u);
+        a9 += w0 * subgroupBroadcast(x01, 4u); a9 += w1 * subgroupBroadcast(x11, 4u);
+        a10 += w0 * subgroupBroadcast(x01, 5u); a10 += w1 * subgroupBroadcast(x11, 5u);
+        a11 += w0 * subgroupBroadcast(x01, 6u); a11 += w1 * subgroupBroadcast(x11, 6u);
+        a12 += w0 * subgroupBroadcast(x01, 7u); a12 += w1 * subgroupBroadcast(x11, 7u);
+        a13 += w0 * subgroupBroadcast(x02, 0u); a13 += w1 * subgroupBroadcast(x12, 0u);
+        a14 += w0 * subgroupBroadcast(x02, 1u); a14 += w1 * subgroupBroadcast(x12, 1u);
+        a15 += w0 * subgroupBroadcast(x02, 2u); a15 += w1 * subgroupBroadcast(x12, 2u);
+        a16 += w0 * subgroupBroadcast(x02, 3u); a16 += w1 * subgroupBroadcast(x12, 3u);
+        a17 += w0 * subgroupBroadcast(x02, 4u); a17 += w1 * subgroupBroadcast(x12, 4u);
+        a18 += w0 * subgroupBroadcast(x02, 5u); a18 += w1 * subgroupBroadcast(x12, 5u);
+        a19 += w0 * subgroupBroadcast(x02, 6u); a19 += w1 * subgroupBroadcast(x12, 6u);
+        a20 += w0 * subgroupBroadcast(x02, 7u); a20 += w1 * subgroupBroadcast(x12, 7u);
+        a21 += w0 * subgroupBroadcast(x03, 0u); a21 += w1 * subgroupBroadcast(x13, 0u);
+        a22 += w0 * subgroupBroadcast(x03, 1u); a22 += w1 * subgroupBroadcast(x13, 1u);
+        a23 += w0 * subgroupBroadcast(x03, 2u); a23 += w1 * subgroupBroadcast(x13, 2u);
+        a24 += w0 * subgroupBroadcast(x03, 3u); a24 += w1 * subgroupBroadcast(x13, 3u);
+        a25 += w0 * subgroupBroadcast(x03, 4u); a25 += w1 * subgroupBroadcast(x13, 4u);
+        a26 += w0 * subgroupBroadcast(x03, 5u); a26 += w1 * subgroupBroadcast(x13, 5u);
+        a27 += w0 * subgroupBroadcast(x03, 6u); a27 += w1 * subgroupBroadcast(x13, 6u);
+        a28 += w0 * subgroupBroadcast(x03, 7u); a28 += w1 * subgroupBroadcast(x13, 7u);
+        a29 += w0 * subgroupBroadcast(x04, 0u); a29 += w1 * subgroupBroadcast(x14, 0u);
+        a30 += w0 * subgroupBroadcast(x04, 1u); a30 += w1 * subgroupBroadcast(x14, 1u);
+        a31 += w0 * subgroupBroadcast(x04, 2u); a31 += w1 * subgroupBroadcast(x14, 2u);
+      }
+      { let wk = wr + 4u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 4u); a0 += w1 * subgroupBroadcast(x10, 4u);
+        a1 += w0 * subgroupBroadcast(x00, 5u); a1 += w1 * subgroupBroadcast(x10, 5u);
+        a2 += w0 * subgroupBroadcast(x00, 6u); a2 += w1 * subgroupBroadcast(x10, 6u);
+        a3 += w0 * subgroupBroadcast(x00, 7u); a3 += w1 * subgroupBroadcast(x10, 7u);
+        a4 += w0 * subgroupBroadcast(x01, 0u); a4 += w1 * subgroupBroadcast(x11, 0u);
+        a5 += w0 * subgroupBroadcast(x01, 1u); a5 += w1 * subgroupBroadcast(x11, 1u);
+        a6 += w0 * subgroupBroadcast(x01, 2u); a6 += w1 * subgroupBroadcast(x11, 2u);
+        a7 += w0 * subgroupBroadcast(x01, 3u); a7 += w1 * subgroupBroadcast(x11, 3u);
+        a8 += w0 * subgroupBroadcast(x01, 4u); a8 += w1 * subgroupBroadcast(x11, 4u);
+        a9 += w0 * subgroupBroadcast(x01, 5u); a9 += w1 * subgroupBroadcast(x11, 5u);
+        a10 += w0 * subgroupBroadcast(x01, 6u); a10 += w1 * subgroupBroadcast(x11, 6u);
+        a11 += w0 * subgroupBroadcast(x01, 7u); a11 += w1 * subgroupBroadcast(x11, 7u);
+        a12 += w0 * subgroupBroadcast(x02, 0u); a12 += w1 * subgroupBroadcast(x12, 0u);
+        a13 += w0 * subgroupBroadcast(x02, 1u); a13 += w1 * subgroupBroadcast(x12, 1u);
+        a14 += w0 * subgroupBroadcast(x02, 2u); a14 += w1 * subgroupBroadcast(x12, 2u);
+        a15 += w0 * subgroupBroadcast(x02, 3u); a15 += w1 * subgroupBroadcast(x12, 3u);
+        a16 += w0 * subgroupBroadcast(x02, 4u); a16 += w1 * subgroupBroadcast(x12, 4u);
+        a17 += w0 * subgroupBroadcast(x02, 5u); a17 += w1 * subgroupBroadcast(x12, 5u);
+        a18 += w0 * subgroupBroadcast(x02, 6u); a18 += w1 * subgroupBroadcast(x12, 6u);
+        a19 += w0 * subgroupBroadcast(x02, 7u); a19 += w1 * subgroupBroadcast(x12, 7u);
+        a20 += w0 * subgroupBroadcast(x03, 0u); a20 += w1 * subgroupBroadcast(x13, 0u);
+        a21 += w0 * subgroupBroadcast(x03, 1u); a21 += w1 * subgroupBroadcast(x13, 1u);
+        a22 += w0 * subgroupBroadcast(x03, 2u); a22 += w1 * subgroupBroadcast(x13, 2u);
+        a23 += w0 * subgroupBroadcast(x03, 3u); a23 += w1 * subgroupBroadcast(x13, 3u);
+        a24 += w0 * subgroupBroadcast(x03, 4u); a24 += w1 * subgroupBroadcast(x13, 4u);
+        a25 += w0 * subgroupBroadcast(x03, 5u); a25 += w1 * subgroupBroadcast(x13, 5u);
+        a26 += w0 * subgroupBroadcast(x03, 6u); a26 += w1 * subgroupBroadcast(x13, 6u);
+        a27 += w0 * subgroupBroadcast(x03, 7u); a27 += w1 * subgroupBroadcast(x13, 7u);
+        a28 += w0 * subgroupBroadcast(x04, 0u); a28 += w1 * subgroupBroadcast(x14, 0u);
+        a29 += w0 * subgroupBroadcast(x04, 1u); a29 += w1 * subgroupBroadcast(x14, 1u);
+        a30 += w0 * subgroupBroadcast(x04, 2u); a30 += w1 * subgroupBroadcast(x14, 2u);
+        a31 += w0 * subgroupBroadcast(x04, 3u); a31 += w1 * subgroupBroadcast(x14, 3u);
+      }
+      c += 2u * k.ihw;
+    }
+  }
+  if (!k.live || k.cb >= p.blocks_g) { return; }
+  let d = wide_dst(k, 2u);
+  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
+  let bl = bias4(c0);
+  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
+  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
+  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
+  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
+  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
+  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
+  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
+  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
+  if (nw == 8u) { return; }
+  let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
+  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
+    let v = acc[j];
+    store(n, c0, a, b0 + j, v.x);
+    if (nc > 1u) { store(n, c0 + 1u, a, b0 + j, v.y); }
+  }
+}
+
+@compute @workgroup_size(8)
+fn gather16w5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(subgroup_invocation_id) sid: u32) {
+  let k = wide_block(wid, nwg, sid);
+  var a0 = vec2<f32>(0.0);
+  var a1 = vec2<f32>(0.0);
+  var a2 = vec2<f32>(0.0);
+  var a3 = vec2<f32>(0.0);
+  var a4 = vec2<f32>(0.0);
+  var a5 = vec2<f32>(0.0);
+  var a6 = vec2<f32>(0.0);
+  var a7 = vec2<f32>(0.0);
+  var a8 = vec2<f32>(0.0);
+  var a9 = vec2<f32>(0.0);
+  var a10 = vec2<f32>(0.0);
+  var a11 = vec2<f32>(0.0);
+  var a12 = vec2<f32>(0.0);
+  var a13 = vec2<f32>(0.0);
+  var a14 = vec2<f32>(0.0);
+  var a15 = vec2<f32>(0.0);
+  var a16 = vec2<f32>(0.0);
+  var a17 = vec2<f32>(0.0);
+  var a18 = vec2<f32>(0.0);
+  var a19 = vec2<f32>(0.0);
+  var a20 = vec2<f32>(0.0);
+  var a21 = vec2<f32>(0.0);
+  var a22 = vec2<f32>(0.0);
+  var a23 = vec2<f32>(0.0);
+  var a24 = vec2<f32>(0.0);
+  var a25 = vec2<f32>(0.0);
+  var a26 = vec2<f32>(0.0);
+  var a27 = vec2<f32>(0.0);
+  var a28 = vec2<f32>(0.0);
+  var a29 = vec2<f32>(0.0);
+  var a30 = vec2<f32>(0.0);
+  var a31 = vec2<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let row = wide_row(k, ky);
+    if (!row.tap) { continue; }
+    // The row window: 40 pixels from the leftmost tap's, pixel 8 i + lane in this lane.
+    let sx = i32(k.b0 + k.lane) + tap_off(p.tc0x, 0u);
+    let q0 = px(row.rowb, row.rok, sx + 0);
+    let q1 = px(row.rowb, row.rok, sx + 8);
+    let q2 = px(row.rowb, row.rok, sx + 16);
+    let q3 = px(row.rowb, row.rok, sx + 24);
+    let q4 = px(row.rowb, row.rok, sx + 32);
+    let wr = (k.wblk * p.kh + ky) * p.kw * p.red * 2u;
+    var c = 0u;
+    for (var ci = 0u; ci + 2u <= p.red; ci += 2u) {
+      let x00 = ld(q0, c);
+      let x01 = ld(q1, c);
+      let x02 = ld(q2, c);
+      let x03 = ld(q3, c);
+      let x04 = ld(q4, c);
+      let x10 = ld(q0, c + k.ihw);
+      let x11 = ld(q1, c + k.ihw);
+      let x12 = ld(q2, c + k.ihw);
+      let x13 = ld(q3, c + k.ihw);
+      let x14 = ld(q4, c + k.ihw);
+      { let wk = wr + 0u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 0u); a0 += w1 * subgroupBroadcast(x10, 0u);
+        a1 += w0 * subgroupBroadcast(x00, 1u); a1 += w1 * subgroupBroadcast(x10, 1u);
+        a2 += w0 * subgroupBroadcast(x00, 2u); a2 += w1 * subgroupBroadcast(x10, 2u);
+        a3 += w0 * subgroupBroadcast(x00, 3u); a3 += w1 * subgroupBroadcast(x10, 3u);
+        a4 += w0 * subgroupBroadcast(x00, 4u); a4 += w1 * subgroupBroadcast(x10, 4u);
+        a5 += w0 * subgroupBroadcast(x00, 5u); a5 += w1 * subgroupBroadcast(x10, 5u);
+        a6 += w0 * subgroupBroadcast(x00, 6u); a6 += w1 * subgroupBroadcast(x10, 6u);
+        a7 += w0 * subgroupBroadcast(x00, 7u); a7 += w1 * subgroupBroadcast(x10, 7u);
+        a8 += w0 * subgroupBroadcast(x01, 0u); a8 += w1 * subgroupBroadcast(x11, 0u);
+        a9 += w0 * subgroupBroadcast(x01, 1u); a9 += w1 * subgroupBroadcast(x11, 1u);
+        a10 += w0 * subgroupBroadcast(x01, 2u); a10 += w1 * subgroupBroadcast(x11, 2u);
+        a11 += w0 * subgroupBroadcast(x01, 3u); a11 += w1 * subgroupBroadcast(x11, 3u);
+        a12 += w0 * subgroupBroadcast(x01, 4u); a12 += w1 * subgroupBroadcast(x11, 4u);
+        a13 += w0 * subgroupBroadcast(x01, 5u); a13 += w1 * subgroupBroadcast(x11, 5u);
+        a14 += w0 * subgroupBroadcast(x01, 6u); a14 += w1 * subgroupBroadcast(x11, 6u);
+        a15 += w0 * subgroupBroadcast(x01, 7u); a15 += w1 * subgroupBroadcast(x11, 7u);
+        a16 += w0 * subgroupBroadcast(x02, 0u); a16 += w1 * subgroupBroadcast(x12, 0u);
+        a17 += w0 * subgroupBroadcast(x02, 1u); a17 += w1 * subgroupBroadcast(x12, 1u);
+        a18 += w0 * subgroupBroadcast(x02, 2u); a18 += w1 * subgroupBroadcast(x12, 2u);
+        a19 += w0 * subgroupBroadcast(x02, 3u); a19 += w1 * subgroupBroadcast(x12, 3u);
+        a20 += w0 * subgroupBroadcast(x02, 4u); a20 += w1 * subgroupBroadcast(x12, 4u);
+        a21 += w0 * subgroupBroadcast(x02, 5u); a21 += w1 * subgroupBroadcast(x12, 5u);
+        a22 += w0 * subgroupBroadcast(x02, 6u); a22 += w1 * subgroupBroadcast(x12, 6u);
+        a23 += w0 * subgroupBroadcast(x02, 7u); a23 += w1 * subgroupBroadcast(x12, 7u);
+        a24 += w0 * subgroupBroadcast(x03, 0u); a24 += w1 * subgroupBroadcast(x13, 0u);
+        a25 += w0 * subgroupBroadcast(x03, 1u); a25 += w1 * subgroupBroadcast(x13, 1u);
+        a26 += w0 * subgroupBroadcast(x03, 2u); a26 += w1 * subgroupBroadcast(x13, 2u);
+        a27 += w0 * subgroupBroadcast(x03, 3u); a27 += w1 * subgroupBroadcast(x13, 3u);
+        a28 += w0 * subgroupBroadcast(x03, 4u); a28 += w1 * subgroupBroadcast(x13, 4u);
+        a29 += w0 * subgroupBroadcast(x03, 5u); a29 += w1 * subgroupBroadcast(x13, 5u);
+        a30 += w0 * subgroupBroadcast(x03, 6u); a30 += w1 * subgroupBroadcast(x13, 6u);
+        a31 += w0 * subgroupBroadcast(x03, 7u); a31 += w1 * subgroupBroadcast(x13, 7u);
+      }
+      { let wk = wr + 1u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 2u); a0 += w1 * subgroupBroadcast(x10, 2u);
+        a1 += w0 * subgroupBroadcast(x00, 3u); a1 += w1 * subgroupBroadcast(x10, 3u);
+        a2 += w0 * subgroupBroadcast(x00, 4u); a2 += w1 * subgroupBroadcast(x10, 4u);
+        a3 += w0 * subgroupBroadcast(x00, 5u); a3 += w1 * subgroupBroadcast(x10, 5u);
+        a4 += w0 * subgroupBroadcast(x00, 6u); a4 += w1 * subgroupBroadcast(x10, 6u);
+        a5 += w0 * subgroupBroadcast(x00, 7u); a5 += w1 * subgroupBroadcast(x10, 7u);
+        a6 += w0 * subgroupBroadcast(x01, 0u); a6 += w1 * subgroupBroadcast(x11, 0u);
+        a7 += w0 * subgroupBroadcast(x01, 1u); a7 += w1 * subgroupBroadcast(x11, 1u);
+        a8 += w0 * subgroupBroadcast(x01, 2u); a8 += w1 * subgroupBroadcast(x11, 2u);
+        a9 += w0 * subgroupBroadcast(x01, 3u); a9 += w1 * subgroupBroadcast(x11, 3u);
+        a10 += w0 * subgroupBroadcast(x01, 4u); a10 += w1 * subgroupBroadcast(x11, 4u);
+        a11 += w0 * subgroupBroadcast(x01, 5u); a11 += w1 * subgroupBroadcast(x11, 5u);
+        a12 += w0 * subgroupBroadcast(x01, 6u); a12 += w1 * subgroupBroadcast(x11, 6u);
+        a13 += w0 * subgroupBroadcast(x01, 7u); a13 += w1 * subgroupBroadcast(x11, 7u);
+        a14 += w0 * subgroupBroadcast(x02, 0u); a14 += w1 * subgroupBroadcast(x12, 0u);
+        a15 += w0 * subgroupBroadcast(x02, 1u); a15 += w1 * subgroupBroadcast(x12, 1u);
+        a16 += w0 * subgroupBroadcast(x02, 2u); a16 += w1 * subgroupBroadcast(x12, 2u);
+        a17 += w0 * subgroupBroadcast(x02, 3u); a17 += w1 * subgroupBroadcast(x12, 3u);
+        a18 += w0 * subgroupBroadcast(x02, 4u); a18 += w1 * subgroupBroadcast(x12, 4u);
+        a19 += w0 * subgroupBroadcast(x02, 5u); a19 += w1 * subgroupBroadcast(x12, 5u);
+        a20 += w0 * subgroupBroadcast(x02, 6u); a20 += w1 * subgroupBroadcast(x12, 6u);
+        a21 += w0 * subgroupBroadcast(x02, 7u); a21 += w1 * subgroupBroadcast(x12, 7u);
+        a22 += w0 * subgroupBroadcast(x03, 0u); a22 += w1 * subgroupBroadcast(x13, 0u);
+        a23 += w0 * subgroupBroadcast(x03, 1u); a23 += w1 * subgroupBroadcast(x13, 1u);
+        a24 += w0 * subgroupBroadcast(x03, 2u); a24 += w1 * subgroupBroadcast(x13, 2u);
+        a25 += w0 * subgroupBroadcast(x03, 3u); a25 += w1 * subgroupBroadcast(x13, 3u);
+        a26 += w0 * subgroupBroadcast(x03, 4u); a26 += w1 * subgroupBroadcast(x13, 4u);
+        a27 += w0 * subgroupBroadcast(x03, 5u); a27 += w1 * subgroupBroadcast(x13, 5u);
+        a28 += w0 * subgroupBroadcast(x03, 6u); a28 += w1 * subgroupBroadcast(x13, 6u);
+        a29 += w0 * subgroupBroadcast(x03, 7u); a29 += w1 * subgroupBroadcast(x13, 7u);
+        a30 += w0 * subgroupBroadcast(x04, 0u); a30 += w1 * subgroupBroadcast(x14, 0u);
+        a31 += w0 * subgroupBroadcast(x04, 1u); a31 += w1 * subgroupBroadcast(x14, 1u);
+      }
+      { let wk = wr + 2u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 4u); a0 += w1 * subgroupBroadcast(x10, 4u);
+        a1 += w0 * subgroupBroadcast(x00, 5u); a1 += w1 * subgroupBroadcast(x10, 5u);
+        a2 += w0 * subgroupBroadcast(x00, 6u); a2 += w1 * subgroupBroadcast(x10, 6u);
+        a3 += w0 * subgroupBroadcast(x00, 7u); a3 += w1 * subgroupBroadcast(x10, 7u);
+        a4 += w0 * subgroupBroadcast(x01, 0u); a4 += w1 * subgroupBroadcast(x11, 0u);
+        a5 += w0 * subgroupBroadcast(x01, 1u); a5 += w1 * subgroupBroadcast(x11, 1u);
+        a6 += w0 * subgroupBroadcast(x01, 2u); a6 += w1 * subgroupBroadcast(x11, 2u);
+        a7 += w0 * subgroupBroadcast(x01, 3u); a7 += w1 * subgroupBroadcast(x11, 3u);
+        a8 += w0 * subgroupBroadcast(x01, 4u); a8 += w1 * subgroupBroadcast(x11, 4u);
+        a9 += w0 * subgroupBroadcast(x01, 5u); a9 += w1 * subgroupBroadcast(x11, 5u);
+        a10 += w0 * subgroupBroadcast(x01, 6u); a10 += w1 * subgroupBroadcast(x11, 6u);
+        a11 += w0 * subgroupBroadcast(x01, 7u); a11 += w1 * subgroupBroadcast(x11, 7u);
+        a12 += w0 * subgroupBroadcast(x02, 0u); a12 += w1 * subgroupBroadcast(x12, 0u);
+        a13 += w0 * subgroupBroadcast(x02, 1u); a13 += w1 * subgroupBroadcast(x12, 1u);
+        a14 += w0 * subgroupBroadcast(x02, 2u); a14 += w1 * subgroupBroadcast(x12, 2u);
+        a15 += w0 * subgroupBroadcast(x02, 3u); a15 += w1 * subgroupBroadcast(x12, 3u);
+        a16 += w0 * subgroupBroadcast(x02, 4u); a16 += w1 * subgroupBroadcast(x12, 4u);
+        a17 += w0 * subgroupBroadcast(x02, 5u); a17 += w1 * subgroupBroadcast(x12, 5u);
+        a18 += w0 * subgroupBroadcast(x02, 6u); a18 += w1 * subgroupBroadcast(x12, 6u);
+        a19 += w0 * subgroupBroadcast(x02, 7u); a19 += w1 * subgroupBroadcast(x12, 7u);
+        a20 += w0 * subgroupBroadcast(x03, 0u); a20 += w1 * subgroupBroadcast(x13, 0u);
+        a21 += w0 * subgroupBroadcast(x03, 1u); a21 += w1 * subgroupBroadcast(x13, 1u);
+        a22 += w0 * subgroupBroadcast(x03, 2u); a22 += w1 * subgroupBroadcast(x13, 2u);
+        a23 += w0 * subgroupBroadcast(x03, 3u); a23 += w1 * subgroupBroadcast(x13, 3u);
+        a24 += w0 * subgroupBroadcast(x03, 4u); a24 += w1 * subgroupBroadcast(x13, 4u);
+        a25 += w0 * subgroupBroadcast(x03, 5u); a25 += w1 * subgroupBroadcast(x13, 5u);
+        a26 += w0 * subgroupBroadcast(x03, 6u); a26 += w1 * subgroupBroadcast(x13, 6u);
+        a27 += w0 * subgroupBroadcast(x03, 7u); a27 += w1 * subgroupBroadcast(x13, 7u);
+        a28 += w0 * subgroupBroadcast(x04, 0u); a28 += w1 * subgroupBroadcast(x14, 0u);
+        a29 += w0 * subgroupBroadcast(x04, 1u); a29 += w1 * subgroupBroadcast(x14, 1u);
+        a30 += w0 * subgroupBroadcast(x04, 2u); a30 += w1 * subgroupBroadcast(x14, 2u);
+        a31 += w0 * subgroupBroadcast(x04, 3u); a31 += w1 * subgroupBroadcast(x14, 3u);
+      }
+      { let wk = wr + 3u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x00, 6u); a0 += w1 * subgroupBroadcast(x10, 6u);
+        a1 += w0 * subgroupBroadcast(x00, 7u); a1 += w1 * subgroupBroadcast(x10, 7u);
+        a2 += w0 * subgroupBroadcast(x01, 0u); a2 += w1 * subgroupBroadcast(x11, 0u);
+        a3 += w0 * subgroupBroadcast(x01, 1u); a3 += w1 * subgroupBroadcast(x11, 1u);
+        a4 += w0 * subgroupBroadcast(x01, 2u); a4 += w1 * subgroupBroadcast(x11, 2u);
+        a5 += w0 * subgroupBroadcast(x01, 3u); a5 += w1 * subgroupBroadcast(x11, 3u);
+        a6 += w0 * subgroupBroadcast(x01, 4u); a6 += w1 * subgroupBroadcast(x11, 4u);
+        a7 += w0 * subgroupBroadcast(x01, 5u); a7 += w1 * subgroupBroadcast(x11, 5u);
+        a8 += w0 * subgroupBroadcast(x01, 6u); a8 += w1 * subgroupBroadcast(x11, 6u);
+        a9 += w0 * subgroupBroadcast(x01, 7u); a9 += w1 * subgroupBroadcast(x11, 7u);
+        a10 += w0 * subgroupBroadcast(x02, 0u); a10 += w1 * subgroupBroadcast(x12, 0u);
+        a11 += w0 * subgroupBroadcast(x02, 1u); a11 += w1 * subgroupBroadcast(x12, 1u);
+        a12 += w0 * subgroupBroadcast(x02, 2u); a12 += w1 * subgroupBroadcast(x12, 2u);
+        a13 += w0 * subgroupBroadcast(x02, 3u); a13 += w1 * subgroupBroadcast(x12, 3u);
+        a14 += w0 * subgroupBroadcast(x02, 4u); a14 += w1 * subgroupBroadcast(x12, 4u);
+        a15 += w0 * subgroupBroadcast(x02, 5u); a15 += w1 * subgroupBroadcast(x12, 5u);
+        a16 += w0 * subgroupBroadcast(x02, 6u); a16 += w1 * subgroupBroadcast(x12, 6u);
+        a17 += w0 * subgroupBroadcast(x02, 7u); a17 += w1 * subgroupBroadcast(x12, 7u);
+        a18 += w0 * subgroupBroadcast(x03, 0u); a18 += w1 * subgroupBroadcast(x13, 0u);
+        a19 += w0 * subgroupBroadcast(x03, 1u); a19 += w1 * subgroupBroadcast(x13, 1u);
+        a20 += w0 * subgroupBroadcast(x03, 2u); a20 += w1 * subgroupBroadcast(x13, 2u);
+        a21 += w0 * subgroupBroadcast(x03, 3u); a21 += w1 * subgroupBroadcast(x13, 3u);
+        a22 += w0 * subgroupBroadcast(x03, 4u); a22 += w1 * subgroupBroadcast(x13, 4u);
+        a23 += w0 * subgroupBroadcast(x03, 5u); a23 += w1 * subgroupBroadcast(x13, 5u);
+        a24 += w0 * subgroupBroadcast(x03, 6u); a24 += w1 * subgroupBroadcast(x13, 6u);
+        a25 += w0 * subgroupBroadcast(x03, 7u); a25 += w1 * subgroupBroadcast(x13, 7u);
+        a26 += w0 * subgroupBroadcast(x04, 0u); a26 += w1 * subgroupBroadcast(x14, 0u);
+        a27 += w0 * subgroupBroadcast(x04, 1u); a27 += w1 * subgroupBroadcast(x14, 1u);
+        a28 += w0 * subgroupBroadcast(x04, 2u); a28 += w1 * subgroupBroadcast(x14, 2u);
+        a29 += w0 * subgroupBroadcast(x04, 3u); a29 += w1 * subgroupBroadcast(x14, 3u);
+        a30 += w0 * subgroupBroadcast(x04, 4u); a30 += w1 * subgroupBroadcast(x14, 4u);
+        a31 += w0 * subgroupBroadcast(x04, 5u); a31 += w1 * subgroupBroadcast(x14, 5u);
+      }
+      { let wk = wr + 4u * p.red * 2u + ci * 2u;
+        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
+        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        a0 += w0 * subgroupBroadcast(x01, 0u); a0 += w1 * subgroupBroadcast(x11, 0u);
+        a1 += w0 * subgroupBroadcast(x01, 1u); a1 += w1 * subgroupBroadcast(x11, 1u);
+        a2 += w0 * subgroupBroadcast(x01, 2u); a2 += w1 * subgroupBroadcast(x11, 2u);
+        a3 += w0 * subgroupBroadcast(x01, 3u); a3 += w1 * subgroupBroadcast(x11, 3u);
+        a4 += w0 * subgroupBroadcast(x01, 4u); a4 += w1 * subgroupBroadcast(x11, 4u);
+        a5 += w0 * subgroupBroadcast(x01, 5u); a5 += w1 * subgroupBroadcast(x11, 5u);
+        a6 += w0 * subgroupBroadcast(x01, 6u); a6 += w1 * subgroupBroadcast(x11, 6u);
+        a7 += w0 * subgroupBroadcast(x01, 7u); a7 += w1 * subgroupBroadcast(x11, 7u);
+        a8 += w0 * subgroupBroadcast(x02, 0u); a8 += w1 * subgroupBroadcast(x12, 0u);
+        a9 += w0 * subgroupBroadcast(x02, 1u); a9 += w1 * subgroupBroadcast(x12, 1u);
+        a10 += w0 * subgroupBroadcast(x02, 2u); a10 += w1 * subgroupBroadcast(x12, 2u);
+        a11 += w0 * subgroupBroadcast(x02, 3u); a11 += w1 * subgroupBroadcast(x12, 3u);
+        a12 += w0 * subgroupBroadcast(x02, 4u); a12 += w1 * subgroupBroadcast(x12, 4u);
+        a13 += w0 * subgroupBroadcast(x02, 5u); a13 += w1 * subgroupBroadcast(x12, 5u);
+        a14 += w0 * subgroupBroadcast(x02, 6u); a14 += w1 * subgroupBroadcast(x12, 6u);
+        a15 += w0 * subgroupBroadcast(x02, 7u); a15 += w1 * subgroupBroadcast(x12, 7u);
+        a16 += w0 * subgroupBroadcast(x03, 0u); a16 += w1 * subgroupBroadcast(x13, 0u);
+        a17 += w0 * subgroupBroadcast(x03, 1u); a17 += w1 * subgroupBroadcast(x13, 1u);
+        a18 += w0 * subgroupBroadcast(x03, 2u); a18 += w1 * subgroupBroadcast(x13, 2u);
+        a19 += w0 * subgroupBroadcast(x03, 3u); a19 += w1 * subgroupBroadcast(x13, 3u);
+        a20 += w0 * subgroupBroadcast(x03, 4u); a20 += w1 * subgroupBroadcast(x13, 4u);
+        a21 += w0 * subgroupBroadcast(x03, 5u); a21 += w1 * subgroupBroadcast(x13, 5u);
+        a22 += w0 * subgroupBroadcast(x03, 6u); a22 += w1 * subgroupBroadcast(x13, 6u);
+        a23 += w0 * subgroupBroadcast(x03, 7u); a23 += w1 * subgroupBroadcast(x13, 7u);
+        a24 += w0 * subgroupBroadcast(x04, 0u); a24 += w1 * subgroupBroadcast(x14, 0u);
+        a25 += w0 * subgroupBroadcast(x04, 1u); a25 += w1 * subgroupBroadcast(x14, 1u);
+        a26 += w0 * subgroupBroadcast(x04, 2u); a26 += w1 * subgroupBroadcast(x14, 2u);
+        a27 += w0 * subgroupBroadcast(x04, 3u); a27 += w1 * subgroupBroadcast(x14, 3u);
+        a28 += w0 * subgroupBroadcast(x04, 4u); a28 += w1 * subgroupBroadcast(x14, 4u);
+        a29 += w0 * subgroupBroadcast(x04, 5u); a29 += w1 * subgroupBroadcast(x14, 5u);
+        a30 += w0 * subgroupBroadcast(x04, 6u); a30 += w1 * subgroupBroadcast(x14, 6u);
+        a31 += w0 * subgroupBroadcast(x04, 7u); a31 += w1 * subgroupBroadcast(x14, 7u);
+      }
+      c += 2u * k.ihw;
+    }
+  }
+  if (!k.live || k.cb >= p.blocks_g) { return; }
+  let d = wide_dst(k, 2u);
+  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
+  let bl = bias4(c0);
+  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
+  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
+  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
+  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
+  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
+  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
+  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
+  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
+  if (nw == 8u) { return; }
+  let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
+  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
+    let v = acc[j];
+    store(n, c0, a, b0 + j, v.x);
+    if (nc > 1u) { store(n, c0 + 1u, a, b0 + j, v.y); }
+  }
 }
 
 // Like gather64 with 4 channels per lane (32 per workgroup), for groups of 10-47 destination

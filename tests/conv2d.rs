@@ -153,6 +153,9 @@ fn dense_odd_sizes_and_paddings() {
     check(&case([2, 6, 6, 5], [3, 6, 3, 3], 1, 0, 1, 1, true), 4);
     // More than 8 output channels (two channel blocks) and 9 < taps straddling tap blocks.
     check(&case([1, 10, 6, 7], [13, 10, 3, 3], 1, 1, 1, 1, true), 5);
+    // 12 channels, 5x5 (gather16's row-window entry) over a row of one whole and one partial
+    // 32-pixel block.
+    check(&case([1, 12, 5, 37], [12, 12, 5, 5], 1, 2, 1, 1, true), 6);
 }
 
 #[test]

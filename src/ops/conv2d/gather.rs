@@ -315,6 +315,32 @@ pub(super) fn sliding_entry(
     }
 }
 
+/// `gather8` / `gather16` with each source row's window loaded once per reduction channel
+/// (`gather8s*` / `gather16w*`, shaders/conv2d_sg.wgsl) for a stride-1 forward pass with 3x3
+/// or 5x5 taps at dilation 1 or 2: 5x5 at dilation 2 and 256x256, 8 -> 8 channels 18.3-20.0 ->
+/// 11.7-13.3 ms CPU per forward on lavapipe, 16 -> 16 50.0-53.3 -> 33.3 (docs/perf-log.md).
+/// Measured on lavapipe only, so with the 8-lane kernels.
+fn window_entry(gpu: &Gpu, v: Variant, p: &GatherParams) -> Option<&'static str> {
+    let forward = p.in_mul == 1 && p.out_mul == 1 && p.tdiv == 1 && p.tsgn > 0;
+    let planar = p.src_blk == 0 && p.dst_blk == 0;
+    let pairs = p.red.is_multiple_of(2);
+    if !forward || !planar || p.kh != p.kw || !subgroup_kernels(gpu) {
+        return None;
+    }
+    match (v, p.kw, p.dil) {
+        (Variant::Eight, 3, 1) => Some("gather8s3"),
+        (Variant::Eight, 3, 2) => Some("gather8s3_d2"),
+        (Variant::Eight, 5, 1) => Some("gather8s5"),
+        (Variant::Eight, 5, 2) => Some("gather8s5_d2"),
+        // gather16w* takes reduction channels in pairs, with no single-channel tail.
+        (Variant::Wide16, 3, 1) if pairs => Some("gather16w3"),
+        (Variant::Wide16, 3, 2) if pairs => Some("gather16w3_d2"),
+        (Variant::Wide16, 5, 1) if pairs => Some("gather16w5"),
+        (Variant::Wide16, 5, 2) if pairs => Some("gather16w5_d2"),
+        _ => None,
+    }
+}
+
 /// Launches one gather (forward, or one stride phase of the input gradient). `p` holds
 /// everything but the grid fields; `addend` (inference) is added to the stored values before
 /// the activation.
@@ -369,8 +395,14 @@ pub(super) fn gather(
     let (entry, y) = match v {
         Variant::One if sliding_entry.is_some() => (sliding_entry.unwrap(), p.cout as usize),
         Variant::One => ("gather1", p.cout as usize),
-        Variant::Eight => ("gather8", groups * p.blocks_g as usize),
-        Variant::Wide16 => ("gather16", groups * p.blocks_g.div_ceil(8) as usize),
+        Variant::Eight => (
+            window_entry(gpu, v, &p).unwrap_or("gather8"),
+            groups * p.blocks_g as usize,
+        ),
+        Variant::Wide16 => (
+            window_entry(gpu, v, &p).unwrap_or("gather16"),
+            groups * p.blocks_g.div_ceil(8) as usize,
+        ),
         Variant::Wide32 => ("gather32", groups * p.blocks_g.div_ceil(8) as usize),
         Variant::Wide64 => ("gather64", groups * p.blocks_g.div_ceil(8) as usize),
     };
