@@ -905,25 +905,7 @@ fn gather16w3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
       c += 2u * k.ihw;
     }
   }
-  if (!k.live || k.cb >= p.blocks_g) { return; }
-  let d = wide_dst(k, 2u);
-  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
-  let bl = bias4(c0);
-  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
-  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
-  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
-  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
-  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
-  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
-  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
-  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
-  if (nw == 8u) { return; }
-  let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
-  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
-    let v = acc[j];
-    store(n, c0, a, b0 + j, v.x);
-    if (nc > 1u) { store(n, c0 + 1u, a, b0 + j, v.y); }
-  }
+  gather16_store(k, array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31));
 }
 
 @compute @workgroup_size(8)
@@ -1096,25 +1078,7 @@ fn gather16w3_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       c += 2u * k.ihw;
     }
   }
-  if (!k.live || k.cb >= p.blocks_g) { return; }
-  let d = wide_dst(k, 2u);
-  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
-  let bl = bias4(c0);
-  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
-  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
-  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
-  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
-  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
-  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
-  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
-  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
-  if (nw == 8u) { return; }
-  let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
-  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
-    let v = acc[j];
-    store(n, c0, a, b0 + j, v.x);
-    if (nc > 1u) { store(n, c0 + 1u, a, b0 + j, v.y); }
-  }
+  gather16_store(k, array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31));
 }
 
 @compute @workgroup_size(8)
@@ -1359,25 +1323,7 @@ fn gather16w5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
       c += 2u * k.ihw;
     }
   }
-  if (!k.live || k.cb >= p.blocks_g) { return; }
-  let d = wide_dst(k, 2u);
-  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
-  let bl = bias4(c0);
-  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
-  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
-  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
-  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
-  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
-  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
-  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
-  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
-  if (nw == 8u) { return; }
-  let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
-  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
-    let v = acc[j];
-    store(n, c0, a, b0 + j, v.x);
-    if (nc > 1u) { store(n, c0 + 1u, a, b0 + j, v.y); }
-  }
+  gather16_store(k, array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31));
 }
 
 @compute @workgroup_size(8)
@@ -1622,20 +1568,24 @@ fn gather16w5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       c += 2u * k.ihw;
     }
   }
+  gather16_store(k, array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31));
+}
+
+// A gather16 lane's stores (also the row-window entries'): its 2 channels at the 32 pixels.
+fn gather16_store(k: WideBlock, acc: array<vec2<f32>, 32>) {
   if (!k.live || k.cb >= p.blocks_g) { return; }
   let d = wide_dst(k, 2u);
   let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
   let bl = bias4(c0);
-  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
-  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
-  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
-  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
-  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
-  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
-  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
-  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
+  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, acc[0], acc[1], acc[2], acc[3], bl); }
+  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, acc[4], acc[5], acc[6], acc[7], bl); }
+  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, acc[8], acc[9], acc[10], acc[11], bl); }
+  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, acc[12], acc[13], acc[14], acc[15], bl); }
+  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, acc[16], acc[17], acc[18], acc[19], bl); }
+  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, acc[20], acc[21], acc[22], acc[23], bl); }
+  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, acc[24], acc[25], acc[26], acc[27], bl); }
+  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, acc[28], acc[29], acc[30], acc[31], bl); }
   if (nw == 8u) { return; }
-  let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
   for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
     let v = acc[j];
     store(n, c0, a, b0 + j, v.x);
@@ -1940,25 +1890,7 @@ fn gather16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
       }
     }
   }
-  if (!k.live || k.cb >= p.blocks_g) { return; }
-  let d = wide_dst(k, 2u);
-  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
-  let bl = bias4(c0);
-  if (nw > 0u) { store2x4(n, c0, nc, a, b0 + 0u, a0, a1, a2, a3, bl); }
-  if (nw > 1u) { store2x4(n, c0, nc, a, b0 + 4u, a4, a5, a6, a7, bl); }
-  if (nw > 2u) { store2x4(n, c0, nc, a, b0 + 8u, a8, a9, a10, a11, bl); }
-  if (nw > 3u) { store2x4(n, c0, nc, a, b0 + 12u, a12, a13, a14, a15, bl); }
-  if (nw > 4u) { store2x4(n, c0, nc, a, b0 + 16u, a16, a17, a18, a19, bl); }
-  if (nw > 5u) { store2x4(n, c0, nc, a, b0 + 20u, a20, a21, a22, a23, bl); }
-  if (nw > 6u) { store2x4(n, c0, nc, a, b0 + 24u, a24, a25, a26, a27, bl); }
-  if (nw > 7u) { store2x4(n, c0, nc, a, b0 + 28u, a28, a29, a30, a31, bl); }
-  if (nw == 8u) { return; }
-  let acc = array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31);
-  for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) {
-    let v = acc[j];
-    store(n, c0, a, b0 + j, v.x);
-    if (nc > 1u) { store(n, c0 + 1u, a, b0 + j, v.y); }
-  }
+  gather16_store(k, array<vec2<f32>, 32>(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31));
 }
 
 // Channels c0, c0 + 1 (nc of them) of the whole vec4 group b..b+3 (gather16's lanes).
