@@ -1,9 +1,9 @@
-//! Channel concat / slice / split: forward and gradients against an f64 CPU reference with
+//! Channel concat / slice / split and row bands: forward and gradients against an f64 CPU reference with
 //! finite differences, and against PyTorch fixtures.
 
 mod common;
 use common::*;
-use hinas::ops::concat::{channel_slice, concat, concat_raw, split};
+use hinas::ops::concat::{channel_slice, concat, concat_raw, row_band, split};
 use hinas::tape::{Tape, Var};
 
 /// [N, C, HW] concat along C.
@@ -21,6 +21,15 @@ fn slice_ref(x: &[f64], c: usize, n: usize, hw: usize, start: usize, len: usize)
     let mut out = Vec::new();
     for b in 0..n {
         out.extend_from_slice(&x[(b * c + start) * hw..(b * c + start + len) * hw]);
+    }
+    out
+}
+
+/// Rows [r0, r1) of every [H, W] plane of an [N, C, H, W] tensor.
+fn band_ref(x: &[f64], planes: usize, h: usize, w: usize, r0: usize, r1: usize) -> Vec<f64> {
+    let mut out = Vec::new();
+    for p in 0..planes {
+        out.extend_from_slice(&x[(p * h + r0) * w..(p * h + r1) * w]);
     }
     out
 }
@@ -166,6 +175,41 @@ fn slice_and_split_case(h: usize, w: usize) {
 }
 
 #[test]
+fn row_band_forward_and_gradient() {
+    // Rows of 3 floats take the scalar copy kernels, rows of 4 their vec4 twins; bands at the
+    // top, inside and at the bottom.
+    let gpu = gpu();
+    let mut r = rng(41);
+    for (h, w) in [(6, 3), (7, 4)] {
+        for (r0, r1) in [(0, 2), (1, 5), (3, h), (0, h)] {
+            let (n, c) = (2, 3);
+            let (xt, x) = upload(
+                &gpu,
+                &[n, c, h, w],
+                &uniform(&mut r, n * c * h * w, -2.0, 2.0),
+            );
+            let f = |x: &[f64]| band_ref(x, n * c, h, w, r0, r1);
+            let mut tape = Tape::new(&gpu);
+            let xv = tape.leaf(xt, true);
+            let y = row_band(&mut tape, &xv, r0, r1);
+            assert_eq!(y.shape(), [n, c, r1 - r0, w]);
+            let case = format!("{h}x{w} rows [{r0}, {r1})");
+            assert_close(&format!("{case}: y"), &y.value().to_vec(), &f(&x), 1e-6);
+            let len = n * c * (r1 - r0) * w;
+            let (gt, gy) = upload(&gpu, &[n, c, r1 - r0, w], &uniform(&mut r, len, -1.0, 1.0));
+            let grads = tape.backward_with(&y, gt);
+            let num = numeric_grad(&f, &x, &gy, 1e-3);
+            assert_close(
+                &format!("{case}: grad"),
+                &grads.get(&xv).unwrap().to_vec(),
+                &num,
+                1e-5,
+            );
+        }
+    }
+}
+
+#[test]
 fn matches_pytorch_fixture() {
     let gpu = gpu();
     let fx = Fixture::load("concat");
@@ -198,4 +242,13 @@ fn matches_pytorch_fixture() {
     let grads = tape.backward_with(&y, fx.tensor(&gpu, "split.gy"));
     let want = fx.data("split.gx");
     assert_close("split gx", &grads.get(&x).unwrap().to_vec(), &want, 1e-6);
+
+    // x[:, :, 1:4, :] of a [2, 3, 6, 5] tensor.
+    let mut tape = Tape::new(&gpu);
+    let x = tape.leaf(fx.tensor(&gpu, "band.x"), true);
+    let y = row_band(&mut tape, &x, 1, 4);
+    assert_close("band y", &y.value().to_vec(), &fx.data("band.y"), 1e-6);
+    let grads = tape.backward_with(&y, fx.tensor(&gpu, "band.gy"));
+    let want = fx.data("band.gx");
+    assert_close("band gx", &grads.get(&x).unwrap().to_vec(), &want, 1e-6);
 }

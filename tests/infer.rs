@@ -138,6 +138,45 @@ fn several_tiles_equal_the_whole_image() {
     assert!(d > 1e-3, "a short margin should show at the seams: {d}");
 }
 
+/// Tiles in two stages (src/eval/infer/stages.rs): the cells on tiles sized by their widest
+/// value, the decoder in bands of rows of each tile, give the whole-image output; bands without
+/// the decoder's own margin do not.
+#[test]
+fn tiles_with_the_decoder_in_bands_equal_the_whole_image() {
+    let gpu = gpu();
+    let m = model(&gpu, 15.0);
+    let mut net = InferNet::from_model(&m).unwrap();
+    let (a, b) = net.stage_pixels().expect("a plan in two stages");
+    // The cells hold at most the offset predictors' 54 channels, the decoder 128.
+    assert_eq!(a / b, 128 / 54, "{a} vs {b} pixels");
+    let (w, h) = (200, 160);
+    let img = image(w, h, 5);
+    let whole = net.denoise(&img).unwrap();
+    assert!(net.last_tiling().is_none(), "fits one pass");
+    net.limit_stage_pixels(200 * 110, 200 * 24);
+    let staged = net.denoise(&img).unwrap();
+    let t = net.last_tiling().expect("tiled");
+    eprintln!("{t:?}");
+    assert!(
+        t.cols * t.rows >= 2 && t.bands >= 2 * t.cols * t.rows,
+        "{t:?}"
+    );
+    assert_eq!(t.margin, net.radius(t.offset_bound), "{t:?}");
+    let d = max_diff(&whole.data, &staged.data);
+    assert!(d < 1e-4, "two stages vs whole: {d} ({t:?})");
+    // Also where the decoder's depthwise -> 1x1 pairs pass pixel blocks (chosen per band).
+    let blocked = with_wide64_from(0, || net.denoise(&img).unwrap());
+    let d = max_diff(&whole.data, &blocked.data);
+    assert!(d < 1e-4, "two stages with pixel blocks vs whole: {d}");
+    net.set_band_margin(0);
+    let short = net.denoise(&img).unwrap();
+    let d = max_diff(&whole.data, &short.data);
+    assert!(
+        d > 1e-3,
+        "bands without margin should show at their seams: {d}"
+    );
+}
+
 #[test]
 fn tile_plans_cover_the_image_within_the_limit() {
     for (w, h, r, max) in [

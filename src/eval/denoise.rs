@@ -211,8 +211,16 @@ pub fn denoise(args: DenoiseArgs) -> anyhow::Result<Vec<Denoised>> {
                     output.display(),
                     net.last_tiling()
                         .map(|t| format!(
-                            " ({}x{} tiles, {} px margin for offsets up to {} px)",
-                            t.cols, t.rows, t.margin, t.offset_bound
+                            " ({}x{} tiles, {} px margin for offsets up to {} px{})",
+                            t.cols,
+                            t.rows,
+                            t.margin,
+                            t.offset_bound,
+                            if t.bands > 0 {
+                                format!("; decoder in {} bands", t.bands)
+                            } else {
+                                String::new()
+                            }
                         ))
                         .unwrap_or_default(),
                     seconds,

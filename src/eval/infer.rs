@@ -38,6 +38,11 @@
 //! measures more, the image is tiled again with D raised to the measurement. Planning starts
 //! from [`START_OFFSET_BOUND`]. Only when even the device's largest tile cannot hold the margin
 //! is the margin cut to fit, with a warning that seams may differ from the whole-image result.
+//!
+//! **Two stages.** The decoder's 128-channel values would limit every tile to 262,144 pixels;
+//! where the plan allows, the cells run on larger tiles (sized by their own widest value) and
+//! the decoder, which reaches only a few pixels, in bands of rows of each tile
+//! (infer/stages.rs).
 
 use crate::data::{FloatImage, HostBatch};
 use crate::gpu::{Gpu, Tensor};
@@ -53,6 +58,7 @@ use crate::ops::{concat, elementwise as ew};
 mod packed_deform;
 mod plan;
 mod split_concat;
+mod stages;
 mod tiles;
 
 pub use tiles::{plan_tiles, Span, TilePlan};
@@ -115,16 +121,52 @@ pub struct InferNet {
     warned: std::cell::Cell<bool>,
     /// How the last image of [`Self::denoise`] was cut, for the command's report.
     last_tiles: std::cell::Cell<Option<Tiling>>,
+    /// Where the steps are cut into two stages for images larger than one pass
+    /// (infer/stages.rs).
+    split: Option<stages::StageSplit>,
 }
 
 /// How an image was cut: `cols` x `rows` tiles with `margin` pixels of receptive field, planned
-/// for deformable offsets up to `offset_bound` pixels (measured within it).
+/// for deformable offsets up to `offset_bound` pixels (measured within it); `bands` passes of
+/// the network's second stage over them in all, 0 when the tiles ran the whole network
+/// (infer/stages.rs).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Tiling {
     pub cols: usize,
     pub rows: usize,
     pub margin: usize,
     pub offset_bound: f32,
+    pub bands: usize,
+}
+
+/// Per value, the receptive-field radius of `steps` from the values they read (radius 0) when
+/// every deformable offset is at most `d` pixels (module docs).
+fn radius_of(steps: &[Step], values: usize, d: f32) -> Vec<usize> {
+    let extra = d.max(0.0).ceil() as usize + 1;
+    let mut r = vec![0usize; values];
+    for s in steps {
+        let inr = |i: usize| r[s.inputs[i]];
+        let out = match &s.op {
+            Op::Conv { k, cfg, add, .. } => {
+                let own = inr(0) + cfg.padding.max((k - 1) * cfg.dilation - cfg.padding);
+                if *add {
+                    own.max(inr(1))
+                } else {
+                    own
+                }
+            }
+            Op::Deform { k, cfg, .. } => {
+                let taps = cfg.padding.max((k - 1) * cfg.dilation - cfg.padding);
+                let rest = (1..s.inputs.len()).map(inr).max().unwrap_or(0);
+                (inr(0) + taps + extra).max(rest)
+            }
+            _ => (0..s.inputs.len()).map(inr).max().unwrap_or(0),
+        };
+        for &o in &s.outputs {
+            r[o] = out;
+        }
+    }
+    r
 }
 
 impl InferNet {
@@ -167,46 +209,56 @@ impl InferNet {
     /// Caps one pass at `side` x `side` pixels (`hinas denoise --tile`; tests use it to force
     /// several tiles on a small image). Never above what the device allows.
     pub fn limit_tile(&mut self, side: usize) {
-        self.max_pixels = self.max_pixels.min((side * side).max(1));
+        let cap = (side * side).max(1);
+        self.max_pixels = self.max_pixels.min(cap);
+        if let Some(s) = &mut self.split {
+            s.max_pixels_a = s.max_pixels_a.min(cap);
+            s.max_pixels_b = s.max_pixels_b.min(cap);
+        }
+    }
+
+    /// Pixels of one pass of each stage where the plan has two (infer/stages.rs); `None` if it
+    /// has one.
+    pub fn stage_pixels(&self) -> Option<(usize, usize)> {
+        self.split
+            .as_ref()
+            .map(|s| (s.max_pixels_a, s.max_pixels_b))
+    }
+
+    /// Caps the passes of the two stages at `a` and `b` pixels, and a one-stage pass at `b` (tests
+    /// use it to cut a small image into tiles and bands).
+    #[doc(hidden)]
+    pub fn limit_stage_pixels(&mut self, a: usize, b: usize) {
+        self.max_pixels = self.max_pixels.min(b.max(1));
+        if let Some(s) = &mut self.split {
+            s.max_pixels_a = s.max_pixels_a.min(a.max(1));
+            s.max_pixels_b = s.max_pixels_b.min(b.max(1));
+        }
+    }
+
+    /// Sets the rows each band of the second stage holds above and below its kept rows (tests
+    /// show that fewer than its radius change the output).
+    #[doc(hidden)]
+    pub fn set_band_margin(&mut self, rows: usize) {
+        if let Some(s) = &mut self.split {
+            s.radius_b = rows;
+        }
     }
 
     /// The receptive-field radius in pixels when every deformable offset is at most `d` pixels.
     pub fn radius(&self, d: f32) -> usize {
-        let extra = d.max(0.0).ceil() as usize + 1;
-        let mut r = vec![0usize; self.values];
-        for s in &self.steps {
-            let inr = |i: usize| r[s.inputs[i]];
-            let out = match &s.op {
-                Op::Conv { k, cfg, add, .. } => {
-                    let own = inr(0) + cfg.padding.max((k - 1) * cfg.dilation - cfg.padding);
-                    if *add {
-                        own.max(inr(1))
-                    } else {
-                        own
-                    }
-                }
-                Op::Deform { k, cfg, .. } => {
-                    let taps = cfg.padding.max((k - 1) * cfg.dilation - cfg.padding);
-                    let rest = (1..s.inputs.len()).map(inr).max().unwrap_or(0);
-                    (inr(0) + taps + extra).max(rest)
-                }
-                _ => (0..s.inputs.len()).map(inr).max().unwrap_or(0),
-            };
-            for &o in &s.outputs {
-                r[o] = out;
-            }
-        }
-        r[self.output]
+        radius_of(&self.steps, self.values, d)[self.output]
     }
 
     /// Which values a pass over `n` images of `h` x `w` holds as pixel blocks
     /// (ops/conv2d/blocks.rs): a conv output that can be written so, is not the network's
     /// output, fits one binding padded to whole blocks, and whose every reader is a 1x1 conv
-    /// that can read it so (the decoder's depthwise -> pointwise pairs).
-    fn pixel_block_values(&self, n: usize, h: usize, w: usize) -> Vec<bool> {
+    /// that can read it so (the decoder's depthwise -> pointwise pairs) in the same stage: steps
+    /// `..at` and `at..` are the two stages (infer/stages.rs; `at` = 0 for one).
+    fn pixel_block_values(&self, n: usize, h: usize, w: usize, at: usize) -> Vec<bool> {
         let gpu = &self.gpu;
         let mut blocked = vec![false; self.values];
-        for s in &self.steps {
+        for (i, s) in self.steps.iter().enumerate() {
             // (A conv that adds an addend never writes blocks: only the 1x1 parts of a split
             // concat add one, and they read blocks.)
             let Op::Conv {
@@ -228,11 +280,12 @@ impl InferNet {
             let mut readers = self
                 .steps
                 .iter()
-                .filter(|r| r.inputs.contains(&o))
+                .enumerate()
+                .filter(|(_, r)| r.inputs.contains(&o))
                 .peekable();
             blocked[o] = readers.peek().is_some()
-                && readers.all(|r| match &r.op {
-                    Op::Conv { w: rw, cfg: rc, .. } => {
+                && readers.all(|(j, r)| match &r.op {
+                    Op::Conv { w: rw, cfg: rc, .. } if (j < at) == (i < at) => {
                         r.inputs[0] == o
                             && !r.inputs[1..].contains(&o)
                             && reads_pixel_blocks(gpu, rw.shape(), *rc, n * h * w)
@@ -245,7 +298,7 @@ impl InferNet {
 
     /// How many values a pass over `n` images of `h` x `w` holds as pixel blocks (for tests).
     pub fn pixel_block_count(&self, n: usize, h: usize, w: usize) -> usize {
-        self.pixel_block_values(n, h, w)
+        self.pixel_block_values(n, h, w, 0)
             .iter()
             .filter(|&&b| b)
             .count()
@@ -254,13 +307,86 @@ impl InferNet {
     /// One pass over a batch that fits ([`Self::max_pixels`]); returns the output and, per
     /// deformable conv, max |offset| over the batch.
     fn pass(&self, x: Tensor) -> (Tensor, Vec<f32>) {
-        let gpu = &self.gpu;
-        let stats = Tensor::zeros(gpu, &[self.deform_count.max(1)]);
-        let (n, h, w_px) = (x.shape()[0], x.shape()[2], x.shape()[3]);
-        let blocked = self.pixel_block_values(n, h, w_px);
+        let stats = Tensor::zeros(&self.gpu, &[self.deform_count.max(1)]);
+        let (n, h, w) = (x.shape()[0], x.shape()[2], x.shape()[3]);
+        let blocked = self.pixel_block_values(n, h, w, 0);
         let mut vals: Vec<Option<Tensor>> = vec![None; self.values];
         vals[self.input] = Some(x);
-        for (i, s) in self.steps.iter().enumerate() {
+        self.run_steps(&mut vals, 0..self.steps.len(), &blocked, &stats, (h, w));
+        let y = vals[self.output].take().expect("output computed");
+        (y, self.offsets(&stats))
+    }
+
+    /// Per deformable conv, max |offset| recorded in `stats`.
+    fn offsets(&self, stats: &Tensor) -> Vec<f32> {
+        if self.deform_count == 0 {
+            Vec::new()
+        } else {
+            stats.to_vec()
+        }
+    }
+
+    /// One tile in two stages (infer/stages.rs): stage A over the tile `x`, then, if every
+    /// offset stayed within `bound`, stage B over bands of its rows. Returns the output with the
+    /// kept rows `core` (tile rows) filled and the others zero, and the band count; and per
+    /// deformable conv, max |offset| over the tile.
+    fn pass_staged(
+        &self,
+        x: Tensor,
+        split: &stages::StageSplit,
+        core: (usize, usize),
+        bound: f32,
+    ) -> (Option<(Vec<f32>, usize)>, Vec<f32>) {
+        let stats = Tensor::zeros(&self.gpu, &[self.deform_count.max(1)]);
+        let (h, w) = (x.shape()[2], x.shape()[3]);
+        let blocked = self.pixel_block_values(1, h, w, split.at);
+        let mut vals: Vec<Option<Tensor>> = vec![None; self.values];
+        vals[self.input] = Some(x);
+        self.run_steps(&mut vals, 0..split.at, &blocked, &stats, (h, w));
+        let offs = self.offsets(&stats);
+        let worst = offs.iter().copied().fold(0.0f32, f32::max);
+        if worst > bound || worst.is_nan() {
+            return (None, offs);
+        }
+        let bands = stages::bands(core, h, w, split.radius_b, split.max_pixels_b)
+            .expect("band plan checked when the tiles were planned");
+        let mut out = Vec::new();
+        for band in &bands {
+            let rows = band.r1 - band.r0;
+            let blocked = self.pixel_block_values(1, rows, w, split.at);
+            let mut bvals: Vec<Option<Tensor>> = vec![None; self.values];
+            for &v in &split.cut {
+                let t = vals[v].as_ref().expect("cut value computed");
+                bvals[v] = Some(concat::row_band_raw(t, band.r0, band.r1));
+            }
+            let range = split.at..self.steps.len();
+            self.run_steps(&mut bvals, range, &blocked, &stats, (rows, w));
+            let y = bvals[self.output].take().expect("output computed").to_vec();
+            let c = y.len() / (rows * w);
+            out.resize(c * h * w, 0.0);
+            for ch in 0..c {
+                let src = (ch * rows + band.k0 - band.r0) * w;
+                let dst = (ch * h + band.k0) * w;
+                let len = (band.k1 - band.k0) * w;
+                out[dst..dst + len].copy_from_slice(&y[src..src + len]);
+            }
+        }
+        (Some((out, bands.len())), offs)
+    }
+
+    /// Runs `range` of the plan's steps over images of `h` x `w` on `vals` (holding what they
+    /// read), freeing each value after its last reader; deformable convs record max |offset| in
+    /// `stats`.
+    fn run_steps(
+        &self,
+        vals: &mut [Option<Tensor>],
+        range: std::ops::Range<usize>,
+        blocked: &[bool],
+        stats: &Tensor,
+        (h, w_px): (usize, usize),
+    ) {
+        for i in range {
+            let s = &self.steps[i];
             let v = |j: usize| vals[s.inputs[j]].as_ref().expect("value computed");
             let outs: Vec<Tensor> = match &s.op {
                 Op::Conv {
@@ -293,7 +419,7 @@ impl InferNet {
                 } => {
                     let mask = (s.inputs.len() > 2).then(|| v(2));
                     let y = deform_conv2d_raw(v(0), v(1), mask, w, b.as_ref(), *cfg);
-                    absmax_into(v(1), &stats, *slot);
+                    absmax_into(v(1), stats, *slot);
                     vec![y]
                 }
                 Op::Deform {
@@ -304,7 +430,7 @@ impl InferNet {
                     packed: true,
                     ..
                 } => {
-                    let offset_max = Some((&stats, *slot));
+                    let offset_max = Some((stats, *slot));
                     vec![deform_conv2d_packed_raw(
                         v(0),
                         v(1),
@@ -334,13 +460,6 @@ impl InferNet {
                 }
             }
         }
-        let y = vals[self.output].take().expect("output computed");
-        let offs = if self.deform_count == 0 {
-            Vec::new()
-        } else {
-            stats.to_vec()
-        };
-        (y, offs)
     }
 
     /// One forward pass of a batch (items of one size) that fits one pass.
@@ -410,35 +529,66 @@ impl InferNet {
         }
         let mut bound = START_OFFSET_BOUND;
         loop {
-            let mut r = self.radius(bound);
-            let plan = loop {
-                if let Some(p) = plan_tiles(w, h, r, self.max_pixels) {
-                    break p;
+            let full = self.radius(bound);
+            let (plan, staged, margin) = match self.staged_plan(w, h, full) {
+                Some((plan, split)) => (plan, Some(split), full),
+                None => {
+                    let mut r = full;
+                    let plan = loop {
+                        if let Some(p) = plan_tiles(w, h, r, self.max_pixels) {
+                            break p;
+                        }
+                        r -= 1;
+                    };
+                    if r < full && !self.warned.replace(true) {
+                        eprintln!(
+                            "warning: tiles of {} pixels cannot hold the network's receptive \
+                             field ({full} px with offsets up to {bound} px); tile seams may \
+                             differ slightly from a whole-image pass",
+                            self.max_pixels,
+                        );
+                    }
+                    (plan, None, r)
                 }
-                r -= 1;
             };
-            if r < self.radius(bound) && !self.warned.replace(true) {
-                eprintln!(
-                    "warning: tiles of {} pixels cannot hold the network's receptive field ({} px \
-                     with offsets up to {bound} px); tile seams may differ slightly from a \
-                     whole-image pass",
-                    self.max_pixels,
-                    self.radius(bound)
-                );
-            }
-            match self.run_tiles(img, &plan, bound, on_tile)? {
-                Ok(out) => {
+            match self.run_tiles(img, &plan, staged, bound, on_tile)? {
+                Ok((out, bands)) => {
                     self.last_tiles.set(Some(Tiling {
                         cols: plan.xs.len(),
                         rows: plan.ys.len(),
-                        margin: r,
+                        margin,
                         offset_bound: bound,
+                        bands,
                     }));
                     return Ok(out);
                 }
                 Err(measured) => bound = measured.ceil().max(bound + 1.0),
             }
         }
+    }
+
+    /// Tiles for the two stages (infer/stages.rs) with margin `r`, if the plan has two, they
+    /// hold more than one-stage tiles, and every tile can be cut into bands.
+    fn staged_plan(&self, w: usize, h: usize, r: usize) -> Option<(TilePlan, &stages::StageSplit)> {
+        let split = self.split.as_ref()?;
+        if split.max_pixels_a <= self.max_pixels {
+            return None;
+        }
+        let plan = plan_tiles(w, h, r, split.max_pixels_a)?;
+        let fits = plan.xs.iter().all(|x| {
+            plan.ys.iter().all(|y| {
+                let core = (y.c0 - y.t0, y.c1 - y.t0);
+                let bands = stages::bands(
+                    core,
+                    y.t1 - y.t0,
+                    x.t1 - x.t0,
+                    split.radius_b,
+                    split.max_pixels_b,
+                );
+                bands.is_some()
+            })
+        });
+        fits.then_some((plan, split))
     }
 
     /// Tiles with a margin of `margin` pixels whatever the receptive field, at most
@@ -452,23 +602,26 @@ impl InferNet {
         let plan = plan_tiles(img.width, img.height, margin, self.max_pixels)
             .ok_or_else(|| anyhow::anyhow!("no tiling with a {margin}-pixel margin fits"))?;
         Ok(self
-            .run_tiles(img, &plan, f32::INFINITY, &mut |_| {})?
-            .expect("no offset bound to exceed"))
+            .run_tiles(img, &plan, None, f32::INFINITY, &mut |_| {})?
+            .expect("no offset bound to exceed")
+            .0)
     }
 
-    /// Runs every tile; `Err(max offset)` when a tile's offsets exceed `bound` (the caller then
-    /// starts again with larger margins, and `on_tile` counts from index 0 again).
+    /// Runs every tile, in two stages where `staged` (then also returns the band count);
+    /// `Err(max offset)` when a tile's offsets exceed `bound` (the caller then starts again with
+    /// larger margins, and `on_tile` counts from index 0 again).
     fn run_tiles(
         &self,
         img: &FloatImage,
         plan: &TilePlan,
+        staged: Option<&stages::StageSplit>,
         bound: f32,
         on_tile: &mut dyn FnMut(TileDone),
-    ) -> anyhow::Result<Result<FloatImage, f32>> {
+    ) -> anyhow::Result<Result<(FloatImage, usize), f32>> {
         let (w, h, c) = (img.width, img.height, img.channels);
         let mut out = vec![0.0f32; w * h * c];
         let count = plan.xs.len() * plan.ys.len();
-        let mut index = 0;
+        let (mut index, mut bands) = (0, 0);
         for ty in &plan.ys {
             for tx in &plan.xs {
                 let (tw, th) = (tx.t1 - tx.t0, ty.t1 - ty.t0);
@@ -480,15 +633,26 @@ impl InferNet {
                     }
                 }
                 let x = Tensor::from_slice(&self.gpu, &[1, c, th, tw], &t);
-                let (y, offs) = self.pass(x);
-                let y = y.to_vec();
-                let worst = offs.iter().copied().fold(0.0f32, f32::max);
-                if worst > bound || worst.is_nan() {
-                    if worst.is_nan() {
-                        anyhow::bail!("the network's deformable offsets are not finite");
+                let (y, offs) = match staged {
+                    None => {
+                        let (y, offs) = self.pass(x);
+                        (Some(y.to_vec()), offs)
                     }
-                    return Ok(Err(worst));
+                    Some(split) => {
+                        let core = (ty.c0 - ty.t0, ty.c1 - ty.t0);
+                        let (y, offs) = self.pass_staged(x, split, core, bound);
+                        bands += y.as_ref().map_or(0, |(_, n)| *n);
+                        (y.map(|(y, _)| y), offs)
+                    }
+                };
+                let worst = offs.iter().copied().fold(0.0f32, f32::max);
+                if worst.is_nan() {
+                    anyhow::bail!("the network's deformable offsets are not finite");
                 }
+                let y = match y {
+                    Some(y) if worst <= bound => y,
+                    _ => return Ok(Err(worst)),
+                };
                 for ch in 0..c {
                     for r in ty.c0..ty.c1 {
                         let src = (ch * th + r - ty.t0) * tw;
@@ -505,7 +669,7 @@ impl InferNet {
                 index += 1;
             }
         }
-        Ok(Ok(FloatImage::new(w, h, c, out)))
+        Ok(Ok((FloatImage::new(w, h, c, out), bands)))
     }
 }
 

@@ -1,9 +1,11 @@
-//! Channel concat, slice and split along dim 1 of `[N, C, ...]` tensors (shaders/concat.wgsl).
+//! Channel concat, slice and split along dim 1 of `[N, C, ...]` tensors, and row bands along
+//! dim 2 of `[N, C, H, W]` ones (shaders/concat.wgsl).
 //!
-//! A channel range of an NCHW tensor is one contiguous block per batch index, so every op here is
-//! one strided block copy per input or output: concat writes each input into its channel range of
-//! the output (one pass over the output in total), and a slice's gradient writes the slice and
-//! the zeros around it in one pass.
+//! A channel range of an NCHW tensor is one contiguous block per batch index, and a band of
+//! whole rows one contiguous block per channel plane, so every op here is one strided block copy
+//! per input or output: concat writes each input into its channel range of the output (one pass
+//! over the output in total), and a slice's or band's gradient writes it and the zeros around it
+//! in one pass.
 
 use crate::gpu::{Kernel, Tensor};
 use crate::tape::{Tape, Var};
@@ -167,6 +169,64 @@ pub fn channel_slice_backward(gy: &Tensor, x_shape: &[usize], start: usize) -> T
     out
 }
 
+/// Checks a row band [r0, r1) of an `[N, C, H, W]` shape; returns (planes, H, W).
+fn band_dims(what: &str, shape: &[usize], r0: usize, r1: usize) -> (usize, usize, usize) {
+    assert!(
+        shape.len() == 4 && r0 < r1 && r1 <= shape[2],
+        "{what}: rows [{r0}, {r1}) of {shape:?}"
+    );
+    (shape[0] * shape[1], shape[2], shape[3])
+}
+
+/// Rows [r0, r1) of every channel plane of `[N, C, H, W]` x (inference cuts a tile's values
+/// into bands this way, src/eval/infer/stages.rs).
+pub fn row_band_raw(x: &Tensor, r0: usize, r1: usize) -> Tensor {
+    dims("row_band", x);
+    let (planes, h, w) = band_dims("row_band", x.shape(), r0, r1);
+    let s = x.shape();
+    let out = Tensor::empty(x.gpu(), &[s[0], s[1], r1 - r0, w]);
+    let blk = (r1 - r0) * w;
+    if planes * blk > 0 {
+        let p = Params {
+            nb: planes as u32,
+            blk: blk as u32,
+            src_stride: (h * w) as u32,
+            src_off: (r0 * w) as u32,
+            dst_stride: blk as u32,
+            dst_off: 0,
+            _pad: [0; 2],
+        };
+        launch(("copy_blocks", "copy_blocks4"), p, blk, x, &out);
+    }
+    out
+}
+
+/// The gradient of a row band: `gy` placed at row `r0` of a zero tensor of `x_shape`.
+pub fn row_band_backward(gy: &Tensor, x_shape: &[usize], r0: usize) -> Tensor {
+    dims("row_band_backward", gy);
+    let g = gy.shape();
+    let (planes, h, w) = band_dims("row_band_backward", x_shape, r0, r0 + g[2].max(1));
+    assert!(
+        g.len() == 4 && g[0] * g[1] == planes && g[3] == w,
+        "row_band_backward: {g:?} at row {r0} does not fit {x_shape:?}"
+    );
+    let out = Tensor::empty(gy.gpu(), x_shape);
+    if out.numel() > 0 {
+        let blk = g[2] * w;
+        let p = Params {
+            nb: planes as u32,
+            blk: blk as u32,
+            src_stride: blk as u32,
+            src_off: 0,
+            dst_stride: (h * w) as u32,
+            dst_off: (r0 * w) as u32,
+            _pad: [0; 2],
+        };
+        launch(("pad_blocks", "pad_blocks4"), p, h * w, gy, &out);
+    }
+    out
+}
+
 /// Consecutive channel ranges of the given sizes (which must add up to C).
 pub fn split_raw(x: &Tensor, sizes: &[usize]) -> Vec<Tensor> {
     let c = dims("split", x).1;
@@ -233,4 +293,15 @@ pub fn split(t: &mut Tape, x: &Var, sizes: &[usize]) -> Vec<Var> {
             channel_slice(t, x, start - len, len)
         })
         .collect()
+}
+
+/// Rows [r0, r1) of every channel plane of an `[N, C, H, W]` variable.
+pub fn row_band(t: &mut Tape, x: &Var, r0: usize, r1: usize) -> Var {
+    let out = row_band_raw(x.value(), r0, r1);
+    let shape = x.shape().to_vec();
+    t.record(
+        out,
+        &[x],
+        Box::new(move |g, _| vec![Some(row_band_backward(g, &shape, r0))]),
+    )
 }

@@ -496,6 +496,7 @@ impl InferNet {
             .max()
             .unwrap_or(1)
             .max(1);
+        let split = super::stages::choose(&steps, &widths, 0, output, binding_elems(gpu));
         Ok(InferNet {
             gpu: gpu.clone(),
             channels,
@@ -509,6 +510,7 @@ impl InferNet {
             widest,
             warned: Default::default(),
             last_tiles: Default::default(),
+            split,
         })
     }
 }
