@@ -42,6 +42,7 @@ struct Gather {
 @group(0) @binding(6) var<storage, read_write> dst4: array<vec4<f32>>; // = dst, for whole-vec4 stores
 @group(0) @binding(7) var<storage, read> addend: array<f32>;     // p.add != 0 (gather64 only)
 @group(0) @binding(8) var<storage, read> addend4: array<vec4<f32>>; // = addend
+@group(0) @binding(9) var<storage, read> src4: array<vec4<f32>>;    // = src (gather1s3v only)
 
 // Set by the kernel that takes an addend (gather64) from p.add: its stores then leave out the
 // activation, and `add_addend` adds the addend and applies it afterwards. Every other kernel
