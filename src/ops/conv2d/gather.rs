@@ -320,10 +320,14 @@ pub(super) fn sliding_entry(
 /// at 256x256, 71.7 -> 59.2 ms CPU per forward on lavapipe, docs/perf-log.md).
 fn vec4_rows(entry: &'static str, p: &GatherParams) -> &'static str {
     let forward = p.tsgn > 0 && p.tdiv == 1 && p.in_mul == 1 && p.out_mul == 1;
-    if entry == "gather1s3" && forward && p.tc0x == -1 && p.iw.is_multiple_of(4) && p.src_blk == 0 {
-        "gather1s3v"
-    } else {
-        entry
+    if !forward || !p.iw.is_multiple_of(4) || p.src_blk != 0 {
+        return entry;
+    }
+    match (entry, p.tc0x) {
+        ("gather1s3", -1) => "gather1s3v",
+        // The same for `gather8s5_d2` at padding 4, whose 16-value window is four whole vec4s.
+        ("gather8s5_d2", -4) => "gather8s5_d2v",
+        _ => entry,
     }
 }
 
@@ -410,7 +414,7 @@ pub(super) fn gather(
         }
         Variant::One => ("gather1", p.cout as usize),
         Variant::Eight => (
-            window_entry(gpu, v, &p).unwrap_or("gather8"),
+            window_entry(gpu, v, &p).map_or("gather8", |e| vec4_rows(e, &p)),
             groups * p.blocks_g as usize,
         ),
         Variant::Wide16 => (
