@@ -15,8 +15,9 @@
 //!
 //!     cargo run --release --example bilinear_paths
 
-use std::time::Instant;
 use wgpu::util::DeviceExt;
+#[path = "support/raw_wgpu.rs"]
+mod raw_wgpu;
 
 const W: u32 = 512;
 const H: u32 = 512;
@@ -117,25 +118,7 @@ fn main() -> anyhow::Result<()> {
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
-    let texture = device.create_texture_with_data(
-        queue,
-        &wgpu::TextureDescriptor {
-            label: Some("tex"),
-            size: wgpu::Extent3d {
-                width: W,
-                height: H,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba32Float,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING,
-            view_formats: &[],
-        },
-        wgpu::util::TextureDataOrder::LayerMajor,
-        bytemuck::cast_slice(&texels),
-    );
+    let texture = raw_wgpu::rgba32f_texture(device, queue, W, H, &texels);
     let view = texture.create_view(&Default::default());
     let mode = wgpu::AddressMode::ClampToBorder;
     let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
@@ -209,44 +192,21 @@ fn main() -> anyhow::Result<()> {
     });
     let mut sums: Vec<Vec<f32>> = Vec::new();
     for entry in ["from_buffer", "from_texture"] {
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(entry),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some(entry),
-            compilation_options: Default::default(),
-            cache: None,
+        let pipeline = raw_wgpu::pipeline(device, &pipeline_layout, &module, entry);
+        let groups = INVOCATIONS / 64;
+        // The first run compiles the shader in the driver; its sums are read back.
+        raw_wgpu::run_pass(device, queue, &pipeline, &bind, groups, |enc| {
+            enc.copy_buffer_to_buffer(&out, 0, &readback, 0, out_bytes)
         });
-        let run = |copy: bool| {
-            let mut enc = device.create_command_encoder(&Default::default());
-            {
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                pass.set_pipeline(&pipeline);
-                pass.set_bind_group(0, &bind, &[]);
-                pass.dispatch_workgroups(INVOCATIONS / 64, 1, 1);
-            }
-            if copy {
-                enc.copy_buffer_to_buffer(&out, 0, &readback, 0, out_bytes);
-            }
-            queue.submit([enc.finish()]);
-            device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
-        };
-        run(true); // compiles the shader in the driver
         let slice = readback.slice(..);
         slice.map_async(wgpu::MapMode::Read, |_| {});
         device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
         sums.push(bytemuck::cast_slice(&slice.get_mapped_range()?).to_vec());
         readback.unmap();
-        let mut ms: Vec<f64> = (0..7)
-            .map(|_| {
-                let t = Instant::now();
-                run(false);
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        ms.sort_by(f64::total_cmp);
+        let med = raw_wgpu::median_ms(|| {
+            raw_wgpu::run_pass(device, queue, &pipeline, &bind, groups, |_| {})
+        });
         let samples = INVOCATIONS as f64 * 64.0;
-        let med = ms[ms.len() / 2];
         println!(
             "{entry:>8}: {med:7.2} ms per dispatch, {:6.1} M samples of 4 channels per second",
             samples / med / 1e3

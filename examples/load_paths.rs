@@ -11,8 +11,9 @@
 //!     cargo run --release --example load_paths
 
 use hinas::gpu::Gpu;
-use std::time::Instant;
 use wgpu::util::DeviceExt;
+#[path = "support/raw_wgpu.rs"]
+mod raw_wgpu;
 
 const INVOCATIONS: u32 = 1 << 16;
 const LOADS: u32 = 64;
@@ -87,25 +88,7 @@ fn main() -> anyhow::Result<()> {
         usage: wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
     });
-    let texture = device.create_texture_with_data(
-        queue,
-        &wgpu::TextureDescriptor {
-            label: Some("tex"),
-            size: wgpu::Extent3d {
-                width: TEX_W,
-                height: TEX_H,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba32Float,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING,
-            view_formats: &[],
-        },
-        wgpu::util::TextureDataOrder::LayerMajor,
-        bytemuck::cast_slice(&data),
-    );
+    let texture = raw_wgpu::rgba32f_texture(device, queue, TEX_W, TEX_H, &data);
     let view = texture.create_view(&Default::default());
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some("load_paths"),
@@ -159,36 +142,11 @@ fn main() -> anyhow::Result<()> {
         immediate_size: 0,
     });
     for (entry, floats_per_load) in [("scalar", 1), ("vec4s", 4), ("uniform4", 4), ("texel", 4)] {
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(entry),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some(entry),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let run = || {
-            let mut enc = device.create_command_encoder(&Default::default());
-            {
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                pass.set_pipeline(&pipeline);
-                pass.set_bind_group(0, &bind, &[]);
-                pass.dispatch_workgroups(INVOCATIONS / 64, 1, 1);
-            }
-            queue.submit([enc.finish()]);
-            device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
-        };
+        let pipeline = raw_wgpu::pipeline(device, &pipeline_layout, &module, entry);
+        let run = || raw_wgpu::run_pass(device, queue, &pipeline, &bind, INVOCATIONS / 64, |_| {});
         run(); // compiles the shader in the driver
-        let mut ms: Vec<f64> = (0..7)
-            .map(|_| {
-                let t = Instant::now();
-                run();
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        ms.sort_by(f64::total_cmp);
+        let med = raw_wgpu::median_ms(run);
         let loads = (INVOCATIONS * LOADS) as f64;
-        let med = ms[ms.len() / 2];
         println!(
             "{entry:>9}: {med:7.2} ms per dispatch of {} loads, {:6.1} M loads/s, {:7.1} M floats/s",
             INVOCATIONS * LOADS,

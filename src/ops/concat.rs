@@ -205,11 +205,11 @@ pub fn row_band_raw(x: &Tensor, r0: usize, r1: usize) -> Tensor {
 pub fn row_band_backward(gy: &Tensor, x_shape: &[usize], r0: usize) -> Tensor {
     dims("row_band_backward", gy);
     let g = gy.shape();
-    let (planes, h, w) = band_dims("row_band_backward", x_shape, r0, r0 + g[2].max(1));
     assert!(
-        g.len() == 4 && g[0] * g[1] == planes && g[3] == w,
+        g.len() == 4 && x_shape.len() == 4 && g[..2] == x_shape[..2] && g[3] == x_shape[3],
         "row_band_backward: {g:?} at row {r0} does not fit {x_shape:?}"
     );
+    let (planes, h, w) = band_dims("row_band_backward", x_shape, r0, r0 + g[2]);
     let out = Tensor::empty(gy.gpu(), x_shape);
     if out.numel() > 0 {
         let blk = g[2] * w;
