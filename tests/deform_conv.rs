@@ -596,6 +596,77 @@ fn packed_predictor_output_matches_split_and_sigmoid() {
     }
 }
 
+/// The predictor output as one tensor per offset group (`deform_conv2d_halves_raw`, what a denoise
+/// plan runs, src/eval/infer/split_predictor.rs) gives the packed op's output to the bit, on the
+/// direct path (each group's values read from its own tensor) and elsewhere.
+#[test]
+fn predictor_halves_equal_the_packed_output() {
+    let gpu = gpu();
+    let cases = [
+        Case {
+            h: 8,
+            w: 10,
+            og: 2,
+            ..BASE
+        },
+        Case {
+            n: 2,
+            h: 4,
+            w: 6,
+            og: 2,
+            cout: 19,
+            ..BASE
+        },
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let inp = inputs(&gpu, c, 80 + i as u64, 3);
+        let mut r = rng(90 + i as u64);
+        let (kk, p) = (c.kk(), c.hout() * c.wout());
+        let taps = c.og * kk;
+        let logits = uniform(&mut r, c.n * taps * p, -4.0, 4.0);
+        let (mut packed, mut halves) = (Vec::new(), [Vec::new(), Vec::new()]);
+        for b in 0..c.n {
+            let off = &inp.off[b * 2 * taps * p..][..2 * taps * p];
+            let lg = &logits[b * taps * p..][..taps * p];
+            packed.extend_from_slice(off);
+            packed.extend_from_slice(lg);
+            for (g, half) in halves.iter_mut().enumerate() {
+                half.extend_from_slice(&off[g * 2 * kk * p..][..2 * kk * p]);
+                half.extend_from_slice(&lg[g * kk * p..][..kk * p]);
+            }
+        }
+        let up = |v: &[f64], ch: usize| {
+            let v: Vec<f32> = v.iter().map(|&v| v as f32).collect();
+            Tensor::from_slice(&gpu, &[c.n, ch, c.hout(), c.wout()], &v)
+        };
+        let packed = up(&packed, 3 * taps);
+        let halves = [up(&halves[0], 3 * kk), up(&halves[1], 3 * kk)];
+        let mask: Vec<f64> = logits.iter().map(|&l| 1.0 / (1.0 + (-l).exp())).collect();
+        let want = reference(c, &inp.x, &inp.off, Some(&mask), &inp.w, inp.b.as_deref());
+        let max_offset = inp.off.iter().fold(0.0f64, |m, v| m.max(v.abs())) as f32;
+        for direct in [false, true] {
+            let stats = Tensor::zeros(&gpu, &[2]);
+            let (x, w, b) = (&inp.xt, &inp.wt, inp.bt.as_ref());
+            let (whole, got) = dc::with_direct_forward(direct, || {
+                let whole = dc::deform_conv2d_packed_raw(x, &packed, w, b, c.cfg(), None);
+                let om = [&halves[0], &halves[1]];
+                let got = dc::deform_conv2d_halves_raw(x, om, w, b, c.cfg(), Some((&stats, 1)));
+                (whole.to_vec(), got.to_vec())
+            });
+            let what = format!("case {i}, direct {direct}");
+            assert_close(&what, &got, &want, 1e-5);
+            for (j, (a, e)) in got.iter().zip(&whole).enumerate() {
+                assert_eq!(
+                    a.to_bits(),
+                    e.to_bits(),
+                    "{what}: value {j}: {a} vs packed {e}"
+                );
+            }
+            assert_eq!(stats.to_vec(), [0.0, max_offset], "{what}: max |offset|");
+        }
+    }
+}
+
 /// Runs the op (forward + all gradients) with the chunk budget forced to `budget` elements.
 fn run_with_budget(gpu: &Gpu, c: &Case, inp: &Inputs, budget: Option<usize>) -> Out {
     match budget {
