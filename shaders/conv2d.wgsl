@@ -29,9 +29,8 @@ struct Gather {
   dil: u32, has_bias: u32, total: u32, wmode: u32,// total = n * chunks; wmode: see w8_lane
   act: u32, slope: f32, o0: u32, on: u32,        // act != 0: LeakyReLU(slope) after the bias (inference);
                                                  // gather16/32/64: destination channels o0 .. o0 + on of each group
-  src_blk: u32, dst_blk: u32, add: u32, split: u32,// != 0: source / destination in pixel blocks (conv2d_sg.wgsl);
-                                                 // add != 0: `addend` (same layout as dst) added before the activation;
-                                                 // split != 0: gather64 stores two tensors (`split_out`)
+  src_blk: u32, dst_blk: u32, add: u32, _b1: u32,// != 0: source / destination in pixel blocks (conv2d_sg.wgsl);
+                                                 // add != 0: `addend` (same layout as dst) added before the activation
 }
 
 @group(0) @binding(0) var<uniform> p: Gather;
@@ -44,27 +43,12 @@ struct Gather {
 @group(0) @binding(7) var<storage, read> addend: array<f32>;     // p.add != 0 (gather64 only)
 @group(0) @binding(8) var<storage, read> addend4: array<vec4<f32>>; // = addend
 @group(0) @binding(9) var<storage, read> src4: array<vec4<f32>>;    // = src (gather1s3v only)
-@group(0) @binding(10) var<storage, read_write> dst2: array<f32>;        // split != 0: the second part
-@group(0) @binding(11) var<storage, read_write> dst2_4: array<vec4<f32>>; // = dst2
 
 // Set by the kernel that takes an addend (gather64) from p.add: its stores then leave out the
 // activation, and `add_addend` adds the addend and applies it afterwards. Every other kernel
 // leaves it false, so the compiler folds it out of their stores. (Addend loads at each inlined
 // store site cost ~5 s of first compiles in a search and 6 s in gather64's: docs/perf-log.md.)
 var<private> with_addend: bool;
-
-// Set by gather64 from p.split: the launch's 64 channels go out as two tensors of p.split
-// channels, block channels 0 .. split - 1 to dst and 32 .. 32 + split - 1 to dst2 (the rest are
-// the zero padding of src/ops/conv2d/halves.rs and are not stored). A lane's 8 channels lie in
-// one part: part_shift (0 or 32) is its part's first block channel, which the stores subtract
-// from the channel for the index and add back for the bias. Every other kernel leaves both at
-// false / 0, so the compiler folds them out of their stores.
-var<private> split_out: bool;
-var<private> part_shift: u32;
-
-fn dst_channels() -> u32 {
-  return select(p.cout, p.split, split_out);
-}
 
 // Tap offset of tap k along one axis, or i32 min when the tap does not reach this phase.
 fn tap_off(c0: i32, k: u32) -> i32 {
@@ -99,11 +83,10 @@ fn store(n: u32, c: u32, a: u32, b: u32, v: f32) {
     let oy = p.out_y0 + a * p.out_mul;
     let ox = p.out_x0 + b * p.out_mul;
     var bv = 0.0;
-    if (p.has_bias != 0u) { bv = bias[c + part_shift]; }
+    if (p.has_bias != 0u) { bv = bias[c]; }
     var y = v + bv;
     if (p.act != 0u && !with_addend) { y = select(p.slope * y, y, y > 0.0); }
-    let i = ((n * dst_channels() + c) * p.oh + oy) * p.ow + ox;
-    if (part_shift != 0u) { dst2[i] = y; } else { dst[i] = y; }
+    dst[((n * p.cout + c) * p.oh + oy) * p.ow + ox] = y;
   }
 }
 
@@ -128,8 +111,7 @@ fn put4(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>) {
 fn put4b(n: u32, c: u32, a: u32, b: u32, v: vec4<f32>, bv: f32) {
   var y = v + vec4<f32>(bv);
   if (p.act != 0u && !with_addend) { y = select(p.slope * y, y, y > vec4<f32>(0.0)); }
-  let i = (((n * dst_channels() + c) * p.oh + p.out_y0 + a) * p.ow + p.out_x0 + b) / 4u;
-  if (part_shift != 0u) { dst2_4[i] = y; } else { dst4[i] = y; }
+  dst4[(((n * p.cout + c) * p.oh + p.out_y0 + a) * p.ow + p.out_x0 + b) / 4u] = y;
 }
 
 // Four consecutive pixels of one channel; unrolled, as indexing a vector by a loop variable

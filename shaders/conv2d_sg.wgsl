@@ -735,16 +735,8 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   }
   if (!k.live || k.cb >= p.blocks_g) { return; }
   let d = wide_dst(k, 8u);
-  let n = k.n; let a = k.a; let b0 = k.b0; var nc = d.nc; var c0 = d.c0; let nw = d.nw;
+  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
   let bl = bias4(c0); let bh = bias4(c0 + 4u);
-  if (p.split != 0u) {
-    // Two destination tensors (conv2d.wgsl, `split_out`): this lane's channels in one of them.
-    split_out = true;
-    part_shift = select(0u, 32u, c0 >= 32u);
-    c0 -= part_shift;
-    if (c0 >= p.split) { return; }
-    nc = min(nc, p.split - c0);
-  }
   if (nw > 0u) { store8x4(n, c0, nc, a, b0 + 0u, a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, bl, bh); }
   if (nw > 1u) { store8x4(n, c0, nc, a, b0 + 4u, a4l, a4h, a5l, a5h, a6l, a6h, a7l, a7h, bl, bh); }
   if (nw > 2u) { store8x4(n, c0, nc, a, b0 + 8u, a8l, a8h, a9l, a9h, a10l, a10h, a11l, a11h, bl, bh); }

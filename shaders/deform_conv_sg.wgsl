@@ -24,14 +24,6 @@ fn wlane(first: u32, lane: u32, ckk: u32, wi: u32) -> f32 {
   return select(0.0, wgt[min(q.o0 + o, q.cout - 1u) * ckk + wi], o < q.on);
 }
 
-// Four positions of offset group g's predictor values: from `offset`, or with q.parts (two
-// groups, one tensor each: src/ops/deform_conv/direct.rs) group 1's from `mask`. g is the same
-// in every lane, so the branch is uniform.
-fn group_om4(g: u32, i: u32) -> vec4<f32> {
-  if (q.parts != 0u && g != 0u) { return mask4[i]; }
-  return offset4[i];
-}
-
 // The grid has exactly one lane per 4 positions (a multiple of 8), so every lane of a subgroup
 // takes part in the broadcasts; out-of-range lanes compute on clamped indices and store nothing.
 @compute @workgroup_size(8)
@@ -86,16 +78,14 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     for (var ti = 0u; ti < q.kh; ti++) {
       for (var tj = 0u; tj < q.kw; tj++) {
         let tap = ti * q.kw + tj;
-        // With q.parts the group's own tensor holds its taps' offsets and mask logits.
-        let ch = select(g * kk + tap, tap, q.parts != 0u);
+        let ch = g * kk + tap;
         let oi = (b * q.off_cs + 2u * ch) * np_img + p;
-        let dy = group_om4(g, oi / 4u);
-        let dx = group_om4(g, (oi + np_img) / 4u);
+        let dy = offset4[oi / 4u];
+        let dx = offset4[(oi + np_img) / 4u];
         omax = max(omax, max(abs(dy), abs(dx)));
         var m = vec4<f32>(1.0);
         if (q.has_mask != 0u) {
-          let mi = ((b * q.mask_cs + q.mask_c0 + ch) * np_img + p) / 4u;
-          if (q.parts != 0u) { m = group_om4(g, mi); } else { m = mask4[mi]; }
+          m = mask4[((b * q.mask_cs + q.mask_c0 + ch) * np_img + p) / 4u];
           if (q.mask_logits != 0u) {
             m = vec4<f32>(logistic(m.x), logistic(m.y), logistic(m.z), logistic(m.w));
           }

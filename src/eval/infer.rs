@@ -49,18 +49,15 @@ use crate::gpu::{Gpu, Tensor};
 use crate::nn::layers::Act;
 use crate::ops::absmax::absmax_into;
 use crate::ops::conv2d::{
-    conv2d_from_pixel_blocks, conv2d_raw_act, conv2d_raw_act_add, conv2d_raw_halves,
-    conv2d_to_pixel_blocks, pixel_blocks_len, reads_pixel_blocks, writes_pixel_blocks, Conv2dCfg,
+    conv2d_from_pixel_blocks, conv2d_raw_act, conv2d_raw_act_add, conv2d_to_pixel_blocks,
+    pixel_blocks_len, reads_pixel_blocks, writes_pixel_blocks, Conv2dCfg,
 };
-use crate::ops::deform_conv::{
-    deform_conv2d_halves_raw, deform_conv2d_packed_raw, deform_conv2d_raw, DeformCfg,
-};
+use crate::ops::deform_conv::{deform_conv2d_packed_raw, deform_conv2d_raw, DeformCfg};
 use crate::ops::{concat, elementwise as ew};
 
 mod packed_deform;
 mod plan;
 mod split_concat;
-mod split_predictor;
 mod stages;
 mod tiles;
 
@@ -80,8 +77,6 @@ enum Op {
         act: Option<f32>,
         /// Inputs x and an addend, added before the activation (infer/split_concat.rs).
         add: bool,
-        /// Two outputs of this many channels (`conv2d_raw_halves`; infer/split_predictor.rs).
-        halves: Option<usize>,
     },
     /// Inputs: x, offset, mask (optional); or, `packed`, x and the predictor output holding
     /// offsets and mask logits (infer/packed_deform.rs). Records max |offset| in `slot`.
@@ -92,8 +87,6 @@ enum Op {
         k: usize,
         slot: usize,
         packed: bool,
-        /// With `packed`: inputs x and one predictor value per offset group (two).
-        halves: bool,
     },
     Act(Act),
     Add,
@@ -203,13 +196,6 @@ impl InferNet {
         self.steps.iter().filter(packed).count()
     }
 
-    /// Deformable convs whose predictor writes one value per offset group
-    /// (infer/split_predictor.rs).
-    pub fn split_predictors(&self) -> usize {
-        let halves = |s: &&Step| matches!(s.op, Op::Deform { halves: true, .. });
-        self.steps.iter().filter(halves).count()
-    }
-
     /// Channels of the widest value a pass holds.
     pub fn widest_channels(&self) -> usize {
         self.widest
@@ -279,7 +265,6 @@ impl InferNet {
                 w: wt,
                 cfg,
                 add: false,
-                halves: None,
                 ..
             } = &s.op
             else {
@@ -408,16 +393,6 @@ impl InferNet {
                     w,
                     b,
                     cfg,
-                    halves: Some(part),
-                    ..
-                } => {
-                    assert!(!blocked[s.inputs[0]] && !blocked[s.outputs[0]]);
-                    conv2d_raw_halves(v(0), w, b.as_ref(), *cfg, *part).into()
-                }
-                Op::Conv {
-                    w,
-                    b,
-                    cfg,
                     act,
                     add,
                     ..
@@ -446,26 +421,6 @@ impl InferNet {
                     let y = deform_conv2d_raw(v(0), v(1), mask, w, b.as_ref(), *cfg);
                     absmax_into(v(1), stats, *slot);
                     vec![y]
-                }
-                Op::Deform {
-                    w,
-                    b,
-                    cfg,
-                    slot,
-                    packed: true,
-                    halves: true,
-                    ..
-                } => {
-                    let om = [v(1), v(2)];
-                    let offset_max = Some((stats, *slot));
-                    vec![deform_conv2d_halves_raw(
-                        v(0),
-                        om,
-                        w,
-                        b.as_ref(),
-                        *cfg,
-                        offset_max,
-                    )]
                 }
                 Op::Deform {
                     w,

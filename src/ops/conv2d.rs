@@ -25,7 +25,6 @@
 mod blocks;
 pub(crate) mod gather;
 pub(crate) mod gemm;
-mod halves;
 pub(crate) mod wgrad;
 
 pub use blocks::{
@@ -36,7 +35,6 @@ pub use blocks::{
 use gather::{gather, gather_weights, pieces, GatherParams, Variant};
 pub use gather::{with_wide64_from, WIDE64_PIXELS};
 pub use gemm::{matmul_raw, with_packed_gemm_from, PACKED_GEMM_COLUMNS};
-pub use halves::{conv2d_raw_halves, pad_halves, HALF_BLOCK};
 
 use crate::gpu::{Gpu, Tensor};
 use crate::ops::elementwise;
@@ -286,33 +284,7 @@ fn forward(
         pointwise_gemm(w, cfg.groups, og, red, false, g.n, g.h * g.w, x, &y, b, act);
         return y;
     }
-    let p = forward_params(
-        &g,
-        og,
-        red,
-        act,
-        layouts.src_blocks.is_some(),
-        layouts.dst_blocks,
-    );
-    for piece in pieces {
-        let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, false);
-        let p = GatherParams { wmode, ..p };
-        gather(x, &packed, b, layouts.addend, &y, None, p, piece);
-    }
-    y
-}
-
-/// The gather parameters of a forward pass (all but the grid fields, which `gather` sets).
-fn forward_params(
-    g: &Geom,
-    og: usize,
-    red: usize,
-    act: Option<f32>,
-    src_blocks: bool,
-    dst_blocks: bool,
-) -> GatherParams {
-    let cfg = g.cfg;
-    GatherParams {
+    let p = GatherParams {
         n: u(g.n),
         cin: u(g.cin),
         ih: u(g.h),
@@ -335,10 +307,16 @@ fn forward_params(
         dil: u(cfg.dilation),
         act: act.is_some() as u32,
         slope: act.unwrap_or(0.0),
-        src_blk: src_blocks as u32,
-        dst_blk: dst_blocks as u32,
+        src_blk: layouts.src_blocks.is_some() as u32,
+        dst_blk: layouts.dst_blocks as u32,
         ..Default::default()
+    };
+    for piece in pieces {
+        let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, false);
+        let p = GatherParams { wmode, ..p };
+        gather(x, &packed, b, layouts.addend, &y, p, piece);
     }
+    y
 }
 
 /// A 1x1 stride-1 conv (or its input gradient, `transposed`) as one grouped GEMM per image:
@@ -448,7 +426,7 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
                     wmode,
                     ..Default::default()
                 };
-                gather(gy, &packed, None, None, &dx, None, p, piece);
+                gather(gy, &packed, None, None, &dx, p, piece);
             }
         }
     }

@@ -21,17 +21,12 @@ pub(super) enum Draft {
         act: Option<f32>,
         /// The step's second input is added before the activation (infer/split_concat.rs).
         add: bool,
-        /// Two outputs of this many channels each, from a weight padded by `pad_halves`
-        /// (infer/split_predictor.rs).
-        halves: Option<usize>,
     },
     Deform {
         w: (Vec<usize>, Vec<f32>),
         b: Option<Vec<f32>>,
         cfg: DeformCfg,
         packed: bool,
-        /// With `packed`: the predictor output as one value per offset group.
-        halves: bool,
     },
     /// Eval-mode BN as y = x * scale + shift.
     Affine {
@@ -174,7 +169,6 @@ impl InferNet {
                             cfg,
                             act: None,
                             add: false,
-                            halves: None,
                         },
                         vec![value(&n.inputs[0])?],
                         vec![cout],
@@ -206,7 +200,6 @@ impl InferNet {
                             b,
                             cfg,
                             packed: false,
-                            halves: false,
                         },
                         ins,
                         vec![cout],
@@ -428,9 +421,6 @@ impl InferNet {
         let mut widths = widths;
         super::split_concat::split_concat(&mut drafts, &mut widths, output);
         super::packed_deform::pack_deform_inputs(&mut drafts, output);
-        if crate::ops::subgroup_kernels(gpu) {
-            super::split_predictor::split_predictors(&mut drafts, &mut widths, output);
-        }
         let values = widths.len();
         let mut deform_count = 0;
         let mut steps = Vec::new();
@@ -446,27 +436,18 @@ impl InferNet {
                     cfg,
                     act,
                     add,
-                    halves,
                 } => Op::Conv {
                     act,
                     add,
-                    halves,
                     k: w.0[2],
                     b: b.map(|b| up(&[w.0[0]], &b)),
                     w: up(&w.0, &w.1),
                     cfg,
                 },
-                Draft::Deform {
-                    w,
-                    b,
-                    cfg,
-                    packed,
-                    halves,
-                } => {
+                Draft::Deform { w, b, cfg, packed } => {
                     deform_count += 1;
                     Op::Deform {
                         packed,
-                        halves,
                         k: w.0[2],
                         b: b.map(|b| up(&[w.0[0]], &b)),
                         w: up(&w.0, &w.1),
@@ -484,7 +465,6 @@ impl InferNet {
                         cfg: Conv2dCfg::new(1, 0, 1, c),
                         act: None,
                         add: false,
-                        halves: None,
                     }
                 }
                 Draft::Act(a) => Op::Act(a),

@@ -77,7 +77,6 @@ pub(super) fn split_concat(
             cfg: dw_cfg,
             act: dw_act,
             add: false,
-            halves: None,
         },
         Draft::Conv {
             w: pw_w,
@@ -111,7 +110,6 @@ pub(super) fn split_concat(
             cfg: Conv2dCfg::new(dw_cfg.stride, dw_cfg.padding, dw_cfg.dilation, c),
             act: *dw_act,
             add: false,
-            halves: None,
         };
         let pw = Draft::Conv {
             w: (
@@ -126,7 +124,6 @@ pub(super) fn split_concat(
             // the activation: `act(s + pw_i(..))`, the same sum as an Add and an Act pass.
             act: if last { *pw_act } else { None },
             add: sum.is_some(),
-            halves: None,
         };
         let d = value(widths, c);
         // The last step writes the 1x1 conv's own output value, which later steps read.

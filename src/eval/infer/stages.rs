@@ -5,9 +5,8 @@
 //! HiNAS the widest values (128 channels) are the decoder's, whose ops reach only a few pixels
 //! (3x3 depthwise and output convs), while the cells before it, with the deformable and dilated
 //! convs that give the network its 41-pixel receptive field, hold at most 54 channels (an offset
-//! predictor's output; 32 where the predictors write one value per offset group,
-//! infer/split_predictor.rs). Tiles sized for the decoder therefore repeat the cells' wide
-//! margins over many small tiles: a 1024x1024 photo ran as 2x3 tiles of 1.31 MP in all.
+//! predictor's output). Tiles sized for the decoder therefore repeat the cells' wide margins
+//! over many small tiles: a 1024x1024 photo ran as 2x3 tiles of 1.31 MP in all.
 //!
 //! So the plan's steps are cut in two at a step index: stage A (the steps before it) runs on
 //! tiles sized by A's widest value with the whole network's margin, as before; stage B then runs

@@ -154,9 +154,7 @@ crate::uniform! {
         /// 1: the addend (the destination's layout) is added to each stored value before the
         /// activation (set by `gather` from its argument).
         pub(super) add: u32,
-        /// != 0 (gather64 only): the launch's 64 channels go out as two tensors of this many
-        /// channels, block channels 0.. to `dst` and 32.. to `dst2` (conv2d/halves.rs).
-        pub(super) split: u32,
+        pub(super) _b1: u32,
     }
 }
 
@@ -361,15 +359,13 @@ fn window_entry(gpu: &Gpu, v: Variant, p: &GatherParams) -> Option<&'static str>
 
 /// Launches one gather (forward, or one stride phase of the input gradient). `p` holds
 /// everything but the grid fields; `addend` (inference) is added to the stored values before
-/// the activation; `dst2` takes the second part of a split launch (`p.split`).
-#[allow(clippy::too_many_arguments)]
+/// the activation.
 pub(super) fn gather(
     src: &Tensor,
     packed: &Tensor,
     bias: Option<&Tensor>,
     addend: Option<&Tensor>,
     dst: &Tensor,
-    dst2: Option<&Tensor>,
     mut p: GatherParams,
     piece: Piece,
 ) {
@@ -412,12 +408,6 @@ pub(super) fn gather(
         addend.is_none() || (v == Variant::Wide64 && p.dst_blk == 0 && p.out_mul == 1),
         "conv2d: an addend only for gather64's forward pass into NCHW"
     );
-    assert!(
-        (p.split != 0) == dst2.is_some()
-            && (p.split == 0
-                || (v == Variant::Wide64 && addend.is_none() && p.dst_blk == 0 && p.on == 64)),
-        "conv2d: a split store only from a whole 64-channel gather64 launch, without an addend"
-    );
     let (entry, y) = match v {
         Variant::One if sliding_entry.is_some() => {
             (vec4_rows(sliding_entry.unwrap(), &p), p.cout as usize)
@@ -456,8 +446,6 @@ pub(super) fn gather(
             addend.unwrap_or(src).buffer(),
             addend.unwrap_or(src).buffer(),
             src.buffer(),
-            dst2.unwrap_or(dst).buffer(),
-            dst2.unwrap_or(dst).buffer(),
         ],
         grid,
     );

@@ -62,7 +62,6 @@ pub(super) fn forward(
     b: Option<&Tensor>,
     y: &Tensor,
     offset_max: Option<(&Tensor, usize)>,
-    parts: bool,
 ) {
     let c = Chunk {
         b0: 0,
@@ -72,11 +71,6 @@ pub(super) fn forward(
     };
     let mut p = GeoParams::new(g, &c);
     p.has_bias = b.is_some() as u32;
-    if parts {
-        // Each group's tensor: its 2*kk offsets, then its kk mask logits.
-        let kk = g.kk() as u32;
-        (p.off_cs, p.mask_cs, p.mask_c0, p.parts) = (3 * kk, 3 * kk, 2 * kk, 1);
-    }
     if let Some((stats, slot)) = offset_max {
         assert!(
             slot < stats.numel(),
@@ -137,7 +131,7 @@ pub fn deform_conv2d_packed_raw(
     if applies(&g, gpu) {
         g.check_bindable(gpu);
         let y = Tensor::empty(gpu, &g.out_shape());
-        forward(&g, x, om, Some(om), w, b, &y, offset_max, false);
+        forward(&g, x, om, Some(om), w, b, &y, offset_max);
         return y;
     }
     let parts = concat::split_raw(om, &[2 * taps, taps]);
@@ -146,49 +140,4 @@ pub fn deform_conv2d_packed_raw(
     }
     let mask = ew::sigmoid_raw(&parts[1]);
     deform_conv2d_raw(x, &parts[0], Some(&mask), w, b, cfg)
-}
-
-/// [`deform_conv2d_packed_raw`] for two offset groups with the predictor output as one tensor
-/// per group, `[N, 3*kh*kw, H', W']` each: the group's 2*kh*kw offsets, then its kh*kw mask
-/// logits (src/ops/conv2d/halves.rs makes them; then no predictor value is wider than half the
-/// packed one, src/eval/infer/split_predictor.rs). The direct path reads each group's values
-/// from its own tensor; elsewhere the packed tensor is put back together first. Same values
-/// either way.
-pub fn deform_conv2d_halves_raw(
-    x: &Tensor,
-    om: [&Tensor; 2],
-    w: &Tensor,
-    b: Option<&Tensor>,
-    cfg: DeformCfg,
-    offset_max: Option<(&Tensor, usize)>,
-) -> Tensor {
-    let s = om[0].shape();
-    assert!(
-        cfg.offset_groups == 2 && s.len() == 4 && om[1].shape() == s,
-        "deform_conv2d_halves: two offset groups with equal parts, got {} groups and parts {:?}, {:?}",
-        cfg.offset_groups,
-        s,
-        om[1].shape()
-    );
-    let g = Geom::packed(
-        x.shape(),
-        &[s[0], 2 * s[1], s[2], s[3]],
-        w.shape(),
-        b.map(|b| b.shape()),
-        cfg,
-    );
-    let gpu = x.gpu();
-    if applies(&g, gpu) {
-        g.check_bindable_offsets(gpu, s[1]);
-        let y = Tensor::empty(gpu, &g.out_shape());
-        forward(&g, x, om[0], Some(om[1]), w, b, &y, offset_max, true);
-        return y;
-    }
-    let taps = g.kk();
-    let cut: Vec<Vec<Tensor>> = om
-        .iter()
-        .map(|t| concat::split_raw(t, &[2 * taps, taps]))
-        .collect();
-    let packed = concat::concat_raw(&[&cut[0][0], &cut[1][0], &cut[0][1], &cut[1][1]]);
-    deform_conv2d_packed_raw(x, &packed, w, b, cfg, offset_max)
 }

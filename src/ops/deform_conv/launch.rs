@@ -53,10 +53,7 @@ crate::uniform! {
         pub off_slot: u32,
         /// `coord` also counts the touches per input-gradient bucket (dx_count's work).
         pub count_dx: u32,
-        /// `direct4` only: 1 when the predictor output comes as one tensor per offset group
-        /// (two groups: group 0's offsets and mask logits in `offset`, group 1's in `mask`).
-        pub parts: u32,
-        _g: u32,
+        _g: [u32; 2],
     }
 }
 
@@ -105,8 +102,7 @@ impl GeoParams {
             mask_logits: g.packed as u32,
             off_slot: u32::MAX,
             count_dx: 0,
-            parts: 0,
-            _g: 0,
+            _g: [0; 2],
         }
     }
 

@@ -171,18 +171,12 @@ impl Geom {
 
     /// Every tensor is bound whole, so each must fit one storage binding.
     pub fn check_bindable(&self, gpu: &Gpu) {
-        self.check_bindable_offsets(gpu, 2 * self.og() * self.kk());
-    }
-
-    /// The same with the offsets bound `offset_channels` per binding (one offset group's values
-    /// when the predictor output comes per group, direct.rs).
-    pub fn check_bindable_offsets(&self, gpu: &Gpu, offset_channels: usize) {
         let lim = gpu.max_binding_elems();
         let (x, y) = (
             self.n * self.cin * self.h * self.w,
             self.n * self.cout * self.p(),
         );
-        let off = self.n * offset_channels * self.p();
+        let off = self.n * 2 * self.og() * self.kk() * self.p();
         assert!(
             x <= lim && y <= lim && off <= lim,
             "deform_conv2d: input ({x}), output ({y}) or offset ({off} values) exceeds one GPU \
