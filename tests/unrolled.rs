@@ -72,7 +72,7 @@ fn vector_kernels_match_cpu() {
 /// What is left (convs, BatchNorm in train mode, the softmax mixing, upsampling at fixed
 /// positions, the sigmoid head, MSE + SSIM) is smooth. xi is large (0.5) so that the Hessian
 /// term is a sizeable part of the gradient: the first-order gradient at w' misses the
-/// differences by 4-120 %, the unrolled one agrees within 0.4 % (the finite-difference
+/// differences by 4-120 %, the unrolled one agrees within 0.3 % (the finite-difference
 /// Hessian-vector product's own error; the differences move by 1e-4 from h = 1e-2 to 3e-3).
 #[test]
 fn unrolled_gradient_matches_central_differences_of_its_objective() {
