@@ -30,8 +30,10 @@ struct Geo {
     // DCNv2's packed predictor output, whose gradient goff and gmask then share.
     cout: u32, o0: u32, on: u32, has_bias: u32,
     off_cs: u32, mask_cs: u32, mask_c0: u32, mask_logits: u32,
-    off_slot: u32, count_dx: u32, _g1: u32, _g2: u32,  // count_dx: coord also does dx_count's
-    // counting; off_slot: max |offset| into offmax[off_slot]; NONE: not
+    off_slot: u32, count_dx: u32, om_np: u32, om_p0: u32,  // count_dx: coord also does
+    // dx_count's counting; off_slot: max |offset| into offmax[off_slot]; NONE: not. direct4:
+    // the offset and mask tensors' positions per plane and the first position they hold (a
+    // band of rows; otherwise hout * wout and 0)
 }
 
 @group(0) @binding(0) var<uniform> q: Geo;

@@ -79,13 +79,13 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
       for (var tj = 0u; tj < q.kw; tj++) {
         let tap = ti * q.kw + tj;
         let ch = g * kk + tap;
-        let oi = (b * q.off_cs + 2u * ch) * np_img + p;
+        let oi = (b * q.off_cs + 2u * ch) * q.om_np + p - q.om_p0;
         let dy = offset4[oi / 4u];
-        let dx = offset4[(oi + np_img) / 4u];
+        let dx = offset4[(oi + q.om_np) / 4u];
         omax = max(omax, max(abs(dy), abs(dx)));
         var m = vec4<f32>(1.0);
         if (q.has_mask != 0u) {
-          m = mask4[((b * q.mask_cs + q.mask_c0 + ch) * np_img + p) / 4u];
+          m = mask4[((b * q.mask_cs + q.mask_c0 + ch) * q.om_np + p - q.om_p0) / 4u];
           if (q.mask_logits != 0u) {
             m = vec4<f32>(logistic(m.x), logistic(m.y), logistic(m.z), logistic(m.w));
           }

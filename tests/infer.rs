@@ -109,6 +109,48 @@ fn pixel_blocks_in_the_plan_match_the_model_forward() {
     assert_eq!(net.pixel_block_count(2, 23, 30), 0);
 }
 
+/// Offset predictors run by their deformable steps in bands of rows (infer/band_predictor.rs,
+/// on devices with the 8-lane subgroup kernels) give the same output, to the bit, as the same
+/// steps with each predictor output whole, and the model's forward.
+#[test]
+fn predictors_in_row_bands_equal_the_whole_predictor_output() {
+    let gpu = gpu();
+    let m = model(&gpu, 6.0);
+    let mut net = InferNet::from_model(&m).unwrap();
+    if !gpu.subgroup_kernels() {
+        assert_eq!(net.banded_predictors(), 0);
+        println!("skipped: predictor bands need the 8-lane subgroup kernels");
+        return;
+    }
+    assert_eq!(net.banded_predictors(), net.packed_deforms());
+    assert!(net.banded_predictors() > 0);
+    // 64 x 48: every level's positions in fours; gather64 and the one-pass deformable forward
+    // forced at these sizes, as a large tile takes them.
+    let img = image(64, 48, 7);
+    let run = |net: &InferNet| {
+        with_wide64_from(0, || {
+            with_direct_forward(true, || net.denoise(&img).unwrap())
+        })
+    };
+    let whole = run(&net);
+    assert!(net.last_tiling().is_none(), "fits one pass");
+    net.limit_band_rows(4);
+    let banded = run(&net);
+    let same = whole
+        .data
+        .iter()
+        .zip(&banded.data)
+        .all(|(a, b)| a.to_bits() == b.to_bits());
+    assert!(
+        same,
+        "banded vs whole predictors: {}",
+        max_diff(&whole.data, &banded.data)
+    );
+    let want = m.run(&HostBatch::from_image(&img)).unwrap().data;
+    let d = max_diff(&want, &banded.data);
+    assert!(d < 1e-4, "banded predictors vs model forward: {d}");
+}
+
 #[test]
 fn several_tiles_equal_the_whole_image() {
     let gpu = gpu();
@@ -147,8 +189,10 @@ fn tiles_with_the_decoder_in_bands_equal_the_whole_image() {
     let m = model(&gpu, 15.0);
     let mut net = InferNet::from_model(&m).unwrap();
     let (a, b) = net.stage_pixels().expect("a plan in two stages");
-    // The cells hold at most the offset predictors' 54 channels, the decoder 128.
-    assert_eq!(a / b, 128 / 54, "{a} vs {b} pixels");
+    // The decoder holds 128 channels. The cells hold at most the offset predictors' 54, or,
+    // where the predictors run inside their deformable steps (infer/band_predictor.rs), 16.
+    let cells = if net.banded_predictors() > 0 { 16 } else { 54 };
+    assert_eq!(a / b, 128 / cells, "{a} vs {b} pixels");
     let (w, h) = (200, 160);
     let img = image(w, h, 5);
     let whole = net.denoise(&img).unwrap();

@@ -49,12 +49,15 @@ use crate::gpu::{Gpu, Tensor};
 use crate::nn::layers::Act;
 use crate::ops::absmax::absmax_into;
 use crate::ops::conv2d::{
-    conv2d_from_pixel_blocks, conv2d_raw_act, conv2d_raw_act_add, conv2d_to_pixel_blocks,
-    pixel_blocks_len, reads_pixel_blocks, writes_pixel_blocks, Conv2dCfg,
+    conv2d_from_pixel_blocks, conv2d_raw_act, conv2d_raw_act_add, conv2d_raw_rows,
+    conv2d_to_pixel_blocks, pixel_blocks_len, reads_pixel_blocks, writes_pixel_blocks, Conv2dCfg,
 };
-use crate::ops::deform_conv::{deform_conv2d_packed_raw, deform_conv2d_raw, DeformCfg};
+use crate::ops::deform_conv::{
+    deform_conv2d_packed_raw, deform_conv2d_packed_rows_raw, deform_conv2d_raw, DeformCfg,
+};
 use crate::ops::{concat, elementwise as ew};
 
+mod band_predictor;
 mod packed_deform;
 mod plan;
 mod split_concat;
@@ -87,6 +90,9 @@ enum Op {
         k: usize,
         slot: usize,
         packed: bool,
+        /// With `packed`: inputs x only; the step computes the predictor output from x itself,
+        /// in row bands where it would not fit one binding (infer/band_predictor.rs).
+        pred: Option<Pred>,
     },
     Act(Act),
     Add,
@@ -94,6 +100,14 @@ enum Op {
     Sigmoid,
     Concat,
     Split(Vec<usize>),
+}
+
+/// A deformable conv's offset predictor run by its step (infer/band_predictor.rs).
+struct Pred {
+    w: Tensor,
+    b: Option<Tensor>,
+    cfg: Conv2dCfg,
+    k: usize,
 }
 
 struct Step {
@@ -124,6 +138,13 @@ pub struct InferNet {
     /// Where the steps are cut into two stages for images larger than one pass
     /// (infer/stages.rs).
     split: Option<stages::StageSplit>,
+    /// Rows per band of a predictor run inside its deformable step (infer/band_predictor.rs):
+    /// as many as one binding holds unless set smaller (tests).
+    band_rows: Option<usize>,
+    /// Pixels a pass may hold where a predictor cannot run in bands (infer/band_predictor.rs:
+    /// bands need a tile's width or height in fours, which holds for every tile of an image
+    /// with one of them in fours); `usize::MAX` without banded predictors.
+    unbanded_pixels: usize,
 }
 
 /// How an image was cut: `cols` x `rows` tiles with `margin` pixels of receptive field, planned
@@ -155,9 +176,16 @@ fn radius_of(steps: &[Step], values: usize, d: f32) -> Vec<usize> {
                     own
                 }
             }
-            Op::Deform { k, cfg, .. } => {
+            Op::Deform { k, cfg, pred, .. } => {
                 let taps = cfg.padding.max((k - 1) * cfg.dilation - cfg.padding);
-                let rest = (1..s.inputs.len()).map(inr).max().unwrap_or(0);
+                // The offsets come from the predictor's reach over x when the step runs it.
+                let pred_r = pred.as_ref().map_or(0, |p| {
+                    inr(0)
+                        + p.cfg
+                            .padding
+                            .max((p.k - 1) * p.cfg.dilation - p.cfg.padding)
+                });
+                let rest = (1..s.inputs.len()).map(inr).max().unwrap_or(0).max(pred_r);
                 (inr(0) + taps + extra).max(rest)
             }
             _ => (0..s.inputs.len()).map(inr).max().unwrap_or(0),
@@ -194,6 +222,18 @@ impl InferNet {
     pub fn packed_deforms(&self) -> usize {
         let packed = |s: &&Step| matches!(s.op, Op::Deform { packed: true, .. });
         self.steps.iter().filter(packed).count()
+    }
+
+    /// Deformable convs that run their offset predictor themselves (infer/band_predictor.rs).
+    pub fn banded_predictors(&self) -> usize {
+        let banded = |s: &&Step| matches!(s.op, Op::Deform { pred: Some(_), .. });
+        self.steps.iter().filter(banded).count()
+    }
+
+    /// Caps the rows per predictor band (tests: bands on small images; a multiple of 4).
+    #[doc(hidden)]
+    pub fn limit_band_rows(&mut self, rows: usize) {
+        self.band_rows = Some(rows);
     }
 
     /// Channels of the widest value a pass holds.
@@ -374,6 +414,36 @@ impl InferNet {
         (Some((out, bands.len())), offs)
     }
 
+    /// A packed deformable conv with its predictor (infer/band_predictor.rs): the predictor
+    /// output whole where it fits one binding, else in bands of rows (a multiple of 4), each
+    /// band's predictor rows and then the conv's same rows.
+    fn banded_deform(
+        &self,
+        x: &Tensor,
+        p: &Pred,
+        w: &Tensor,
+        b: Option<&Tensor>,
+        cfg: DeformCfg,
+        offset_max: (&Tensor, usize),
+    ) -> Tensor {
+        let &[n, _, h, wd] = x.shape() else {
+            unreachable!("inference values are NCHW")
+        };
+        let per_row = n * p.w.shape()[0] * wd;
+        let fit = (plan::binding_elems(&self.gpu) / per_row) / 4 * 4;
+        let band = self.band_rows.map_or(fit, |r| r.min(fit)).max(4);
+        if band >= h {
+            let om = conv2d_raw_act(x, &p.w, p.b.as_ref(), p.cfg, None);
+            return deform_conv2d_packed_raw(x, &om, w, b, cfg, Some(offset_max));
+        }
+        let y = Tensor::empty(&self.gpu, &[n, w.shape()[0], h, wd]);
+        for r0 in (0..h).step_by(band) {
+            let om = conv2d_raw_rows(x, &p.w, p.b.as_ref(), p.cfg, r0, band.min(h - r0));
+            deform_conv2d_packed_rows_raw(x, &om, w, b, cfg, Some(offset_max), &y, r0);
+        }
+        y
+    }
+
     /// Runs `range` of the plan's steps over images of `h` x `w` on `vals` (holding what they
     /// read), freeing each value after its last reader; deformable convs record max |offset| in
     /// `stats`.
@@ -422,6 +492,15 @@ impl InferNet {
                     absmax_into(v(1), stats, *slot);
                     vec![y]
                 }
+                Op::Deform {
+                    w,
+                    b,
+                    cfg,
+                    slot,
+                    packed: true,
+                    pred: Some(p),
+                    ..
+                } => vec![self.banded_deform(v(0), p, w, b.as_ref(), *cfg, (stats, *slot))],
                 Op::Deform {
                     w,
                     b,
@@ -571,10 +650,15 @@ impl InferNet {
     /// hold more than one-stage tiles, and every tile can be cut into bands.
     fn staged_plan(&self, w: usize, h: usize, r: usize) -> Option<(TilePlan, &stages::StageSplit)> {
         let split = self.split.as_ref()?;
-        if split.max_pixels_a <= self.max_pixels {
+        let max_a = if w.is_multiple_of(4) || h.is_multiple_of(4) {
+            split.max_pixels_a
+        } else {
+            split.max_pixels_a.min(self.unbanded_pixels)
+        };
+        if max_a <= self.max_pixels {
             return None;
         }
-        let plan = plan_tiles(w, h, r, split.max_pixels_a)?;
+        let plan = plan_tiles(w, h, r, max_a)?;
         let fits = plan.xs.iter().all(|x| {
             plan.ys.iter().all(|y| {
                 let core = (y.c0 - y.t0, y.c1 - y.t0);

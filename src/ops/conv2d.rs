@@ -176,6 +176,54 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
     conv2d_raw_act(x, w, b, cfg, None)
 }
 
+/// Output rows `r0 .. r0 + rows` of [`conv2d_raw`] as a tensor of those rows, [N, Cout, rows,
+/// Wout], each value the same sum as in the whole output (inference: an offset predictor whose
+/// whole output would not fit one storage binding, src/eval/infer/band_predictor.rs). Needs
+/// the `gather64` launch (8-lane subgroup kernels, at least 48 channels per group, an
+/// image-sized band), which reads the rows' source rows from the whole of x.
+pub fn conv2d_raw_rows(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    cfg: Conv2dCfg,
+    r0: usize,
+    rows: usize,
+) -> Tensor {
+    let g = Geom::new(x.shape(), w.shape(), cfg, "conv2d");
+    assert!(
+        rows >= 1 && r0 + rows <= g.ho,
+        "conv2d_raw_rows: rows {r0}..{} of {}",
+        r0 + rows,
+        g.ho
+    );
+    let gpu = x.gpu();
+    let (og, red) = (g.cout_g(), g.cin_g());
+    let pixels = g.n * rows * g.wo;
+    let pieces = pieces(gpu, og, pixels);
+    assert!(
+        pieces.iter().all(|pc| pc.variant == Variant::Wide64),
+        "conv2d_raw_rows: only on gather64 launches ({og} channels per group, {pixels} pixels)"
+    );
+    let y = Tensor::empty(gpu, &[g.n, g.cout, rows, g.wo]);
+    for (t, what) in [(x, "conv2d input"), (&y, "conv2d output rows")] {
+        check_binding(gpu, t, what);
+    }
+    // Output row a of the launch is row r0 + a of the whole output: its taps start r0 * stride
+    // rows further down the source.
+    let p = GatherParams {
+        oh: u(rows),
+        rows: u(rows),
+        tc0y: (r0 * cfg.stride) as i32 - cfg.padding as i32,
+        ..forward_params(&g, og, red)
+    };
+    for piece in pieces {
+        let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, false);
+        let p = GatherParams { wmode, ..p };
+        gather(x, &packed, b, None, &y, p, piece);
+    }
+    y
+}
+
 /// [`conv2d_raw`] followed by LeakyReLU(`slope`) (ReLU: 0) in the same kernel, for inference.
 pub fn conv2d_raw_act(
     x: &Tensor,
@@ -285,6 +333,25 @@ fn forward(
         return y;
     }
     let p = GatherParams {
+        act: act.is_some() as u32,
+        slope: act.unwrap_or(0.0),
+        src_blk: layouts.src_blocks.is_some() as u32,
+        dst_blk: layouts.dst_blocks as u32,
+        ..forward_params(&g, og, red)
+    };
+    for piece in pieces {
+        let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, false);
+        let p = GatherParams { wmode, ..p };
+        gather(x, &packed, b, layouts.addend, &y, p, piece);
+    }
+    y
+}
+
+/// The gather parameters of a plain forward pass over the whole output (no activation,
+/// NCHW source and destination; `gather` sets the grid fields).
+fn forward_params(g: &Geom, og: usize, red: usize) -> GatherParams {
+    let cfg = g.cfg;
+    GatherParams {
         n: u(g.n),
         cin: u(g.cin),
         ih: u(g.h),
@@ -305,18 +372,8 @@ fn forward(
         tsgn: 1,
         tdiv: 1,
         dil: u(cfg.dilation),
-        act: act.is_some() as u32,
-        slope: act.unwrap_or(0.0),
-        src_blk: layouts.src_blocks.is_some() as u32,
-        dst_blk: layouts.dst_blocks as u32,
         ..Default::default()
-    };
-    for piece in pieces {
-        let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, false);
-        let p = GatherParams { wmode, ..p };
-        gather(x, &packed, b, layouts.addend, &y, p, piece);
     }
-    y
 }
 
 /// A 1x1 stride-1 conv (or its input gradient, `transposed`) as one grouped GEMM per image:

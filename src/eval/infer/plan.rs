@@ -27,6 +27,9 @@ pub(super) enum Draft {
         b: Option<Vec<f32>>,
         cfg: DeformCfg,
         packed: bool,
+        /// With `packed`: the predictor conv, computed by this step from x in row bands where
+        /// its output would not fit one binding (infer/band_predictor.rs).
+        pred: Option<PredDraft>,
     },
     /// Eval-mode BN as y = x * scale + shift.
     Affine {
@@ -39,6 +42,13 @@ pub(super) enum Draft {
     Sigmoid,
     Concat,
     Split(Vec<usize>),
+}
+
+/// A deformable conv's offset predictor taken into its step (infer/band_predictor.rs).
+pub(super) struct PredDraft {
+    pub(super) w: (Vec<usize>, Vec<f32>),
+    pub(super) b: Option<Vec<f32>>,
+    pub(super) cfg: Conv2dCfg,
 }
 
 /// Live readers of value `v` among the draft steps (emptied steps have no outputs), for the plan
@@ -57,7 +67,7 @@ pub(super) struct DraftStep {
 
 /// Largest element count whose pooled buffer (2^k or 1.5 * 2^k bytes, gpu/pool.rs) still fits
 /// one storage binding.
-fn binding_elems(gpu: &Gpu) -> usize {
+pub(super) fn binding_elems(gpu: &Gpu) -> usize {
     let limit = gpu
         .limits()
         .max_storage_buffer_binding_size
@@ -200,6 +210,7 @@ impl InferNet {
                             b,
                             cfg,
                             packed: false,
+                            pred: None,
                         },
                         ins,
                         vec![cout],
@@ -421,6 +432,11 @@ impl InferNet {
         let mut widths = widths;
         super::split_concat::split_concat(&mut drafts, &mut widths, output);
         super::packed_deform::pack_deform_inputs(&mut drafts, output);
+        let banded = if crate::ops::subgroup_kernels(gpu) {
+            super::band_predictor::band_predictors(&mut drafts, output)
+        } else {
+            0
+        };
         let values = widths.len();
         let mut deform_count = 0;
         let mut steps = Vec::new();
@@ -444,10 +460,22 @@ impl InferNet {
                     w: up(&w.0, &w.1),
                     cfg,
                 },
-                Draft::Deform { w, b, cfg, packed } => {
+                Draft::Deform {
+                    w,
+                    b,
+                    cfg,
+                    packed,
+                    pred,
+                } => {
                     deform_count += 1;
                     Op::Deform {
                         packed,
+                        pred: pred.map(|p| super::Pred {
+                            k: p.w.0[2],
+                            b: p.b.map(|b| up(&[p.w.0[0]], &b)),
+                            w: up(&p.w.0, &p.w.1),
+                            cfg: p.cfg,
+                        }),
                         k: w.0[2],
                         b: b.map(|b| up(&[w.0[0]], &b)),
                         w: up(&w.0, &w.1),
@@ -511,6 +539,8 @@ impl InferNet {
             warned: Default::default(),
             last_tiles: Default::default(),
             split,
+            band_rows: None,
+            unbanded_pixels: binding_elems(gpu).checked_div(banded).unwrap_or(usize::MAX),
         })
     }
 }

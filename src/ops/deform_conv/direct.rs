@@ -62,14 +62,21 @@ pub(super) fn forward(
     b: Option<&Tensor>,
     y: &Tensor,
     offset_max: Option<(&Tensor, usize)>,
+    band: Option<(usize, usize)>,
 ) {
+    // Output rows r0 .. r0 + rows, from offsets and mask logits of those rows only.
+    let (r0, rows) = band.unwrap_or((0, g.hout));
     let c = Chunk {
         b0: 0,
         nb: g.n,
-        p0: 0,
-        np: g.p(),
+        p0: r0 * g.wout,
+        np: rows * g.wout,
     };
     let mut p = GeoParams::new(g, &c);
+    if band.is_some() {
+        p.om_np = (rows * g.wout) as u32;
+        p.om_p0 = (r0 * g.wout) as u32;
+    }
     p.has_bias = b.is_some() as u32;
     if let Some((stats, slot)) = offset_max {
         assert!(
@@ -131,7 +138,7 @@ pub fn deform_conv2d_packed_raw(
     if applies(&g, gpu) {
         g.check_bindable(gpu);
         let y = Tensor::empty(gpu, &g.out_shape());
-        forward(&g, x, om, Some(om), w, b, &y, offset_max);
+        forward(&g, x, om, Some(om), w, b, &y, offset_max, None);
         return y;
     }
     let parts = concat::split_raw(om, &[2 * taps, taps]);
@@ -140,4 +147,57 @@ pub fn deform_conv2d_packed_raw(
     }
     let mask = ew::sigmoid_raw(&parts[1]);
     deform_conv2d_raw(x, &parts[0], Some(&mask), w, b, cfg)
+}
+
+/// Rows `r0 .. r0 + rows` of [`deform_conv2d_packed_raw`]'s output, written into `y` (the whole
+/// output, [N, Cout, H', W']), from `om`, the predictor output of those rows only ([N,
+/// 3*og*kh*kw, rows, W'], e.g. `conv2d_raw_rows`). The sampling still reads all of x, as the
+/// offsets may reach. Only the direct forward does this: it needs 8-lane subgroups, one weight
+/// group, and the band's first position and position count in fours.
+#[allow(clippy::too_many_arguments)]
+pub fn deform_conv2d_packed_rows_raw(
+    x: &Tensor,
+    om: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    cfg: DeformCfg,
+    offset_max: Option<(&Tensor, usize)>,
+    y: &Tensor,
+    r0: usize,
+) {
+    let s = om.shape();
+    assert!(
+        s.len() == 4,
+        "deform_conv2d_packed_rows: predictor output {s:?}"
+    );
+    let rows = s[2];
+    let ys = y.shape();
+    // The geometry of the whole output, with the band's predictor channels.
+    let g = Geom::packed(
+        x.shape(),
+        &[s[0], s[1], ys[2], s[3]],
+        w.shape(),
+        b.map(|b| b.shape()),
+        cfg,
+    );
+    assert!(
+        ys == g.out_shape() && r0 + rows <= g.hout,
+        "deform_conv2d_packed_rows: rows {r0}..{} into output {ys:?} (expected {:?})",
+        r0 + rows,
+        g.out_shape()
+    );
+    let gpu = x.gpu();
+    assert!(
+        applies(&g, gpu) && (r0 * g.wout).is_multiple_of(4) && (rows * g.wout).is_multiple_of(4),
+        "deform_conv2d_packed_rows: needs the one-pass forward and rows in fours of positions"
+    );
+    let lim = gpu.max_binding_elems();
+    for (t, what) in [(x, "input"), (om, "predictor rows"), (y, "output")] {
+        assert!(
+            t.numel() <= lim,
+            "deform_conv2d_packed_rows: {what} ({} values) exceeds one GPU binding ({lim})",
+            t.numel()
+        );
+    }
+    forward(&g, x, om, Some(om), w, b, y, offset_max, Some((r0, rows)));
 }

@@ -53,7 +53,10 @@ crate::uniform! {
         pub off_slot: u32,
         /// `coord` also counts the touches per input-gradient bucket (dx_count's work).
         pub count_dx: u32,
-        _g: [u32; 2],
+        /// `direct4`: the predictor output's positions per channel plane and the first position
+        /// it holds (a band of rows; direct.rs). The whole output: hout * wout and 0.
+        pub om_np: u32,
+        pub om_p0: u32,
     }
 }
 
@@ -102,7 +105,8 @@ impl GeoParams {
             mask_logits: g.packed as u32,
             off_slot: u32::MAX,
             count_dx: 0,
-            _g: [0; 2],
+            om_np: u(g.hout * g.wout),
+            om_p0: 0,
         }
     }
 
