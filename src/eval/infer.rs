@@ -42,7 +42,10 @@
 //! **Two stages.** The decoder's 128-channel values would limit every tile to 262,144 pixels;
 //! where the plan allows, the cells run on larger tiles (sized by their own widest value) and
 //! the decoder, which reaches only a few pixels, in bands of rows of each tile
-//! (infer/stages.rs).
+//! (infer/stages.rs). The cells' widest values, the deformable convs' 54-channel offset
+//! predictor outputs, are no values of the pass: each deformable step computes its predictor
+//! itself, in bands of rows where the output would not fit one binding
+//! (infer/band_predictor.rs).
 
 use crate::data::{FloatImage, HostBatch};
 use crate::gpu::{Gpu, Tensor};

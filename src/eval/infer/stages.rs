@@ -6,7 +6,9 @@
 //! (3x3 depthwise and output convs), while the cells before it, with the deformable and dilated
 //! convs that give the network its 41-pixel receptive field, hold at most 54 channels (an offset
 //! predictor's output). Tiles sized for the decoder therefore repeat the cells' wide margins
-//! over many small tiles: a 1024x1024 photo ran as 2x3 tiles of 1.31 MP in all.
+//! over many small tiles: a 1024x1024 photo ran as 2x3 tiles of 1.31 MP in all. (Since the
+//! predictors run inside their deformable steps, infer/band_predictor.rs, the cells' widest
+//! value is narrower still, and that photo's cells run as one tile.)
 //!
 //! So the plan's steps are cut in two at a step index: stage A (the steps before it) runs on
 //! tiles sized by A's widest value with the whole network's margin, as before; stage B then runs
