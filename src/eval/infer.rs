@@ -418,8 +418,9 @@ impl InferNet {
     }
 
     /// A packed deformable conv with its predictor (infer/band_predictor.rs): the predictor
-    /// output whole where it fits one binding, else in bands of rows (a multiple of 4), each
-    /// band's predictor rows and then the conv's same rows.
+    /// output whole where it fits one binding, else in bands of rows, each band's predictor
+    /// rows and then the conv's same rows. The bands are as even as fours of rows allow, so the
+    /// last is never a sliver too small for the `gather64` launch the rows need.
     fn banded_deform(
         &self,
         x: &Tensor,
@@ -434,7 +435,8 @@ impl InferNet {
         };
         let per_row = n * p.w.shape()[0] * wd;
         let fit = (plan::binding_elems(&self.gpu) / per_row) / 4 * 4;
-        let band = self.band_rows.map_or(fit, |r| r.min(fit)).max(4);
+        let most = self.band_rows.map_or(fit, |r| r.min(fit)).max(4);
+        let band = h.div_ceil(h.div_ceil(most)).next_multiple_of(4);
         if band >= h {
             let om = conv2d_raw_act(x, &p.w, p.b.as_ref(), p.cfg, None);
             return deform_conv2d_packed_raw(x, &om, w, b, cfg, Some(offset_max));
