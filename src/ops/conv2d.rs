@@ -33,7 +33,7 @@ pub use blocks::{
 };
 
 use gather::{gather, gather_weights, pieces, GatherParams, Variant};
-pub use gather::{with_wide64_from, WIDE64_PIXELS};
+pub use gather::{with_wide64_from, WIDE64_CHANNELS, WIDE64_PIXELS};
 pub use gemm::{matmul_raw, with_packed_gemm_from, PACKED_GEMM_COLUMNS};
 
 use crate::gpu::{Gpu, Tensor};

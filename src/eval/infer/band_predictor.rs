@@ -18,9 +18,7 @@
 //! nothing else.
 
 use super::plan::{live_readers as readers, Draft, DraftStep, PredDraft};
-
-/// Channels per group from which the predictor conv runs on `gather64` (ops/conv2d/gather.rs).
-const WIDE64_CHANNELS: usize = 48;
+use crate::ops::conv2d::WIDE64_CHANNELS;
 
 /// Rewrites every match in place: the deformable step reads x only and holds the predictor,
 /// whose step is emptied. Returns the widest predictor output taken in (channels; 0: none).

@@ -21,6 +21,9 @@ thread_local! {
 /// image-sized work does (BENCHMARKS.md, "Cold start of a search").
 pub const WIDE64_PIXELS: usize = 32768;
 
+/// Destination channels per group from which a launch of image size uses `gather64`.
+pub const WIDE64_CHANNELS: usize = 48;
+
 /// Runs `f` with `gather64` chosen from `pixels` destination pixels on this thread, so tests
 /// reach it with small tensors.
 #[doc(hidden)]
@@ -184,7 +187,7 @@ impl Variant {
         let wide64 = pixels >= WIDE64_MIN_PIXELS.with(|c| c.get());
         match og {
             1 => Variant::One,
-            48.. if sg && wide64 => Variant::Wide64,
+            WIDE64_CHANNELS.. if sg && wide64 => Variant::Wide64,
             17.. if sg => Variant::Wide32,
             10.. if sg => Variant::Wide16,
             _ => Variant::Eight,

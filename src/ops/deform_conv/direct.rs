@@ -73,10 +73,7 @@ pub(super) fn forward(
         np: rows * g.wout,
     };
     let mut p = GeoParams::new(g, &c);
-    if band.is_some() {
-        p.om_np = (rows * g.wout) as u32;
-        p.om_p0 = (r0 * g.wout) as u32;
-    }
+    (p.om_np, p.om_p0) = (c.np as u32, c.p0 as u32);
     p.has_bias = b.is_some() as u32;
     if let Some((stats, slot)) = offset_max {
         assert!(
