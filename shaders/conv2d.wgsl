@@ -322,15 +322,17 @@ fn gather1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
 }
 
 // ---- weight packing -------------------------------------------------------------------------
-// wp[((blk * kk + t) * red + c) * R + r] = weight linking destination channel cb * R + r of
-// group g (blk = g * blocks_g + cb) to reduction channel c at tap t; zero for padding channels.
+// wp[((blk * kk + t) * red + c) * S + r] = weight linking destination channel cb * R + r of
+// group g (blk = g * blocks_g + cb) to reduction channel c at tap t; zero for padding channels
+// and for the slots r >= R of a block (S = `slot` >= R: gather56 reads its 7 channels per lane
+// as two vec4s, so they are packed 8 floats apart).
 // Forward: destination = output channel, reduction = input channel of the group.
 // Input gradient (trans = 1): destination = input channel, reduction = output channel.
 
 struct Pack {
   total: u32, r: u32, blocks_g: u32, og: u32,
   red: u32, kk: u32, trans: u32, o0: u32,       // packs destination channels o0 .. o0 + on
-  on: u32, _p0: u32, _p1: u32, _p2: u32,
+  on: u32, slot: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> pk: Pack;
@@ -341,8 +343,8 @@ struct Pack {
 fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat(gid, nwg, 256u);
   if (i >= pk.total) { return; }
-  let r = i % pk.r;
-  var q = i / pk.r;
+  let r = i % pk.slot;
+  var q = i / pk.slot;
   let c = q % pk.red;
   q = q / pk.red;
   let t = q % pk.kk;
@@ -350,7 +352,7 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let g = blk / pk.blocks_g;
   let o = pk.o0 + (blk % pk.blocks_g) * pk.r + r;
   var v = 0.0;
-  if (o < pk.o0 + pk.on) {
+  if (r < pk.r && o < pk.o0 + pk.on) {
     if (pk.trans == 0u) {
       v = w_in[((g * pk.og + o) * pk.red + c) * pk.kk + t];
     } else {

@@ -757,6 +757,208 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   if (with_addend) { add_addend(n, c0, nc, a, b0, min(32u, p.cols - b0)); }
 }
 
+// gather64 with 7 destination channels per lane (56 per workgroup), for groups of 49-56
+// channels: the offset predictors' 54 (2 groups x 27) fill 54 of 56 lanes' channels where
+// gather64 leaves 10 of 64 idle, and each lane updates 7 accumulators per pixel instead of 8
+// (the upper three as vec3). Weights packed 7 channels per 8-float slot (pack_weights, S = 8);
+// each value sums the same products in the same order as in gather64.
+@compute @workgroup_size(8)
+fn gather56(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(subgroup_invocation_id) sid: u32) {
+  with_addend = p.add != 0u;
+  let k = wide_block(wid, nwg, sid);
+  var a0l = vec4<f32>(0.0); var a0h = vec3<f32>(0.0);
+  var a1l = vec4<f32>(0.0); var a1h = vec3<f32>(0.0);
+  var a2l = vec4<f32>(0.0); var a2h = vec3<f32>(0.0);
+  var a3l = vec4<f32>(0.0); var a3h = vec3<f32>(0.0);
+  var a4l = vec4<f32>(0.0); var a4h = vec3<f32>(0.0);
+  var a5l = vec4<f32>(0.0); var a5h = vec3<f32>(0.0);
+  var a6l = vec4<f32>(0.0); var a6h = vec3<f32>(0.0);
+  var a7l = vec4<f32>(0.0); var a7h = vec3<f32>(0.0);
+  var a8l = vec4<f32>(0.0); var a8h = vec3<f32>(0.0);
+  var a9l = vec4<f32>(0.0); var a9h = vec3<f32>(0.0);
+  var a10l = vec4<f32>(0.0); var a10h = vec3<f32>(0.0);
+  var a11l = vec4<f32>(0.0); var a11h = vec3<f32>(0.0);
+  var a12l = vec4<f32>(0.0); var a12h = vec3<f32>(0.0);
+  var a13l = vec4<f32>(0.0); var a13h = vec3<f32>(0.0);
+  var a14l = vec4<f32>(0.0); var a14h = vec3<f32>(0.0);
+  var a15l = vec4<f32>(0.0); var a15h = vec3<f32>(0.0);
+  var a16l = vec4<f32>(0.0); var a16h = vec3<f32>(0.0);
+  var a17l = vec4<f32>(0.0); var a17h = vec3<f32>(0.0);
+  var a18l = vec4<f32>(0.0); var a18h = vec3<f32>(0.0);
+  var a19l = vec4<f32>(0.0); var a19h = vec3<f32>(0.0);
+  var a20l = vec4<f32>(0.0); var a20h = vec3<f32>(0.0);
+  var a21l = vec4<f32>(0.0); var a21h = vec3<f32>(0.0);
+  var a22l = vec4<f32>(0.0); var a22h = vec3<f32>(0.0);
+  var a23l = vec4<f32>(0.0); var a23h = vec3<f32>(0.0);
+  var a24l = vec4<f32>(0.0); var a24h = vec3<f32>(0.0);
+  var a25l = vec4<f32>(0.0); var a25h = vec3<f32>(0.0);
+  var a26l = vec4<f32>(0.0); var a26h = vec3<f32>(0.0);
+  var a27l = vec4<f32>(0.0); var a27h = vec3<f32>(0.0);
+  var a28l = vec4<f32>(0.0); var a28h = vec3<f32>(0.0);
+  var a29l = vec4<f32>(0.0); var a29h = vec3<f32>(0.0);
+  var a30l = vec4<f32>(0.0); var a30h = vec3<f32>(0.0);
+  var a31l = vec4<f32>(0.0); var a31h = vec3<f32>(0.0);
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let row = wide_row(k, ky);
+    if (!row.tap) { continue; }
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let q = wide_cols(k, row, kx);
+      if (!q.tap) { continue; }
+      var wi = ((k.wblk * p.kh + ky) * p.kw + kx) * p.red * 2u;
+      // Two reduction channels per pass, each accumulator taking its two products back to back:
+      // the 64 vec4 accumulators (256 SIMD registers on lavapipe) live on the stack, so this halves
+      // their loads and stores per FMA (-16 to -19 % on lavapipe, docs/perf-log.md). Each value
+      // still sums the same products in the same order.
+      var c = 0u;
+      var ci = 0u;
+      for (; ci + 2u <= p.red; ci += 2u) {
+        let wl0 = wp[wi + 0u];
+        let wh0 = wp[wi + 1u].xyz;
+        let x00 = ld(q.q0, c);
+        let x01 = ld(q.q1, c);
+        let x02 = ld(q.q2, c);
+        let x03 = ld(q.q3, c);
+        let wl1 = wp[wi + 2u];
+        let wh1 = wp[wi + 3u].xyz;
+        let x10 = ld(q.q0, c + k.ihw);
+        let x11 = ld(q.q1, c + k.ihw);
+        let x12 = ld(q.q2, c + k.ihw);
+        let x13 = ld(q.q3, c + k.ihw);
+        { let s = subgroupBroadcast(x00, 0u); let t = subgroupBroadcast(x10, 0u);
+          a0l += wl0 * s; a0l += wl1 * t; a0h += wh0 * s; a0h += wh1 * t; }
+        { let s = subgroupBroadcast(x00, 1u); let t = subgroupBroadcast(x10, 1u);
+          a1l += wl0 * s; a1l += wl1 * t; a1h += wh0 * s; a1h += wh1 * t; }
+        { let s = subgroupBroadcast(x00, 2u); let t = subgroupBroadcast(x10, 2u);
+          a2l += wl0 * s; a2l += wl1 * t; a2h += wh0 * s; a2h += wh1 * t; }
+        { let s = subgroupBroadcast(x00, 3u); let t = subgroupBroadcast(x10, 3u);
+          a3l += wl0 * s; a3l += wl1 * t; a3h += wh0 * s; a3h += wh1 * t; }
+        { let s = subgroupBroadcast(x00, 4u); let t = subgroupBroadcast(x10, 4u);
+          a4l += wl0 * s; a4l += wl1 * t; a4h += wh0 * s; a4h += wh1 * t; }
+        { let s = subgroupBroadcast(x00, 5u); let t = subgroupBroadcast(x10, 5u);
+          a5l += wl0 * s; a5l += wl1 * t; a5h += wh0 * s; a5h += wh1 * t; }
+        { let s = subgroupBroadcast(x00, 6u); let t = subgroupBroadcast(x10, 6u);
+          a6l += wl0 * s; a6l += wl1 * t; a6h += wh0 * s; a6h += wh1 * t; }
+        { let s = subgroupBroadcast(x00, 7u); let t = subgroupBroadcast(x10, 7u);
+          a7l += wl0 * s; a7l += wl1 * t; a7h += wh0 * s; a7h += wh1 * t; }
+        { let s = subgroupBroadcast(x01, 0u); let t = subgroupBroadcast(x11, 0u);
+          a8l += wl0 * s; a8l += wl1 * t; a8h += wh0 * s; a8h += wh1 * t; }
+        { let s = subgroupBroadcast(x01, 1u); let t = subgroupBroadcast(x11, 1u);
+          a9l += wl0 * s; a9l += wl1 * t; a9h += wh0 * s; a9h += wh1 * t; }
+        { let s = subgroupBroadcast(x01, 2u); let t = subgroupBroadcast(x11, 2u);
+          a10l += wl0 * s; a10l += wl1 * t; a10h += wh0 * s; a10h += wh1 * t; }
+        { let s = subgroupBroadcast(x01, 3u); let t = subgroupBroadcast(x11, 3u);
+          a11l += wl0 * s; a11l += wl1 * t; a11h += wh0 * s; a11h += wh1 * t; }
+        { let s = subgroupBroadcast(x01, 4u); let t = subgroupBroadcast(x11, 4u);
+          a12l += wl0 * s; a12l += wl1 * t; a12h += wh0 * s; a12h += wh1 * t; }
+        { let s = subgroupBroadcast(x01, 5u); let t = subgroupBroadcast(x11, 5u);
+          a13l += wl0 * s; a13l += wl1 * t; a13h += wh0 * s; a13h += wh1 * t; }
+        { let s = subgroupBroadcast(x01, 6u); let t = subgroupBroadcast(x11, 6u);
+          a14l += wl0 * s; a14l += wl1 * t; a14h += wh0 * s; a14h += wh1 * t; }
+        { let s = subgroupBroadcast(x01, 7u); let t = subgroupBroadcast(x11, 7u);
+          a15l += wl0 * s; a15l += wl1 * t; a15h += wh0 * s; a15h += wh1 * t; }
+        { let s = subgroupBroadcast(x02, 0u); let t = subgroupBroadcast(x12, 0u);
+          a16l += wl0 * s; a16l += wl1 * t; a16h += wh0 * s; a16h += wh1 * t; }
+        { let s = subgroupBroadcast(x02, 1u); let t = subgroupBroadcast(x12, 1u);
+          a17l += wl0 * s; a17l += wl1 * t; a17h += wh0 * s; a17h += wh1 * t; }
+        { let s = subgroupBroadcast(x02, 2u); let t = subgroupBroadcast(x12, 2u);
+          a18l += wl0 * s; a18l += wl1 * t; a18h += wh0 * s; a18h += wh1 * t; }
+        { let s = subgroupBroadcast(x02, 3u); let t = subgroupBroadcast(x12, 3u);
+          a19l += wl0 * s; a19l += wl1 * t; a19h += wh0 * s; a19h += wh1 * t; }
+        { let s = subgroupBroadcast(x02, 4u); let t = subgroupBroadcast(x12, 4u);
+          a20l += wl0 * s; a20l += wl1 * t; a20h += wh0 * s; a20h += wh1 * t; }
+        { let s = subgroupBroadcast(x02, 5u); let t = subgroupBroadcast(x12, 5u);
+          a21l += wl0 * s; a21l += wl1 * t; a21h += wh0 * s; a21h += wh1 * t; }
+        { let s = subgroupBroadcast(x02, 6u); let t = subgroupBroadcast(x12, 6u);
+          a22l += wl0 * s; a22l += wl1 * t; a22h += wh0 * s; a22h += wh1 * t; }
+        { let s = subgroupBroadcast(x02, 7u); let t = subgroupBroadcast(x12, 7u);
+          a23l += wl0 * s; a23l += wl1 * t; a23h += wh0 * s; a23h += wh1 * t; }
+        { let s = subgroupBroadcast(x03, 0u); let t = subgroupBroadcast(x13, 0u);
+          a24l += wl0 * s; a24l += wl1 * t; a24h += wh0 * s; a24h += wh1 * t; }
+        { let s = subgroupBroadcast(x03, 1u); let t = subgroupBroadcast(x13, 1u);
+          a25l += wl0 * s; a25l += wl1 * t; a25h += wh0 * s; a25h += wh1 * t; }
+        { let s = subgroupBroadcast(x03, 2u); let t = subgroupBroadcast(x13, 2u);
+          a26l += wl0 * s; a26l += wl1 * t; a26h += wh0 * s; a26h += wh1 * t; }
+        { let s = subgroupBroadcast(x03, 3u); let t = subgroupBroadcast(x13, 3u);
+          a27l += wl0 * s; a27l += wl1 * t; a27h += wh0 * s; a27h += wh1 * t; }
+        { let s = subgroupBroadcast(x03, 4u); let t = subgroupBroadcast(x13, 4u);
+          a28l += wl0 * s; a28l += wl1 * t; a28h += wh0 * s; a28h += wh1 * t; }
+        { let s = subgroupBroadcast(x03, 5u); let t = subgroupBroadcast(x13, 5u);
+          a29l += wl0 * s; a29l += wl1 * t; a29h += wh0 * s; a29h += wh1 * t; }
+        { let s = subgroupBroadcast(x03, 6u); let t = subgroupBroadcast(x13, 6u);
+          a30l += wl0 * s; a30l += wl1 * t; a30h += wh0 * s; a30h += wh1 * t; }
+        { let s = subgroupBroadcast(x03, 7u); let t = subgroupBroadcast(x13, 7u);
+          a31l += wl0 * s; a31l += wl1 * t; a31h += wh0 * s; a31h += wh1 * t; }
+        wi += 4u;
+        c += 2u * k.ihw;
+      }
+      if (ci < p.red) {  // an odd channel count's last one
+        let wl0 = wp[wi + 0u];
+        let wh0 = wp[wi + 1u].xyz;
+        let x00 = ld(q.q0, c);
+        let x01 = ld(q.q1, c);
+        let x02 = ld(q.q2, c);
+        let x03 = ld(q.q3, c);
+        { let s = subgroupBroadcast(x00, 0u); a0l += wl0 * s; a0h += wh0 * s; }
+        { let s = subgroupBroadcast(x00, 1u); a1l += wl0 * s; a1h += wh0 * s; }
+        { let s = subgroupBroadcast(x00, 2u); a2l += wl0 * s; a2h += wh0 * s; }
+        { let s = subgroupBroadcast(x00, 3u); a3l += wl0 * s; a3h += wh0 * s; }
+        { let s = subgroupBroadcast(x00, 4u); a4l += wl0 * s; a4h += wh0 * s; }
+        { let s = subgroupBroadcast(x00, 5u); a5l += wl0 * s; a5h += wh0 * s; }
+        { let s = subgroupBroadcast(x00, 6u); a6l += wl0 * s; a6h += wh0 * s; }
+        { let s = subgroupBroadcast(x00, 7u); a7l += wl0 * s; a7h += wh0 * s; }
+        { let s = subgroupBroadcast(x01, 0u); a8l += wl0 * s; a8h += wh0 * s; }
+        { let s = subgroupBroadcast(x01, 1u); a9l += wl0 * s; a9h += wh0 * s; }
+        { let s = subgroupBroadcast(x01, 2u); a10l += wl0 * s; a10h += wh0 * s; }
+        { let s = subgroupBroadcast(x01, 3u); a11l += wl0 * s; a11h += wh0 * s; }
+        { let s = subgroupBroadcast(x01, 4u); a12l += wl0 * s; a12h += wh0 * s; }
+        { let s = subgroupBroadcast(x01, 5u); a13l += wl0 * s; a13h += wh0 * s; }
+        { let s = subgroupBroadcast(x01, 6u); a14l += wl0 * s; a14h += wh0 * s; }
+        { let s = subgroupBroadcast(x01, 7u); a15l += wl0 * s; a15h += wh0 * s; }
+        { let s = subgroupBroadcast(x02, 0u); a16l += wl0 * s; a16h += wh0 * s; }
+        { let s = subgroupBroadcast(x02, 1u); a17l += wl0 * s; a17h += wh0 * s; }
+        { let s = subgroupBroadcast(x02, 2u); a18l += wl0 * s; a18h += wh0 * s; }
+        { let s = subgroupBroadcast(x02, 3u); a19l += wl0 * s; a19h += wh0 * s; }
+        { let s = subgroupBroadcast(x02, 4u); a20l += wl0 * s; a20h += wh0 * s; }
+        { let s = subgroupBroadcast(x02, 5u); a21l += wl0 * s; a21h += wh0 * s; }
+        { let s = subgroupBroadcast(x02, 6u); a22l += wl0 * s; a22h += wh0 * s; }
+        { let s = subgroupBroadcast(x02, 7u); a23l += wl0 * s; a23h += wh0 * s; }
+        { let s = subgroupBroadcast(x03, 0u); a24l += wl0 * s; a24h += wh0 * s; }
+        { let s = subgroupBroadcast(x03, 1u); a25l += wl0 * s; a25h += wh0 * s; }
+        { let s = subgroupBroadcast(x03, 2u); a26l += wl0 * s; a26h += wh0 * s; }
+        { let s = subgroupBroadcast(x03, 3u); a27l += wl0 * s; a27h += wh0 * s; }
+        { let s = subgroupBroadcast(x03, 4u); a28l += wl0 * s; a28h += wh0 * s; }
+        { let s = subgroupBroadcast(x03, 5u); a29l += wl0 * s; a29h += wh0 * s; }
+        { let s = subgroupBroadcast(x03, 6u); a30l += wl0 * s; a30h += wh0 * s; }
+        { let s = subgroupBroadcast(x03, 7u); a31l += wl0 * s; a31h += wh0 * s; }
+      }
+
+    }
+  }
+  if (!k.live || k.cb >= p.blocks_g) { return; }
+  let d = wide_dst(k, 7u);
+  let n = k.n; let a = k.a; let b0 = k.b0; let nc = d.nc; let c0 = d.c0; let nw = d.nw;
+  let bl = bias4(c0); let bh = bias4(c0 + 4u);
+  if (nw > 0u) { store8x4(n, c0, nc, a, b0 + 0u, a0l, vec4<f32>(a0h, 0.0), a1l, vec4<f32>(a1h, 0.0), a2l, vec4<f32>(a2h, 0.0), a3l, vec4<f32>(a3h, 0.0), bl, bh); }
+  if (nw > 1u) { store8x4(n, c0, nc, a, b0 + 4u, a4l, vec4<f32>(a4h, 0.0), a5l, vec4<f32>(a5h, 0.0), a6l, vec4<f32>(a6h, 0.0), a7l, vec4<f32>(a7h, 0.0), bl, bh); }
+  if (nw > 2u) { store8x4(n, c0, nc, a, b0 + 8u, a8l, vec4<f32>(a8h, 0.0), a9l, vec4<f32>(a9h, 0.0), a10l, vec4<f32>(a10h, 0.0), a11l, vec4<f32>(a11h, 0.0), bl, bh); }
+  if (nw > 3u) { store8x4(n, c0, nc, a, b0 + 12u, a12l, vec4<f32>(a12h, 0.0), a13l, vec4<f32>(a13h, 0.0), a14l, vec4<f32>(a14h, 0.0), a15l, vec4<f32>(a15h, 0.0), bl, bh); }
+  if (nw > 4u) { store8x4(n, c0, nc, a, b0 + 16u, a16l, vec4<f32>(a16h, 0.0), a17l, vec4<f32>(a17h, 0.0), a18l, vec4<f32>(a18h, 0.0), a19l, vec4<f32>(a19h, 0.0), bl, bh); }
+  if (nw > 5u) { store8x4(n, c0, nc, a, b0 + 20u, a20l, vec4<f32>(a20h, 0.0), a21l, vec4<f32>(a21h, 0.0), a22l, vec4<f32>(a22h, 0.0), a23l, vec4<f32>(a23h, 0.0), bl, bh); }
+  if (nw > 6u) { store8x4(n, c0, nc, a, b0 + 24u, a24l, vec4<f32>(a24h, 0.0), a25l, vec4<f32>(a25h, 0.0), a26l, vec4<f32>(a26h, 0.0), a27l, vec4<f32>(a27h, 0.0), bl, bh); }
+  if (nw > 7u) { store8x4(n, c0, nc, a, b0 + 28u, a28l, vec4<f32>(a28h, 0.0), a29l, vec4<f32>(a29h, 0.0), a30l, vec4<f32>(a30h, 0.0), a31l, vec4<f32>(a31h, 0.0), bl, bh); }
+  if (nw < 8u) {
+    let lo = array<vec4<f32>, 32>(a0l, a1l, a2l, a3l, a4l, a5l, a6l, a7l, a8l, a9l, a10l, a11l, a12l,
+      a13l, a14l, a15l, a16l, a17l, a18l, a19l, a20l, a21l, a22l, a23l, a24l, a25l, a26l, a27l, a28l,
+      a29l, a30l, a31l);
+    let hi = array<vec4<f32>, 32>(vec4<f32>(a0h, 0.0), vec4<f32>(a1h, 0.0), vec4<f32>(a2h, 0.0), vec4<f32>(a3h, 0.0), vec4<f32>(a4h, 0.0), vec4<f32>(a5h, 0.0), vec4<f32>(a6h, 0.0), vec4<f32>(a7h, 0.0), vec4<f32>(a8h, 0.0), vec4<f32>(a9h, 0.0), vec4<f32>(a10h, 0.0), vec4<f32>(a11h, 0.0), vec4<f32>(a12h, 0.0),
+      vec4<f32>(a13h, 0.0), vec4<f32>(a14h, 0.0), vec4<f32>(a15h, 0.0), vec4<f32>(a16h, 0.0), vec4<f32>(a17h, 0.0), vec4<f32>(a18h, 0.0), vec4<f32>(a19h, 0.0), vec4<f32>(a20h, 0.0), vec4<f32>(a21h, 0.0), vec4<f32>(a22h, 0.0), vec4<f32>(a23h, 0.0), vec4<f32>(a24h, 0.0), vec4<f32>(a25h, 0.0), vec4<f32>(a26h, 0.0), vec4<f32>(a27h, 0.0), vec4<f32>(a28h, 0.0),
+      vec4<f32>(a29h, 0.0), vec4<f32>(a30h, 0.0), vec4<f32>(a31h, 0.0));
+    for (var j = nw * 4u; j < min(32u, p.cols - b0); j++) { store8(n, c0, nc, a, b0 + j, lo[j], hi[j]); }
+  }
+  if (with_addend) { add_addend(n, c0, nc, a, b0, min(32u, p.cols - b0)); }
+}
+
 // gather16 with each source row's window loaded once per pair of reduction channels
 // (`gather16w*`, chosen by `window_entry` in src/ops/conv2d/gather.rs for stride-1 forward passes
 // with an even channel count): the 32 pixels' window of a row, 32 + (kw - 1) dil values, is 5

@@ -12,9 +12,9 @@
 //! Tuned on lavapipe, where every load with a non-constant index runs lane by lane: the kernels
 //! maximise FMAs per load, and use no workgroup memory in their inner loops. On devices with
 //! 8-lane subgroups, the gather switches to variants whose 8 lanes share the pixel loads through
-//! subgroupBroadcast and own 16, 32 or 64 channels between them (`gather16` from 10 destination
-//! channels per group, `gather32` from 17, `gather64` from 48 on image-sized launches; see
-//! `Variant` in conv2d/gather.rs), and so does the
+//! subgroupBroadcast and own 16, 32, 56 or 64 channels between them (`gather16` from 10
+//! destination channels per group, `gather32` from 17, `gather64` from 48 on image-sized
+//! launches, `gather56` for 49-56 there; see `Variant` in conv2d/gather.rs), and so does the
 //! weight gradient from 10 output channels per group (`wgrad_sg`, conv2d/wgrad.rs). There,
 //! `gather8` also reads the weights in their own layout (one scalar per lane and step, so no
 //! packing pass), and `gather1`/`gather8`/`wgrad8` run 8 invocations per workgroup instead of
@@ -201,8 +201,8 @@ pub fn conv2d_raw_rows(
     let pixels = g.n * rows * g.wo;
     let pieces = pieces(gpu, og, pixels);
     assert!(
-        pieces.iter().all(|pc| pc.variant == Variant::Wide64),
-        "conv2d_raw_rows: only on gather64 launches ({og} channels per group, {pixels} pixels)"
+        pieces.iter().all(|pc| pc.variant.eight_lane_blocks()),
+        "conv2d_raw_rows: only on gather56/gather64 launches ({og} channels per group, {pixels} pixels)"
     );
     let y = Tensor::empty(gpu, &[g.n, g.cout, rows, g.wo]);
     for (t, what) in [(x, "conv2d input"), (&y, "conv2d output rows")] {
@@ -303,7 +303,7 @@ fn forward(
     // and the activation as passes after the conv, the same sums.
     if let Some(addend) = layouts.addend {
         assert_eq!(addend.shape(), y_shape, "conv2d: addend shape");
-        if pieces.iter().any(|pc| pc.variant != Variant::Wide64) {
+        if pieces.iter().any(|pc| !pc.variant.eight_lane_blocks()) {
             let plain = Layouts {
                 addend: None,
                 ..layouts
@@ -324,7 +324,7 @@ fn forward(
     ] {
         check_binding(gpu, t, what);
     }
-    if g.pointwise() && og > 1 && v != Variant::Wide64 {
+    if g.pointwise() && og > 1 && !v.eight_lane_blocks() {
         assert!(
             layouts.src_blocks.is_none(),
             "conv2d: pixel blocks into the GEMM"
@@ -436,7 +436,7 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
     // Destination = input channels, reduction = output channels of the group.
     let (og, red) = (g.cin_g(), g.cout_g());
     let v = Variant::for_launch(gpu, og, g.n * g.h * g.w);
-    if g.pointwise() && og > 1 && v != Variant::Wide64 {
+    if g.pointwise() && og > 1 && !v.eight_lane_blocks() {
         pointwise_gemm(
             w,
             cfg.groups,

@@ -63,20 +63,23 @@ crate::uniform! {
         /// Packs destination channels `o0 .. o0 + on` of each group (a `Piece`).
         o0: u32,
         on: u32,
-        _p0: u32,
+        /// Floats per block and reduction channel (>= r; the rest zero).
+        slot: u32,
         _p1: u32,
         _p2: u32,
     }
 }
 
-/// Packs weights for the gather/GEMM kernels: `[groups][ceil(on / r)][kk][red][r]` for the
-/// destination channels `o0 .. o0 + on` of each group, where `og` is the number of destination
-/// channels per group and `red` the reduction channels per group. `trans` packs for the input
-/// gradient (destination = input channels).
+/// Packs weights for the gather/GEMM kernels: `[groups][ceil(on / r)][kk][red][slot]` for the
+/// destination channels `o0 .. o0 + on` of each group (`r` of them per block, each block's
+/// `slot >= r` floats zero-padded), where `og` is the number of destination channels per group
+/// and `red` the reduction channels per group. `trans` packs for the input gradient
+/// (destination = input channels).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn pack_weights(
     w: &Tensor,
     r: usize,
+    slot: usize,
     groups: usize,
     og: usize,
     red: usize,
@@ -91,7 +94,7 @@ pub(super) fn pack_weights(
     }
     let kk = w.shape()[2] * w.shape()[3];
     let blocks_g = on.div_ceil(r);
-    let total = groups * blocks_g * kk * red * r;
+    let total = groups * blocks_g * kk * red * slot;
     let out = Tensor::empty(w.gpu(), &[total]);
     let p = PackParams {
         total: u(total),
@@ -103,7 +106,7 @@ pub(super) fn pack_weights(
         trans: trans as u32,
         o0: u(o0),
         on: u(on),
-        _p0: 0,
+        slot: u(slot),
         _p1: 0,
         _p2: 0,
     };
@@ -168,25 +171,28 @@ pub(super) enum Variant {
     One,
     /// `gather8`: 8 channels x 8 pixels per lane, no lane shares loads with another.
     Eight,
-    /// `gather16` / `gather32` / `gather64`: the 8 lanes of a subgroup share 32 pixels and own
-    /// 2 / 4 / 8 channels each, so each source value is loaded once per subgroup
-    /// (subgroupBroadcast).
+    /// `gather16` / `gather32` / `gather56` / `gather64`: the 8 lanes of a subgroup share 32
+    /// pixels and own 2 / 4 / 7 / 8 channels each, so each source value is loaded once per
+    /// subgroup (subgroupBroadcast).
     Wide16,
     Wide32,
+    Wide56,
     Wide64,
 }
 
 impl Variant {
     /// Rule (CPU time on lavapipe, where loads per FMA set the time): the subgroup kernels need
     /// 8-lane subgroups; gather64 from 48 channels per group (a 64-channel block mostly full)
-    /// and `WIDE64_PIXELS` destination pixels, gather32 from 17 and gather16 from 10 (a block
-    /// at least 1/2 / 5/8 full; they still do fewer loads per useful FMA than gather8 there),
-    /// gather8 below.
+    /// and `WIDE64_PIXELS` destination pixels, except gather56 for 49-56 channels (the offset
+    /// predictors' 54: 8 % less GPU time than gather64 on the 1 MP denoise, docs/perf-log.md),
+    /// gather32 from 17 and gather16 from 10 (a block at least 1/2 / 5/8 full; they still do
+    /// fewer loads per useful FMA than gather8 there), gather8 below.
     pub(super) fn for_launch(gpu: &Gpu, og: usize, pixels: usize) -> Variant {
         let sg = subgroup_kernels(gpu);
         let wide64 = pixels >= WIDE64_MIN_PIXELS.with(|c| c.get());
         match og {
             1 => Variant::One,
+            49..=56 if sg && wide64 => Variant::Wide56,
             WIDE64_CHANNELS.. if sg && wide64 => Variant::Wide64,
             17.. if sg => Variant::Wide32,
             10.. if sg => Variant::Wide16,
@@ -199,7 +205,7 @@ impl Variant {
     fn pixels(self) -> u32 {
         match self {
             Variant::One | Variant::Eight => 8,
-            Variant::Wide16 | Variant::Wide32 | Variant::Wide64 => 32,
+            Variant::Wide16 | Variant::Wide32 | Variant::Wide56 | Variant::Wide64 => 32,
         }
     }
     /// Channels per packed weight block (`R` of pack_weights).
@@ -208,8 +214,22 @@ impl Variant {
             Variant::One => 1,
             Variant::Wide16 => 2,
             Variant::Wide32 => 4,
+            Variant::Wide56 => 7,
             Variant::Eight | Variant::Wide64 => 8,
         }
+    }
+    /// Floats per packed block and reduction channel: gather56 reads its 7 as two vec4s.
+    fn slot(self) -> usize {
+        match self {
+            Variant::Wide56 => 8,
+            v => v.r(),
+        }
+    }
+    /// gather56 / gather64: a lane owns 7-8 channels. Only these take an addend, read or write
+    /// pixel blocks and compute predictor row bands (conv2d.rs), and they replace the
+    /// pointwise GEMM.
+    pub(super) fn eight_lane_blocks(self) -> bool {
+        matches!(self, Variant::Wide56 | Variant::Wide64)
     }
 }
 
@@ -239,7 +259,17 @@ pub(super) fn gather_weights(
     if v == Variant::Eight && subgroup_kernels(w.gpu()) {
         return (w.clone(), 1 + trans as u32);
     }
-    let packed = pack_weights(w, v.r(), groups, og, red, trans, piece.o0, piece.on);
+    let packed = pack_weights(
+        w,
+        v.r(),
+        v.slot(),
+        groups,
+        og,
+        red,
+        trans,
+        piece.o0,
+        piece.on,
+    );
     (packed, 0)
 }
 
@@ -381,7 +411,10 @@ pub(super) fn gather(
     p.o0 = u(piece.o0);
     p.on = u(piece.on);
     p.blocks_g = p.on.div_ceil(u(v.r()));
-    let wide = matches!(v, Variant::Wide16 | Variant::Wide32 | Variant::Wide64);
+    let wide = matches!(
+        v,
+        Variant::Wide16 | Variant::Wide32 | Variant::Wide56 | Variant::Wide64
+    );
     p.cols_b = p.cols.div_ceil(v.pixels());
     let sliding_entry = sliding_entry(gpu, v, p.in_mul, p.tdiv, p.kw, p.dil);
     assert!(
@@ -408,7 +441,7 @@ pub(super) fn gather(
     p.has_bias = bias.is_some() as u32;
     p.add = addend.is_some() as u32;
     assert!(
-        addend.is_none() || (v == Variant::Wide64 && p.dst_blk == 0 && p.out_mul == 1),
+        addend.is_none() || (v.eight_lane_blocks() && p.dst_blk == 0 && p.out_mul == 1),
         "conv2d: an addend only for gather64's forward pass into NCHW"
     );
     let (entry, y) = match v {
@@ -425,6 +458,7 @@ pub(super) fn gather(
             groups * p.blocks_g.div_ceil(8) as usize,
         ),
         Variant::Wide32 => ("gather32", groups * p.blocks_g.div_ceil(8) as usize),
+        Variant::Wide56 => ("gather56", groups * p.blocks_g.div_ceil(8) as usize),
         Variant::Wide64 => ("gather64", groups * p.blocks_g.div_ceil(8) as usize),
     };
     let b = bias.unwrap_or(packed);

@@ -118,6 +118,7 @@ pub(super) fn gemm(j: &Job) {
         pack_weights(
             &j.a.reshape(&[j.groups * j.m, j.k, 1, 1]),
             8,
+            8,
             j.groups,
             j.m,
             j.k,
