@@ -5,7 +5,7 @@ compares their float outputs.
 Usage:
     python tools/bench_denoise.py --hinas target/release/hinas --model M.safetensors \
         --onnx M.onnx IMAGE [IMAGE ...] [--reps 3] [--threads 2] [--tile N] [--tol 1e-4] \
-        [--ort-tiled]
+        [--ort-tiled | --cold-and-steady N]
     python tools/bench_denoise.py --make-photos DIR SIZE [SIZE ...]   # the test images (SIZE: N or WxH)
 
 For each image and repetition: ONNX Runtime (CPUExecutionProvider, `--threads` intra-op threads,
@@ -18,13 +18,22 @@ than --tol. With --warmup IMAGE, hinas first denoises IMAGE untimed (fills the d
 cache on a fresh machine). With --ort-tiled, ORT runs every image in the tiles hinas reports
 (the same grid, margins and spans, see src/eval/infer/tiles.rs) and keeps their cores, so it
 computes the same pixels as hinas: the peer for images whose whole-image run would not fit in
-memory (ORT needs ~3 GB per megapixel). Needs numpy and onnxruntime.
+memory (ORT needs ~3 GB per megapixel).
+
+With --cold-and-steady N (instead of the repetitions; whole images only), each side is timed
+both ways a user meets it: cold, the first image of a fresh hinas process (pipelines' first use,
+first touch of new buffers) against the first run of a fresh ORT session (built before its
+timer, as always); and steady, the median of N further images in the same process against the
+median of N runs of that session after two more untimed ones (ORT's time falls over its first
+runs: 9.7, 10.4, 6.2, 6.1 s for the 1 MP tiny model, 2026-12-06, machine A). hinas gets the
+image N + 1 times in one command (copies under other names). Needs numpy and onnxruntime.
 """
 import argparse
 import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import struct
 import subprocess
@@ -68,6 +77,51 @@ def run_hinas(args, image, outdir):
     tiling = tuple(int(g) for g in m.groups()) if m else None
     stem = os.path.splitext(os.path.basename(image))[0]
     return secs, cpu, os.path.join(outdir, f"{stem}_denoised.safetensors"), tiling
+
+
+def run_hinas_many(args, image, outdir, copies):
+    """hinas on `copies` copies of `image` in one process: each copy's seconds (from --json) and
+    the last copy's raw output."""
+    stem, ext = os.path.splitext(os.path.basename(image))
+    paths = []
+    for k in range(copies):
+        path = os.path.join(outdir, f"{stem}_copy{k}{ext}")
+        shutil.copyfile(image, path)
+        paths.append(path)
+    cmd = [args.hinas, "denoise", "--model", args.model, "--out", outdir, "--raw-out", outdir,
+           "--force", "--json"] + paths
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"hinas failed: {p.stderr.strip() or p.stdout.strip()}")
+    secs = [im["seconds"] for im in json.loads(p.stdout)["images"]]
+    last = os.path.splitext(os.path.basename(paths[-1]))[0]
+    return secs, os.path.join(outdir, f"{last}_denoised.safetensors")
+
+
+def cold_and_steady(args, image, tmp, ort, so, np):
+    """One image both ways (module docs); returns the max |hinas - ORT| of the last outputs."""
+    n = args.cold_and_steady
+    secs, raw = run_hinas_many(args, image, tmp, n + 1)
+    case = read_safetensors(raw, np)
+    x = case["input"]
+    sess = ort.InferenceSession(args.onnx, so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    times = []
+    for _ in range(n + 3):
+        t0 = time.perf_counter()
+        y = sess.run(None, {name: x})[0]
+        times.append(time.perf_counter() - t0)
+    del sess
+    err = float(np.abs(y - case["denoised"]).max())
+    hc, hs = secs[0], statistics.median(secs[1:])
+    oc, os_ = times[0], statistics.median(times[3:])
+    tag = f"{os.path.basename(image)} {x.shape[3]}x{x.shape[2]}"
+    print(f"{tag} hinas per image: {', '.join(f'{t:.2f}' for t in secs)} s; "
+          f"ORT per run: {', '.join(f'{t:.2f}' for t in times)} s", flush=True)
+    print(f"COLD {tag}: hinas {hc:.2f} s, ORT {oc:.2f} s, hinas/ORT {hc / oc:.2f}")
+    print(f"STEADY {tag}: hinas median {hs:.2f} s, ORT median {os_:.2f} s, hinas/ORT "
+          f"{hs / os_:.2f}, max |diff| {err:.2e}", flush=True)
+    return err
 
 
 def axis(length, n, r):
@@ -134,7 +188,11 @@ def main():
     ap.add_argument("--warmup", help="an image hinas denoises untimed first")
     ap.add_argument("--ort-tiled", action="store_true",
                     help="ORT runs each image in the tiles hinas reports, not whole")
+    ap.add_argument("--cold-and-steady", type=int, default=0, metavar="N",
+                    help="time the first image / run and the median of N more (module docs)")
     args = ap.parse_args()
+    if args.cold_and_steady and args.ort_tiled:
+        ap.error("--cold-and-steady runs whole images; it does not take --ort-tiled")
     import numpy as np
     import onnxruntime as ort
 
@@ -148,6 +206,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         if args.warmup:
             run_hinas(args, args.warmup, tmp)
+        if args.cold_and_steady:
+            for image in args.images:
+                ok &= cold_and_steady(args, image, tmp, ort, so, np) <= args.tol
+            print(f"load after: {os.getloadavg()}")
+            return 0 if ok else 1
         for image in args.images:
             ort_t, hin_t, errs = [], [], []
             for rep in range(args.reps):
