@@ -420,7 +420,7 @@ impl InferNet {
     /// A packed deformable conv with its predictor (infer/band_predictor.rs): the predictor
     /// output whole where it fits one binding, else in bands of rows, each band's predictor
     /// rows and then the conv's same rows. The bands are as even as fours of rows allow, so the
-    /// last is never a sliver too small for the `gather64` launch the rows need.
+    /// last is never a sliver too small for the `gather56` / `gather64` launch the rows need.
     fn banded_deform(
         &self,
         x: &Tensor,

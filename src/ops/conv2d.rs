@@ -179,8 +179,8 @@ pub fn conv2d_raw(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: Conv2dCfg) ->
 /// Output rows `r0 .. r0 + rows` of [`conv2d_raw`] as a tensor of those rows, [N, Cout, rows,
 /// Wout], each value the same sum as in the whole output (inference: an offset predictor whose
 /// whole output would not fit one storage binding, src/eval/infer/band_predictor.rs). Needs
-/// the `gather64` launch (8-lane subgroup kernels, at least 48 channels per group, an
-/// image-sized band), which reads the rows' source rows from the whole of x.
+/// a `gather56` / `gather64` launch (8-lane subgroup kernels, at least 48 channels per group,
+/// an image-sized band), which reads the rows' source rows from the whole of x.
 pub fn conv2d_raw_rows(
     x: &Tensor,
     w: &Tensor,
@@ -202,7 +202,7 @@ pub fn conv2d_raw_rows(
     let pieces = pieces(gpu, og, pixels);
     assert!(
         pieces.iter().all(|pc| pc.variant.eight_lane_blocks()),
-        "conv2d_raw_rows: only on gather56/gather64 launches ({og} channels per group, {pixels} pixels)"
+        "conv2d_raw_rows: only on gather56/64 launches ({og} channels per group, {pixels} pixels)"
     );
     let y = Tensor::empty(gpu, &[g.n, g.cout, rows, g.wo]);
     for (t, what) in [(x, "conv2d input"), (&y, "conv2d output rows")] {
@@ -236,9 +236,10 @@ pub fn conv2d_raw_act(
 }
 
 /// `act(conv2d(x) + addend)` with `addend` shaped like the output, for inference (a node's sum
-/// in the plan, src/eval/infer/split_concat.rs): `gather64` adds it in one loop after its
-/// stores, every other launch runs the add and the activation as passes after the conv. Either way each value is
-/// `addend + (conv + bias)` before the activation, as the separate passes compute it.
+/// in the plan, src/eval/infer/split_concat.rs): `gather56` / `gather64` add it in one loop after
+/// their stores, every other launch runs the add and the activation as passes after the conv.
+/// Either way each value is `addend + (conv + bias)` before the activation, as the separate
+/// passes compute it.
 pub fn conv2d_raw_act_add(
     x: &Tensor,
     w: &Tensor,
@@ -299,7 +300,7 @@ fn forward(
         (None, true) => blocks::shape(g.n, g.cout, g.ho * g.wo),
         (None, false) => g.y_shape(),
     };
-    // Only gather64 takes an addend (conv2d.wgsl, `with_addend`); any other launch runs the add
+    // Only gather56/64 take an addend (conv2d.wgsl, `with_addend`); any other launch runs the add
     // and the activation as passes after the conv, the same sums.
     if let Some(addend) = layouts.addend {
         assert_eq!(addend.shape(), y_shape, "conv2d: addend shape");
@@ -377,7 +378,7 @@ fn forward_params(g: &Geom, og: usize, red: usize) -> GatherParams {
 }
 
 /// A 1x1 stride-1 conv (or its input gradient, `transposed`) as one grouped GEMM per image:
-/// `dst[n, g*og..] = W_g (og x red) * src[n, g*red..]` over `hw` pixels. Not where gather64
+/// `dst[n, g*og..] = W_g (og x red) * src[n, g*red..]` over `hw` pixels. Not where gather56/64
 /// applies (>= 48 destination channels per group on image-sized launches, subgroup kernels):
 /// there its 8 lanes share each source load by broadcast, and on lavapipe a 1x1 conv at 64-176
 /// channels ran about 2x faster than this GEMM's per-lane vec4 loads of B (docs/perf-log.md).

@@ -13,7 +13,7 @@
 //! the whole reduction (splitting it by offset group across launches cost ~14 %,
 //! docs/perf-log.md).
 //!
-//! Used with the 8-lane subgroup kernels only (the banded launches are `gather64` and
+//! Used with the 8-lane subgroup kernels only (the banded launches are `gather56` / `gather64` and
 //! `direct4`), for a packed deformable conv whose predictor is a conv of the same x read by
 //! nothing else.
 

@@ -51,7 +51,8 @@ pub fn writes_pixel_blocks(gpu: &Gpu, wshape: &[usize], cfg: Conv2dCfg) -> bool 
 }
 
 /// Whether a forward conv with weight `wshape` and `cfg` over `pixels` destination pixels (all
-/// images of the launch) can read pixel blocks: a 1x1, stride-1 conv that runs on `gather64`.
+/// images of the launch) can read pixel blocks: a 1x1, stride-1 conv that runs on `gather56` /
+/// `gather64`.
 pub fn reads_pixel_blocks(gpu: &Gpu, wshape: &[usize], cfg: Conv2dCfg, pixels: usize) -> bool {
     wshape[2] == 1
         && wshape[3] == 1
