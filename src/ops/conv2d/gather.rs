@@ -225,9 +225,8 @@ impl Variant {
             v => v.r(),
         }
     }
-    /// gather56 / gather64: a lane owns 7-8 channels. Only these take an addend, read or write
-    /// pixel blocks and compute predictor row bands (conv2d.rs), and they replace the
-    /// pointwise GEMM.
+    /// gather56 / gather64: a lane owns 7-8 channels. Only these take an addend, read pixel
+    /// blocks and compute predictor row bands (conv2d.rs), and they replace the pointwise GEMM.
     pub(super) fn eight_lane_blocks(self) -> bool {
         matches!(self, Variant::Wide56 | Variant::Wide64)
     }
