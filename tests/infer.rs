@@ -124,8 +124,9 @@ fn predictors_in_row_bands_equal_the_whole_predictor_output() {
     }
     assert_eq!(net.banded_predictors(), net.packed_deforms());
     assert!(net.banded_predictors() > 0);
-    // 64 x 48: every level's positions in fours; gather64 and the one-pass deformable forward
-    // forced at these sizes, as a large tile takes them.
+    // 64 x 48: every level's positions in fours; the 8-lane wide gathers (gather56 for the
+    // 54-channel predictors) and the one-pass deformable forward forced at these sizes, as a
+    // large tile takes them.
     let img = image(64, 48, 7);
     let run = |net: &InferNet, wide_from: usize| {
         with_wide64_from(wide_from, || {
@@ -133,8 +134,8 @@ fn predictors_in_row_bands_equal_the_whole_predictor_output() {
         })
     };
     let want = m.run(&HostBatch::from_image(&img)).unwrap().data;
-    // Bands of 4 rows at every level; then at most 40 rows with gather64 from 1,024 pixels:
-    // 48 rows as 40 + 8 would leave a last band of 512 pixels, too few for the gather64 launch
+    // Bands of 4 rows at every level; then at most 40 rows with gather56/64 from 1,024 pixels:
+    // 48 rows as 40 + 8 would leave a last band of 512 pixels, too few for the gather56 launch
     // the rows need, so the bands must come out even (24 + 24).
     for (rows, wide_from) in [(4, 0), (40, 1024)] {
         net.limit_band_rows(usize::MAX);

@@ -51,7 +51,11 @@ pub(super) fn band_predictors(drafts: &mut [DraftStep], output: usize) -> usize 
                 act: None,
                 add: false,
                 ..
-            } => cfg.groups == 1 && cfg.stride == 1 && w.0[0] >= WIDE64_CHANNELS,
+            } => {
+                // One gather56 / gather64 launch per band: a wider predictor would be split
+                // into channel pieces on narrower kernels, which `conv2d_raw_rows` does not take.
+                cfg.groups == 1 && cfg.stride == 1 && (WIDE64_CHANNELS..=64).contains(&w.0[0])
+            }
             _ => false,
         };
         if !fits || drafts[pi].inputs != [x] || om == output || readers(drafts, om) != [i] {
