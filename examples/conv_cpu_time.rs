@@ -30,7 +30,7 @@ fn main() {
         gpu.adapter_line(),
         std::env::var("LP_NUM_THREADS").ok()
     );
-    let shapes: [Shape; 16] = [
+    let shapes: [Shape; 17] = [
         ("8x64x64x64 k3", [8, 64, 64, 64], 64, 3, 1, 1, 1),
         ("6x20x64x64 k3", [6, 20, 64, 64], 20, 3, 1, 1, 1),
         ("6x20x64x64 k5d2", [6, 20, 64, 64], 20, 5, 4, 2, 1),
@@ -48,6 +48,7 @@ fn main() {
         // A deformable edge's offset conv, the decoder's depthwise conv and its output conv at
         // inference, 256x256 tile.
         ("1x8x256x256 k3>54", [1, 8, 256, 256], 54, 3, 1, 1, 1),
+        ("1x16x256x256 k3>54", [1, 16, 256, 256], 54, 3, 1, 1, 1),
         ("1x176x256x256 dw3", [1, 176, 256, 256], 176, 3, 1, 1, 176),
         ("1x128x256x256 k3>1", [1, 128, 256, 256], 1, 3, 1, 1, 1),
         // The tiny genotype's dilated 5x5 convs at inference, 256x256 tile.

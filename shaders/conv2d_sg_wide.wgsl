@@ -276,7 +276,10 @@ fn gather64(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 // channels: the offset predictors' 54 (2 groups x 27) fill 54 of 56 lanes' channels where
 // gather64 leaves 10 of 64 idle, and each lane updates 7 accumulators per pixel instead of 8
 // (the upper three as vec3). Weights packed 7 channels per 8-float slot (pack_weights, S = 8);
-// each value sums the same products in the same order as in gather64.
+// each value sums the same products in the same order as in gather64. The weights come from the
+// uniform block `wu` (the launcher takes gather56 only where they fit its 64 KiB): on lavapipe a
+// uniform load skips the storage path's bounds branch per lane and element (-7 % CPU time on
+// the 8 -> 54 predictor, docs/perf-log.md).
 @compute @workgroup_size(8)
 fn gather56(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(subgroup_invocation_id) sid: u32) {
@@ -328,14 +331,14 @@ fn gather56(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
       var c = 0u;
       var ci = 0u;
       for (; ci + 2u <= p.red; ci += 2u) {
-        let wl0 = wp[wi + 0u];
-        let wh0 = wp[wi + 1u].xyz;
+        let wl0 = wu[wi + 0u];
+        let wh0 = wu[wi + 1u].xyz;
         let x00 = ld(q.q0, c);
         let x01 = ld(q.q1, c);
         let x02 = ld(q.q2, c);
         let x03 = ld(q.q3, c);
-        let wl1 = wp[wi + 2u];
-        let wh1 = wp[wi + 3u].xyz;
+        let wl1 = wu[wi + 2u];
+        let wh1 = wu[wi + 3u].xyz;
         let x10 = ld(q.q0, c + k.ihw);
         let x11 = ld(q.q1, c + k.ihw);
         let x12 = ld(q.q2, c + k.ihw);
@@ -408,8 +411,8 @@ fn gather56(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
         c += 2u * k.ihw;
       }
       if (ci < p.red) {  // an odd channel count's last one
-        let wl0 = wp[wi + 0u];
-        let wh0 = wp[wi + 1u].xyz;
+        let wl0 = wu[wi + 0u];
+        let wh0 = wu[wi + 1u].xyz;
         let x00 = ld(q.q0, c);
         let x01 = ld(q.q1, c);
         let x02 = ld(q.q2, c);

@@ -502,6 +502,12 @@ fn wide_channel_groups_use_the_subgroup_kernels() {
                 ([1, 52, 6, 8], [3, 52, 3, 3], Conv2dCfg::new(2, 1, 1, 1)),
                 ([1, 100, 5, 8], [96, 50, 3, 3], Conv2dCfg::new(1, 2, 2, 2)),
                 ([1, 8, 4, 12], [130, 8, 3, 3], Conv2dCfg::new(1, 0, 1, 1)),
+                // 49-56 channels: gather56 reads its packed weights from a 64 KiB uniform
+                // block. 54 from 28 channels (8 blocks x 9 taps x 28 x 8 floats) nearly fills
+                // it; from 32 they would not fit, so that conv runs on gather64 (so does the
+                // input gradient of the grouped [96, 50] conv above).
+                ([1, 28, 4, 9], [54, 28, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
+                ([1, 32, 4, 9], [54, 32, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
                 // 1x1 convs take gather64 instead of the GEMM at >= 48 destination channels
                 // (forward only for the first, both passes for the second).
                 ([1, 12, 4, 8], [50, 12, 1, 1], Conv2dCfg::new(1, 0, 1, 1)),

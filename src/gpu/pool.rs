@@ -7,9 +7,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+/// Every pooled buffer can also be bound as a uniform block: `gather56` reads its packed weights
+/// through one (src/ops/conv2d/gather.rs, `UNIFORM_WEIGHT_FLOATS`).
 pub(crate) const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
-    .union(wgpu::BufferUsages::COPY_DST);
+    .union(wgpu::BufferUsages::COPY_DST)
+    .union(wgpu::BufferUsages::UNIFORM);
 
 /// Buckets are 2^k and 1.5*2^k bytes (at most 33 % waste), at least 256 bytes.
 pub(crate) fn bucket(bytes: u64) -> u64 {

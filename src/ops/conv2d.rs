@@ -147,6 +147,11 @@ impl Geom {
     fn cout_g(&self) -> usize {
         self.cout / self.cfg.groups
     }
+    /// Weights per destination channel over all groups, for a gather reducing over `red`
+    /// channels per group (`Variant::for_launch`).
+    fn fan(&self, red: usize) -> usize {
+        self.cfg.groups * red * self.kh * self.kw
+    }
     fn y_shape(&self) -> [usize; 4] {
         [self.n, self.cout, self.ho, self.wo]
     }
@@ -199,7 +204,7 @@ pub fn conv2d_raw_rows(
     let gpu = x.gpu();
     let (og, red) = (g.cout_g(), g.cin_g());
     let pixels = g.n * rows * g.wo;
-    let pieces = pieces(gpu, og, pixels);
+    let pieces = pieces(gpu, og, g.fan(red), pixels);
     assert!(
         pieces.iter().all(|pc| pc.variant.eight_lane_blocks()),
         "conv2d_raw_rows: only on gather56/64 launches ({og} channels per group, {pixels} pixels)"
@@ -293,8 +298,8 @@ fn forward(
     }
     let gpu = x.gpu();
     let (og, red) = (g.cout_g(), g.cin_g());
-    let v = Variant::for_launch(gpu, og, g.n * g.ho * g.wo);
-    let pieces = pieces(gpu, og, g.n * g.ho * g.wo);
+    let v = Variant::for_launch(gpu, og, g.fan(red), g.n * g.ho * g.wo);
+    let pieces = pieces(gpu, og, g.fan(red), g.n * g.ho * g.wo);
     let y_shape = match (layouts.src_blocks, layouts.dst_blocks) {
         (Some((h, wd)), _) => [g.n, g.cout, h, wd],
         (None, true) => blocks::shape(g.n, g.cout, g.ho * g.wo),
@@ -436,7 +441,7 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
     }
     // Destination = input channels, reduction = output channels of the group.
     let (og, red) = (g.cin_g(), g.cout_g());
-    let v = Variant::for_launch(gpu, og, g.n * g.h * g.w);
+    let v = Variant::for_launch(gpu, og, g.fan(red), g.n * g.h * g.w);
     if g.pointwise() && og > 1 && !v.eight_lane_blocks() {
         pointwise_gemm(
             w,
@@ -454,7 +459,7 @@ pub fn conv2d_backward_input(gy: &Tensor, w: &Tensor, x_shape: &[usize], cfg: Co
         return dx;
     }
     let s = cfg.stride;
-    for piece in pieces(gpu, og, g.n * g.h * g.w) {
+    for piece in pieces(gpu, og, g.fan(red), g.n * g.h * g.w) {
         let (packed, wmode) = gather_weights(w, piece, cfg.groups, og, red, true);
         for py in 0..s.min(g.h) {
             for pxx in 0..s.min(g.w) {

@@ -58,7 +58,8 @@ pub fn reads_pixel_blocks(gpu: &Gpu, wshape: &[usize], cfg: Conv2dCfg, pixels: u
         && wshape[3] == 1
         && cfg.stride == 1
         && cfg.padding == 0
-        && Variant::for_launch(gpu, wshape[0] / cfg.groups, pixels).eight_lane_blocks()
+        && Variant::for_launch(gpu, wshape[0] / cfg.groups, wshape[1] * cfg.groups, pixels)
+            .eight_lane_blocks()
 }
 
 /// Forward conv of NCHW `x` (LeakyReLU `act` fused, as `conv2d_raw_act`) whose output is pixel

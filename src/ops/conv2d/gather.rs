@@ -24,6 +24,11 @@ pub const WIDE64_PIXELS: usize = 32768;
 /// Destination channels per group from which a launch of image size uses `gather64`.
 pub const WIDE64_CHANNELS: usize = 48;
 
+/// Floats of packed weights `gather56` reads from its uniform block (`wu` in shaders/conv2d.wgsl,
+/// 4096 vec4): 64 KiB, the uniform binding size every WebGPU device offers. A launch whose
+/// packed weights are larger runs on gather64.
+pub(super) const UNIFORM_WEIGHT_FLOATS: usize = 16384;
+
 /// Runs `f` with `gather64` chosen from `pixels` destination pixels on this thread, so tests
 /// reach it with small tensors.
 #[doc(hidden)]
@@ -86,6 +91,7 @@ pub(super) fn pack_weights(
     trans: bool,
     o0: usize,
     on: usize,
+    min_len: usize,
 ) -> Tensor {
     // One destination and one reduction channel per group (depthwise, either direction) with
     // one-channel blocks: the packed layout [groups][kk] is the weight's own, so no pass.
@@ -95,7 +101,8 @@ pub(super) fn pack_weights(
     let kk = w.shape()[2] * w.shape()[3];
     let blocks_g = on.div_ceil(r);
     let total = groups * blocks_g * kk * red * slot;
-    let out = Tensor::empty(w.gpu(), &[total]);
+    // A tensor bound as a uniform block must hold the block's whole declared size.
+    let out = Tensor::empty(w.gpu(), &[total.max(min_len)]);
     let p = PackParams {
         total: u(total),
         r: u(r),
@@ -184,15 +191,19 @@ impl Variant {
     /// Rule (CPU time on lavapipe, where loads per FMA set the time): the subgroup kernels need
     /// 8-lane subgroups; gather64 from 48 channels per group (a 64-channel block mostly full)
     /// and `WIDE64_PIXELS` destination pixels, except gather56 for 49-56 channels (the offset
-    /// predictors' 54: 8 % less GPU time than gather64 on the 1 MP denoise, docs/perf-log.md),
-    /// gather32 from 17 and gather16 from 10 (a block at least 1/2 / 5/8 full; they still do
-    /// fewer loads per useful FMA than gather8 there), gather8 below.
-    pub(super) fn for_launch(gpu: &Gpu, og: usize, pixels: usize) -> Variant {
+    /// predictors' 54: 8 % less GPU time than gather64 on the 1 MP denoise, docs/perf-log.md)
+    /// where its packed weights fit [`UNIFORM_WEIGHT_FLOATS`], gather32 from 17 and gather16
+    /// from 10 (a block at least 1/2 / 5/8 full; they still do fewer loads per useful FMA than
+    /// gather8 there), gather8 below. `fan` is the weights per destination channel over all
+    /// groups: groups x reduction channels x taps.
+    pub(super) fn for_launch(gpu: &Gpu, og: usize, fan: usize, pixels: usize) -> Variant {
         let sg = subgroup_kernels(gpu);
         let wide64 = pixels >= WIDE64_MIN_PIXELS.with(|c| c.get());
+        // gather56's packed weights: ceil(og / 7) blocks of 8-float slots per group and tap.
+        let fits_uniform = og.div_ceil(7) * 8 * fan <= UNIFORM_WEIGHT_FLOATS;
         match og {
             1 => Variant::One,
-            49..=56 if sg && wide64 => Variant::Wide56,
+            49..=56 if sg && wide64 && fits_uniform => Variant::Wide56,
             WIDE64_CHANNELS.. if sg && wide64 => Variant::Wide64,
             17.. if sg => Variant::Wide32,
             10.. if sg => Variant::Wide16,
@@ -268,6 +279,11 @@ pub(super) fn gather_weights(
         trans,
         piece.o0,
         piece.on,
+        if v == Variant::Wide56 {
+            UNIFORM_WEIGHT_FLOATS
+        } else {
+            0
+        },
     );
     (packed, 0)
 }
@@ -288,8 +304,8 @@ pub(super) struct Piece {
 /// nothing measurable) the whole workgroups go to one launch and the rest to a narrower kernel:
 /// 80 = 64 (gather64) + 16 (gather16), 40 = 32 (gather32) + 8 (gather16). Each destination
 /// value is still one lane's sum in the same order, so outputs do not change by a bit.
-pub(super) fn pieces(gpu: &Gpu, og: usize, pixels: usize) -> Vec<Piece> {
-    let v = Variant::for_launch(gpu, og, pixels);
+pub(super) fn pieces(gpu: &Gpu, og: usize, fan: usize, pixels: usize) -> Vec<Piece> {
+    let v = Variant::for_launch(gpu, og, fan, pixels);
     let whole = vec![Piece {
         variant: v,
         o0: 0,
@@ -482,6 +498,7 @@ pub(super) fn gather(
             addend.unwrap_or(src).buffer(),
             addend.unwrap_or(src).buffer(),
             src.buffer(),
+            packed.buffer(),
         ],
         grid,
     );

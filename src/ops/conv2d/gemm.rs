@@ -125,6 +125,7 @@ pub(super) fn gemm(j: &Job) {
             false,
             0,
             j.m,
+            0,
         )
     });
     let a = packed.as_ref().unwrap_or(j.a);
