@@ -1,7 +1,10 @@
 //! What a bilinear sample of four channels costs on the current adapter, by path: four scalar
 //! storage loads per channel with the weights computed in the shader (what the deformable conv
 //! does), against one `textureSampleLevel` of an rgba32float texture with a linear,
-//! clamp-to-border sampler (the four channels in one texel). Each invocation takes 64 samples
+//! clamp-to-border sampler (the four channels in one texel), and against two paths that stay
+//! exact on every device (a GPU's texture unit blends with fixed-point weights): four
+//! `textureLoad`s of the corner texels, or four nearest-filtered samples at their centres,
+//! blended with the shader's weights. Each invocation takes 64 samples
 //! near its own pixel, as a deformable conv's taps are; the kernels write their sums, and the
 //! program prints the time per dispatch and how far the two paths' sums are apart.
 //!
@@ -28,6 +31,7 @@ const SHADER: &str = r#"
 @group(0) @binding(1) var tex: texture_2d<f32>;            // [H][W] texels of 4 channels
 @group(0) @binding(2) var samp: sampler;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(4) var near: sampler;                   // nearest, clamp to edge
 
 const W: u32 = 512u;
 const H: u32 = 512u;
@@ -65,6 +69,57 @@ fn from_buffer(@builtin(global_invocation_id) g: vec3<u32>) {
            + w11 * ld(c, y0 + 1, x0 + 1);
     }
     s += v;
+  }
+  out[g.x] = s;
+}
+
+// One texel (4 channels) of the texture, zero outside.
+fn texel(y: i32, x: i32) -> vec4<f32> {
+  let ok = y >= 0 && y < i32(H) && x >= 0 && x < i32(W);
+  return select(vec4<f32>(0.0), textureLoad(tex, vec2<i32>(select(0, x, ok), select(0, y, ok)), 0), ok);
+}
+
+@compute @workgroup_size(64)
+fn from_texels(@builtin(global_invocation_id) g: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  for (var k = 0u; k < 64u; k++) {
+    let p = pos(g.x, k);
+    let f = floor(p);
+    let l = p - f;
+    let x0 = i32(f.x);
+    let y0 = i32(f.y);
+    let w00 = (1.0 - l.y) * (1.0 - l.x);
+    let w01 = (1.0 - l.y) * l.x;
+    let w10 = l.y * (1.0 - l.x);
+    let w11 = l.y * l.x;
+    s += w00 * texel(y0, x0) + w01 * texel(y0, x0 + 1) + w10 * texel(y0 + 1, x0)
+       + w11 * texel(y0 + 1, x0 + 1);
+  }
+  out[g.x] = s;
+}
+
+// One texel by a nearest sample at its centre (exact on any device), zero outside.
+fn texel_near(y: i32, x: i32) -> vec4<f32> {
+  let ok = y >= 0 && y < i32(H) && x >= 0 && x < i32(W);
+  let c = (vec2<f32>(f32(x), f32(y)) + 0.5) / vec2<f32>(f32(W), f32(H));
+  return select(vec4<f32>(0.0), textureSampleLevel(tex, near, c, 0.0), ok);
+}
+
+@compute @workgroup_size(64)
+fn from_nearest(@builtin(global_invocation_id) g: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  for (var k = 0u; k < 64u; k++) {
+    let p = pos(g.x, k);
+    let f = floor(p);
+    let l = p - f;
+    let x0 = i32(f.x);
+    let y0 = i32(f.y);
+    let w00 = (1.0 - l.y) * (1.0 - l.x);
+    let w01 = (1.0 - l.y) * l.x;
+    let w10 = l.y * (1.0 - l.x);
+    let w11 = l.y * l.x;
+    s += w00 * texel_near(y0, x0) + w01 * texel_near(y0, x0 + 1) + w10 * texel_near(y0 + 1, x0)
+       + w11 * texel_near(y0 + 1, x0 + 1);
   }
   out[g.x] = s;
 }
@@ -129,6 +184,7 @@ fn main() -> anyhow::Result<()> {
         border_color: Some(wgpu::SamplerBorderColor::TransparentBlack),
         ..Default::default()
     });
+    let nearest = device.create_sampler(&wgpu::SamplerDescriptor::default());
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some("bilinear_paths"),
         source: wgpu::ShaderSource::Wgsl(SHADER.into()),
@@ -161,6 +217,10 @@ fn main() -> anyhow::Result<()> {
                 wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
             ),
             entry(3, buffer(false)),
+            entry(
+                4,
+                wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+            ),
         ],
     });
     let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -183,6 +243,10 @@ fn main() -> anyhow::Result<()> {
                 binding: 3,
                 resource: out.as_entire_binding(),
             },
+            wgpu::BindGroupEntry {
+                binding: 4,
+                resource: wgpu::BindingResource::Sampler(&nearest),
+            },
         ],
     });
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -191,7 +255,7 @@ fn main() -> anyhow::Result<()> {
         immediate_size: 0,
     });
     let mut sums: Vec<Vec<f32>> = Vec::new();
-    for entry in ["from_buffer", "from_texture"] {
+    for entry in ["from_buffer", "from_texture", "from_texels", "from_nearest"] {
         let pipeline = raw_wgpu::pipeline(device, &pipeline_layout, &module, entry);
         let groups = INVOCATIONS / 64;
         // The first run compiles the shader in the driver; its sums are read back.
