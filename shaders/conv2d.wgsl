@@ -43,8 +43,9 @@ struct Gather {
 @group(0) @binding(7) var<storage, read> addend: array<f32>;     // p.add != 0 (gather64 only)
 @group(0) @binding(8) var<storage, read> addend4: array<vec4<f32>>; // = addend
 @group(0) @binding(9) var<storage, read> src4: array<vec4<f32>>;    // = src (gather1s3v only)
-// = wp as a uniform block (gather56 only; 4096 = UNIFORM_WEIGHT_FLOATS / 4 in src/ops/conv2d/gather.rs).
-// lavapipe loads a uniform block lane by lane without the storage path's per-lane branches.
+// = wp as a uniform block (gather56 and gather16w*; 4096 = UNIFORM_WEIGHT_FLOATS / 4 in
+// src/ops/conv2d/gather.rs). lavapipe loads a uniform block lane by lane without the storage
+// path's per-lane branches.
 @group(0) @binding(10) var<uniform> wu: array<vec4<f32>, 4096>;
 
 // Set by the kernel that takes an addend (gather64) from p.add: its stores then leave out the

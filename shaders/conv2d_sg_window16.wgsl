@@ -6,7 +6,11 @@
 // with an even channel count): the 32 pixels' window of a row, 32 + (kw - 1) dil values, is 5
 // loads per lane, where gather16 loads 4 per tap (20 for a row of 5 taps); each tap takes its 32
 // values by broadcast from the window's registers. Sums in the order (row, channel pair,
-// column), like gather8s*.
+// column), like gather8s*. A channel pair's weights (2 x 2, packed side by side; the pair starts
+// at a multiple of 4 floats, as the channel count is even) are one vec4 of the uniform block
+// `wu`: lavapipe loads it without the storage path's branch per lane and element (16 -> 16 5x5
+// at dilation 2: -40 % CPU time, docs/perf-log.md); the launcher keeps weights that do not fit
+// the block on gather16.
 @compute @workgroup_size(8)
 fn gather16w3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(subgroup_invocation_id) sid: u32) {
@@ -67,8 +71,9 @@ fn gather16w3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
       let x13 = ld(q3, c + k.ihw);
       let x14 = ld(q4, c + k.ihw);
       { let wk = wr + 0u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 0u); a0 += w1 * subgroupBroadcast(x10, 0u);
         a1 += w0 * subgroupBroadcast(x00, 1u); a1 += w1 * subgroupBroadcast(x10, 1u);
         a2 += w0 * subgroupBroadcast(x00, 2u); a2 += w1 * subgroupBroadcast(x10, 2u);
@@ -103,8 +108,9 @@ fn gather16w3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         a31 += w0 * subgroupBroadcast(x03, 7u); a31 += w1 * subgroupBroadcast(x13, 7u);
       }
       { let wk = wr + 1u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 1u); a0 += w1 * subgroupBroadcast(x10, 1u);
         a1 += w0 * subgroupBroadcast(x00, 2u); a1 += w1 * subgroupBroadcast(x10, 2u);
         a2 += w0 * subgroupBroadcast(x00, 3u); a2 += w1 * subgroupBroadcast(x10, 3u);
@@ -139,8 +145,9 @@ fn gather16w3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         a31 += w0 * subgroupBroadcast(x04, 0u); a31 += w1 * subgroupBroadcast(x14, 0u);
       }
       { let wk = wr + 2u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 2u); a0 += w1 * subgroupBroadcast(x10, 2u);
         a1 += w0 * subgroupBroadcast(x00, 3u); a1 += w1 * subgroupBroadcast(x10, 3u);
         a2 += w0 * subgroupBroadcast(x00, 4u); a2 += w1 * subgroupBroadcast(x10, 4u);
@@ -240,8 +247,9 @@ fn gather16w3_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       let x13 = ld(q3, c + k.ihw);
       let x14 = ld(q4, c + k.ihw);
       { let wk = wr + 0u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 0u); a0 += w1 * subgroupBroadcast(x10, 0u);
         a1 += w0 * subgroupBroadcast(x00, 1u); a1 += w1 * subgroupBroadcast(x10, 1u);
         a2 += w0 * subgroupBroadcast(x00, 2u); a2 += w1 * subgroupBroadcast(x10, 2u);
@@ -276,8 +284,9 @@ fn gather16w3_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
         a31 += w0 * subgroupBroadcast(x03, 7u); a31 += w1 * subgroupBroadcast(x13, 7u);
       }
       { let wk = wr + 1u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 2u); a0 += w1 * subgroupBroadcast(x10, 2u);
         a1 += w0 * subgroupBroadcast(x00, 3u); a1 += w1 * subgroupBroadcast(x10, 3u);
         a2 += w0 * subgroupBroadcast(x00, 4u); a2 += w1 * subgroupBroadcast(x10, 4u);
@@ -312,8 +321,9 @@ fn gather16w3_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
         a31 += w0 * subgroupBroadcast(x04, 1u); a31 += w1 * subgroupBroadcast(x14, 1u);
       }
       { let wk = wr + 2u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 4u); a0 += w1 * subgroupBroadcast(x10, 4u);
         a1 += w0 * subgroupBroadcast(x00, 5u); a1 += w1 * subgroupBroadcast(x10, 5u);
         a2 += w0 * subgroupBroadcast(x00, 6u); a2 += w1 * subgroupBroadcast(x10, 6u);
@@ -413,8 +423,9 @@ fn gather16w5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
       let x13 = ld(q3, c + k.ihw);
       let x14 = ld(q4, c + k.ihw);
       { let wk = wr + 0u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 0u); a0 += w1 * subgroupBroadcast(x10, 0u);
         a1 += w0 * subgroupBroadcast(x00, 1u); a1 += w1 * subgroupBroadcast(x10, 1u);
         a2 += w0 * subgroupBroadcast(x00, 2u); a2 += w1 * subgroupBroadcast(x10, 2u);
@@ -449,8 +460,9 @@ fn gather16w5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         a31 += w0 * subgroupBroadcast(x03, 7u); a31 += w1 * subgroupBroadcast(x13, 7u);
       }
       { let wk = wr + 1u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 1u); a0 += w1 * subgroupBroadcast(x10, 1u);
         a1 += w0 * subgroupBroadcast(x00, 2u); a1 += w1 * subgroupBroadcast(x10, 2u);
         a2 += w0 * subgroupBroadcast(x00, 3u); a2 += w1 * subgroupBroadcast(x10, 3u);
@@ -485,8 +497,9 @@ fn gather16w5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         a31 += w0 * subgroupBroadcast(x04, 0u); a31 += w1 * subgroupBroadcast(x14, 0u);
       }
       { let wk = wr + 2u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 2u); a0 += w1 * subgroupBroadcast(x10, 2u);
         a1 += w0 * subgroupBroadcast(x00, 3u); a1 += w1 * subgroupBroadcast(x10, 3u);
         a2 += w0 * subgroupBroadcast(x00, 4u); a2 += w1 * subgroupBroadcast(x10, 4u);
@@ -521,8 +534,9 @@ fn gather16w5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         a31 += w0 * subgroupBroadcast(x04, 1u); a31 += w1 * subgroupBroadcast(x14, 1u);
       }
       { let wk = wr + 3u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 3u); a0 += w1 * subgroupBroadcast(x10, 3u);
         a1 += w0 * subgroupBroadcast(x00, 4u); a1 += w1 * subgroupBroadcast(x10, 4u);
         a2 += w0 * subgroupBroadcast(x00, 5u); a2 += w1 * subgroupBroadcast(x10, 5u);
@@ -557,8 +571,9 @@ fn gather16w5(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         a31 += w0 * subgroupBroadcast(x04, 2u); a31 += w1 * subgroupBroadcast(x14, 2u);
       }
       { let wk = wr + 4u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 4u); a0 += w1 * subgroupBroadcast(x10, 4u);
         a1 += w0 * subgroupBroadcast(x00, 5u); a1 += w1 * subgroupBroadcast(x10, 5u);
         a2 += w0 * subgroupBroadcast(x00, 6u); a2 += w1 * subgroupBroadcast(x10, 6u);
@@ -658,8 +673,9 @@ fn gather16w5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       let x13 = ld(q3, c + k.ihw);
       let x14 = ld(q4, c + k.ihw);
       { let wk = wr + 0u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 0u); a0 += w1 * subgroupBroadcast(x10, 0u);
         a1 += w0 * subgroupBroadcast(x00, 1u); a1 += w1 * subgroupBroadcast(x10, 1u);
         a2 += w0 * subgroupBroadcast(x00, 2u); a2 += w1 * subgroupBroadcast(x10, 2u);
@@ -694,8 +710,9 @@ fn gather16w5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
         a31 += w0 * subgroupBroadcast(x03, 7u); a31 += w1 * subgroupBroadcast(x13, 7u);
       }
       { let wk = wr + 1u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 2u); a0 += w1 * subgroupBroadcast(x10, 2u);
         a1 += w0 * subgroupBroadcast(x00, 3u); a1 += w1 * subgroupBroadcast(x10, 3u);
         a2 += w0 * subgroupBroadcast(x00, 4u); a2 += w1 * subgroupBroadcast(x10, 4u);
@@ -730,8 +747,9 @@ fn gather16w5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
         a31 += w0 * subgroupBroadcast(x04, 1u); a31 += w1 * subgroupBroadcast(x14, 1u);
       }
       { let wk = wr + 2u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 4u); a0 += w1 * subgroupBroadcast(x10, 4u);
         a1 += w0 * subgroupBroadcast(x00, 5u); a1 += w1 * subgroupBroadcast(x10, 5u);
         a2 += w0 * subgroupBroadcast(x00, 6u); a2 += w1 * subgroupBroadcast(x10, 6u);
@@ -766,8 +784,9 @@ fn gather16w5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
         a31 += w0 * subgroupBroadcast(x04, 3u); a31 += w1 * subgroupBroadcast(x14, 3u);
       }
       { let wk = wr + 3u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x00, 6u); a0 += w1 * subgroupBroadcast(x10, 6u);
         a1 += w0 * subgroupBroadcast(x00, 7u); a1 += w1 * subgroupBroadcast(x10, 7u);
         a2 += w0 * subgroupBroadcast(x01, 0u); a2 += w1 * subgroupBroadcast(x11, 0u);
@@ -802,8 +821,9 @@ fn gather16w5_d2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
         a31 += w0 * subgroupBroadcast(x04, 5u); a31 += w1 * subgroupBroadcast(x14, 5u);
       }
       { let wk = wr + 4u * p.red * 2u + ci * 2u;
-        let w0 = vec2<f32>(wp1[wk], wp1[wk + 1u]);
-        let w1 = vec2<f32>(wp1[wk + 2u], wp1[wk + 3u]);
+        let wq = wu[wk / 4u];
+        let w0 = wq.xy;
+        let w1 = wq.zw;
         a0 += w0 * subgroupBroadcast(x01, 0u); a0 += w1 * subgroupBroadcast(x11, 0u);
         a1 += w0 * subgroupBroadcast(x01, 1u); a1 += w1 * subgroupBroadcast(x11, 1u);
         a2 += w0 * subgroupBroadcast(x01, 2u); a2 += w1 * subgroupBroadcast(x11, 2u);

@@ -527,6 +527,11 @@ fn wide_channel_groups_use_the_subgroup_kernels() {
                 ([1, 16, 8, 512], [16, 16, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
                 ([1, 1, 20, 40], [16, 1, 3, 3], Conv2dCfg::new(1, 1, 1, 1)),
                 ([1, 16, 20, 40], [16, 16, 3, 3], Conv2dCfg::new(1, 2, 2, 1)),
+                // gather16w* read their packed weights from a 64 KiB uniform block: 5x5 from 40
+                // channels nearly fills it (8 blocks x 25 taps x 40 x 2 floats); from 48 they
+                // would not fit, so that forward runs on gather16.
+                ([1, 40, 4, 9], [16, 40, 5, 5], Conv2dCfg::new(1, 2, 1, 1)),
+                ([1, 48, 4, 9], [16, 48, 5, 5], Conv2dCfg::new(1, 4, 2, 1)),
                 // Channel pieces on image-sized launches (gather64 from any size): 40 = 32
                 // (gather32) + 8 (gather16), per group of two; 80 = 64 (gather64) + 16
                 // (gather16) forward and, with stride-2 phases, as input gradient; 130 = 128 +

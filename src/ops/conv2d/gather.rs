@@ -24,9 +24,9 @@ pub const WIDE64_PIXELS: usize = 32768;
 /// Destination channels per group from which a launch of image size uses `gather64`.
 pub const WIDE64_CHANNELS: usize = 48;
 
-/// Floats of packed weights `gather56` reads from its uniform block (`wu` in shaders/conv2d.wgsl,
-/// 4096 vec4): 64 KiB, the uniform binding size every WebGPU device offers. A launch whose
-/// packed weights are larger runs on gather64.
+/// Floats of packed weights `gather56` and `gather16w*` read from their uniform block (`wu` in
+/// shaders/conv2d.wgsl, 4096 vec4): 64 KiB, the uniform binding size every WebGPU device
+/// offers. A launch whose packed weights are larger runs on gather64 / gather16.
 pub(super) const UNIFORM_WEIGHT_FLOATS: usize = 16384;
 
 /// Runs `f` with `gather64` chosen from `pixels` destination pixels on this thread, so tests
@@ -279,7 +279,8 @@ pub(super) fn gather_weights(
         trans,
         piece.o0,
         piece.on,
-        if v == Variant::Wide56 {
+        // gather56 and the forward gather16w* read the packed tensor as a uniform block.
+        if v == Variant::Wide56 || (v == Variant::Wide16 && !trans) {
             UNIFORM_WEIGHT_FLOATS
         } else {
             0
@@ -388,6 +389,11 @@ fn window_entry(gpu: &Gpu, v: Variant, p: &GatherParams) -> Option<&'static str>
     let forward = p.in_mul == 1 && p.out_mul == 1 && p.tdiv == 1 && p.tsgn > 0;
     let planar = p.src_blk == 0 && p.dst_blk == 0;
     let pairs = p.red.is_multiple_of(2);
+    // gather16w* read their packed weights (2 floats per block, tap and reduction channel) from
+    // the uniform block; larger ones stay on gather16.
+    let groups = (p.cout / p.og) as usize;
+    let packed = groups * p.blocks_g as usize * (p.kh * p.kw * p.red) as usize * 2;
+    let fits = packed <= UNIFORM_WEIGHT_FLOATS;
     if !forward || !planar || p.kh != p.kw || !subgroup_kernels(gpu) {
         return None;
     }
@@ -397,10 +403,10 @@ fn window_entry(gpu: &Gpu, v: Variant, p: &GatherParams) -> Option<&'static str>
         (Variant::Eight, 5, 1) => Some("gather8s5"),
         (Variant::Eight, 5, 2) => Some("gather8s5_d2"),
         // gather16w* takes reduction channels in pairs, with no single-channel tail.
-        (Variant::Wide16, 3, 1) if pairs => Some("gather16w3"),
-        (Variant::Wide16, 3, 2) if pairs => Some("gather16w3_d2"),
-        (Variant::Wide16, 5, 1) if pairs => Some("gather16w5"),
-        (Variant::Wide16, 5, 2) if pairs => Some("gather16w5_d2"),
+        (Variant::Wide16, 3, 1) if pairs && fits => Some("gather16w3"),
+        (Variant::Wide16, 3, 2) if pairs && fits => Some("gather16w3_d2"),
+        (Variant::Wide16, 5, 1) if pairs && fits => Some("gather16w5"),
+        (Variant::Wide16, 5, 2) if pairs && fits => Some("gather16w5_d2"),
         _ => None,
     }
 }
