@@ -8,9 +8,9 @@
 // values by broadcast from the window's registers. Sums in the order (row, channel pair,
 // column), like gather8s*. A channel pair's weights (2 x 2, packed side by side; the pair starts
 // at a multiple of 4 floats, as the channel count is even) are one vec4 of the uniform block
-// `wu`: lavapipe loads it without the storage path's branch per lane and element (16 -> 16 5x5
-// at dilation 2: -40 % CPU time, docs/perf-log.md); the launcher keeps weights that do not fit
-// the block on gather16.
+// `wu` (16 -> 16 5x5 at dilation 2: -40 % CPU time on lavapipe, most of it from one vec4 load
+// instead of four scalar ones, the rest from the uniform block's branch-free loads;
+// docs/perf-log.md); the launcher keeps weights that do not fit the block on gather16.
 @compute @workgroup_size(8)
 fn gather16w3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(subgroup_invocation_id) sid: u32) {
