@@ -45,8 +45,22 @@ fn pos(i: u32, k: u32) -> vec2<f32> {
   return vec2<f32>(f32(i % W) + dx, f32(i / W) + dy);
 }
 
+fn inside(y: i32, x: i32) -> bool {
+  return y >= 0 && y < i32(H) && x >= 0 && x < i32(W);
+}
+
+// The top-left corner of a point's 2x2 footprint and its four bilinear weights (00, 01, 10, 11).
+struct Corners { y0: i32, x0: i32, w: vec4<f32> }
+
+fn corners(p: vec2<f32>) -> Corners {
+  let f = floor(p);
+  let l = p - f;
+  return Corners(i32(f.y), i32(f.x), vec4<f32>((1.0 - l.y) * (1.0 - l.x), (1.0 - l.y) * l.x,
+                                             l.y * (1.0 - l.x), l.y * l.x));
+}
+
 fn ld(c: u32, y: i32, x: i32) -> f32 {
-  let ok = y >= 0 && y < i32(H) && x >= 0 && x < i32(W);
+  let ok = inside(y, x);
   return select(0.0, xs[(c * H + u32(select(0, y, ok))) * W + u32(select(0, x, ok))], ok);
 }
 
@@ -54,19 +68,11 @@ fn ld(c: u32, y: i32, x: i32) -> f32 {
 fn from_buffer(@builtin(global_invocation_id) g: vec3<u32>) {
   var s = vec4<f32>(0.0);
   for (var k = 0u; k < 64u; k++) {
-    let p = pos(g.x, k);
-    let f = floor(p);
-    let l = p - f;
-    let x0 = i32(f.x);
-    let y0 = i32(f.y);
-    let w00 = (1.0 - l.y) * (1.0 - l.x);
-    let w01 = (1.0 - l.y) * l.x;
-    let w10 = l.y * (1.0 - l.x);
-    let w11 = l.y * l.x;
+    let q = corners(pos(g.x, k));
     var v = vec4<f32>(0.0);
     for (var c = 0u; c < 4u; c++) {
-      v[c] = w00 * ld(c, y0, x0) + w01 * ld(c, y0, x0 + 1) + w10 * ld(c, y0 + 1, x0)
-           + w11 * ld(c, y0 + 1, x0 + 1);
+      v[c] = q.w.x * ld(c, q.y0, q.x0) + q.w.y * ld(c, q.y0, q.x0 + 1)
+           + q.w.z * ld(c, q.y0 + 1, q.x0) + q.w.w * ld(c, q.y0 + 1, q.x0 + 1);
     }
     s += v;
   }
@@ -75,7 +81,7 @@ fn from_buffer(@builtin(global_invocation_id) g: vec3<u32>) {
 
 // One texel (4 channels) of the texture, zero outside.
 fn texel(y: i32, x: i32) -> vec4<f32> {
-  let ok = y >= 0 && y < i32(H) && x >= 0 && x < i32(W);
+  let ok = inside(y, x);
   return select(vec4<f32>(0.0), textureLoad(tex, vec2<i32>(select(0, x, ok), select(0, y, ok)), 0), ok);
 }
 
@@ -83,24 +89,16 @@ fn texel(y: i32, x: i32) -> vec4<f32> {
 fn from_texels(@builtin(global_invocation_id) g: vec3<u32>) {
   var s = vec4<f32>(0.0);
   for (var k = 0u; k < 64u; k++) {
-    let p = pos(g.x, k);
-    let f = floor(p);
-    let l = p - f;
-    let x0 = i32(f.x);
-    let y0 = i32(f.y);
-    let w00 = (1.0 - l.y) * (1.0 - l.x);
-    let w01 = (1.0 - l.y) * l.x;
-    let w10 = l.y * (1.0 - l.x);
-    let w11 = l.y * l.x;
-    s += w00 * texel(y0, x0) + w01 * texel(y0, x0 + 1) + w10 * texel(y0 + 1, x0)
-       + w11 * texel(y0 + 1, x0 + 1);
+    let q = corners(pos(g.x, k));
+    s += q.w.x * texel(q.y0, q.x0) + q.w.y * texel(q.y0, q.x0 + 1)
+       + q.w.z * texel(q.y0 + 1, q.x0) + q.w.w * texel(q.y0 + 1, q.x0 + 1);
   }
   out[g.x] = s;
 }
 
 // One texel by a nearest sample at its centre (exact on any device), zero outside.
 fn texel_near(y: i32, x: i32) -> vec4<f32> {
-  let ok = y >= 0 && y < i32(H) && x >= 0 && x < i32(W);
+  let ok = inside(y, x);
   let c = (vec2<f32>(f32(x), f32(y)) + 0.5) / vec2<f32>(f32(W), f32(H));
   return select(vec4<f32>(0.0), textureSampleLevel(tex, near, c, 0.0), ok);
 }
@@ -109,17 +107,9 @@ fn texel_near(y: i32, x: i32) -> vec4<f32> {
 fn from_nearest(@builtin(global_invocation_id) g: vec3<u32>) {
   var s = vec4<f32>(0.0);
   for (var k = 0u; k < 64u; k++) {
-    let p = pos(g.x, k);
-    let f = floor(p);
-    let l = p - f;
-    let x0 = i32(f.x);
-    let y0 = i32(f.y);
-    let w00 = (1.0 - l.y) * (1.0 - l.x);
-    let w01 = (1.0 - l.y) * l.x;
-    let w10 = l.y * (1.0 - l.x);
-    let w11 = l.y * l.x;
-    s += w00 * texel_near(y0, x0) + w01 * texel_near(y0, x0 + 1) + w10 * texel_near(y0 + 1, x0)
-       + w11 * texel_near(y0 + 1, x0 + 1);
+    let q = corners(pos(g.x, k));
+    s += q.w.x * texel_near(q.y0, q.x0) + q.w.y * texel_near(q.y0, q.x0 + 1)
+       + q.w.z * texel_near(q.y0 + 1, q.x0) + q.w.w * texel_near(q.y0 + 1, q.x0 + 1);
   }
   out[g.x] = s;
 }

@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-/// Every pooled buffer can also be bound as a uniform block: `gather56` reads its packed weights
-/// through one (src/ops/conv2d/gather.rs, `UNIFORM_WEIGHT_FLOATS`).
+/// Every pooled buffer can also be bound as a uniform block: `gather56` and `gather16w*` read
+/// their packed weights through one (src/ops/conv2d/gather.rs, `UNIFORM_WEIGHT_FLOATS`).
 pub(crate) const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST)

@@ -75,6 +75,12 @@ crate::uniform! {
     }
 }
 
+/// Floats `pack_weights` writes for `on` destination channels per group in blocks of `r`, each
+/// block `slot` floats per tap and reduction channel; `fan` = groups x reduction channels x taps.
+fn packed_floats(r: usize, slot: usize, on: usize, fan: usize) -> usize {
+    on.div_ceil(r) * slot * fan
+}
+
 /// Packs weights for the gather/GEMM kernels: `[groups][ceil(on / r)][kk][red][slot]` for the
 /// destination channels `o0 .. o0 + on` of each group (`r` of them per block, each block's
 /// `slot >= r` floats zero-padded), where `og` is the number of destination channels per group
@@ -100,7 +106,7 @@ pub(super) fn pack_weights(
     }
     let kk = w.shape()[2] * w.shape()[3];
     let blocks_g = on.div_ceil(r);
-    let total = groups * blocks_g * kk * red * slot;
+    let total = packed_floats(r, slot, on, groups * kk * red);
     // A tensor bound as a uniform block must hold the block's whole declared size.
     let out = Tensor::empty(w.gpu(), &[total.max(min_len)]);
     let p = PackParams {
@@ -199,8 +205,8 @@ impl Variant {
     pub(super) fn for_launch(gpu: &Gpu, og: usize, fan: usize, pixels: usize) -> Variant {
         let sg = subgroup_kernels(gpu);
         let wide64 = pixels >= WIDE64_MIN_PIXELS.with(|c| c.get());
-        // gather56's packed weights: ceil(og / 7) blocks of 8-float slots per group and tap.
-        let fits_uniform = og.div_ceil(7) * 8 * fan <= UNIFORM_WEIGHT_FLOATS;
+        let w56 = Variant::Wide56;
+        let fits_uniform = packed_floats(w56.r(), w56.slot(), og, fan) <= UNIFORM_WEIGHT_FLOATS;
         match og {
             1 => Variant::One,
             49..=56 if sg && wide64 && fits_uniform => Variant::Wide56,
@@ -389,11 +395,9 @@ fn window_entry(gpu: &Gpu, v: Variant, p: &GatherParams) -> Option<&'static str>
     let forward = p.in_mul == 1 && p.out_mul == 1 && p.tdiv == 1 && p.tsgn > 0;
     let planar = p.src_blk == 0 && p.dst_blk == 0;
     let pairs = p.red.is_multiple_of(2);
-    // gather16w* read their packed weights (2 floats per block, tap and reduction channel) from
-    // the uniform block; larger ones stay on gather16.
-    let groups = (p.cout / p.og) as usize;
-    let packed = groups * p.blocks_g as usize * (p.kh * p.kw * p.red) as usize * 2;
-    let fits = packed <= UNIFORM_WEIGHT_FLOATS;
+    // gather16w* read their packed weights from the uniform block; larger ones stay on gather16.
+    let fan = (p.cout / p.og * p.kh * p.kw * p.red) as usize;
+    let fits = packed_floats(v.r(), v.slot(), p.on as usize, fan) <= UNIFORM_WEIGHT_FLOATS;
     if !forward || !planar || p.kh != p.kw || !subgroup_kernels(gpu) {
         return None;
     }
