@@ -75,6 +75,8 @@ fn folded_plan_matches_the_model_forward() {
     // The decoder's 48 + 128-channel concat and its depthwise conv run per input
     // (src/eval/infer/split_concat.rs), so the widest value is a 128-channel one.
     assert_eq!(net.widest_channels(), 128);
+    // The stem's ReLU followed by a cell's input ReLU runs once (the second is an identity).
+    assert_eq!(net.activations_of_relu_outputs(), 0);
     // BN folding and shared activations leave fewer ops than the graph has nodes.
     let nodes = hinas::export::onnx_model(&m)
         .graph

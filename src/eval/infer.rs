@@ -6,10 +6,12 @@
 //! ONNX Runtime runs); the plan here is built from that same graph, so it follows the network
 //! whatever the genotype or decoder, and it is simplified where eval mode allows: repeated
 //! activations of one tensor (every edge of a cell applies its own in the graph) are computed
-//! once, and each BatchNormalization that follows a Conv or DeformConv whose output nothing else
-//! reads is folded into that conv's weights and bias (eval BN is a per-channel affine map, so
-//! `BN(W*x + b) = (s W)*x + s (b - mean) + beta` with `s = gamma / sqrt(var + eps)`: equal up
-//! to f32 rounding). Any other BN runs as a 1x1 depthwise conv with bias.
+//! once, an activation of a value its conv already passed through ReLU is dropped (the identity
+//! on values >= 0), and each BatchNormalization that follows a Conv or DeformConv whose output
+//! nothing else reads is folded into that conv's weights and bias (eval BN is a per-channel
+//! affine map, so `BN(W*x + b) = (s W)*x + s (b - mean) + beta` with
+//! `s = gamma / sqrt(var + eps)`: equal up to f32 rounding). Any other BN runs as a 1x1
+//! depthwise conv with bias.
 //!
 //! The decoder's depthwise -> 1x1 pairs pass their value as pixel blocks where the device runs
 //! both on the kernels that know that layout (ops/conv2d/blocks.rs; same values to the bit).
@@ -225,6 +227,18 @@ impl InferNet {
     pub fn packed_deforms(&self) -> usize {
         let packed = |s: &&Step| matches!(s.op, Op::Deform { packed: true, .. });
         self.steps.iter().filter(packed).count()
+    }
+
+    /// Activation steps that read a conv output already passed through ReLU by the conv (the
+    /// plan drops them as identities, so 0).
+    pub fn activations_of_relu_outputs(&self) -> usize {
+        let relu_out = |v: usize| {
+            self.steps.iter().any(|s| {
+                s.outputs.contains(&v) && matches!(s.op, Op::Conv { act: Some(a), .. } if a == 0.0)
+            })
+        };
+        let redundant = |s: &&Step| matches!(s.op, Op::Act(_)) && relu_out(s.inputs[0]);
+        self.steps.iter().filter(redundant).count()
     }
 
     /// Deformable convs that run their offset predictor themselves (infer/band_predictor.rs).

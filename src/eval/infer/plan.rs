@@ -429,6 +429,29 @@ impl InferNet {
                 *v = resolve(&rename, *v);
             }
         }
+        // An activation of a conv output that the conv's store already passed through ReLU is
+        // the identity (ReLU and LeakyReLU leave values >= 0 as they are, -0.0 included): the
+        // stem's ReLU followed by a cell's input ReLU. Its readers read the conv output.
+        for i in 0..drafts.len() {
+            let (Draft::Act(_), Some(&x)) = (&drafts[i].op, drafts[i].inputs.first()) else {
+                continue;
+            };
+            let relu_conv = producer.get(&x).is_some_and(
+                |&pi| matches!(drafts[pi].op, Draft::Conv { act: Some(s), .. } if s == 0.0),
+            );
+            if !relu_conv {
+                continue;
+            }
+            rename.insert(drafts[i].outputs[0], x);
+            drafts[i].inputs.clear();
+            drafts[i].outputs.clear();
+        }
+        output = resolve(&rename, output);
+        for d in &mut drafts {
+            for v in &mut d.inputs {
+                *v = resolve(&rename, *v);
+            }
+        }
         let mut widths = widths;
         super::split_concat::split_concat(&mut drafts, &mut widths, output);
         super::packed_deform::pack_deform_inputs(&mut drafts, output);
