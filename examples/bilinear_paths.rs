@@ -4,7 +4,8 @@
 //! clamp-to-border sampler (the four channels in one texel), and against two paths that stay
 //! exact on every device (a GPU's texture unit blends with fixed-point weights): four
 //! `textureLoad`s of the corner texels, or four nearest-filtered samples at their centres,
-//! blended with the shader's weights. Each invocation takes 64 samples
+//! blended with the shader's weights; and against one vec4 storage load per channel from a copy
+//! of the planes laid out as 2 x 2 footprints (`from_quads`). Each invocation takes 64 samples
 //! near its own pixel, as a deformable conv's taps are; the kernels write their sums, and the
 //! program prints the time per dispatch and how far the two paths' sums are apart.
 //!
@@ -32,6 +33,7 @@ const SHADER: &str = r#"
 @group(0) @binding(2) var samp: sampler;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(4) var near: sampler;                   // nearest, clamp to edge
+@group(0) @binding(5) var<storage, read> quads: array<vec4<f32>>; // [4][H+1][W+1] corner quads
 
 const W: u32 = 512u;
 const H: u32 = 512u;
@@ -114,6 +116,29 @@ fn from_nearest(@builtin(global_invocation_id) g: vec3<u32>) {
   out[g.x] = s;
 }
 
+// The footprint whose top-left corner is (y, x), one vec4 load: the quad grid starts at (-1, -1)
+// and is zero outside the image, so only footprints wholly outside need the test.
+fn quad(c: u32, y: i32, x: i32) -> vec4<f32> {
+  let ok = y >= -1 && y < i32(H) && x >= -1 && x < i32(W);
+  let i = (c * (H + 1u) + u32(select(0, y + 1, ok))) * (W + 1u) + u32(select(0, x + 1, ok));
+  return select(vec4<f32>(0.0), quads[i], ok);
+}
+
+@compute @workgroup_size(64)
+fn from_quads(@builtin(global_invocation_id) g: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  for (var k = 0u; k < 64u; k++) {
+    let q = corners(pos(g.x, k));
+    var v = vec4<f32>(0.0);
+    for (var c = 0u; c < 4u; c++) {
+      let t = quad(c, q.y0, q.x0);
+      v[c] = q.w.x * t.x + q.w.y * t.y + q.w.z * t.z + q.w.w * t.w;
+    }
+    s += v;
+  }
+  out[g.x] = s;
+}
+
 @compute @workgroup_size(64)
 fn from_texture(@builtin(global_invocation_id) g: vec3<u32>) {
   var s = vec4<f32>(0.0);
@@ -145,6 +170,31 @@ fn main() -> anyhow::Result<()> {
         .flat_map(|p| (0..4).map(move |c| (c, p)))
         .map(|(c, p)| planes[(c * W * H + p) as usize])
         .collect();
+    // Corner quads (00, 01, 10, 11) of every footprint from (-1, -1), zero outside.
+    let px = |c: u32, y: i64, x: i64| -> f32 {
+        if y < 0 || x < 0 || y >= H as i64 || x >= W as i64 {
+            0.0
+        } else {
+            planes[((c * H) as i64 * W as i64 + y * W as i64 + x) as usize]
+        }
+    };
+    let quad_values: Vec<f32> = (0..4u32)
+        .flat_map(|c| (-1..H as i64).map(move |y| (c, y)))
+        .flat_map(|(c, y)| (-1..W as i64).map(move |x| (c, y, x)))
+        .flat_map(|(c, y, x)| {
+            [
+                px(c, y, x),
+                px(c, y, x + 1),
+                px(c, y + 1, x),
+                px(c, y + 1, x + 1),
+            ]
+        })
+        .collect();
+    let quad_storage = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("quads"),
+        contents: bytemuck::cast_slice(&quad_values),
+        usage: wgpu::BufferUsages::STORAGE,
+    });
     let storage = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: Some("xs"),
         contents: bytemuck::cast_slice(&planes),
@@ -211,6 +261,7 @@ fn main() -> anyhow::Result<()> {
                 4,
                 wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
             ),
+            entry(5, buffer(true)),
         ],
     });
     let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -237,6 +288,10 @@ fn main() -> anyhow::Result<()> {
                 binding: 4,
                 resource: wgpu::BindingResource::Sampler(&nearest),
             },
+            wgpu::BindGroupEntry {
+                binding: 5,
+                resource: quad_storage.as_entire_binding(),
+            },
         ],
     });
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -245,7 +300,13 @@ fn main() -> anyhow::Result<()> {
         immediate_size: 0,
     });
     let mut sums: Vec<Vec<f32>> = Vec::new();
-    for entry in ["from_buffer", "from_texture", "from_texels", "from_nearest"] {
+    for entry in [
+        "from_buffer",
+        "from_texture",
+        "from_texels",
+        "from_nearest",
+        "from_quads",
+    ] {
         let pipeline = raw_wgpu::pipeline(device, &pipeline_layout, &module, entry);
         let groups = INVOCATIONS / 64;
         // The first run compiles the shader in the driver; its sums are read back.
@@ -272,5 +333,11 @@ fn main() -> anyhow::Result<()> {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     println!("max |buffer - texture| over the sums: {diff:e}");
+    let quad_diff = sums[0]
+        .iter()
+        .zip(&sums[4])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    println!("max |buffer - quads| over the sums: {quad_diff:e}");
     Ok(())
 }
