@@ -53,6 +53,22 @@ pub(super) struct PredDraft {
 
 /// Live readers of value `v` among the draft steps (emptied steps have no outputs), for the plan
 /// passes in infer/.
+/// Points every step's inputs, and the graph's output, at the values they were renamed to.
+fn apply_renames(drafts: &mut [DraftStep], rename: &HashMap<usize, usize>, output: &mut usize) {
+    let resolve = |mut v: usize| {
+        while let Some(&r) = rename.get(&v) {
+            v = r;
+        }
+        v
+    };
+    *output = resolve(*output);
+    for d in drafts {
+        for v in &mut d.inputs {
+            *v = resolve(*v);
+        }
+    }
+}
+
 pub(super) fn live_readers(drafts: &[DraftStep], v: usize) -> Vec<usize> {
     (0..drafts.len())
         .filter(|&i| !drafts[i].outputs.is_empty() && drafts[i].inputs.contains(&v))
@@ -393,12 +409,7 @@ impl InferNet {
             }
             v
         };
-        for d in &mut drafts {
-            for v in &mut d.inputs {
-                *v = resolve(&rename, *v);
-            }
-        }
-        output = resolve(&rename, output);
+        apply_renames(&mut drafts, &rename, &mut output);
         // An activation whose input is a conv output read by nothing else runs in the conv's
         // store.
         for i in 0..drafts.len() {
@@ -423,12 +434,7 @@ impl InferNet {
             drafts[i].inputs.clear();
             drafts[i].outputs.clear();
         }
-        output = resolve(&rename, output);
-        for d in &mut drafts {
-            for v in &mut d.inputs {
-                *v = resolve(&rename, *v);
-            }
-        }
+        apply_renames(&mut drafts, &rename, &mut output);
         // An activation of a conv output that the conv's store already passed through ReLU is
         // the identity (ReLU and LeakyReLU leave values >= 0 as they are, -0.0 included): the
         // stem's ReLU followed by a cell's input ReLU. Its readers read the conv output.
@@ -446,12 +452,7 @@ impl InferNet {
             drafts[i].inputs.clear();
             drafts[i].outputs.clear();
         }
-        output = resolve(&rename, output);
-        for d in &mut drafts {
-            for v in &mut d.inputs {
-                *v = resolve(&rename, *v);
-            }
-        }
+        apply_renames(&mut drafts, &rename, &mut output);
         let mut widths = widths;
         super::split_concat::split_concat(&mut drafts, &mut widths, output);
         super::packed_deform::pack_deform_inputs(&mut drafts, output);
