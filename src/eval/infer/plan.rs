@@ -51,24 +51,26 @@ pub(super) struct PredDraft {
     pub(super) cfg: Conv2dCfg,
 }
 
-/// Live readers of value `v` among the draft steps (emptied steps have no outputs), for the plan
-/// passes in infer/.
+/// The value `v` was last renamed to (folded BN and dropped activations leave their input).
+fn resolve(rename: &HashMap<usize, usize>, mut v: usize) -> usize {
+    while let Some(&r) = rename.get(&v) {
+        v = r;
+    }
+    v
+}
+
 /// Points every step's inputs, and the graph's output, at the values they were renamed to.
 fn apply_renames(drafts: &mut [DraftStep], rename: &HashMap<usize, usize>, output: &mut usize) {
-    let resolve = |mut v: usize| {
-        while let Some(&r) = rename.get(&v) {
-            v = r;
-        }
-        v
-    };
-    *output = resolve(*output);
+    *output = resolve(rename, *output);
     for d in drafts {
         for v in &mut d.inputs {
-            *v = resolve(*v);
+            *v = resolve(rename, *v);
         }
     }
 }
 
+/// Live readers of value `v` among the draft steps (emptied steps have no outputs), for the plan
+/// passes in infer/.
 pub(super) fn live_readers(drafts: &[DraftStep], v: usize) -> Vec<usize> {
     (0..drafts.len())
         .filter(|&i| !drafts[i].outputs.is_empty() && drafts[i].inputs.contains(&v))
@@ -403,12 +405,6 @@ impl InferNet {
             drafts[i].inputs.clear();
             drafts[i].outputs.clear();
         }
-        let resolve = |rename: &HashMap<usize, usize>, mut v: usize| {
-            while let Some(&r) = rename.get(&v) {
-                v = r;
-            }
-            v
-        };
         apply_renames(&mut drafts, &rename, &mut output);
         // An activation whose input is a conv output read by nothing else runs in the conv's
         // store.
