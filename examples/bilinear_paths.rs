@@ -4,8 +4,12 @@
 //! clamp-to-border sampler (the four channels in one texel), and against two paths that stay
 //! exact on every device (a GPU's texture unit blends with fixed-point weights): four
 //! `textureLoad`s of the corner texels, or four nearest-filtered samples at their centres,
-//! blended with the shader's weights; and against one vec4 storage load per channel from a copy
-//! of the planes laid out as 2 x 2 footprints (`from_quads`). Each invocation takes 64 samples
+//! blended with the shader's weights; against one vec4 storage load per channel from a copy
+//! of the planes laid out as 2 x 2 footprints (`from_quads`); against the same 16 scalar loads
+//! from a window of the planes that each workgroup first copies into workgroup memory
+//! (`from_shared`); and, as a probe whose sums are wrong, with the corner indices made
+//! subgroup-uniform by `subgroupBroadcast` (`from_bcast`: whether the driver then loads once per
+//! subgroup; lavapipe does not, it still loads lane by lane). Each invocation takes 64 samples
 //! near its own pixel, as a deformable conv's taps are; the kernels write their sums, and the
 //! program prints the time per dispatch and how far the two paths' sums are apart.
 //!
@@ -146,6 +150,63 @@ fn from_quads(@builtin(global_invocation_id) g: vec3<u32>) {
   out[g.x] = s;
 }
 
+// Probe (sums wrong): every lane samples lane 0's positions, the corner index made uniform by a
+// subgroup broadcast, to see whether lavapipe then loads once for the subgroup.
+@compute @workgroup_size(64)
+fn from_bcast(@builtin(global_invocation_id) g: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  for (var k = 0u; k < 64u; k++) {
+    let q = corners(pos(g.x, k));
+    let y0 = subgroupBroadcast(q.y0, 0u);
+    let x0 = subgroupBroadcast(q.x0, 0u);
+    var v = vec4<f32>(0.0);
+    for (var c = 0u; c < 4u; c++) {
+      v[c] = q.w.x * ld(c, y0, x0) + q.w.y * ld(c, y0, x0 + 1)
+           + q.w.z * ld(c, y0 + 1, x0) + q.w.w * ld(c, y0 + 1, x0 + 1);
+    }
+    s += v;
+  }
+  out[g.x] = s;
+}
+
+// A workgroup's 64 pixels of one row and their samples' 5 x 68 window of the four planes, copied
+// once into workgroup memory (zero outside the image), then sampled from there.
+const WIN_H: u32 = 5u;
+const WIN_W: u32 = 68u;
+var<workgroup> win: array<f32, 1360>;
+
+fn wld(c: u32, y: i32, x: i32) -> f32 {
+  return win[(c * WIN_H + u32(y)) * WIN_W + u32(x)];
+}
+
+@compute @workgroup_size(64)
+fn from_shared(@builtin(global_invocation_id) g: vec3<u32>,
+               @builtin(local_invocation_index) l: u32,
+               @builtin(workgroup_id) wg: vec3<u32>) {
+  let first = wg.x * 64u;
+  let y_base = i32(first / W) - 2;
+  let x_base = i32(first % W) - 2;
+  for (var e = l; e < 4u * WIN_H * WIN_W; e += 64u) {
+    let c = e / (WIN_H * WIN_W);
+    let r = e % (WIN_H * WIN_W);
+    win[e] = ld(c, y_base + i32(r / WIN_W), x_base + i32(r % WIN_W));
+  }
+  workgroupBarrier();
+  var s = vec4<f32>(0.0);
+  for (var k = 0u; k < 64u; k++) {
+    let q = corners(pos(g.x, k));
+    let y = q.y0 - y_base;
+    let x = q.x0 - x_base;
+    var v = vec4<f32>(0.0);
+    for (var c = 0u; c < 4u; c++) {
+      v[c] = q.w.x * wld(c, y, x) + q.w.y * wld(c, y, x + 1)
+           + q.w.z * wld(c, y + 1, x) + q.w.w * wld(c, y + 1, x + 1);
+    }
+    s += v;
+  }
+  out[g.x] = s;
+}
+
 @compute @workgroup_size(64)
 fn from_texture(@builtin(global_invocation_id) g: vec3<u32>) {
   var s = vec4<f32>(0.0);
@@ -159,7 +220,9 @@ fn from_texture(@builtin(global_invocation_id) g: vec3<u32>) {
 
 fn main() -> anyhow::Result<()> {
     // Its own device: the library does not request the two sampler features it needs.
-    let needed = wgpu::Features::FLOAT32_FILTERABLE | wgpu::Features::ADDRESS_MODE_CLAMP_TO_BORDER;
+    let needed = wgpu::Features::FLOAT32_FILTERABLE
+        | wgpu::Features::ADDRESS_MODE_CLAMP_TO_BORDER
+        | wgpu::Features::SUBGROUP;
     let adapter = hinas::gpu::enumerate()
         .into_iter()
         .find(|a| a.features().contains(needed))
@@ -313,6 +376,8 @@ fn main() -> anyhow::Result<()> {
         "from_texels",
         "from_nearest",
         "from_quads",
+        "from_shared",
+        "from_bcast",
     ] {
         let pipeline = raw_wgpu::pipeline(device, &pipeline_layout, &module, entry);
         let groups = INVOCATIONS / 64;
@@ -344,5 +409,6 @@ fn main() -> anyhow::Result<()> {
     };
     println!("max |buffer - texture| over the sums: {:e}", from_buffer(1));
     println!("max |buffer - quads| over the sums: {:e}", from_buffer(4));
+    println!("max |buffer - shared| over the sums: {:e}", from_buffer(5));
     Ok(())
 }

@@ -9,8 +9,8 @@ struct Params {
     src_off: u32,
     dst_stride: u32,
     dst_off: u32,
-    _pad0: u32,
-    _pad1: u32,
+    leaky: u32,       // copy_blocks*: 1 = LeakyReLU with `slope` on the way (ReLU: slope 0)
+    slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -26,12 +26,16 @@ struct Params {
 // invocation divides; blocks longer than 65535 * 256 floats (a full-resolution tile of the
 // decoder's 176 channels) loop.
 
-// One invocation per copied float (more when the grid is capped).
+// One invocation per copied float (more when the grid is capped). `leaky` as in copy_blocks4.
 @compute @workgroup_size(256)
 fn copy_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let b = gid.y;
     for (var r = gid.x; r < p.blk; r += nwg.x * 256u) {
-        dst[b * p.dst_stride + p.dst_off + r] = src[b * p.src_stride + p.src_off + r];
+        var v = src[b * p.src_stride + p.src_off + r];
+        if (p.leaky != 0u) {
+            v = select(p.slope * v, v, v > 0.0);
+        }
+        dst[b * p.dst_stride + p.dst_off + r] = v;
     }
 }
 
@@ -50,12 +54,18 @@ fn pad_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     }
 }
 
-// copy_blocks on vec4s: every field of p counts vec4s here (the launcher divides by 4).
+// copy_blocks on vec4s: every field of p counts vec4s here (the launcher divides by 4). With
+// `leaky`, the activation of inference's fused concat (src/eval/infer/concat_act.rs), in the
+// formula of elementwise.wgsl's leaky_relu_v4, so the values are the same.
 @compute @workgroup_size(256)
 fn copy_blocks4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let b = gid.y;
     for (var r = gid.x; r < p.blk; r += nwg.x * 256u) {
-        dst4[b * p.dst_stride + p.dst_off + r] = src4[b * p.src_stride + p.src_off + r];
+        var v = src4[b * p.src_stride + p.src_off + r];
+        if (p.leaky != 0u) {
+            v = select(p.slope * v, v, v > vec4<f32>(0.0));
+        }
+        dst4[b * p.dst_stride + p.dst_off + r] = v;
     }
 }
 

@@ -34,6 +34,7 @@ struct Geo {
     // dx_count's counting; off_slot: max |offset| into offmax[off_slot]; NONE: not. direct4:
     // the offset and mask tensors' positions per plane and the first position they hold (a
     // band of rows; otherwise hout * wout and 0)
+    has_add: u32,  // direct4: an addend of y's shape added in the store (inference's fused Add)
 }
 
 @group(0) @binding(0) var<uniform> q: Geo;

@@ -17,6 +17,7 @@ const NO_SLOT: u32 = 0xffffffffu;
 @group(0) @binding(16) var<storage, read_write> y4: array<vec4<f32>>;   // [N, Cout, Hout, Wout]
 // max |offset| as f32 bits (for non-negative floats the u32 order is the float order).
 @group(0) @binding(17) var<storage, read_write> offmax: array<atomic<u32>>;
+@group(0) @binding(18) var<storage, read> add4: array<vec4<f32>>;      // y's shape if has_add
 
 // Weight (o0 + first + lane, step wi) of this pass; 0 past its `on` channels.
 fn wlane(first: u32, lane: u32, ckk: u32, wi: u32) -> f32 {
@@ -191,9 +192,12 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   }
 }
 
+// The addend comes last, as an Add op after the conv would add it (a + b == b + a in floats).
 fn put_out(base: u32, o: u32, a: vec4<f32>) {
   if (o >= q.on) { return; }
   var v = a;
   if (q.has_bias != 0u) { v += vec4<f32>(bias[q.o0 + o]); }
-  y4[(base + o * (q.hout * q.wout)) / 4u] = v;
+  let i = (base + o * (q.hout * q.wout)) / 4u;
+  if (q.has_add != 0u) { v += add4[i]; }
+  y4[i] = v;
 }

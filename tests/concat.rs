@@ -3,7 +3,10 @@
 
 mod common;
 use common::*;
-use hinas::ops::concat::{channel_slice, concat, concat_raw, row_band, split};
+use hinas::ops::concat::{
+    channel_slice, concat, concat_raw, concat_rows_act_raw, row_band, row_band_raw, split,
+};
+use hinas::ops::elementwise::leaky_relu_raw;
 use hinas::tape::{Tape, Var};
 
 /// [N, C, HW] concat along C.
@@ -205,6 +208,65 @@ fn row_band_forward_and_gradient() {
                 &num,
                 1e-5,
             );
+        }
+    }
+}
+
+/// Inference's fused concat: inputs of the band's own height and taller ones read from row `r0`,
+/// with and without an activation, against the f64 reference and, to the bit, against the row
+/// band copies, concat and activation pass it replaces.
+#[test]
+fn concat_rows_with_activation_matches_the_ops_it_fuses() {
+    let gpu = gpu();
+    let mut r = rng(43);
+    for (rows, w) in [(3, 5), (2, 4)] {
+        let (n, tall, r0) = (2, 7, 3);
+        let cs = [3, 2, 5];
+        let heights = [tall, rows, tall];
+        let mut ts = Vec::new();
+        let mut hs = Vec::new();
+        for (&c, &h) in cs.iter().zip(&heights) {
+            let (t, d) = upload(
+                &gpu,
+                &[n, c, h, w],
+                &uniform(&mut r, n * c * h * w, -2.0, 2.0),
+            );
+            ts.push(t);
+            hs.push(d);
+        }
+        let start = |h: usize| if h > rows { r0 } else { 0 };
+        for act in [None, Some(0.0f32), Some(0.1)] {
+            let xs: Vec<_> = ts
+                .iter()
+                .zip(&heights)
+                .map(|(t, &h)| (t, start(h)))
+                .collect();
+            let got = concat_rows_act_raw(&xs, rows, act);
+            assert_eq!(got.shape(), [n, 10, rows, w]);
+            // The f64 reference: each input's band rows, joined per image, then the activation.
+            let bands: Vec<Vec<f64>> = hs
+                .iter()
+                .zip(cs.iter().zip(&heights))
+                .map(|(x, (&c, &h))| band_ref(x, n * c, h, w, start(h), start(h) + rows))
+                .collect();
+            let refs: Vec<&[f64]> = bands.iter().map(|b| b.as_slice()).collect();
+            let mut want = concat_ref(&refs, &cs, n, rows * w);
+            if let Some(a) = act {
+                for v in &mut want {
+                    *v = if *v > 0.0 { *v } else { a as f64 * *v };
+                }
+            }
+            let case = format!("{rows}x{w}, act {act:?}");
+            assert_close(&case, &got.to_vec(), &want, 1e-6);
+            // The unfused ops give the same bits.
+            let cut: Vec<_> = ts
+                .iter()
+                .zip(&heights)
+                .map(|(t, &h)| row_band_raw(t, start(h), start(h) + rows))
+                .collect();
+            let joined = concat_raw(&cut.iter().collect::<Vec<_>>());
+            let unfused = act.map_or(joined.clone(), |a| leaky_relu_raw(&joined, a));
+            assert_eq!(got.to_vec(), unfused.to_vec(), "{case}: fused vs unfused");
         }
     }
 }

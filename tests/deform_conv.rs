@@ -586,12 +586,21 @@ fn packed_predictor_output_matches_split_and_sigmoid() {
             let got = dc::with_direct_forward(direct, || {
                 let offset_max = Some((&stats, 1));
                 let (x, w, b) = (&inp.xt, &inp.wt, inp.bt.as_ref());
-                dc::deform_conv2d_packed_raw(x, &omt, w, b, c.cfg(), offset_max)
+                dc::deform_conv2d_packed_raw(x, &omt, w, b, c.cfg(), offset_max, None)
             });
             let what = format!("case {i}, direct {direct}");
             assert_close(&what, &got.to_vec(), &want, 1e-5);
             let s = stats.to_vec();
             assert_eq!(s, [0.0, max_offset.max(start), 0.0], "{what}: max |offset|");
+            // With an addend (inference's fused Add): the same bits as an Add pass after it.
+            let len = got.numel();
+            let (addend, _) = upload(&gpu, got.shape(), &uniform(&mut r, len, -2.0, 2.0));
+            let summed = dc::with_direct_forward(direct, || {
+                let (x, w, b) = (&inp.xt, &inp.wt, inp.bt.as_ref());
+                dc::deform_conv2d_packed_raw(x, &omt, w, b, c.cfg(), None, Some(&addend))
+            });
+            let unfused = elementwise::add_raw(&addend, &got).to_vec();
+            assert_eq!(summed.to_vec(), unfused, "{what}: fused addend");
         }
     }
 }
@@ -925,6 +934,7 @@ fn check_torchvision_fixtures(gpu: &Gpu) {
                 w.value(),
                 b.as_ref().map(|b| b.value()),
                 cfg,
+                None,
                 None,
             );
             assert_close(

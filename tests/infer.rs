@@ -77,6 +77,10 @@ fn folded_plan_matches_the_model_forward() {
     assert_eq!(net.widest_channels(), 128);
     // The stem's ReLU followed by a cell's input ReLU runs once (the second is an identity).
     assert_eq!(net.activations_of_relu_outputs(), 0);
+    // Adds of a deformable output run in its store (infer/deform_add.rs), and the ReLUs of
+    // concats read only by them in the concat's copies (infer/concat_act.rs).
+    assert!(net.deforms_with_addend() > 0, "no fused Add");
+    assert!(net.activated_concats() > 0, "no fused concat activation");
     // BN folding and shared activations leave fewer ops than the graph has nodes.
     let nodes = hinas::export::onnx_model(&m)
         .graph
@@ -266,4 +270,34 @@ fn tile_plans_cover_the_image_within_the_limit() {
     }
     // A margin wider than any tile allows has no plan.
     assert!(plan_tiles(100, 100, 40, 60 * 60).is_none());
+}
+
+/// Where stage B starts with a cell's output concat (as in the tiny genotype, whose last concat
+/// holds 64 channels), its bands read the concatenated stage-A values in place at their rows
+/// (src/eval/infer/stages.rs) and still give the whole-image output.
+#[test]
+fn bands_reading_stage_values_in_place_equal_the_whole_image() {
+    let gpu = gpu();
+    let (cfg, g) = micro_setup();
+    let g = Genotype {
+        cells: every_op_cells(),
+        path: vec![0, 0, 1],
+        ..g
+    };
+    let m = Model::new(&gpu, &retrain_genotype(&g, &cfg), &cfg).unwrap();
+    randomise(&m, 12, 15.0);
+    let mut net = InferNet::from_model(&m).unwrap();
+    assert!(
+        net.stage_values_read_in_place() > 0,
+        "no value read in place"
+    );
+    let img = image(200, 160, 6);
+    let whole = net.denoise(&img).unwrap();
+    assert!(net.last_tiling().is_none(), "fits one pass");
+    net.limit_stage_pixels(200 * 110, 200 * 24);
+    let staged = net.denoise(&img).unwrap();
+    let t = net.last_tiling().expect("tiled");
+    assert!(t.bands >= 2 * t.cols * t.rows, "{t:?}");
+    let d = max_diff(&whole.data, &staged.data);
+    assert!(d < 1e-4, "bands reading in place vs whole: {d} ({t:?})");
 }

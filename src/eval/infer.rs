@@ -63,6 +63,8 @@ use crate::ops::deform_conv::{
 use crate::ops::{concat, elementwise as ew};
 
 mod band_predictor;
+mod concat_act;
+mod deform_add;
 mod packed_deform;
 mod plan;
 mod split_concat;
@@ -98,12 +100,17 @@ enum Op {
         /// With `packed`: inputs x only; the step computes the predictor output from x itself,
         /// in row bands where it would not fit one binding (infer/band_predictor.rs).
         pred: Option<Pred>,
+        /// The last input is added to the output in the store (infer/deform_add.rs).
+        add: bool,
     },
     Act(Act),
     Add,
     Sub,
     Sigmoid,
-    Concat,
+    /// With `act`, LeakyReLU of that slope (ReLU: 0) in the copies (infer/concat_act.rs).
+    Concat {
+        act: Option<f32>,
+    },
     Split(Vec<usize>),
 }
 
@@ -241,6 +248,18 @@ impl InferNet {
         self.steps.iter().filter(redundant).count()
     }
 
+    /// Deformable convs that add an Add's other operand in their store (infer/deform_add.rs).
+    pub fn deforms_with_addend(&self) -> usize {
+        let fused = |s: &&Step| matches!(s.op, Op::Deform { add: true, .. });
+        self.steps.iter().filter(fused).count()
+    }
+
+    /// Concats that apply an activation in their copies (infer/concat_act.rs).
+    pub fn activated_concats(&self) -> usize {
+        let fused = |s: &&Step| matches!(s.op, Op::Concat { act: Some(_) });
+        self.steps.iter().filter(fused).count()
+    }
+
     /// Deformable convs that run their offset predictor themselves (infer/band_predictor.rs).
     pub fn banded_predictors(&self) -> usize {
         let banded = |s: &&Step| matches!(s.op, Op::Deform { pred: Some(_), .. });
@@ -280,6 +299,12 @@ impl InferNet {
         self.split
             .as_ref()
             .map(|s| (s.max_pixels_a, s.max_pixels_b))
+    }
+
+    /// Values of stage A that stage B's bands read in place, in their concats, instead of as
+    /// copies of the band's rows (0 without two stages).
+    pub fn stage_values_read_in_place(&self) -> usize {
+        self.split.as_ref().map_or(0, |s| s.whole.len())
     }
 
     /// Caps the passes of the two stages at `a` and `b` pixels, and a one-stage pass at `b` (tests
@@ -369,7 +394,7 @@ impl InferNet {
         let blocked = self.pixel_block_values(n, h, w, 0);
         let mut vals: Vec<Option<Tensor>> = vec![None; self.values];
         vals[self.input] = Some(x);
-        self.run_steps(&mut vals, 0..self.steps.len(), &blocked, &stats, (h, w));
+        self.run_steps(&mut vals, 0..self.steps.len(), &blocked, &stats, (0, h, w));
         let y = vals[self.output].take().expect("output computed");
         (y, self.offsets(&stats))
     }
@@ -399,7 +424,7 @@ impl InferNet {
         let blocked = self.pixel_block_values(1, h, w, split.at);
         let mut vals: Vec<Option<Tensor>> = vec![None; self.values];
         vals[self.input] = Some(x);
-        self.run_steps(&mut vals, 0..split.at, &blocked, &stats, (h, w));
+        self.run_steps(&mut vals, 0..split.at, &blocked, &stats, (0, h, w));
         let offs = self.offsets(&stats);
         let worst = offs.iter().copied().fold(0.0f32, f32::max);
         if worst > bound || worst.is_nan() {
@@ -414,10 +439,14 @@ impl InferNet {
             let mut bvals: Vec<Option<Tensor>> = vec![None; self.values];
             for &v in &split.cut {
                 let t = vals[v].as_ref().expect("cut value computed");
-                bvals[v] = Some(concat::row_band_raw(t, band.r0, band.r1));
+                bvals[v] = Some(if split.whole.contains(&v) {
+                    t.clone()
+                } else {
+                    concat::row_band_raw(t, band.r0, band.r1)
+                });
             }
             let range = split.at..self.steps.len();
-            self.run_steps(&mut bvals, range, &blocked, &stats, (rows, w));
+            self.run_steps(&mut bvals, range, &blocked, &stats, (band.r0, rows, w));
             let y = bvals[self.output].take().expect("output computed").to_vec();
             let c = y.len() / (rows * w);
             out.resize(c * h * w, 0.0);
@@ -435,14 +464,15 @@ impl InferNet {
     /// output whole where it fits one binding, else in bands of rows, each band's predictor
     /// rows and then the conv's same rows. The bands are as even as fours of rows allow, so the
     /// last is never a sliver too small for the `gather56` / `gather64` launch the rows need.
+    /// With `addend`, the conv's store adds it (infer/deform_add.rs).
     fn banded_deform(
         &self,
         x: &Tensor,
         p: &Pred,
-        w: &Tensor,
-        b: Option<&Tensor>,
+        (w, b): (&Tensor, Option<&Tensor>),
         cfg: DeformCfg,
         offset_max: (&Tensor, usize),
+        addend: Option<&Tensor>,
     ) -> Tensor {
         let &[n, _, h, wd] = x.shape() else {
             unreachable!("inference values are NCHW")
@@ -453,26 +483,27 @@ impl InferNet {
         let band = h.div_ceil(h.div_ceil(most)).next_multiple_of(4);
         if band >= h {
             let om = conv2d_raw_act(x, &p.w, p.b.as_ref(), p.cfg, None);
-            return deform_conv2d_packed_raw(x, &om, w, b, cfg, Some(offset_max));
+            return deform_conv2d_packed_raw(x, &om, w, b, cfg, Some(offset_max), addend);
         }
         let y = Tensor::empty(&self.gpu, &[n, w.shape()[0], h, wd]);
         for r0 in (0..h).step_by(band) {
             let om = conv2d_raw_rows(x, &p.w, p.b.as_ref(), p.cfg, r0, band.min(h - r0));
-            deform_conv2d_packed_rows_raw(x, &om, w, b, cfg, Some(offset_max), &y, r0);
+            deform_conv2d_packed_rows_raw(x, &om, w, b, cfg, Some(offset_max), &y, r0, addend);
         }
         y
     }
 
     /// Runs `range` of the plan's steps over images of `h` x `w` on `vals` (holding what they
     /// read), freeing each value after its last reader; deformable convs record max |offset| in
-    /// `stats`.
+    /// `stats`. In a band of stage B, `r0` is the band's first row in the tile: concats read
+    /// the tile's whole values (`StageSplit::whole`), taller than the band, from there.
     fn run_steps(
         &self,
         vals: &mut [Option<Tensor>],
         range: std::ops::Range<usize>,
         blocked: &[bool],
         stats: &Tensor,
-        (h, w_px): (usize, usize),
+        (r0, h, w_px): (usize, usize, usize),
     ) {
         for i in range {
             let s = &self.steps[i];
@@ -518,17 +549,24 @@ impl InferNet {
                     slot,
                     packed: true,
                     pred: Some(p),
+                    add,
                     ..
-                } => vec![self.banded_deform(v(0), p, w, b.as_ref(), *cfg, (stats, *slot))],
+                } => {
+                    let addend = add.then(|| v(1));
+                    let offset_max = (stats, *slot);
+                    vec![self.banded_deform(v(0), p, (w, b.as_ref()), *cfg, offset_max, addend)]
+                }
                 Op::Deform {
                     w,
                     b,
                     cfg,
                     slot,
                     packed: true,
+                    add,
                     ..
                 } => {
                     let offset_max = Some((stats, *slot));
+                    let addend = add.then(|| v(2));
                     vec![deform_conv2d_packed_raw(
                         v(0),
                         v(1),
@@ -536,6 +574,7 @@ impl InferNet {
                         b.as_ref(),
                         *cfg,
                         offset_max,
+                        addend,
                     )]
                 }
                 Op::Act(Act::Relu) => vec![ew::leaky_relu_raw(v(0), 0.0)],
@@ -543,9 +582,11 @@ impl InferNet {
                 Op::Add => vec![ew::add_raw(v(0), v(1))],
                 Op::Sub => vec![ew::sub_raw(v(0), v(1))],
                 Op::Sigmoid => vec![ew::sigmoid_raw(v(0))],
-                Op::Concat => {
-                    let xs: Vec<&Tensor> = (0..s.inputs.len()).map(v).collect();
-                    vec![concat::concat_raw(&xs)]
+                Op::Concat { act } => {
+                    let xs: Vec<(&Tensor, usize)> = (0..s.inputs.len())
+                        .map(|j| (v(j), if v(j).shape()[2] > h { r0 } else { 0 }))
+                        .collect();
+                    vec![concat::concat_rows_act_raw(&xs, h, *act)]
                 }
                 Op::Split(sizes) => concat::split_raw(v(0), sizes),
             };

@@ -20,7 +20,8 @@ crate::uniform! {
         src_off: u32,
         dst_stride: u32,
         dst_off: u32,
-        _pad: [u32; 2],
+        leaky: u32,
+        slope: f32,
     }
 }
 
@@ -94,7 +95,8 @@ fn copy_channels(src: &Tensor, src_c: usize, dst: &Tensor, dst_c: usize, len: us
         src_off: (src_c * hw) as u32,
         dst_stride: (cd * hw) as u32,
         dst_off: (dst_c * hw) as u32,
-        _pad: [0; 2],
+        leaky: 0,
+        slope: 0.0,
     };
     launch(("copy_blocks", "copy_blocks4"), p, blk, src, dst);
 }
@@ -122,6 +124,52 @@ pub fn concat_raw(xs: &[&Tensor]) -> Tensor {
         let c = x.shape()[1];
         copy_channels(x, 0, &out, off, c);
         off += c;
+    }
+    out
+}
+
+/// Inference's fused concat (src/eval/infer/concat_act.rs): `[N, C_i, H_i, W]` inputs joined
+/// along the channels into `[N, sum C_i, rows, W]`, input i read from its row `xs[i].1` on (a
+/// band of the tile it was computed on, or 0 for a value of the band's own height), with
+/// LeakyReLU of slope `act` on the way where given (ReLU: 0; elementwise's formula, so the same
+/// values as a separate activation pass). One copy launch per input and image.
+pub fn concat_rows_act_raw(xs: &[(&Tensor, usize)], rows: usize, act: Option<f32>) -> Tensor {
+    assert!(!xs.is_empty(), "concat of nothing");
+    let first = xs[0].0.shape();
+    let mut c_total = 0;
+    for &(x, r0) in xs {
+        let s = x.shape();
+        dims("concat_rows", x);
+        assert!(
+            s.len() == 4 && s[0] == first[0] && s[3] == first[3] && r0 + rows <= s[2],
+            "concat_rows: rows [{r0}, {}) of {s:?} beside {first:?}",
+            r0 + rows
+        );
+        c_total += s[1];
+    }
+    let (n, w) = (first[0], first[3]);
+    let out = Tensor::empty(xs[0].0.gpu(), &[n, c_total, rows, w]);
+    dims("concat_rows", &out);
+    let blk = rows * w;
+    let mut c0 = 0;
+    for &(x, r0) in xs {
+        let (c, h) = (x.shape()[1], x.shape()[2]);
+        for b in 0..n {
+            let p = Params {
+                nb: c as u32,
+                blk: blk as u32,
+                src_stride: (h * w) as u32,
+                src_off: ((b * c * h + r0) * w) as u32,
+                dst_stride: blk as u32,
+                dst_off: ((b * c_total + c0) * blk) as u32,
+                leaky: act.is_some() as u32,
+                slope: act.unwrap_or(0.0),
+            };
+            if c * blk > 0 {
+                launch(("copy_blocks", "copy_blocks4"), p, blk, x, &out);
+            }
+        }
+        c0 += c;
     }
     out
 }
@@ -162,7 +210,8 @@ pub fn channel_slice_backward(gy: &Tensor, x_shape: &[usize], start: usize) -> T
             src_off: 0,
             dst_stride: (x_shape[1] * hw) as u32,
             dst_off: (start * hw) as u32,
-            _pad: [0; 2],
+            leaky: 0,
+            slope: 0.0,
         };
         launch(("pad_blocks", "pad_blocks4"), p, x_shape[1] * hw, gy, &out);
     }
@@ -194,7 +243,8 @@ pub fn row_band_raw(x: &Tensor, r0: usize, r1: usize) -> Tensor {
             src_off: (r0 * w) as u32,
             dst_stride: blk as u32,
             dst_off: 0,
-            _pad: [0; 2],
+            leaky: 0,
+            slope: 0.0,
         };
         launch(("copy_blocks", "copy_blocks4"), p, blk, x, &out);
     }
@@ -220,7 +270,8 @@ pub fn row_band_backward(gy: &Tensor, x_shape: &[usize], r0: usize) -> Tensor {
             src_off: 0,
             dst_stride: (h * w) as u32,
             dst_off: (r0 * w) as u32,
-            _pad: [0; 2],
+            leaky: 0,
+            slope: 0.0,
         };
         launch(("pad_blocks", "pad_blocks4"), p, h * w, gy, &out);
     }

@@ -1,7 +1,9 @@
 //! Building an [`InferNet`] from the exported graph: each ONNX node becomes a draft step, the
-//! eval-mode simplifications (shared activations, BN folded into its conv, the packed deformable
-//! inputs of infer/packed_deform.rs, the split concat of infer/split_concat.rs) rewrite the
-//! drafts, and `finish` uploads the weights and works out when each value can be freed.
+//! eval-mode simplifications (shared activations, BN folded into its conv, the activated concats
+//! of infer/concat_act.rs, the split concat of infer/split_concat.rs, the packed deformable
+//! inputs of infer/packed_deform.rs, the predictors of infer/band_predictor.rs, the fused Adds of
+//! infer/deform_add.rs) rewrite the drafts, and `finish` uploads the weights and works out when
+//! each value can be freed.
 
 use super::{InferNet, Op, Step};
 use crate::eval::infer_graph::{AttrValue, GraphProto, NodeProto};
@@ -30,6 +32,8 @@ pub(super) enum Draft {
         /// With `packed`: the predictor conv, computed by this step from x in row bands where
         /// its output would not fit one binding (infer/band_predictor.rs).
         pred: Option<PredDraft>,
+        /// The last input is added in the store (infer/deform_add.rs).
+        add: bool,
     },
     /// Eval-mode BN as y = x * scale + shift.
     Affine {
@@ -40,7 +44,11 @@ pub(super) enum Draft {
     Add,
     Sub,
     Sigmoid,
-    Concat,
+    /// With `act`, LeakyReLU of that slope (ReLU: 0) applied by the copies
+    /// (infer/concat_act.rs).
+    Concat {
+        act: Option<f32>,
+    },
     Split(Vec<usize>),
 }
 
@@ -229,6 +237,7 @@ impl InferNet {
                             cfg,
                             packed: false,
                             pred: None,
+                            add: false,
                         },
                         ins,
                         vec![cout],
@@ -292,7 +301,7 @@ impl InferNet {
                         .map(|s| value(s))
                         .collect::<anyhow::Result<Vec<_>>>()?;
                     let c = ins.iter().map(|&i| widths[i]).sum();
-                    (Draft::Concat, ins, vec![c])
+                    (Draft::Concat { act: None }, ins, vec![c])
                 }
                 "Split" => {
                     anyhow::ensure!(attr_int(n, "axis", 0)? == 1, "{}: axis", n.name);
@@ -377,7 +386,7 @@ impl InferNet {
             if readers(&drafts, output, x) != 1
                 || !matches!(
                     drafts[pi].op,
-                    Draft::Conv { add: false, .. } | Draft::Deform { .. }
+                    Draft::Conv { add: false, .. } | Draft::Deform { add: false, .. }
                 )
             {
                 continue;
@@ -450,6 +459,7 @@ impl InferNet {
         }
         apply_renames(&mut drafts, &rename, &mut output);
         let mut widths = widths;
+        super::concat_act::fuse_concat_act(&mut drafts, output);
         super::split_concat::split_concat(&mut drafts, &mut widths, output);
         super::packed_deform::pack_deform_inputs(&mut drafts, output);
         let banded = if crate::ops::subgroup_kernels(gpu) {
@@ -457,6 +467,7 @@ impl InferNet {
         } else {
             0
         };
+        super::deform_add::fuse_deform_add(&mut drafts, output);
         let values = widths.len();
         let mut deform_count = 0;
         let mut steps = Vec::new();
@@ -486,10 +497,12 @@ impl InferNet {
                     cfg,
                     packed,
                     pred,
+                    add,
                 } => {
                     deform_count += 1;
                     Op::Deform {
                         packed,
+                        add,
                         pred: pred.map(|p| super::Pred {
                             k: p.w.0[2],
                             b: p.b.map(|b| up(&[p.w.0[0]], &b)),
@@ -519,7 +532,7 @@ impl InferNet {
                 Draft::Add => Op::Add,
                 Draft::Sub => Op::Sub,
                 Draft::Sigmoid => Op::Sigmoid,
-                Draft::Concat => Op::Concat,
+                Draft::Concat { act } => Op::Concat { act },
                 Draft::Split(s) => Op::Split(s),
             };
             steps.push(Step {

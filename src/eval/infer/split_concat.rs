@@ -19,7 +19,10 @@ use crate::ops::conv2d::Conv2dCfg;
 /// (concat step, depthwise step, 1x1 step) of the first match.
 fn find(drafts: &[DraftStep], widths: &[usize], output: usize) -> Option<(usize, usize, usize)> {
     for (ci, c) in drafts.iter().enumerate() {
-        if !matches!(c.op, Draft::Concat) || c.outputs.len() != 1 || c.inputs.len() < 2 {
+        if !matches!(c.op, Draft::Concat { act: None })
+            || c.outputs.len() != 1
+            || c.inputs.len() < 2
+        {
             continue;
         }
         let v = c.outputs[0];

@@ -15,11 +15,13 @@
 //! on bands of whole rows of the tile, each sized by B's widest value, holding its kept rows
 //! plus B's own receptive-field radius above and below. B reads only the values A computed that
 //! it needs (the cut: e.g. the cells' outputs and the noisy input), each cut into the band's rows
-//! (ops::concat::row_band_raw). The output is the same: a band's kept pixels depend only on cut
-//! values within B's radius of them, which the band holds and which are exact there (they lie
-//! inside the tile's core plus B's radius, and the tile's margin is A's radius plus B's). Bands
-//! span the tile's full width, so B also computes the tile's side margins; on an image one tile
-//! wide (a megapixel photo) there are none.
+//! (ops::concat::row_band_raw), except those B reads only in concats, which copy the band's
+//! rows of the tile's values themselves (ops::concat::concat_rows_act_raw). The output is the
+//! same: a band's kept pixels depend only on cut values within B's radius of them, which the
+//! band holds and which are exact there (they lie inside the tile's core plus B's radius, and
+//! the tile's margin is A's radius plus B's). Bands span the tile's full width, so B also
+//! computes the tile's side margins; on an image one tile wide (a megapixel photo) there are
+//! none.
 //!
 //! The cut is chosen from the plan alone: among the step indices where B has no deformable conv
 //! and a radius of at most [`MAX_STAGE_B_RADIUS`], the one whose stage A holds the narrowest
@@ -38,6 +40,9 @@ pub(super) struct StageSplit {
     pub at: usize,
     /// Values computed by A (or the input) that B reads.
     pub cut: Vec<usize>,
+    /// The cut values that B reads only in concats: a band reads their rows in place (the
+    /// concat copies them anyway) instead of a copy of its rows.
+    pub whole: Vec<usize>,
     /// Pixels one pass of each stage may hold.
     pub max_pixels_a: usize,
     pub max_pixels_b: usize,
@@ -85,9 +90,19 @@ pub(super) fn choose(
         if widest_a >= widest_b || best.as_ref().is_some_and(|(w, _)| *w < widest_a) {
             continue;
         }
+        let whole = cut
+            .iter()
+            .copied()
+            .filter(|v| {
+                b.iter()
+                    .filter(|s| s.inputs.contains(v))
+                    .all(|s| matches!(s.op, Op::Concat { .. }))
+            })
+            .collect();
         let split = StageSplit {
             at,
             cut,
+            whole,
             max_pixels_a: (binding / widest_a).max(1),
             max_pixels_b: (binding / widest_b).max(1),
             radius_b,

@@ -49,9 +49,10 @@ pub(super) fn applies(g: &Geom, gpu: &Gpu) -> bool {
 /// Positions (all images) from which the direct forward is used without forcing.
 const MIN_POSITIONS: usize = 16 * 1024;
 
-/// y = deform_conv2d(x, offset, mask, w, b) in `ceil(Cout / PER_PASS)` passes over all images.
-/// With a packed `g`, `offset` is DCNv2's predictor output (offsets, then mask logits) and
-/// `mask` the same tensor: see [`deform_conv2d_packed_raw`], also for `offset_max`.
+/// y = deform_conv2d(x, offset, mask, w, b) (+ `addend`, y's shape, added in the store) in
+/// `ceil(Cout / PER_PASS)` passes over all images. With a packed `g`, `offset` is DCNv2's
+/// predictor output (offsets, then mask logits) and `mask` the same tensor: see
+/// [`deform_conv2d_packed_raw`], also for `offset_max`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward(
     g: &Geom,
@@ -63,6 +64,7 @@ pub(super) fn forward(
     y: &Tensor,
     offset_max: Option<(&Tensor, usize)>,
     band: Option<(usize, usize)>,
+    addend: Option<&Tensor>,
 ) {
     // Output rows r0 .. r0 + rows, from offsets and mask logits of those rows only.
     let (r0, rows) = band.unwrap_or((0, g.hout));
@@ -75,6 +77,15 @@ pub(super) fn forward(
     let mut p = GeoParams::new(g, &c);
     (p.om_np, p.om_p0) = (c.np as u32, c.p0 as u32);
     p.has_bias = b.is_some() as u32;
+    if let Some(a) = addend {
+        assert!(
+            a.shape() == y.shape(),
+            "deform_conv2d: addend {:?} for output {:?}",
+            a.shape(),
+            y.shape()
+        );
+        p.has_add = 1;
+    }
     if let Some((stats, slot)) = offset_max {
         assert!(
             slot < stats.numel(),
@@ -87,7 +98,7 @@ pub(super) fn forward(
     let m = mask.map_or(o, |m| m.buffer());
     let scratch = Tensor::empty(gpu, &[1]);
     let s = scratch.buffer();
-    // Bindings 1..=17 of deform_conv_sg.wgsl; those direct4 does not read get stand-ins.
+    // Bindings 1..=18 of deform_conv_sg.wgsl; those direct4 does not read get stand-ins.
     let bufs = [
         o,
         m,
@@ -106,6 +117,7 @@ pub(super) fn forward(
         b.map_or(w.buffer(), |b| b.buffer()),
         y.buffer(),
         offset_max.map_or(s, |(t, _)| t.buffer()),
+        addend.map_or(o, |a| a.buffer()),
     ];
     for o0 in (0..g.cout).step_by(PER_PASS) {
         p.o0 = o0 as u32;
@@ -121,6 +133,8 @@ pub(super) fn forward(
 /// first, then [`deform_conv2d_raw`]. With `offset_max = (stats, slot)`, max |offset| of the
 /// call is max-ed into `stats[slot]` (inference bounds its tiles' offsets with it; direct4
 /// records it from the loads it makes anyway, elsewhere [`absmax_into`] reads the offsets).
+/// With `addend` (the output's shape), y + addend is returned, as an Add op after it would give:
+/// the direct path adds it in its store (inference's fused Add, src/eval/infer/deform_add.rs).
 pub fn deform_conv2d_packed_raw(
     x: &Tensor,
     om: &Tensor,
@@ -128,6 +142,7 @@ pub fn deform_conv2d_packed_raw(
     b: Option<&Tensor>,
     cfg: DeformCfg,
     offset_max: Option<(&Tensor, usize)>,
+    addend: Option<&Tensor>,
 ) -> Tensor {
     let g = Geom::packed(x.shape(), om.shape(), w.shape(), b.map(|b| b.shape()), cfg);
     let taps = g.og() * g.kk();
@@ -135,7 +150,7 @@ pub fn deform_conv2d_packed_raw(
     if applies(&g, gpu) {
         g.check_bindable(gpu);
         let y = Tensor::empty(gpu, &g.out_shape());
-        forward(&g, x, om, Some(om), w, b, &y, offset_max, None);
+        forward(&g, x, om, Some(om), w, b, &y, offset_max, None, addend);
         return y;
     }
     let parts = concat::split_raw(om, &[2 * taps, taps]);
@@ -143,14 +158,19 @@ pub fn deform_conv2d_packed_raw(
         absmax_into(&parts[0], stats, slot);
     }
     let mask = ew::sigmoid_raw(&parts[1]);
-    deform_conv2d_raw(x, &parts[0], Some(&mask), w, b, cfg)
+    let y = deform_conv2d_raw(x, &parts[0], Some(&mask), w, b, cfg);
+    match addend {
+        Some(a) => ew::add_raw(&y, a),
+        None => y,
+    }
 }
 
 /// Rows `r0 .. r0 + rows` of [`deform_conv2d_packed_raw`]'s output, written into `y` (the whole
 /// output, [N, Cout, H', W']), from `om`, the predictor output of those rows only ([N,
 /// 3*og*kh*kw, rows, W'], e.g. `conv2d_raw_rows`). The sampling still reads all of x, as the
 /// offsets may reach. Only the direct forward does this: it needs 8-lane subgroups, one weight
-/// group, and the band's first position and position count in fours.
+/// group, and the band's first position and position count in fours. `addend` (y's shape) as in
+/// [`deform_conv2d_packed_raw`]: its rows of the band are added.
 #[allow(clippy::too_many_arguments)]
 pub fn deform_conv2d_packed_rows_raw(
     x: &Tensor,
@@ -161,6 +181,7 @@ pub fn deform_conv2d_packed_rows_raw(
     offset_max: Option<(&Tensor, usize)>,
     y: &Tensor,
     r0: usize,
+    addend: Option<&Tensor>,
 ) {
     let s = om.shape();
     assert!(
@@ -196,5 +217,16 @@ pub fn deform_conv2d_packed_rows_raw(
             t.numel()
         );
     }
-    forward(&g, x, om, Some(om), w, b, y, offset_max, Some((r0, rows)));
+    forward(
+        &g,
+        x,
+        om,
+        Some(om),
+        w,
+        b,
+        y,
+        offset_max,
+        Some((r0, rows)),
+        addend,
+    );
 }

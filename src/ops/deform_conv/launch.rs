@@ -57,6 +57,8 @@ crate::uniform! {
         /// it holds (a band of rows; direct.rs). The whole output: hout * wout and 0.
         pub om_np: u32,
         pub om_p0: u32,
+        /// `direct4`: an addend of the output's shape is added in the store.
+        pub has_add: u32,
     }
 }
 
@@ -107,6 +109,7 @@ impl GeoParams {
             count_dx: 0,
             om_np: u(g.hout * g.wout),
             om_p0: 0,
+            has_add: 0,
         }
     }
 
