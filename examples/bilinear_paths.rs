@@ -150,6 +150,32 @@ fn from_quads(@builtin(global_invocation_id) g: vec3<u32>) {
   out[g.x] = s;
 }
 
+// The four corners of each channel by `textureGather` (one component per call: exact texel
+// values on any device), zeroed outside the image and blended with the shader's weights.
+@compute @workgroup_size(64)
+fn from_gather(@builtin(global_invocation_id) g: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  let size = vec2<f32>(f32(W), f32(H));
+  for (var k = 0u; k < 64u; k++) {
+    let q = corners(pos(g.x, k));
+    // The footprint's centre: (x0 + 1, y0 + 1) in texel units, well inside the texel pick.
+    let c = vec2<f32>(f32(q.x0) + 1.0, f32(q.y0) + 1.0) / size;
+    let in00 = inside(q.y0, q.x0);
+    let in01 = inside(q.y0, q.x0 + 1);
+    let in10 = inside(q.y0 + 1, q.x0);
+    let in11 = inside(q.y0 + 1, q.x0 + 1);
+    // textureGather's order: (x0, y1), (x1, y1), (x1, y0), (x0, y0).
+    let t0 = textureGather(0, tex, near, c);
+    let t1 = textureGather(1, tex, near, c);
+    let t2 = textureGather(2, tex, near, c);
+    let t3 = textureGather(3, tex, near, c);
+    let w = q.w * vec4<f32>(f32(in00), f32(in01), f32(in10), f32(in11));
+    s += vec4<f32>(dot(w, vec4<f32>(t0.w, t0.z, t0.x, t0.y)), dot(w, vec4<f32>(t1.w, t1.z, t1.x, t1.y)),
+                   dot(w, vec4<f32>(t2.w, t2.z, t2.x, t2.y)), dot(w, vec4<f32>(t3.w, t3.z, t3.x, t3.y)));
+  }
+  out[g.x] = s;
+}
+
 // Probe (sums wrong): every lane samples lane 0's positions, the corner index made uniform by a
 // subgroup broadcast, to see whether lavapipe then loads once for the subgroup.
 @compute @workgroup_size(64)
@@ -378,6 +404,7 @@ fn main() -> anyhow::Result<()> {
         "from_quads",
         "from_shared",
         "from_bcast",
+        "from_gather",
     ] {
         let pipeline = raw_wgpu::pipeline(device, &pipeline_layout, &module, entry);
         let groups = INVOCATIONS / 64;
@@ -410,5 +437,6 @@ fn main() -> anyhow::Result<()> {
     println!("max |buffer - texture| over the sums: {:e}", from_buffer(1));
     println!("max |buffer - quads| over the sums: {:e}", from_buffer(4));
     println!("max |buffer - shared| over the sums: {:e}", from_buffer(5));
+    println!("max |buffer - gather| over the sums: {:e}", from_buffer(7));
     Ok(())
 }
