@@ -9,9 +9,10 @@
 //! from a window of the planes that each workgroup first copies into workgroup memory
 //! (`from_shared`); and, as a probe whose sums are wrong, with the corner indices made
 //! subgroup-uniform by `subgroupBroadcast` (`from_bcast`: whether the driver then loads once per
-//! subgroup; lavapipe does not, it still loads lane by lane). Each invocation takes 64 samples
-//! near its own pixel, as a deformable conv's taps are; the kernels write their sums, and the
-//! program prints the time per dispatch and how far the two paths' sums are apart.
+//! subgroup; lavapipe does not, it still loads lane by lane); and one `textureGather` per
+//! channel for its four corners (`from_gather`, exact on any device). Each invocation takes 64
+//! samples near its own pixel, as a deformable conv's taps are; the kernels write their sums,
+//! and the program prints the time per dispatch and how far the paths' sums are apart.
 //!
 //! Why: on lavapipe every storage load with a computed index runs lane by lane with a bounds
 //! check (docs/perf-log.md, "Load paths on lavapipe"), and the deformable conv takes 16 of them
