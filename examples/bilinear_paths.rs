@@ -71,17 +71,32 @@ fn ld(c: u32, y: i32, x: i32) -> f32 {
   return select(0.0, xs[(c * H + u32(select(0, y, ok))) * W + u32(select(0, x, ok))], ok);
 }
 
+// Corner (y, x) of channel c from the storage buffer, or with `in_window` (a constant per entry
+// point) from the workgroup's window (from_shared, below; y and x relative to it).
+fn corner(in_window: bool, c: u32, y: i32, x: i32) -> f32 {
+  if (in_window) {
+    return wld(c, y, x);
+  }
+  return ld(c, y, x);
+}
+
+// The four channels of one sample: each channel's footprint (top-left corner (y0, x0)) blended
+// with q's weights.
+fn blend_loads(in_window: bool, q: Corners, y0: i32, x0: i32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  for (var c = 0u; c < 4u; c++) {
+    v[c] = q.w.x * corner(in_window, c, y0, x0) + q.w.y * corner(in_window, c, y0, x0 + 1)
+         + q.w.z * corner(in_window, c, y0 + 1, x0) + q.w.w * corner(in_window, c, y0 + 1, x0 + 1);
+  }
+  return v;
+}
+
 @compute @workgroup_size(64)
 fn from_buffer(@builtin(global_invocation_id) g: vec3<u32>) {
   var s = vec4<f32>(0.0);
   for (var k = 0u; k < 64u; k++) {
     let q = corners(pos(g.x, k));
-    var v = vec4<f32>(0.0);
-    for (var c = 0u; c < 4u; c++) {
-      v[c] = q.w.x * ld(c, q.y0, q.x0) + q.w.y * ld(c, q.y0, q.x0 + 1)
-           + q.w.z * ld(c, q.y0 + 1, q.x0) + q.w.w * ld(c, q.y0 + 1, q.x0 + 1);
-    }
-    s += v;
+    s += blend_loads(false, q, q.y0, q.x0);
   }
   out[g.x] = s;
 }
@@ -184,14 +199,7 @@ fn from_bcast(@builtin(global_invocation_id) g: vec3<u32>) {
   var s = vec4<f32>(0.0);
   for (var k = 0u; k < 64u; k++) {
     let q = corners(pos(g.x, k));
-    let y0 = subgroupBroadcast(q.y0, 0u);
-    let x0 = subgroupBroadcast(q.x0, 0u);
-    var v = vec4<f32>(0.0);
-    for (var c = 0u; c < 4u; c++) {
-      v[c] = q.w.x * ld(c, y0, x0) + q.w.y * ld(c, y0, x0 + 1)
-           + q.w.z * ld(c, y0 + 1, x0) + q.w.w * ld(c, y0 + 1, x0 + 1);
-    }
-    s += v;
+    s += blend_loads(false, q, subgroupBroadcast(q.y0, 0u), subgroupBroadcast(q.x0, 0u));
   }
   out[g.x] = s;
 }
@@ -222,14 +230,7 @@ fn from_shared(@builtin(global_invocation_id) g: vec3<u32>,
   var s = vec4<f32>(0.0);
   for (var k = 0u; k < 64u; k++) {
     let q = corners(pos(g.x, k));
-    let y = q.y0 - y_base;
-    let x = q.x0 - x_base;
-    var v = vec4<f32>(0.0);
-    for (var c = 0u; c < 4u; c++) {
-      v[c] = q.w.x * wld(c, y, x) + q.w.y * wld(c, y, x + 1)
-           + q.w.z * wld(c, y + 1, x) + q.w.w * wld(c, y + 1, x + 1);
-    }
-    s += v;
+    s += blend_loads(true, q, q.y0 - y_base, q.x0 - x_base);
   }
   out[g.x] = s;
 }
