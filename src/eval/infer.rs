@@ -577,8 +577,7 @@ impl InferNet {
                         addend,
                     )]
                 }
-                Op::Act(Act::Relu) => vec![ew::leaky_relu_raw(v(0), 0.0)],
-                Op::Act(Act::Leaky(a)) => vec![ew::leaky_relu_raw(v(0), *a)],
+                Op::Act(a) => vec![ew::leaky_relu_raw(v(0), a.slope())],
                 Op::Add => vec![ew::add_raw(v(0), v(1))],
                 Op::Sub => vec![ew::sub_raw(v(0), v(1))],
                 Op::Sigmoid => vec![ew::sigmoid_raw(v(0))],

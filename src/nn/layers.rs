@@ -19,6 +19,14 @@ pub enum Act {
 }
 
 impl Act {
+    /// The LeakyReLU slope the fused kernels take (ReLU: 0).
+    pub fn slope(self) -> f32 {
+        match self {
+            Act::Relu => 0.0,
+            Act::Leaky(s) => s,
+        }
+    }
+
     pub fn apply(self, t: &mut Tape, x: &Var) -> Var {
         match self {
             Act::Relu => ew::relu(t, x),
@@ -171,11 +179,14 @@ impl BatchNorm {
     /// (`ops::batchnorm::batch_norm_act`).
     pub fn forward_act(&self, t: &mut Tape, p: &Bound, x: &Var, mode: Mode, act: Act) -> Var {
         let affine = self.affine.map(|(g, b)| (p.var(g), p.var(b)));
-        let slope = match act {
-            Act::Relu => 0.0,
-            Act::Leaky(s) => s,
-        };
-        batch_norm_act(t, x, affine, &self.running, mode == Mode::Train, slope)
+        batch_norm_act(
+            t,
+            x,
+            affine,
+            &self.running,
+            mode == Mode::Train,
+            act.slope(),
+        )
     }
 
     /// Eval mode: BatchNormalization with the running statistics (unit scale and zero shift

@@ -17,7 +17,7 @@
 //! `direct4`), for a packed deformable conv whose predictor is a conv of the same x read by
 //! nothing else.
 
-use super::plan::{live_readers as readers, Draft, DraftStep, PredDraft};
+use super::plan::{live_readers as readers, producer, Draft, DraftStep, PredDraft};
 use crate::ops::conv2d::WIDE64_CHANNELS;
 
 /// Rewrites every match in place: the deformable step reads x only and holds the predictor,
@@ -41,7 +41,7 @@ pub(super) fn band_predictors(drafts: &mut [DraftStep], output: usize) -> usize 
         let &[x, om] = drafts[i].inputs.as_slice() else {
             continue;
         };
-        let Some(pi) = drafts.iter().position(|d| d.outputs.contains(&om)) else {
+        let Some(pi) = producer(drafts, om) else {
             continue;
         };
         let fits = match &drafts[pi].op {

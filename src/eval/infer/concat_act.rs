@@ -4,8 +4,7 @@
 //! output concat is followed by the next cell's input ReLU; two of the tiny genotype's three are
 //! read only through it. Same values: the copy applies the activation op's formula.
 
-use super::plan::{live_readers as readers, Draft, DraftStep};
-use crate::nn::layers::Act;
+use super::plan::{live_readers as readers, producer, Draft, DraftStep};
 
 /// Rewrites every match in place: the concat writes the activation's output value and takes its
 /// slope, the activation step is emptied.
@@ -14,11 +13,8 @@ pub(super) fn fuse_concat_act(drafts: &mut [DraftStep], output: usize) {
         let (Draft::Act(a), &[x]) = (&drafts[ai].op, drafts[ai].inputs.as_slice()) else {
             continue;
         };
-        let slope = match a {
-            Act::Relu => 0.0,
-            Act::Leaky(s) => *s,
-        };
-        let Some(ci) = drafts.iter().position(|d| d.outputs == [x]) else {
+        let slope = a.slope();
+        let Some(ci) = producer(drafts, x) else {
             continue;
         };
         if !matches!(drafts[ci].op, Draft::Concat { act: None })

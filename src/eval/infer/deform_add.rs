@@ -4,7 +4,7 @@
 //! a deformable conv, is such an Add (9 of the tiny genotype's 12). Same values: the store adds
 //! the addend to the finished output, as the Add would (float addition commutes).
 
-use super::plan::{live_readers as readers, Draft, DraftStep};
+use super::plan::{live_readers as readers, producer, Draft, DraftStep};
 
 /// Whether deformable step `di`'s output `y` can take in `other` as its addend: `y` is read by
 /// Add step `ai` only, and `other` is computed before step `di` (or is the network's input).
@@ -24,10 +24,7 @@ fn fusable(
             ..
         }
     );
-    let before = drafts
-        .iter()
-        .position(|d| d.outputs.contains(&other))
-        .is_none_or(|p| p < di);
+    let before = producer(drafts, other).is_none_or(|p| p < di);
     packed && y != output && readers(drafts, y) == [ai] && before
 }
 
@@ -40,7 +37,7 @@ pub(super) fn fuse_deform_add(drafts: &mut [DraftStep], output: usize) {
         };
         // The later operand first: of two deformable outputs, the later conv takes the other.
         for (y, other) in [(b, a), (a, b)] {
-            let Some(di) = drafts.iter().position(|d| d.outputs == [y]) else {
+            let Some(di) = producer(drafts, y) else {
                 continue;
             };
             if !fusable(drafts, ai, di, y, other, output) {

@@ -4,11 +4,7 @@
 //! pass disappear where the op's one-pass forward runs (it reads both parts in place) and are
 //! done by the op itself elsewhere. Same values: the op applies the sigmoid op's formula.
 
-use super::plan::{live_readers as readers, Draft, DraftStep};
-
-fn producer(drafts: &[DraftStep], v: usize) -> Option<usize> {
-    drafts.iter().position(|d| d.outputs.contains(&v))
-}
+use super::plan::{live_readers as readers, producer, Draft, DraftStep};
 
 /// (split step, sigmoid step) feeding deformable conv `i`, if the pattern holds.
 fn find(drafts: &[DraftStep], i: usize, output: usize) -> Option<(usize, usize)> {

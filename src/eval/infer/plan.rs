@@ -77,6 +77,11 @@ fn apply_renames(drafts: &mut [DraftStep], rename: &HashMap<usize, usize>, outpu
     }
 }
 
+/// The live draft step that computes value `v`, if any (the network's input has none).
+pub(super) fn producer(drafts: &[DraftStep], v: usize) -> Option<usize> {
+    drafts.iter().position(|d| d.outputs.contains(&v))
+}
+
 /// Live readers of value `v` among the draft steps (emptied steps have no outputs), for the plan
 /// passes in infer/.
 pub(super) fn live_readers(drafts: &[DraftStep], v: usize) -> Vec<usize> {
@@ -430,10 +435,7 @@ impl InferNet {
                 continue;
             }
             if let Draft::Conv { act, .. } = &mut drafts[pi].op {
-                *act = Some(match a {
-                    Act::Relu => 0.0,
-                    Act::Leaky(s) => s,
-                });
+                *act = Some(a.slope());
             }
             rename.insert(drafts[i].outputs[0], x);
             drafts[i].inputs.clear();
