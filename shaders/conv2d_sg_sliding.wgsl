@@ -134,6 +134,98 @@ fn gather1s3v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   gather1s_body(wid, lid, nwg, sid, false, false, true);
 }
 
+// gather1s3v for a depthwise conv (one reduction channel per group, 3x3 taps): the decoder's
+// convs over 128-176 channels at inference. The generic body gives a lane two destination rows
+// of one channel: 4 source rows of 4 vec4 loads each, per-row bookkeeping (which tap rows a
+// source row feeds, weight indices, a loop over one channel), and a workgroup's setup, for 16
+// outputs. Here a lane takes four destination rows: 6 source rows for 32 outputs, written out,
+// with the three tap rows' weights loaded once (lane k holding tap k) and broadcast. Each
+// destination value sums the same products in the same order as gather1s3v (tap rows in turn,
+// taps left to right): results equal to the bit. Grid as gather1s3v over quads of rows.
+struct Acc2 { lo: vec4<f32>, hi: vec4<f32> }
+
+// A source row's window b0 - 1 .. b0 + 8 as the aligned vec4s at b0 - 4 .. b0 + 8.
+struct Win { y0: vec4<f32>, y1: vec4<f32>, y2: vec4<f32>, y3: vec4<f32> }
+
+fn win_at(src0: u32, sy: i32, b0: u32, live: bool) -> Win {
+  let rok = live && sy >= 0 && sy < i32(p.ih);
+  let rowb = src0 + select(0u, u32(sy) * p.iw, rok);
+  let x = i32(b0);
+  return Win(ld4(rowb, rok, x - 4, 0u), ld4(rowb, rok, x, 0u), ld4(rowb, rok, x + 4, 0u),
+             ld4(rowb, rok, x + 8, 0u));
+}
+
+// The three taps of one row (weights w.x, w.y, w.z) added to destination pixels b0 .. b0 + 7.
+fn taps3(acc: Acc2, s: Win, w: vec4<f32>) -> Acc2 {
+  var lo = acc.lo;
+  var hi = acc.hi;
+  lo += w.x * vec4<f32>(s.y0.w, s.y1.xyz);
+  hi += w.x * vec4<f32>(s.y1.w, s.y2.xyz);
+  lo += w.y * s.y1;
+  hi += w.y * s.y2;
+  lo += w.z * vec4<f32>(s.y1.yzw, s.y2.x);
+  hi += w.z * vec4<f32>(s.y2.yzw, s.y3.x);
+  return Acc2(lo, hi);
+}
+
+@compute @workgroup_size(GWG)
+fn gather1s3v_dw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+                 @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sid: u32) {
+  let blk = p.dst_blk != 0u;
+  let flat = select(wid.x + wid.z * nwg.x, wid.y + wid.z * nwg.y, blk);
+  let n = flat / p.chunks;
+  let t = (flat % p.chunks) * GWG + lid.x;
+  let live = flat < p.total && t < (p.rows + 3u) / 4u * p.cols_b;
+  let a = 4u * (t / p.cols_b);
+  let b0 = (t % p.cols_b) * 8u;
+  let oc = select(wid.y, wid.x, blk);
+  let src0 = (min(n, p.n - 1u) * p.cin + oc / p.og) * (p.ih * p.iw);
+  let wk = oc * 9u + min(sid & 7u, 2u);
+  let w0 = broadcast8(wp1[wk]).lo;
+  let w1 = broadcast8(wp1[wk + 3u]).lo;
+  let w2 = broadcast8(wp1[wk + 6u]).lo;
+  // Source row a + tc0y + i is tap row i - j of destination row a + j.
+  let sy = i32(a) + p.tc0y;
+  let zero = Acc2(vec4<f32>(0.0), vec4<f32>(0.0));
+  var r0 = zero;
+  var r1 = zero;
+  var r2 = zero;
+  var r3 = zero;
+  var s = win_at(src0, sy, b0, live);
+  r0 = taps3(r0, s, w0);
+  s = win_at(src0, sy + 1, b0, live);
+  r0 = taps3(r0, s, w1);
+  r1 = taps3(r1, s, w0);
+  s = win_at(src0, sy + 2, b0, live);
+  r0 = taps3(r0, s, w2);
+  r1 = taps3(r1, s, w1);
+  r2 = taps3(r2, s, w0);
+  s = win_at(src0, sy + 3, b0, live);
+  r1 = taps3(r1, s, w2);
+  r2 = taps3(r2, s, w1);
+  r3 = taps3(r3, s, w0);
+  s = win_at(src0, sy + 4, b0, live);
+  r2 = taps3(r2, s, w2);
+  r3 = taps3(r3, s, w1);
+  s = win_at(src0, sy + 5, b0, live);
+  r3 = taps3(r3, s, w2);
+  if (!live) { return; }
+  store4_to(n, oc, a, b0, r0.lo);
+  store4_to(n, oc, a, b0 + 4u, r0.hi);
+  if (a + 1u < p.rows) {
+    store4_to(n, oc, a + 1u, b0, r1.lo);
+    store4_to(n, oc, a + 1u, b0 + 4u, r1.hi);
+  }
+  if (a + 2u < p.rows) {
+    store4_to(n, oc, a + 2u, b0, r2.lo);
+    store4_to(n, oc, a + 2u, b0 + 4u, r2.hi);
+  }
+  if (a + 3u < p.rows) {
+    store4_to(n, oc, a + 3u, b0, r3.lo);
+    store4_to(n, oc, a + 3u, b0 + 4u, r3.hi);
+  }
+}
+
 // Four source values at column sx (a multiple of 4, as is iw) of the row at rowb, zero where the
 // row or the columns lie outside the source.
 fn ld4(rowb: u32, rok: bool, sx: i32, c: u32) -> vec4<f32> {

@@ -379,6 +379,10 @@ fn vec4_rows(entry: &'static str, p: &GatherParams) -> &'static str {
         return entry;
     }
     match (entry, p.tc0x) {
+        // A depthwise conv (one reduction channel per group) four destination rows per lane,
+        // `gather1s3v_dw`: the decoder's 176-channel depthwise conv at 256x256 62-63 -> 52-55
+        // ms CPU per forward on lavapipe (docs/perf-log.md).
+        ("gather1s3", -1) if p.red == 1 && p.kh == 3 => "gather1s3v_dw",
         ("gather1s3", -1) => "gather1s3v",
         // The same for `gather8s5_d2` at padding 4, whose 16-value window is four whole vec4s.
         ("gather8s5_d2", -4) => "gather8s5_d2v",
@@ -450,10 +454,11 @@ pub(super) fn gather(
         p.src_blk == 0 || (wide && p.kh == 1 && p.kw == 1 && p.rows == 1 && p.in_mul == 1),
         "conv2d: pixel-block input only for a 1x1 conv on a wide gather, as one row"
     );
-    let block_rows = if sliding_entry.is_some() {
-        p.rows.div_ceil(2)
-    } else {
-        p.rows
+    // Destination rows per lane: 4 in `gather1s3v_dw`, 2 in the other sliding gathers.
+    let block_rows = match sliding_entry.map(|e| vec4_rows(e, &p)) {
+        Some("gather1s3v_dw") => p.rows.div_ceil(4),
+        Some(_) => p.rows.div_ceil(2),
+        None => p.rows,
     };
     // gather1/8 put one pixel block per invocation (`GWG` of the kernel's file per workgroup),
     // gather32/64 one per workgroup.
