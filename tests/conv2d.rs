@@ -679,3 +679,38 @@ fn wrong_weight_shape_panics_clearly() {
 fn kernel_larger_than_input_panics_clearly() {
     conv2d_out_hw(3, 3, 3, 3, Conv2dCfg::new(1, 0, 2, 1));
 }
+
+/// The depthwise 3x3 conv of image-sized launches (`gather1s3v_dw`, four destination rows per
+/// lane) against the f64 reference and, to the bit, against the two-row gather small launches
+/// take: the same products in the same order. Rows of 4k pixels, row counts that leave 1-3 rows
+/// of the last quad, two images, fused LeakyReLU.
+#[test]
+fn depthwise_four_rows_per_lane_equals_two_rows() {
+    let gpu = gpu();
+    let mut r = rng(83);
+    for (xs, slope) in [
+        ([2, 5, 7, 12], 0.1f32),
+        ([1, 3, 6, 8], 0.0),
+        ([1, 4, 9, 16], 0.2),
+        ([2, 2, 4, 4], 0.1),
+    ] {
+        let c = xs[1];
+        let ws = [c, 1, 3, 3];
+        let cfg = Conv2dCfg::new(1, 1, 1, c);
+        let nx: usize = xs.iter().product();
+        let (xt, x) = upload(&gpu, &xs, &uniform(&mut r, nx, -1.0, 1.0));
+        let (wt, w) = upload(&gpu, &ws, &uniform(&mut r, c * 9, -0.5, 0.5));
+        let (bt, b) = upload(&gpu, &[c], &uniform(&mut r, c, -0.5, 0.5));
+        let four = with_wide64_from(0, || conv2d_raw_act(&xt, &wt, Some(&bt), cfg, Some(slope)));
+        let two = conv2d_raw_act(&xt, &wt, Some(&bt), cfg, Some(slope)).to_vec();
+        let want: Vec<f64> = conv_ref(&x, xs, &w, ws, Some(&b), cfg)
+            .into_iter()
+            .map(|v| if v > 0.0 { v } else { slope as f64 * v })
+            .collect();
+        let four = four.to_vec();
+        assert_close(&format!("{xs:?} four rows"), &four, &want, 1e-5);
+        for (j, (a, t)) in four.iter().zip(&two).enumerate() {
+            assert_eq!(a.to_bits(), t.to_bits(), "{xs:?}: value {j}: {a} vs {t}");
+        }
+    }
+}

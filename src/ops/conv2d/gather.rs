@@ -381,13 +381,21 @@ fn vec4_rows(entry: &'static str, p: &GatherParams) -> &'static str {
     match (entry, p.tc0x) {
         // A depthwise conv (one reduction channel per group) four destination rows per lane,
         // `gather1s3v_dw`: the decoder's 176-channel depthwise conv at 256x256 62-63 -> 52-55
-        // ms CPU per forward on lavapipe (docs/perf-log.md).
-        ("gather1s3", -1) if p.red == 1 && p.kh == 3 => "gather1s3v_dw",
+        // ms CPU per forward on lavapipe (docs/perf-log.md). Image-sized launches only, as
+        // gather64: its first compile added 5-7 s to a search's first step on an empty Mesa
+        // cache, whose 64x64 patches gain little from it.
+        ("gather1s3", -1) if p.red == 1 && p.kh == 3 && image_sized(p) => "gather1s3v_dw",
         ("gather1s3", -1) => "gather1s3v",
         // The same for `gather8s5_d2` at padding 4, whose 16-value window is four whole vec4s.
         ("gather8s5_d2", -4) => "gather8s5_d2v",
         _ => entry,
     }
+}
+
+/// Whether a launch has at least [`WIDE64_PIXELS`] destination pixels (or the tests' lower
+/// bound, [`with_wide64_from`]): the image-sized work of inference.
+fn image_sized(p: &GatherParams) -> bool {
+    (p.n * p.rows * p.cols) as usize >= WIDE64_MIN_PIXELS.with(|c| c.get())
 }
 
 /// `gather8` / `gather16` with each source row's window loaded once per reduction channel
