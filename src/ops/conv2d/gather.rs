@@ -395,7 +395,7 @@ fn vec4_rows(entry: &'static str, p: &GatherParams) -> &'static str {
 /// Whether a launch has at least [`WIDE64_PIXELS`] destination pixels (or the tests' lower
 /// bound, [`with_wide64_from`]): the image-sized work of inference.
 fn image_sized(p: &GatherParams) -> bool {
-    (p.n * p.rows * p.cols) as usize >= WIDE64_MIN_PIXELS.with(|c| c.get())
+    p.n as usize * p.rows as usize * p.cols as usize >= WIDE64_MIN_PIXELS.with(|c| c.get())
 }
 
 /// `gather8` / `gather16` with each source row's window loaded once per reduction channel
