@@ -18,9 +18,10 @@
 //! weight gradient from 10 output channels per group (`wgrad_sg`, conv2d/wgrad.rs). There,
 //! `gather8` also reads the weights in their own layout (one scalar per lane and step, so no
 //! packing pass), and `gather1`/`gather8`/`wgrad8` run 8 invocations per workgroup instead of
-//! 64, so the few pixel blocks of a small image are not padded to 64 lanes. For inference, a
-//! depthwise conv can hand its output to the 1x1 conv reading it as pixel blocks, each 32-pixel
-//! block's channels together (conv2d/blocks.rs).
+//! 64, so the few pixel blocks of a small image are not padded to 64 lanes. A depthwise 3x3 conv
+//! on an image-sized launch gives each lane four destination rows instead of two
+//! (`gather1s3v_dw`). For inference, a depthwise conv can hand its output to the 1x1 conv
+//! reading it as pixel blocks, each 32-pixel block's channels together (conv2d/blocks.rs).
 
 mod blocks;
 pub(crate) mod gather;
