@@ -333,15 +333,10 @@ fn main() -> anyhow::Result<()> {
         ty,
         count: None,
     };
-    let buffer = |read_only| wgpu::BindingType::Buffer {
-        ty: wgpu::BufferBindingType::Storage { read_only },
-        has_dynamic_offset: false,
-        min_binding_size: None,
-    };
     let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: None,
         entries: &[
-            entry(0, buffer(true)),
+            raw_wgpu::storage_entry(0, true),
             entry(
                 1,
                 wgpu::BindingType::Texture {
@@ -354,22 +349,19 @@ fn main() -> anyhow::Result<()> {
                 2,
                 wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
             ),
-            entry(3, buffer(false)),
+            raw_wgpu::storage_entry(3, false),
             entry(
                 4,
                 wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
             ),
-            entry(5, buffer(true)),
+            raw_wgpu::storage_entry(5, true),
         ],
     });
     let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: None,
         layout: &layout,
         entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: storage.as_entire_binding(),
-            },
+            raw_wgpu::buffer_binding(0, &storage),
             wgpu::BindGroupEntry {
                 binding: 1,
                 resource: wgpu::BindingResource::TextureView(&view),
@@ -378,25 +370,15 @@ fn main() -> anyhow::Result<()> {
                 binding: 2,
                 resource: wgpu::BindingResource::Sampler(&sampler),
             },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: out.as_entire_binding(),
-            },
+            raw_wgpu::buffer_binding(3, &out),
             wgpu::BindGroupEntry {
                 binding: 4,
                 resource: wgpu::BindingResource::Sampler(&nearest),
             },
-            wgpu::BindGroupEntry {
-                binding: 5,
-                resource: quad_storage.as_entire_binding(),
-            },
+            raw_wgpu::buffer_binding(5, &quad_storage),
         ],
     });
-    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: None,
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
+    let pipeline_layout = raw_wgpu::pipeline_layout(device, &layout);
     let mut sums: Vec<Vec<f32>> = Vec::new();
     for entry in [
         "from_buffer",

@@ -97,18 +97,9 @@ fn main() -> anyhow::Result<()> {
     let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: None,
         entries: &[
-            storage_entry(0, true),
-            storage_entry(1, true),
-            wgpu::BindGroupLayoutEntry {
-                binding: 2,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
-            },
+            raw_wgpu::storage_entry(0, true),
+            raw_wgpu::storage_entry(1, true),
+            raw_wgpu::buffer_entry(2, wgpu::BufferBindingType::Uniform),
             wgpu::BindGroupLayoutEntry {
                 binding: 3,
                 visibility: wgpu::ShaderStages::COMPUTE,
@@ -119,28 +110,24 @@ fn main() -> anyhow::Result<()> {
                 },
                 count: None,
             },
-            storage_entry(4, false),
+            raw_wgpu::storage_entry(4, false),
         ],
     });
     let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: None,
         layout: &layout,
         entries: &[
-            buffer_binding(0, &storage),
-            buffer_binding(1, &storage),
-            buffer_binding(2, &uniform),
+            raw_wgpu::buffer_binding(0, &storage),
+            raw_wgpu::buffer_binding(1, &storage),
+            raw_wgpu::buffer_binding(2, &uniform),
             wgpu::BindGroupEntry {
                 binding: 3,
                 resource: wgpu::BindingResource::TextureView(&view),
             },
-            buffer_binding(4, &out),
+            raw_wgpu::buffer_binding(4, &out),
         ],
     });
-    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: None,
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
+    let pipeline_layout = raw_wgpu::pipeline_layout(device, &layout);
     for (entry, floats_per_load) in [("scalar", 1), ("vec4s", 4), ("uniform4", 4), ("texel", 4)] {
         let pipeline = raw_wgpu::pipeline(device, &pipeline_layout, &module, entry);
         let run = || raw_wgpu::run_pass(device, queue, &pipeline, &bind, INVOCATIONS / 64, |_| {});
@@ -155,24 +142,4 @@ fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn buffer_binding(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
-    }
 }

@@ -108,53 +108,26 @@ fn main() -> anyhow::Result<()> {
         label: Some("loop_forms"),
         source: wgpu::ShaderSource::Wgsl(shader(steps).into()),
     });
-    let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    };
-    let ro = wgpu::BufferBindingType::Storage { read_only: true };
     let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: None,
         entries: &[
-            entry(0, ro),
-            entry(1, ro),
-            entry(2, wgpu::BufferBindingType::Uniform),
-            entry(3, wgpu::BufferBindingType::Storage { read_only: false }),
+            raw_wgpu::storage_entry(0, true),
+            raw_wgpu::storage_entry(1, true),
+            raw_wgpu::buffer_entry(2, wgpu::BufferBindingType::Uniform),
+            raw_wgpu::storage_entry(3, false),
         ],
     });
     let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: None,
         layout: &layout,
         entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: xs_b.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: wt_b.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: p_b.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: out.as_entire_binding(),
-            },
+            raw_wgpu::buffer_binding(0, &xs_b),
+            raw_wgpu::buffer_binding(1, &wt_b),
+            raw_wgpu::buffer_binding(2, &p_b),
+            raw_wgpu::buffer_binding(3, &out),
         ],
     });
-    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: None,
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
+    let pipeline_layout = raw_wgpu::pipeline_layout(device, &layout);
     let names = ["looped", "looped_const", "straight"];
     let pipes: Vec<_> = names
         .iter()

@@ -86,3 +86,42 @@ pub fn median_ms(mut run: impl FnMut()) -> f64 {
     ms.sort_by(f64::total_cmp);
     ms[ms.len() / 2]
 }
+
+/// A compute-stage layout entry for a buffer binding of type `ty`.
+pub fn buffer_entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// A storage-buffer layout entry.
+pub fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    buffer_entry(binding, wgpu::BufferBindingType::Storage { read_only })
+}
+
+/// The whole of `buffer` at `binding`.
+pub fn buffer_binding(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
+}
+
+/// A pipeline layout of one bind group.
+pub fn pipeline_layout(
+    device: &wgpu::Device,
+    group: &wgpu::BindGroupLayout,
+) -> wgpu::PipelineLayout {
+    device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: None,
+        bind_group_layouts: &[Some(group)],
+        immediate_size: 0,
+    })
+}
