@@ -26,7 +26,12 @@ first touch of new buffers) against the first run of a fresh ORT session (built 
 timer, as always); and steady, the median of N further images in the same process against the
 median of N runs of that session after two more untimed ones (ORT's time falls over its first
 runs: 9.7, 10.4, 6.2, 6.1 s for the 1 MP tiny model, 2026-12-06, machine A). hinas gets the
-image N + 1 times in one command (copies under other names). Needs numpy and onnxruntime.
+image N + 1 times in one command (copies under other names). It also prints each side's CPU
+seconds per image (hinas: the whole process, lavapipe's threads included, read from /proc as each
+image's line appears; ORT: this process during `run`) and their steady ratio: on a shared host
+a slow minute stretches the wall clock of whichever side it falls on, while the CPU seconds
+leave out the time the host did not schedule us. Needs numpy and onnxruntime; the CPU reading
+needs Linux.
 """
 import argparse
 import json
@@ -79,9 +84,17 @@ def run_hinas(args, image, outdir):
     return secs, cpu, os.path.join(outdir, f"{stem}_denoised.safetensors"), tiling
 
 
+def process_cpu_seconds(pid):
+    """User + system CPU seconds of process `pid`, all its threads, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_hinas_many(args, image, outdir, copies):
-    """hinas on `copies` copies of `image` in one process: each copy's seconds (from --json) and
-    the last copy's raw output."""
+    """hinas on `copies` copies of `image` in one process: each copy's wall and CPU seconds and
+    the last copy's raw output. The CPU seconds of a copy are the process's between the line of
+    the previous copy (or the start) and its own: the first also holds start-up and model load."""
     stem, ext = os.path.splitext(os.path.basename(image))
     paths = []
     for k in range(copies):
@@ -89,28 +102,42 @@ def run_hinas_many(args, image, outdir, copies):
         shutil.copyfile(image, path)
         paths.append(path)
     cmd = [args.hinas, "denoise", "--model", args.model, "--out", outdir, "--raw-out", outdir,
-           "--force", "--json"] + paths
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"hinas failed: {p.stderr.strip() or p.stdout.strip()}")
-    secs = [im["seconds"] for im in json.loads(p.stdout)["images"]]
+           "--force"] + paths
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    secs, cpus, last_cpu = [], [], 0.0
+    for line in p.stdout:
+        # "IN (WxH) -> OUT (...) in 12.34 s", one per image as it finishes.
+        m = re.search(r" in ([0-9.]+) s$", line.strip())
+        if not m:
+            continue
+        try:
+            cpu = process_cpu_seconds(p.pid)
+        except OSError:  # exited between the line and the read; the last copy has no reading
+            cpu = float("nan")
+        secs.append(float(m.group(1)))
+        cpus.append(cpu - last_cpu)
+        last_cpu = cpu
+    err = p.stderr.read()
+    if p.wait() != 0 or len(secs) != copies:
+        raise SystemExit(f"hinas failed: {err.strip()}")
     last = os.path.splitext(os.path.basename(paths[-1]))[0]
-    return secs, os.path.join(outdir, f"{last}_denoised.safetensors")
+    return secs, cpus, os.path.join(outdir, f"{last}_denoised.safetensors")
 
 
 def cold_and_steady(args, image, tmp, ort, so, np):
     """One image both ways (module docs); returns the max |hinas - ORT| of the last outputs."""
     n = args.cold_and_steady
-    secs, raw = run_hinas_many(args, image, tmp, n + 1)
+    secs, cpus, raw = run_hinas_many(args, image, tmp, n + 1)
     case = read_safetensors(raw, np)
     x = case["input"]
     sess = ort.InferenceSession(args.onnx, so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
-    times = []
+    times, ort_cpus = [], []
     for _ in range(n + 3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         y = sess.run(None, {name: x})[0]
         times.append(time.perf_counter() - t0)
+        ort_cpus.append(time.process_time() - c0)
     del sess
     err = float(np.abs(y - case["denoised"]).max())
     hc, hs = secs[0], statistics.median(secs[1:])
@@ -121,6 +148,13 @@ def cold_and_steady(args, image, tmp, ort, so, np):
     print(f"COLD {tag}: hinas {hc:.2f} s, ORT {oc:.2f} s, hinas/ORT {hc / oc:.2f}")
     print(f"STEADY {tag}: hinas median {hs:.2f} s, ORT median {os_:.2f} s, hinas/ORT "
           f"{hs / os_:.2f}, max |diff| {err:.2e}", flush=True)
+    # The last copy's reading may be missing (nan) if the process exited first.
+    hcs = statistics.median([c for c in cpus[1:] if c == c])
+    ocs = statistics.median(ort_cpus[3:])
+    print(f"CPU s per image: hinas {', '.join(f'{c:.1f}' for c in cpus)}; ORT "
+          f"{', '.join(f'{c:.1f}' for c in ort_cpus)}")
+    print(f"STEADY CPU {tag}: hinas median {hcs:.1f} s, ORT median {ocs:.1f} s, hinas/ORT "
+          f"{hcs / ocs:.2f}", flush=True)
     return err
 
 
