@@ -204,7 +204,7 @@ impl Variant {
     /// groups: groups x reduction channels x taps.
     pub(super) fn for_launch(gpu: &Gpu, og: usize, fan: usize, pixels: usize) -> Variant {
         let sg = subgroup_kernels(gpu);
-        let wide64 = pixels >= WIDE64_MIN_PIXELS.with(|c| c.get());
+        let wide64 = image_sized(pixels);
         let w56 = Variant::Wide56;
         let fits_uniform = packed_floats(w56.r(), w56.slot(), og, fan) <= UNIFORM_WEIGHT_FLOATS;
         match og {
@@ -325,7 +325,7 @@ pub(super) fn pieces(gpu: &Gpu, og: usize, fan: usize, pixels: usize) -> Vec<Pie
     };
     let (full, rest) = (og / block * block, og % block);
     // Split only where the rest leaves at least half the last workgroup idle.
-    if full == 0 || rest == 0 || rest * 2 > block || pixels < WIDE64_MIN_PIXELS.with(|c| c.get()) {
+    if full == 0 || rest == 0 || rest * 2 > block || !image_sized(pixels) {
         return whole;
     }
     let narrow = if rest > 16 {
@@ -384,7 +384,9 @@ fn vec4_rows(entry: &'static str, p: &GatherParams) -> &'static str {
         // ms CPU per forward on lavapipe (docs/perf-log.md). Image-sized launches only, as
         // gather64: its first compile added 5-7 s to a search's first step on an empty Mesa
         // cache, whose 64x64 patches gain little from it.
-        ("gather1s3", -1) if p.red == 1 && p.kh == 3 && image_sized(p) => "gather1s3v_dw",
+        ("gather1s3", -1) if p.red == 1 && p.kh == 3 && image_sized(launch_pixels(p)) => {
+            "gather1s3v_dw"
+        }
         ("gather1s3", -1) => "gather1s3v",
         // The same for `gather8s5_d2` at padding 4, whose 16-value window is four whole vec4s.
         ("gather8s5_d2", -4) => "gather8s5_d2v",
@@ -392,10 +394,16 @@ fn vec4_rows(entry: &'static str, p: &GatherParams) -> &'static str {
     }
 }
 
-/// Whether a launch has at least [`WIDE64_PIXELS`] destination pixels (or the tests' lower
-/// bound, [`with_wide64_from`]): the image-sized work of inference.
-fn image_sized(p: &GatherParams) -> bool {
-    p.n as usize * p.rows as usize * p.cols as usize >= WIDE64_MIN_PIXELS.with(|c| c.get())
+/// Whether `pixels` destination pixels reach [`WIDE64_PIXELS`] (or the tests' lower bound,
+/// [`with_wide64_from`]): the image-sized work of inference, where the large kernels
+/// (`gather64`, `gather56`, `gather1s3v_dw`) pay for their first compile.
+fn image_sized(pixels: usize) -> bool {
+    pixels >= WIDE64_MIN_PIXELS.with(|c| c.get())
+}
+
+/// Destination pixels of a launch, all images.
+fn launch_pixels(p: &GatherParams) -> usize {
+    p.n as usize * p.rows as usize * p.cols as usize
 }
 
 /// `gather8` / `gather16` with each source row's window loaded once per reduction channel
@@ -462,8 +470,9 @@ pub(super) fn gather(
         p.src_blk == 0 || (wide && p.kh == 1 && p.kw == 1 && p.rows == 1 && p.in_mul == 1),
         "conv2d: pixel-block input only for a 1x1 conv on a wide gather, as one row"
     );
+    let sliding_entry = sliding_entry.map(|e| vec4_rows(e, &p));
     // Destination rows per lane: 4 in `gather1s3v_dw`, 2 in the other sliding gathers.
-    let block_rows = match sliding_entry.map(|e| vec4_rows(e, &p)) {
+    let block_rows = match sliding_entry {
         Some("gather1s3v_dw") => p.rows.div_ceil(4),
         Some(_) => p.rows.div_ceil(2),
         None => p.rows,
@@ -483,10 +492,7 @@ pub(super) fn gather(
         "conv2d: an addend only for gather64's forward pass into NCHW"
     );
     let (entry, y) = match v {
-        Variant::One if sliding_entry.is_some() => {
-            (vec4_rows(sliding_entry.unwrap(), &p), p.cout as usize)
-        }
-        Variant::One => ("gather1", p.cout as usize),
+        Variant::One => (sliding_entry.unwrap_or("gather1"), p.cout as usize),
         Variant::Eight => (
             window_entry(gpu, v, &p).map_or("gather8", |e| vec4_rows(e, &p)),
             groups * p.blocks_g as usize,
