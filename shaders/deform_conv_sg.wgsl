@@ -25,6 +25,20 @@ fn wlane(first: u32, lane: u32, ckk: u32, wi: u32) -> f32 {
   return select(0.0, wgt[min(q.o0 + o, q.cout - 1u) * ckk + wi], o < q.on);
 }
 
+// a_j += w_j * v for the 8 output channels whose weights the lanes hold (lane j: w_j).
+fn mac8(w: f32, v: vec4<f32>, a0: ptr<function, vec4<f32>>, a1: ptr<function, vec4<f32>>,
+        a2: ptr<function, vec4<f32>>, a3: ptr<function, vec4<f32>>, a4: ptr<function, vec4<f32>>,
+        a5: ptr<function, vec4<f32>>, a6: ptr<function, vec4<f32>>, a7: ptr<function, vec4<f32>>) {
+  *a0 += subgroupBroadcast(w, 0u) * v;
+  *a1 += subgroupBroadcast(w, 1u) * v;
+  *a2 += subgroupBroadcast(w, 2u) * v;
+  *a3 += subgroupBroadcast(w, 3u) * v;
+  *a4 += subgroupBroadcast(w, 4u) * v;
+  *a5 += subgroupBroadcast(w, 5u) * v;
+  *a6 += subgroupBroadcast(w, 6u) * v;
+  *a7 += subgroupBroadcast(w, 7u) * v;
+}
+
 // The grid has exactly one lane per 4 positions (a multiple of 8), so every lane of a subgroup
 // takes part in the broadcasts; out-of-range lanes compute on clamped indices and store nothing.
 @compute @workgroup_size(8)
@@ -80,64 +94,27 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
       for (var tj = 0u; tj < q.kw; tj++) {
         let tap = ti * q.kw + tj;
         let ch = g * kk + tap;
-        let oi = (b * q.off_cs + 2u * ch) * q.om_np + p - q.om_p0;
-        let dy = offset4[oi / 4u];
-        let dx = offset4[(oi + q.om_np) / 4u];
-        omax = max(omax, max(abs(dy), abs(dx)));
-        var m = vec4<f32>(1.0);
-        if (q.has_mask != 0u) {
-          m = mask4[((b * q.mask_cs + q.mask_c0 + ch) * q.om_np + p - q.om_p0) / 4u];
-          if (q.mask_logits != 0u) {
-            m = vec4<f32>(logistic(m.x), logistic(m.y), logistic(m.z), logistic(m.w));
-          }
-        }
-        let bs = bil_point4_at(at, ti, tj, dy, dx, m);
+        let om = tap_om(b, ch, p);
+        omax = max(omax, max(abs(om.dy), abs(om.dx)));
+        let bs = bil_point4_at(at, ti, tj, om.dy, om.dx, om.m);
         let c0 = g * q.cpg;
         var plane = (b * q.cin + c0) * hw;
         var wi = c0 * kk + tap;
         for (var c = 0u; c < q.cpg; c++) {
           let v = bil_sample4(bs, plane);
           let w0 = wlane(0u, lane, ckk, wi);
-          a0 += subgroupBroadcast(w0, 0u) * v;
-          a1 += subgroupBroadcast(w0, 1u) * v;
-          a2 += subgroupBroadcast(w0, 2u) * v;
-          a3 += subgroupBroadcast(w0, 3u) * v;
-          a4 += subgroupBroadcast(w0, 4u) * v;
-          a5 += subgroupBroadcast(w0, 5u) * v;
-          a6 += subgroupBroadcast(w0, 6u) * v;
-          a7 += subgroupBroadcast(w0, 7u) * v;
+          mac8(w0, v, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7);
           if (q.on > 8u) {
             let w1 = wlane(8u, lane, ckk, wi);
-            a8 += subgroupBroadcast(w1, 0u) * v;
-            a9 += subgroupBroadcast(w1, 1u) * v;
-            a10 += subgroupBroadcast(w1, 2u) * v;
-            a11 += subgroupBroadcast(w1, 3u) * v;
-            a12 += subgroupBroadcast(w1, 4u) * v;
-            a13 += subgroupBroadcast(w1, 5u) * v;
-            a14 += subgroupBroadcast(w1, 6u) * v;
-            a15 += subgroupBroadcast(w1, 7u) * v;
+            mac8(w1, v, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15);
           }
           if (q.on > 16u) {
             let w2 = wlane(16u, lane, ckk, wi);
-            a16 += subgroupBroadcast(w2, 0u) * v;
-            a17 += subgroupBroadcast(w2, 1u) * v;
-            a18 += subgroupBroadcast(w2, 2u) * v;
-            a19 += subgroupBroadcast(w2, 3u) * v;
-            a20 += subgroupBroadcast(w2, 4u) * v;
-            a21 += subgroupBroadcast(w2, 5u) * v;
-            a22 += subgroupBroadcast(w2, 6u) * v;
-            a23 += subgroupBroadcast(w2, 7u) * v;
+            mac8(w2, v, &a16, &a17, &a18, &a19, &a20, &a21, &a22, &a23);
           }
           if (q.on > 24u) {
             let w3 = wlane(24u, lane, ckk, wi);
-            a24 += subgroupBroadcast(w3, 0u) * v;
-            a25 += subgroupBroadcast(w3, 1u) * v;
-            a26 += subgroupBroadcast(w3, 2u) * v;
-            a27 += subgroupBroadcast(w3, 3u) * v;
-            a28 += subgroupBroadcast(w3, 4u) * v;
-            a29 += subgroupBroadcast(w3, 5u) * v;
-            a30 += subgroupBroadcast(w3, 6u) * v;
-            a31 += subgroupBroadcast(w3, 7u) * v;
+            mac8(w3, v, &a24, &a25, &a26, &a27, &a28, &a29, &a30, &a31);
           }
           plane += hw;
           wi += kk;
@@ -151,7 +128,38 @@ fn direct4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     if (lane == 0u) { atomicMax(&offmax[q.off_slot], bitcast<u32>(m)); }
   }
   if (!live) { return; }
-  let base = (b * q.cout + q.o0) * np_img + p;
+  put32((b * q.cout + q.o0) * np_img + p, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12,
+        a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30,
+        a31);
+}
+
+// The offsets (dy, dx) and mask values of positions p .. p + 3 at offset channel ch (group x
+// taps + tap) of image b, read from the predictor output's rows this launch holds.
+struct TapOM { dy: vec4<f32>, dx: vec4<f32>, m: vec4<f32> }
+
+fn tap_om(b: u32, ch: u32, p: u32) -> TapOM {
+  let oi = (b * q.off_cs + 2u * ch) * q.om_np + p - q.om_p0;
+  var r: TapOM;
+  r.dy = offset4[oi / 4u];
+  r.dx = offset4[(oi + q.om_np) / 4u];
+  r.m = vec4<f32>(1.0);
+  if (q.has_mask != 0u) {
+    r.m = mask4[((b * q.mask_cs + q.mask_c0 + ch) * q.om_np + p - q.om_p0) / 4u];
+    if (q.mask_logits != 0u) {
+      r.m = vec4<f32>(logistic(r.m.x), logistic(r.m.y), logistic(r.m.z), logistic(r.m.w));
+    }
+  }
+  return r;
+}
+
+// The pass's output channels o0 .. o0 + on at positions base .. base + 3 of their planes.
+fn put32(base: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>, a4: vec4<f32>,
+         a5: vec4<f32>, a6: vec4<f32>, a7: vec4<f32>, a8: vec4<f32>, a9: vec4<f32>,
+         a10: vec4<f32>, a11: vec4<f32>, a12: vec4<f32>, a13: vec4<f32>, a14: vec4<f32>,
+         a15: vec4<f32>, a16: vec4<f32>, a17: vec4<f32>, a18: vec4<f32>, a19: vec4<f32>,
+         a20: vec4<f32>, a21: vec4<f32>, a22: vec4<f32>, a23: vec4<f32>, a24: vec4<f32>,
+         a25: vec4<f32>, a26: vec4<f32>, a27: vec4<f32>, a28: vec4<f32>, a29: vec4<f32>,
+         a30: vec4<f32>, a31: vec4<f32>) {
   put_out(base, 0u, a0);
   put_out(base, 1u, a1);
   put_out(base, 2u, a2);

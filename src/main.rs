@@ -25,6 +25,8 @@ Environment:
   HINAS_ADAPTER=<text>|<index>  use the GPU adapter whose name contains <text>, or number <index>
                                 as `hinas info` lists them
   HINAS_SUBGROUP_KERNELS=1|0    force the 8-lane subgroup kernels on or off
+  HINAS_TEXTURE_SAMPLING=0      Mesa's software driver: deformable convs sample x from storage
+                                buffers instead of a texture (inference)
   HINAS_PROFILE=1               print GPU time per kernel to stderr at exit
   LP_NUM_THREADS=<n>            Mesa's software driver: its thread count (search and train set 0,
                                 dispatches on its queue thread, for batches of <= 2048 pixels)

@@ -561,21 +561,8 @@ fn packed_predictor_output_matches_split_and_sigmoid() {
     ];
     for (i, c) in cases.iter().enumerate() {
         let inp = inputs(&gpu, c, 60 + i as u64, 3);
-        // Predictor output per image: the offsets, then mask logits in [-4, 4].
         let mut r = rng(70 + i as u64);
-        let (taps, p) = (c.og * c.kk(), c.hout() * c.wout());
-        let logits = uniform(&mut r, c.n * taps * p, -4.0, 4.0);
-        let mut om = Vec::new();
-        for b in 0..c.n {
-            om.extend_from_slice(&inp.off[b * 2 * taps * p..][..2 * taps * p]);
-            om.extend_from_slice(&logits[b * taps * p..][..taps * p]);
-        }
-        let omt = Tensor::from_slice(
-            &gpu,
-            &[c.n, 3 * taps, c.hout(), c.wout()],
-            &om.iter().map(|&v| v as f32).collect::<Vec<_>>(),
-        );
-        let mask: Vec<f64> = logits.iter().map(|&l| 1.0 / (1.0 + (-l).exp())).collect();
+        let (omt, mask) = packed_predictor(&gpu, c, &inp, &mut r);
         let want = reference(c, &inp.x, &inp.off, Some(&mask), &inp.w, inp.b.as_deref());
         let max_offset = inp.off.iter().fold(0.0f64, |m, v| m.max(v.abs())) as f32;
         for direct in [false, true] {
@@ -1063,4 +1050,139 @@ fn packed_op_equals_split_sigmoid_composition_bit_for_bit() {
             }
         }
     }
+}
+
+/// The packed predictor output [N, 3*og*kk, H', W'] (offsets, then mask logits in [-4, 4]) of
+/// `inp`'s offsets, and the mask the logits stand for.
+fn packed_predictor(gpu: &Gpu, c: &Case, inp: &Inputs, r: &mut Rng64) -> (Tensor, Vec<f64>) {
+    let (taps, p) = (c.og * c.kk(), c.hout() * c.wout());
+    let logits = uniform(r, c.n * taps * p, -4.0, 4.0);
+    let mut om = Vec::new();
+    for b in 0..c.n {
+        om.extend_from_slice(&inp.off[b * 2 * taps * p..][..2 * taps * p]);
+        om.extend_from_slice(&logits[b * taps * p..][..taps * p]);
+    }
+    let (omt, _) = upload(gpu, &[c.n, 3 * taps, c.hout(), c.wout()], &om);
+    let mask = logits.iter().map(|&l| 1.0 / (1.0 + (-l).exp())).collect();
+    (omt, mask)
+}
+
+#[test]
+fn texture_sampled_forward_matches_the_reference_and_direct4() {
+    let gpu = gpu();
+    if !gpu.subgroup_kernels() || !gpu.f32_filtering() {
+        println!("skipped: the texture-sampled forward needs lavapipe's f32 linear filtering");
+        return;
+    }
+    // 4 and 8 channels per offset group (one and two texture layers), two passes of output
+    // channels, a batch of two, dilation 2, and offsets reaching 3 pixels past the borders.
+    let cases = [
+        Case {
+            cin: 8,
+            h: 8,
+            w: 12,
+            cout: 8,
+            og: 2,
+            ..BASE
+        },
+        Case {
+            cin: 16,
+            h: 6,
+            w: 8,
+            cout: 20,
+            og: 2,
+            ..BASE
+        },
+        Case {
+            n: 1,
+            cin: 4,
+            h: 9,
+            w: 4,
+            cout: 5,
+            dil: 2,
+            pad: 2,
+            bias: false,
+            ..BASE
+        },
+    ];
+    for (i, c) in cases.iter().enumerate() {
+        let inp = inputs(&gpu, c, 110 + i as u64, 3);
+        let (omt, mask) = packed_predictor(&gpu, c, &inp, &mut rng(120 + i as u64));
+        let want = reference(c, &inp.x, &inp.off, Some(&mask), &inp.w, inp.b.as_deref());
+        let max_offset = inp.off.iter().fold(0.0f64, |m, v| m.max(v.abs())) as f32;
+        let run = |texture: bool, addend: Option<&Tensor>| {
+            let stats = Tensor::from_slice(&gpu, &[2], &[0.0, 0.0]);
+            let y = dc::with_direct_forward(true, || {
+                dc::with_texture_sampling(texture, || {
+                    let (x, w, b) = (&inp.xt, &inp.wt, inp.bt.as_ref());
+                    dc::deform_conv2d_packed_raw(x, &omt, w, b, c.cfg(), Some((&stats, 1)), addend)
+                })
+            });
+            (y.to_vec(), stats.to_vec())
+        };
+        let (sampled, stats) = run(true, None);
+        let (direct, _) = run(false, None);
+        assert_close(&format!("case {i}: texture"), &sampled, &want, 1e-5);
+        let d = sampled
+            .iter()
+            .zip(&direct)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(d < 1e-5, "case {i}: texture and direct4 differ by {d}");
+        // The sampler blends in another order than direct4, so equal bits everywhere would
+        // mean the texture path did not run.
+        assert_ne!(sampled, direct, "case {i}: the texture path did not run");
+        assert_eq!(stats, [0.0, max_offset], "case {i}: max |offset|");
+        let (addend, _) = upload(
+            &gpu,
+            &c.y_shape(),
+            &uniform(&mut rng(7), want.len(), -2.0, 2.0),
+        );
+        let (summed, _) = run(true, Some(&addend));
+        let unfused =
+            elementwise::add_raw(&addend, &Tensor::from_slice(&gpu, &c.y_shape(), &sampled));
+        assert_eq!(summed, unfused.to_vec(), "case {i}: fused addend");
+    }
+}
+
+#[test]
+fn banded_forward_equals_the_whole_output() {
+    let gpu = gpu();
+    if !gpu.subgroup_kernels() {
+        println!("skipped: the banded forward needs the one-pass forward");
+        return;
+    }
+    // Bands of 4 rows and a last band of 2, each with its own predictor rows; on lavapipe the
+    // texture is filled once for all bands.
+    let c = Case {
+        n: 1,
+        cin: 8,
+        h: 10,
+        w: 8,
+        cout: 12,
+        og: 2,
+        ..BASE
+    };
+    let inp = inputs(&gpu, &c, 130, 3);
+    let (omt, _) = packed_predictor(&gpu, &c, &inp, &mut rng(131));
+    let om = omt.to_vec();
+    let (x, w, b) = (&inp.xt, &inp.wt, inp.bt.as_ref());
+    let whole = dc::with_direct_forward(true, || {
+        dc::deform_conv2d_packed_raw(x, &omt, w, b, c.cfg(), None, None).to_vec()
+    });
+    let y = Tensor::empty(&gpu, &c.y_shape());
+    let mut bands = Vec::new();
+    let (chans, wd) = (3 * c.og * c.kk(), c.wout());
+    let predictor = |r0: usize, rows: usize| {
+        bands.push((r0, rows));
+        let part: Vec<f32> = (0..chans)
+            .flat_map(|ch| om[(ch * c.hout() + r0) * wd..][..rows * wd].to_vec())
+            .collect();
+        Tensor::from_slice(&gpu, &[1, chans, rows, wd], &part)
+    };
+    dc::with_direct_forward(true, || {
+        dc::deform_conv2d_packed_bands_raw(x, w, b, c.cfg(), None, &y, 4, None, predictor)
+    });
+    assert_eq!(bands, [(0, 4), (4, 4), (8, 2)]);
+    assert_eq!(y.to_vec(), whole, "bands vs whole");
 }

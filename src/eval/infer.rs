@@ -58,7 +58,7 @@ use crate::ops::conv2d::{
     conv2d_to_pixel_blocks, pixel_blocks_len, reads_pixel_blocks, writes_pixel_blocks, Conv2dCfg,
 };
 use crate::ops::deform_conv::{
-    deform_conv2d_packed_raw, deform_conv2d_packed_rows_raw, deform_conv2d_raw, DeformCfg,
+    deform_conv2d_packed_bands_raw, deform_conv2d_packed_raw, deform_conv2d_raw, DeformCfg,
 };
 use crate::ops::{concat, elementwise as ew};
 
@@ -486,10 +486,9 @@ impl InferNet {
             return deform_conv2d_packed_raw(x, &om, w, b, cfg, Some(offset_max), addend);
         }
         let y = Tensor::empty(&self.gpu, &[n, w.shape()[0], h, wd]);
-        for r0 in (0..h).step_by(band) {
-            let om = conv2d_raw_rows(x, &p.w, p.b.as_ref(), p.cfg, r0, band.min(h - r0));
-            deform_conv2d_packed_rows_raw(x, &om, w, b, cfg, Some(offset_max), &y, r0, addend);
-        }
+        let predictor = |r0, rows| conv2d_raw_rows(x, &p.w, p.b.as_ref(), p.cfg, r0, rows);
+        let om = Some(offset_max);
+        deform_conv2d_packed_bands_raw(x, w, b, cfg, om, &y, band, addend, predictor);
         y
     }
 

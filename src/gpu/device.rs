@@ -145,13 +145,31 @@ pub fn subgroup_kernels(info: &wgpu::AdapterInfo, features: wgpu::Features) -> b
 }
 
 /// Features we use when present; none is required (no shader uses f16, so it is not requested;
-/// `hinas info` still reports whether the adapter has it).
+/// `hinas info` still reports whether the adapter has it). The two sampler features serve the
+/// texture-sampled deformable forward ([`f32_filtering`]).
 pub fn wanted_features(adapter: &wgpu::Adapter) -> wgpu::Features {
     let want = wgpu::Features::TIMESTAMP_QUERY
         | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
         | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
-        | wgpu::Features::SUBGROUP;
+        | wgpu::Features::SUBGROUP
+        | SAMPLING_FEATURES;
     adapter.features() & want
+}
+
+/// Linear filtering of rgba32float textures and a sampler border of zeros.
+const SAMPLING_FEATURES: wgpu::Features =
+    wgpu::Features::FLOAT32_FILTERABLE.union(wgpu::Features::ADDRESS_MODE_CLAMP_TO_BORDER);
+
+/// Whether a linear sampler of an rgba32float texture blends in f32, so that it may stand in
+/// for a bilinear sample computed in the shader: true for Mesa's software driver (llvmpipe's
+/// sampler filters float formats in float arithmetic), which also has the two features. A GPU's
+/// texture unit blends with fixed-point weights (8 fractional bits on many), so GPUs say no.
+/// `HINAS_TEXTURE_SAMPLING=0` turns it off (for measuring both paths on one adapter).
+pub fn f32_filtering(info: &wgpu::AdapterInfo, features: wgpu::Features) -> bool {
+    let software = info.device_type == wgpu::DeviceType::Cpu && info.name.contains("llvmpipe");
+    software
+        && features.contains(SAMPLING_FEATURES)
+        && std::env::var("HINAS_TEXTURE_SAMPLING").as_deref() != Ok("0")
 }
 
 /// A human-readable block describing one adapter, for `hinas info`.

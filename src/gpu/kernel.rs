@@ -81,7 +81,34 @@ pub(crate) struct Module {
     shader: wgpu::ShaderModule,
 }
 
-/// A bind group's identity: the pipeline and the buffers at its used bindings, in order.
+/// What a kernel binds from `@binding(1)` on: a storage buffer, or a texture view or sampler
+/// (the texture-sampled kernels; [`Gpu::dispatch_bound`]).
+#[derive(Clone, Copy)]
+pub enum Binding<'a> {
+    Buffer(&'a wgpu::Buffer),
+    Texture(&'a wgpu::TextureView),
+    Sampler(&'a wgpu::Sampler),
+}
+
+/// A bound resource, owned, as the bind-group cache keys it.
+#[derive(PartialEq, Eq, Hash)]
+pub(crate) enum Bound {
+    Buffer(wgpu::Buffer),
+    Texture(wgpu::TextureView),
+    Sampler(wgpu::Sampler),
+}
+
+impl Bound {
+    fn resource(&self) -> wgpu::BindingResource<'_> {
+        match self {
+            Bound::Buffer(b) => b.as_entire_binding(),
+            Bound::Texture(t) => wgpu::BindingResource::TextureView(t),
+            Bound::Sampler(s) => wgpu::BindingResource::Sampler(s),
+        }
+    }
+}
+
+/// A bind group's identity: the pipeline and the resources at its used bindings, in order.
 /// The pool hands out the same buffers step after step (pool.rs), so from the second step on
 /// every dispatch of a training loop finds its bind group made: creating one cost 8-12 us of
 /// host time per dispatch, which on a fast GPU is longer than a small kernel.
@@ -89,7 +116,7 @@ pub(crate) struct Module {
 pub(crate) struct BindKey {
     /// The pipeline (its address: pipelines are never dropped while the device lives).
     pipeline: usize,
-    buffers: Vec<wgpu::Buffer>,
+    bound: Vec<Bound>,
 }
 
 /// Cached bind groups at most (a `tiny` search step needs ~39,000); then the cache starts
@@ -406,6 +433,19 @@ impl Gpu {
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) {
+        let bindings: Vec<Binding> = buffers.iter().map(|&b| Binding::Buffer(b)).collect();
+        self.dispatch_bound(kernel, entry, params, &bindings, groups);
+    }
+
+    /// [`Gpu::dispatch`] with textures or samplers among the bindings.
+    pub fn dispatch_bound<P: Uniform>(
+        &self,
+        kernel: &Kernel,
+        entry: &'static str,
+        params: &P,
+        bindings: &[Binding],
+        groups: [u32; 3],
+    ) {
         let p = self.pipeline(kernel, entry);
         p.checked.get_or_init(|| {
             if let Some((name, wgsl)) = &p.uniform {
@@ -419,23 +459,26 @@ impl Gpu {
             }
         });
         let uni = self.uniform(bytemuck::bytes_of(params));
-        let bound: Vec<wgpu::Buffer> = p
+        let bound: Vec<Bound> = p
             .used_bindings
             .iter()
             .map(|&b| {
                 if b == 0 {
-                    uni.clone()
-                } else {
-                    (*buffers
-                        .get(b as usize - 1)
-                        .unwrap_or_else(|| panic!("{}::{entry} needs binding {b}", kernel.name)))
-                    .clone()
+                    return Bound::Buffer(uni.clone());
+                }
+                match bindings
+                    .get(b as usize - 1)
+                    .unwrap_or_else(|| panic!("{}::{entry} needs binding {b}", kernel.name))
+                {
+                    Binding::Buffer(x) => Bound::Buffer((*x).clone()),
+                    Binding::Texture(x) => Bound::Texture((*x).clone()),
+                    Binding::Sampler(x) => Bound::Sampler((*x).clone()),
                 }
             })
             .collect();
         let key = BindKey {
             pipeline: Arc::as_ptr(&p) as usize,
-            buffers: bound,
+            bound,
         };
         let bg = {
             let mut cache = self.0.bind_groups.lock().unwrap();
@@ -445,10 +488,10 @@ impl Gpu {
                     let entries: Vec<wgpu::BindGroupEntry> = p
                         .used_bindings
                         .iter()
-                        .zip(&key.buffers)
-                        .map(|(&binding, buf)| wgpu::BindGroupEntry {
+                        .zip(&key.bound)
+                        .map(|(&binding, res)| wgpu::BindGroupEntry {
                             binding,
-                            resource: buf.as_entire_binding(),
+                            resource: res.resource(),
                         })
                         .collect();
                     if cache.len() >= MAX_BIND_GROUPS

@@ -10,7 +10,9 @@ mod profile;
 mod tensor;
 
 pub use device::{describe, enumerate, DispatchSize, NO_ADAPTER_HINT};
-pub use kernel::{compare_layout, grid_1d, wgsl_layout, Field, Kernel, Uniform, WgslLayout};
+pub use kernel::{
+    compare_layout, grid_1d, wgsl_layout, Binding, Field, Kernel, Uniform, WgslLayout,
+};
 pub use pool::MemoryStats;
 pub use profile::{format_report, KernelTime};
 pub use tensor::{PendingRead, Tensor};
@@ -44,7 +46,11 @@ pub(crate) struct Inner {
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
     pub subgroup_kernels: bool,
+    pub f32_filtering: bool,
     pub pool: Mutex<pool::Pool>,
+    /// Scratch rgba32float array textures by (width, height, layers) ([`Gpu::scratch_texture`]).
+    pub textures: Mutex<HashMap<(u32, u32, u32), wgpu::TextureView>>,
+    pub border_sampler: std::sync::OnceLock<wgpu::Sampler>,
     pub pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<kernel::Pipeline>>>,
     pub modules: Mutex<HashMap<&'static str, Arc<kernel::Module>>>,
     pub uniforms: Mutex<HashMap<Vec<u8>, wgpu::Buffer>>,
@@ -122,6 +128,7 @@ impl Gpu {
         .map_err(|e| anyhow::anyhow!("could not open GPU device: {e}"))?;
         let info = adapter.get_info();
         let subgroup_kernels = device::subgroup_kernels(&info, features);
+        let f32_filtering = device::f32_filtering(&info, features);
         Ok(Gpu(Arc::new(Inner {
             device,
             queue,
@@ -129,7 +136,10 @@ impl Gpu {
             limits,
             features,
             subgroup_kernels,
+            f32_filtering,
             pool: Mutex::new(pool::Pool::default()),
+            textures: Mutex::new(HashMap::new()),
+            border_sampler: Default::default(),
             pipelines: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
             uniforms: Mutex::new(HashMap::new()),
@@ -201,6 +211,65 @@ impl Gpu {
     pub fn subgroup_kernels(&self) -> bool {
         self.0.subgroup_kernels
     }
+    /// Whether a linear sampler may stand in for a bilinear sample computed in f32 (see
+    /// [`device::f32_filtering`]).
+    pub fn f32_filtering(&self) -> bool {
+        self.0.f32_filtering
+    }
+
+    /// An rgba32float 2D array texture of this size that kernels may write as storage and then
+    /// sample, shared by every caller asking for the same size (a scratch: its contents last
+    /// until the next kernel writes it; dispatches run in order). At most a few sizes are kept.
+    pub fn scratch_texture(&self, width: u32, height: u32, layers: u32) -> wgpu::TextureView {
+        let mut map = self.0.textures.lock().unwrap();
+        if let Some(v) = map.get(&(width, height, layers)) {
+            return v.clone();
+        }
+        if map.len() >= 4 {
+            map.clear(); // pending command buffers keep their own references alive
+        }
+        let tex = self.0.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("scratch texture"),
+            size: wgpu::Extent3d {
+                width,
+                height,
+                depth_or_array_layers: layers,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        });
+        let view = tex.create_view(&wgpu::TextureViewDescriptor {
+            dimension: Some(wgpu::TextureViewDimension::D2Array),
+            ..Default::default()
+        });
+        map.insert((width, height, layers), view.clone());
+        view
+    }
+
+    /// A linear, non-mipmapped sampler whose coordinates outside the texture read zeros.
+    pub fn border_sampler(&self) -> wgpu::Sampler {
+        self.0
+            .border_sampler
+            .get_or_init(|| {
+                let mode = wgpu::AddressMode::ClampToBorder;
+                self.0.device.create_sampler(&wgpu::SamplerDescriptor {
+                    label: Some("zero-border linear sampler"),
+                    address_mode_u: mode,
+                    address_mode_v: mode,
+                    address_mode_w: mode,
+                    mag_filter: wgpu::FilterMode::Linear,
+                    min_filter: wgpu::FilterMode::Linear,
+                    border_color: Some(wgpu::SamplerBorderColor::TransparentBlack),
+                    ..Default::default()
+                })
+            })
+            .clone()
+    }
+
     /// One line naming the adapter and driver, for logs and benchmark output.
     pub fn adapter_line(&self) -> String {
         let i = &self.0.info;

@@ -28,13 +28,16 @@ mod direct;
 mod forward;
 mod launch;
 mod plan;
+mod texture;
 
 pub(crate) use backward::K_DX;
 pub use backward::{
     deform_conv2d_backward, with_fill_samples, with_three_pass_scan, DeformGrads, DeformNeeds,
 };
 pub(crate) use direct::K_DIRECT;
-pub use direct::{deform_conv2d_packed_raw, deform_conv2d_packed_rows_raw, with_direct_forward};
+pub use direct::{deform_conv2d_packed_bands_raw, deform_conv2d_packed_raw, with_direct_forward};
 pub use forward::{deform_conv2d, deform_conv2d_packed, deform_conv2d_raw};
 pub(crate) use launch::{K_MM, K_MM_SG, K_SAMPLE};
 pub use plan::{with_chunk_budget, DeformCfg};
+pub use texture::with_texture_sampling;
+pub(crate) use texture::K_TEX;

@@ -39,6 +39,7 @@ pub fn kernels() -> Vec<&'static Kernel> {
         &conv2d::wgrad::K_SG,
         &deform_conv::K_SAMPLE,
         &deform_conv::K_DIRECT,
+        &deform_conv::K_TEX,
         &deform_conv::K_MM,
         &deform_conv::K_MM_SG,
         &deform_conv::K_DX,

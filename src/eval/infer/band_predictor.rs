@@ -8,7 +8,7 @@
 //! value of the pass; the step computes it whole where it fits (the same launches as before)
 //! and otherwise band by band: the predictor's output rows of a band (`conv2d_raw_rows`, its
 //! source rows read from the whole of x), then the deformable conv's same output rows from them
-//! (`deform_conv2d_packed_rows_raw`, sampling the whole of x, which the offsets may reach). Each
+//! (`deform_conv2d_packed_bands_raw`, sampling the whole of x, which the offsets may reach). Each
 //! value is the same sum either way, so the output does not change; each band's launches do
 //! the whole reduction (splitting it by offset group across launches cost ~14 %,
 //! docs/perf-log.md).

@@ -65,6 +65,7 @@ pub(super) fn forward(
     offset_max: Option<(&Tensor, usize)>,
     band: Option<(usize, usize)>,
     addend: Option<&Tensor>,
+    tex: Option<&wgpu::TextureView>,
 ) {
     // Output rows r0 .. r0 + rows, from offsets and mask logits of those rows only.
     let (r0, rows) = band.unwrap_or((0, g.hout));
@@ -119,10 +120,20 @@ pub(super) fn forward(
         offset_max.map_or(s, |(t, _)| t.buffer()),
         addend.map_or(o, |a| a.buffer()),
     ];
-    for o0 in (0..g.cout).step_by(PER_PASS) {
-        p.o0 = o0 as u32;
-        p.on = PER_PASS.min(g.cout - o0) as u32;
-        gpu.dispatch_1d(&K_DIRECT, "direct4", &p, &bufs, c.cols() / 4);
+    let passes: Vec<GeoParams> = (0..g.cout)
+        .step_by(PER_PASS)
+        .map(|o0| {
+            p.o0 = o0 as u32;
+            p.on = PER_PASS.min(g.cout - o0) as u32;
+            p
+        })
+        .collect();
+    if let Some(tex) = tex {
+        super::texture::dispatch(gpu, tex, &bufs, &passes, c.cols() / 4);
+        return;
+    }
+    for pass in &passes {
+        gpu.dispatch_1d(&K_DIRECT, "direct4", pass, &bufs, c.cols() / 4);
     }
 }
 
@@ -150,7 +161,20 @@ pub fn deform_conv2d_packed_raw(
     if applies(&g, gpu) {
         g.check_bindable(gpu);
         let y = Tensor::empty(gpu, &g.out_shape());
-        forward(&g, x, om, Some(om), w, b, &y, offset_max, None, addend);
+        let tex = super::texture::prepare(&g, x);
+        forward(
+            &g,
+            x,
+            om,
+            Some(om),
+            w,
+            b,
+            &y,
+            offset_max,
+            None,
+            addend,
+            tex.as_ref(),
+        );
         return y;
     }
     let parts = concat::split_raw(om, &[2 * taps, taps]);
@@ -165,68 +189,84 @@ pub fn deform_conv2d_packed_raw(
     }
 }
 
-/// Rows `r0 .. r0 + rows` of [`deform_conv2d_packed_raw`]'s output, written into `y` (the whole
-/// output, [N, Cout, H', W']), from `om`, the predictor output of those rows only ([N,
-/// 3*og*kh*kw, rows, W'], e.g. `conv2d_raw_rows`). The sampling still reads all of x, as the
-/// offsets may reach. Only the direct forward does this: it needs 8-lane subgroups, one weight
-/// group, and the band's first position and position count in fours. `addend` (y's shape) as in
-/// [`deform_conv2d_packed_raw`]: its rows of the band are added.
+/// [`deform_conv2d_packed_raw`]'s output ([N, Cout, H', W'], written into `y`) in bands of
+/// `band` output rows: `predictor(r0, rows)` gives the predictor output of rows `r0 .. r0 +
+/// rows` only ([N, 3*og*kh*kw, rows, W'], e.g. `conv2d_raw_rows`), and each band's rows are
+/// computed from it, so no predictor output larger than a band is ever held. The sampling still
+/// reads all of x, as the offsets may reach (on the texture-sampled path x is copied into the
+/// texture once for all bands). Only the direct forward does this: it needs 8-lane subgroups,
+/// one weight group, and each band's first position and position count in fours. `addend` (y's
+/// shape) as in [`deform_conv2d_packed_raw`].
 #[allow(clippy::too_many_arguments)]
-pub fn deform_conv2d_packed_rows_raw(
+pub fn deform_conv2d_packed_bands_raw(
     x: &Tensor,
-    om: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     cfg: DeformCfg,
     offset_max: Option<(&Tensor, usize)>,
     y: &Tensor,
-    r0: usize,
+    band: usize,
     addend: Option<&Tensor>,
+    mut predictor: impl FnMut(usize, usize) -> Tensor,
 ) {
-    let s = om.shape();
+    let ys = y.shape().to_vec();
     assert!(
-        s.len() == 4,
-        "deform_conv2d_packed_rows: predictor output {s:?}"
-    );
-    let rows = s[2];
-    let ys = y.shape();
-    // The geometry of the whole output, with the band's predictor channels.
-    let g = Geom::packed(
-        x.shape(),
-        &[s[0], s[1], ys[2], s[3]],
-        w.shape(),
-        b.map(|b| b.shape()),
-        cfg,
-    );
-    assert!(
-        ys == g.out_shape() && r0 + rows <= g.hout,
-        "deform_conv2d_packed_rows: rows {r0}..{} into output {ys:?} (expected {:?})",
-        r0 + rows,
-        g.out_shape()
+        ys.len() == 4 && band > 0,
+        "deform_conv2d_packed_bands: output {ys:?}, band {band}"
     );
     let gpu = x.gpu();
-    assert!(
-        applies(&g, gpu) && (r0 * g.wout).is_multiple_of(4) && (rows * g.wout).is_multiple_of(4),
-        "deform_conv2d_packed_rows: needs the one-pass forward and rows in fours of positions"
-    );
-    let lim = gpu.max_binding_elems();
-    for (t, what) in [(x, "input"), (om, "predictor rows"), (y, "output")] {
+    let mut tex = None;
+    for r0 in (0..ys[2]).step_by(band) {
+        let om = predictor(r0, band.min(ys[2] - r0));
+        let s = om.shape();
         assert!(
-            t.numel() <= lim,
-            "deform_conv2d_packed_rows: {what} ({} values) exceeds one GPU binding ({lim})",
-            t.numel()
+            s.len() == 4,
+            "deform_conv2d_packed_bands: predictor output {s:?}"
+        );
+        let rows = s[2];
+        // The geometry of the whole output, with the band's predictor channels.
+        let g = Geom::packed(
+            x.shape(),
+            &[s[0], s[1], ys[2], s[3]],
+            w.shape(),
+            b.map(|b| b.shape()),
+            cfg,
+        );
+        assert!(
+            ys == g.out_shape() && rows == band.min(g.hout - r0),
+            "deform_conv2d_packed_bands: rows {r0}..{} into output {ys:?} (expected {:?})",
+            r0 + rows,
+            g.out_shape()
+        );
+        assert!(
+            applies(&g, gpu)
+                && (r0 * g.wout).is_multiple_of(4)
+                && (rows * g.wout).is_multiple_of(4),
+            "deform_conv2d_packed_bands: needs the one-pass forward and rows in fours of positions"
+        );
+        let lim = gpu.max_binding_elems();
+        for (t, what) in [(x, "input"), (&om, "predictor rows"), (y, "output")] {
+            assert!(
+                t.numel() <= lim,
+                "deform_conv2d_packed_bands: {what} ({} values) exceeds one GPU binding ({lim})",
+                t.numel()
+            );
+        }
+        if r0 == 0 {
+            tex = super::texture::prepare(&g, x);
+        }
+        forward(
+            &g,
+            x,
+            &om,
+            Some(&om),
+            w,
+            b,
+            y,
+            offset_max,
+            Some((r0, rows)),
+            addend,
+            tex.as_ref(),
         );
     }
-    forward(
-        &g,
-        x,
-        om,
-        Some(om),
-        w,
-        b,
-        y,
-        offset_max,
-        Some((r0, rows)),
-        addend,
-    );
 }

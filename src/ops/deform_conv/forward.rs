@@ -60,7 +60,7 @@ pub(super) fn forward_with(
     g.check_bindable(gpu);
     let y = Tensor::empty(gpu, &g.out_shape());
     if super::direct::applies(&g, gpu) {
-        super::direct::forward(&g, x, offset, mask, w, b, &y, None, None, None);
+        super::direct::forward(&g, x, offset, mask, w, b, &y, None, None, None, None);
         return y;
     }
     let (p, cog, kg, groups) = (g.p(), g.cog(), g.kg(), g.cfg.groups);
