@@ -1186,3 +1186,19 @@ fn banded_forward_equals_the_whole_output() {
     assert_eq!(bands, [(0, 4), (4, 4), (8, 2)]);
     assert_eq!(y.to_vec(), whole, "bands vs whole");
 }
+
+#[test]
+fn scratch_textures_are_held_apart_and_reused_once_returned() {
+    let gpu = gpu();
+    // An odd size no other test asks for (tests of one binary share the device).
+    let size = (36, 20, 3);
+    let a = gpu.scratch_texture(size.0, size.1, size.2);
+    let b = gpu.scratch_texture(size.0, size.1, size.2);
+    assert_ne!(a.view(), b.view(), "two holders of one size share a texture");
+    let first = a.view().clone();
+    drop(a);
+    let c = gpu.scratch_texture(size.0, size.1, size.2);
+    assert_eq!(c.view(), &first, "a returned texture is not reused");
+    let other = gpu.scratch_texture(size.0, size.1 + 4, size.2);
+    assert_ne!(other.view(), &first, "another size got the same texture");
+}

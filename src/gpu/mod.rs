@@ -48,8 +48,9 @@ pub(crate) struct Inner {
     pub subgroup_kernels: bool,
     pub f32_filtering: bool,
     pub pool: Mutex<pool::Pool>,
-    /// Scratch rgba32float array textures by (width, height, layers) ([`Gpu::scratch_texture`]).
-    pub textures: Mutex<HashMap<(u32, u32, u32), wgpu::TextureView>>,
+    /// Free scratch rgba32float array textures, (width, height, layers) and view, the most
+    /// recently returned last ([`Gpu::scratch_texture`]).
+    pub textures: Mutex<Vec<(TextureSize, wgpu::TextureView)>>,
     pub border_sampler: std::sync::OnceLock<wgpu::Sampler>,
     pub pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<kernel::Pipeline>>>,
     pub modules: Mutex<HashMap<&'static str, Arc<kernel::Module>>>,
@@ -76,6 +77,36 @@ impl Drop for Inner {
                 self.info.name,
                 format_report(&p.report())
             );
+        }
+    }
+}
+
+/// A scratch texture taken from the device's free list ([`Gpu::scratch_texture`]); it goes back
+/// when dropped.
+pub struct ScratchTexture {
+    gpu: Gpu,
+    key: TextureSize,
+    view: Option<wgpu::TextureView>,
+}
+
+/// A scratch texture's width, height and layers.
+pub(crate) type TextureSize = (u32, u32, u32);
+
+/// Free scratch textures kept for reuse (different tile sizes of one image each keep theirs).
+const FREE_TEXTURES: usize = 8;
+
+impl ScratchTexture {
+    pub fn view(&self) -> &wgpu::TextureView {
+        self.view.as_ref().expect("held until dropped")
+    }
+}
+
+impl Drop for ScratchTexture {
+    fn drop(&mut self) {
+        let mut list = self.gpu.0.textures.lock().unwrap();
+        list.push((self.key, self.view.take().expect("dropped once")));
+        if list.len() > FREE_TEXTURES {
+            list.remove(0); // pending command buffers keep their own references alive
         }
     }
 }
@@ -138,7 +169,7 @@ impl Gpu {
             subgroup_kernels,
             f32_filtering,
             pool: Mutex::new(pool::Pool::default()),
-            textures: Mutex::new(HashMap::new()),
+            textures: Mutex::new(Vec::new()),
             border_sampler: Default::default(),
             pipelines: Mutex::new(HashMap::new()),
             modules: Mutex::new(HashMap::new()),
@@ -218,36 +249,42 @@ impl Gpu {
     }
 
     /// An rgba32float 2D array texture of this size that kernels may write as storage and then
-    /// sample, shared by every caller asking for the same size (a scratch: its contents last
-    /// until the next kernel writes it; dispatches run in order). At most a few sizes are kept.
-    pub fn scratch_texture(&self, width: u32, height: u32, layers: u32) -> wgpu::TextureView {
-        let mut map = self.0.textures.lock().unwrap();
-        if let Some(v) = map.get(&(width, height, layers)) {
-            return v.clone();
-        }
-        if map.len() >= 4 {
-            map.clear(); // pending command buffers keep their own references alive
-        }
-        let tex = self.0.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("scratch texture"),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: layers,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba32Float,
-            usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING,
-            view_formats: &[],
+    /// sample, held until the returned value drops. Like a pooled buffer, a returned texture
+    /// goes to the next caller asking for its size (its last readers were recorded before, and
+    /// dispatches run in order); the few most recently returned are kept.
+    pub fn scratch_texture(&self, width: u32, height: u32, layers: u32) -> ScratchTexture {
+        let key = (width, height, layers);
+        let free = {
+            let mut list = self.0.textures.lock().unwrap();
+            list.iter()
+                .rposition(|(k, _)| *k == key)
+                .map(|i| list.remove(i).1)
+        };
+        let view = free.unwrap_or_else(|| {
+            let tex = self.0.device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("scratch texture"),
+                size: wgpu::Extent3d {
+                    width,
+                    height,
+                    depth_or_array_layers: layers,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba32Float,
+                usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            });
+            tex.create_view(&wgpu::TextureViewDescriptor {
+                dimension: Some(wgpu::TextureViewDimension::D2Array),
+                ..Default::default()
+            })
         });
-        let view = tex.create_view(&wgpu::TextureViewDescriptor {
-            dimension: Some(wgpu::TextureViewDimension::D2Array),
-            ..Default::default()
-        });
-        map.insert((width, height, layers), view.clone());
-        view
+        ScratchTexture {
+            gpu: self.clone(),
+            key,
+            view: Some(view),
+        }
     }
 
     /// A linear, non-mipmapped sampler whose coordinates outside the texture read zeros.

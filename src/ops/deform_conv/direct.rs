@@ -173,7 +173,7 @@ pub fn deform_conv2d_packed_raw(
             offset_max,
             None,
             addend,
-            tex.as_ref(),
+            tex.as_ref().map(|t| t.view()),
         );
         return y;
     }
@@ -266,7 +266,7 @@ pub fn deform_conv2d_packed_bands_raw(
             offset_max,
             Some((r0, rows)),
             addend,
-            tex.as_ref(),
+            tex.as_ref().map(|t| t.view()),
         );
     }
 }

@@ -10,7 +10,7 @@
 
 use super::launch::GeoParams;
 use super::plan::{Chunk, Geom};
-use crate::gpu::{grid_1d, Binding, Gpu, Kernel, Tensor};
+use crate::gpu::{grid_1d, Binding, Gpu, Kernel, ScratchTexture, Tensor};
 use std::cell::Cell;
 
 pub(crate) const K_TEX: Kernel = crate::kernel!("deform_conv_tex", "deform_conv_tex", subgroups);
@@ -43,9 +43,9 @@ pub(super) fn applies(g: &Geom, gpu: &Gpu) -> bool {
     can && FORCE.with(|c| c.get()).unwrap_or(true)
 }
 
-/// x copied into the scratch texture of its size, where the call samples through a texture
+/// x copied into a scratch texture of its size (held until the value drops), where the call samples through a texture
 /// ([`applies`]); `None` elsewhere.
-pub(super) fn prepare(g: &Geom, x: &Tensor) -> Option<wgpu::TextureView> {
+pub(super) fn prepare(g: &Geom, x: &Tensor) -> Option<ScratchTexture> {
     let gpu = x.gpu();
     if !applies(g, gpu) {
         return None;
@@ -58,7 +58,7 @@ pub(super) fn prepare(g: &Geom, x: &Tensor) -> Option<wgpu::TextureView> {
         np: g.p(),
     };
     let mut bindings = [Binding::Buffer(x.buffer()); 22];
-    bindings[20] = Binding::Texture(&tex);
+    bindings[20] = Binding::Texture(tex.view());
     let items = g.n * g.cin / 4 * g.h * g.w / 4;
     let p = GeoParams::new(g, &whole);
     gpu.dispatch_bound(&K_TEX, "to_texture", &p, &bindings, grid_1d(items, 64));
