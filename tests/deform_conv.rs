@@ -1194,7 +1194,11 @@ fn scratch_textures_are_held_apart_and_reused_once_returned() {
     let size = (36, 20, 3);
     let a = gpu.scratch_texture(size.0, size.1, size.2);
     let b = gpu.scratch_texture(size.0, size.1, size.2);
-    assert_ne!(a.view(), b.view(), "two holders of one size share a texture");
+    assert_ne!(
+        a.view(),
+        b.view(),
+        "two holders of one size share a texture"
+    );
     let first = a.view().clone();
     drop(a);
     let c = gpu.scratch_texture(size.0, size.1, size.2);

@@ -237,6 +237,11 @@ pub fn describe(adapter: &wgpu::Adapter) -> String {
         "  8-lane subgroup kernels: {} (HINAS_SUBGROUP_KERNELS=1|0 overrides)",
         yn(subgroup_kernels(&i, f))
     );
+    let _ = writeln!(
+        s,
+        "  texture-sampled deformable conv: {} (f32 linear filtering; HINAS_TEXTURE_SAMPLING=0 turns it off)",
+        yn(f32_filtering(&i, f))
+    );
     s
 }
 
