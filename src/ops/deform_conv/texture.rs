@@ -43,8 +43,8 @@ pub(super) fn applies(g: &Geom, gpu: &Gpu) -> bool {
     can && FORCE.with(|c| c.get()).unwrap_or(true)
 }
 
-/// x copied into a scratch texture of its size (held until the value drops), where the call samples through a texture
-/// ([`applies`]); `None` elsewhere.
+/// x copied into a scratch texture of its size (held until the value drops), where the call
+/// samples through a texture ([`applies`]); `None` elsewhere.
 pub(super) fn prepare(g: &Geom, x: &Tensor) -> Option<ScratchTexture> {
     let gpu = x.gpu();
     if !applies(g, gpu) {
@@ -57,6 +57,7 @@ pub(super) fn prepare(g: &Geom, x: &Tensor) -> Option<ScratchTexture> {
         p0: 0,
         np: g.p(),
     };
+    // `to_texture` binds only x (as vec4s, binding 22) and the storage view (binding 21).
     let mut bindings = [Binding::Buffer(x.buffer()); 22];
     bindings[20] = Binding::Texture(tex.view());
     let items = g.n * g.cin / 4 * g.h * g.w / 4;
