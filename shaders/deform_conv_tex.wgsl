@@ -52,6 +52,19 @@ fn sample_quad(l: u32, ys: vec4<f32>, xs_: vec4<f32>, m: vec4<f32>) -> Quad {
               vec4<f32>(s0.z, s1.z, s2.z, s3.z), vec4<f32>(s0.w, s1.w, s2.w, s3.w));
 }
 
+// The layer's four channels (steps wi, wi + kk, ... of the weights) into the pass's output
+// channels first .. first + 7, one channel after another.
+fn mac_layer(first: u32, lane: u32, ckk: u32, wi: u32, kk: u32, s: Quad,
+             a0: ptr<function, vec4<f32>>, a1: ptr<function, vec4<f32>>,
+             a2: ptr<function, vec4<f32>>, a3: ptr<function, vec4<f32>>,
+             a4: ptr<function, vec4<f32>>, a5: ptr<function, vec4<f32>>,
+             a6: ptr<function, vec4<f32>>, a7: ptr<function, vec4<f32>>) {
+  mac8(wlane(first, lane, ckk, wi), s.c0, a0, a1, a2, a3, a4, a5, a6, a7);
+  mac8(wlane(first, lane, ckk, wi + kk), s.c1, a0, a1, a2, a3, a4, a5, a6, a7);
+  mac8(wlane(first, lane, ckk, wi + 2u * kk), s.c2, a0, a1, a2, a3, a4, a5, a6, a7);
+  mac8(wlane(first, lane, ckk, wi + 3u * kk), s.c3, a0, a1, a2, a3, a4, a5, a6, a7);
+}
+
 // direct4 with texture samples: the same grid, accumulators, weights and store. Needs 4
 // channels per offset group (in fours) and per image.
 @compute @workgroup_size(8)
@@ -118,27 +131,15 @@ fn direct4t(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
           // The layer's four channels written out, not as a loop: inside a loop lavapipe
           // blends every accumulator update with the loop's execution mask, here once per
           // accumulator and layer.
-          mac8(wlane(0u, lane, ckk, wi), s.c0, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7);
-          mac8(wlane(0u, lane, ckk, wi + kk), s.c1, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7);
-          mac8(wlane(0u, lane, ckk, wi + 2u * kk), s.c2, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7);
-          mac8(wlane(0u, lane, ckk, wi + 3u * kk), s.c3, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7);
+          mac_layer(0u, lane, ckk, wi, kk, s, &a0, &a1, &a2, &a3, &a4, &a5, &a6, &a7);
           if (q.on > 8u) {
-            mac8(wlane(8u, lane, ckk, wi), s.c0, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15);
-            mac8(wlane(8u, lane, ckk, wi + kk), s.c1, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15);
-            mac8(wlane(8u, lane, ckk, wi + 2u * kk), s.c2, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15);
-            mac8(wlane(8u, lane, ckk, wi + 3u * kk), s.c3, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15);
+            mac_layer(8u, lane, ckk, wi, kk, s, &a8, &a9, &a10, &a11, &a12, &a13, &a14, &a15);
           }
           if (q.on > 16u) {
-            mac8(wlane(16u, lane, ckk, wi), s.c0, &a16, &a17, &a18, &a19, &a20, &a21, &a22, &a23);
-            mac8(wlane(16u, lane, ckk, wi + kk), s.c1, &a16, &a17, &a18, &a19, &a20, &a21, &a22, &a23);
-            mac8(wlane(16u, lane, ckk, wi + 2u * kk), s.c2, &a16, &a17, &a18, &a19, &a20, &a21, &a22, &a23);
-            mac8(wlane(16u, lane, ckk, wi + 3u * kk), s.c3, &a16, &a17, &a18, &a19, &a20, &a21, &a22, &a23);
+            mac_layer(16u, lane, ckk, wi, kk, s, &a16, &a17, &a18, &a19, &a20, &a21, &a22, &a23);
           }
           if (q.on > 24u) {
-            mac8(wlane(24u, lane, ckk, wi), s.c0, &a24, &a25, &a26, &a27, &a28, &a29, &a30, &a31);
-            mac8(wlane(24u, lane, ckk, wi + kk), s.c1, &a24, &a25, &a26, &a27, &a28, &a29, &a30, &a31);
-            mac8(wlane(24u, lane, ckk, wi + 2u * kk), s.c2, &a24, &a25, &a26, &a27, &a28, &a29, &a30, &a31);
-            mac8(wlane(24u, lane, ckk, wi + 3u * kk), s.c3, &a24, &a25, &a26, &a27, &a28, &a29, &a30, &a31);
+            mac_layer(24u, lane, ckk, wi, kk, s, &a24, &a25, &a26, &a27, &a28, &a29, &a30, &a31);
           }
           wi += 4u * kk;
           layer += 1u;
